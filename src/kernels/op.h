@@ -1,0 +1,120 @@
+// The operator interface. One op is one file in src/kernels/ops/: a class derived from
+// OpKernel plus one EK_REGISTER_OP line. The class
+//   - reads and checks its attributes in its constructor (the node is given),
+//   - computes output dtypes and shapes in infer() (plan),
+//   - computes outputs in run() into tensors the executor already allocated (run).
+//
+//   class Relu final : public OpKernel {
+//    public:
+//     explicit Relu(const Node& node) : OpKernel(node) {}
+//     void infer(InferContext& ctx) const override {
+//       ctx.set_output(0, ctx.input_type(0).dtype, ctx.input_type(0).shape);
+//     }
+//     void run(RunContext& ctx) const override { ... ctx.input(0) ... ctx.output(0) ... }
+//   };
+//   EK_REGISTER_OP("Relu", Relu);
+//
+// infer() runs both at run time (all shapes concrete, all input values known) and in static
+// shape inference over a graph, where a dim may be -1 (unknown) and input_value() may be
+// null for non-constant inputs. It must then give -1 dims (or set_output_unknown) rather
+// than fail. Errors name the node: fail(node().where(), ": ...").
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "graph/graph.h"
+
+namespace edgekit {
+
+class ThreadPool;
+
+struct TensorType {
+  DType dtype = DType::undefined;
+  Shape shape;  // -1: unknown dim
+  bool shape_known = true;  // false: even the rank is unknown (static inference only)
+};
+
+class InferContext {
+ public:
+  InferContext(const Node& node, std::vector<const TensorType*> input_types, std::vector<const Tensor*> input_values);
+
+  const Node& node() const { return node_; }
+  size_t num_inputs() const { return node_.inputs.size(); }
+  bool has_input(size_t i) const { return node_.has_input(i); }
+  const TensorType& input_type(size_t i) const;  // throws when input i is absent
+  const Tensor* input_value(size_t i) const;      // null when absent or not known yet
+  size_t num_outputs() const { return node_.outputs.size(); }
+  bool has_output(size_t i) const { return i < node_.outputs.size() && !node_.outputs[i].empty(); }
+
+  void set_output(size_t i, DType dtype, Shape shape);
+  void set_output_unknown(size_t i, DType dtype);  // rank unknown
+  const std::vector<TensorType>& outputs() const { return outputs_; }
+  // Convenience check that throws "<node>: expected N..M inputs, got K".
+  void expect_inputs(size_t min, size_t max) const;
+
+ private:
+  const Node& node_;
+  std::vector<const TensorType*> input_types_;
+  std::vector<const Tensor*> input_values_;
+  std::vector<TensorType> outputs_;
+};
+
+class RunContext {
+ public:
+  RunContext(const Node& node, std::vector<const Tensor*> inputs, std::vector<Tensor*> outputs, ThreadPool* pool)
+      : node_(node), inputs_(std::move(inputs)), outputs_(std::move(outputs)), pool_(pool) {}
+
+  const Node& node() const { return node_; }
+  size_t num_inputs() const { return inputs_.size(); }
+  bool has_input(size_t i) const { return i < inputs_.size() && inputs_[i] != nullptr; }
+  const Tensor& input(size_t i) const;
+  size_t num_outputs() const { return outputs_.size(); }
+  bool has_output(size_t i) const { return i < outputs_.size() && outputs_[i] != nullptr; }
+  Tensor& output(size_t i) const;  // already allocated with the shape infer() gave
+  ThreadPool* threads() const { return pool_; }  // may be null: run single-threaded
+
+ private:
+  const Node& node_;
+  std::vector<const Tensor*> inputs_;
+  std::vector<Tensor*> outputs_;
+  ThreadPool* pool_;
+};
+
+class OpKernel {
+ public:
+  explicit OpKernel(const Node& node) : node_(node) {}
+  virtual ~OpKernel() = default;
+  virtual void infer(InferContext& ctx) const = 0;
+  virtual void run(RunContext& ctx) const = 0;
+  const Node& node() const { return node_; }
+
+ private:
+  const Node& node_;  // owned by the Graph, which outlives the kernel
+};
+
+using OpFactory = std::function<std::unique_ptr<OpKernel>(const Node&)>;
+
+// Registry of ops by (domain, op_type). Registration happens at static-initialisation time
+// from each op file, so adding an op edits no central list.
+bool register_op(const std::string& op_type, OpFactory factory, const std::string& domain = "");
+bool op_supported(const std::string& op_type, const std::string& domain = "");
+std::vector<std::string> supported_ops();  // sorted "op_type" (or "domain:op_type")
+// Creates the kernel for a node; throws "unsupported op 'X' at node 'n'" when there is none.
+std::unique_ptr<OpKernel> create_op(const Node& node);
+
+// Runs one node eagerly on concrete tensors: infer, allocate, run. For tests and constant folding.
+std::vector<Tensor> run_node(const Node& node, const std::vector<Tensor>& inputs);
+
+}  // namespace edgekit
+
+#define EK_REGISTER_OP_IMPL(OPTYPE, CLASS, DOMAIN, LINE)                                           \
+  static const bool ek_registered_##CLASS##_##LINE = ::edgekit::register_op(                       \
+      OPTYPE, [](const ::edgekit::Node& n) { return std::unique_ptr<::edgekit::OpKernel>(new CLASS(n)); }, \
+      DOMAIN)
+#define EK_REGISTER_OP_LINE(OPTYPE, CLASS, DOMAIN, LINE) EK_REGISTER_OP_IMPL(OPTYPE, CLASS, DOMAIN, LINE)
+// EK_REGISTER_OP("Relu", Relu); one class may be registered under several names.
+#define EK_REGISTER_OP(OPTYPE, CLASS) EK_REGISTER_OP_LINE(OPTYPE, CLASS, "", __LINE__)
+#define EK_REGISTER_OP_DOMAIN(DOMAIN, OPTYPE, CLASS) EK_REGISTER_OP_LINE(OPTYPE, CLASS, DOMAIN, __LINE__)

@@ -1,0 +1,57 @@
+// Session: load a model and run it.
+//
+//   edgekit::Session s("model.onnx", {.threads = 2});
+//   for (auto& in : s.inputs()) std::cout << in.name << " " << in.shape_string() << "\n";
+//   std::vector<Tensor> y = s.run({{"input", x}});   // outputs in s.outputs() order
+//
+// The model file's format is told by its content (ONNX, TFLite). Inputs are checked against
+// the model's declared dtypes and shapes before anything runs; a mismatch throws Error
+// naming the input, the expected and the given type. Dynamic dims (e.g. batch) take any size.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "kernels/op.h"
+
+namespace edgekit {
+
+struct SessionOptions {
+  int threads = 1;  // worker threads used inside ops; 1 runs everything on the calling thread
+};
+
+class Session {
+ public:
+  explicit Session(const std::string& model_path, SessionOptions options = {});
+  explicit Session(Graph graph, SessionOptions options = {});
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  const std::vector<ValueInfo>& inputs() const { return graph_->inputs; }
+  const std::vector<ValueInfo>& outputs() const { return graph_->outputs; }
+  const Graph& graph() const { return *graph_; }
+  const SessionOptions& options() const { return options_; }
+
+  // Runs with named inputs; returns the graph outputs in outputs() order.
+  std::vector<Tensor> run(const std::map<std::string, Tensor>& feeds);
+
+ private:
+  void prepare();
+  void check_feed(const ValueInfo& info, const Tensor& t) const;
+
+  SessionOptions options_;
+  std::unique_ptr<Graph> graph_;  // heap-held: kernels keep references to its nodes
+  std::vector<std::unique_ptr<OpKernel>> kernels_;
+  std::vector<std::vector<int>> input_slots_;   // per node: slot of each input (-1 absent)
+  std::vector<std::vector<int>> output_slots_;  // per node: slot of each output (-1 unused)
+  std::vector<std::vector<int>> release_after_; // per node: slots whose last use is this node
+  std::vector<int> feed_slots_, result_slots_;
+  std::vector<Tensor> constants_;  // slot -> initializer (undefined for computed values)
+  size_t num_slots_ = 0;
+  std::vector<std::string> slot_names_;
+};
+
+}  // namespace edgekit

@@ -3,6 +3,8 @@
 // schedule: infer output shapes from the actual inputs, allocate, compute, release dead slots.
 #include "runtime/session.h"
 
+#include <algorithm>
+#include <thread>
 #include <unordered_map>
 
 #include "formats/model_loader.h"
@@ -14,7 +16,10 @@ Session::Session(const std::string& model_path, SessionOptions options)
 
 Session::Session(Graph graph, SessionOptions options)
     : options_(options), graph_(std::make_unique<Graph>(std::move(graph))) {
-  EK_CHECK(options_.threads >= 1, "threads must be at least 1, got ", options_.threads);
+  int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  EK_CHECK(options_.threads >= 1 && options_.threads <= cores, "threads must be between 1 and ", cores,
+           " (the cores of this machine), got ", options_.threads);
+  pool_ = std::make_unique<ThreadPool>(options_.threads);
   prepare();
 }
 
@@ -118,7 +123,7 @@ std::vector<Tensor> Session::run(const std::map<std::string, Tensor>& feeds) {
       slots[size_t(outs[i])] = Tensor(t.dtype, t.shape);
       out_ptrs[i] = &slots[size_t(outs[i])];
     }
-    RunContext rctx(node, in_ptrs, out_ptrs, nullptr);
+    RunContext rctx(node, in_ptrs, out_ptrs, pool_.get());
     kernels_[k]->run(rctx);
     for (int s : release_after_[k]) slots[size_t(s)] = Tensor();
   }

@@ -14,12 +14,15 @@
 #include <vector>
 
 #include "graph/graph.h"
+#include "core/thread_pool.h"
 #include "kernels/op.h"
 
 namespace edgekit {
 
 struct SessionOptions {
-  int threads = 1;  // worker threads used inside ops; 1 runs everything on the calling thread
+  // Threads used inside ops, the calling thread included; 1 runs everything on the calling
+  // thread. Must be between 1 and the number of cores (std::thread::hardware_concurrency).
+  int threads = 1;
 };
 
 class Session {
@@ -43,6 +46,7 @@ class Session {
   void check_feed(const ValueInfo& info, const Tensor& t) const;
 
   SessionOptions options_;
+  std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<Graph> graph_;  // heap-held: kernels keep references to its nodes
   std::vector<std::unique_ptr<OpKernel>> kernels_;
   std::vector<std::vector<int>> input_slots_;   // per node: slot of each input (-1 absent)

@@ -1,0 +1,57 @@
+// ThreadPool: a fixed set of workers that split one loop at a time.
+//
+//   ThreadPool pool(4);                       // the caller plus 3 workers
+//   pool.parallel_for(rows, [&](int64_t begin, int64_t end) { ... });
+//
+// The calling thread takes part, so a pool of 1 runs everything inline with no thread.
+// Workers sleep on a condition variable between loops (no spinning when idle). One
+// parallel_for runs at a time per pool; a nested call from inside a task runs inline.
+#pragma once
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace edgekit {
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return int(workers_.size()) + 1; }
+
+  // Calls fn(begin, end) over disjoint chunks covering [0, n); at most size() chunks, each at
+  // least `min_chunk` long. Returns when all chunks are done. Exceptions from fn are rethrown.
+  void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t min_chunk = 1);
+
+ private:
+  void worker_loop(int index);
+
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  const std::function<void(int64_t, int64_t)>* task_ = nullptr;
+  int64_t task_n_ = 0, chunk_ = 0;
+  int chunks_ = 0;
+  uint64_t generation_ = 0;
+  int pending_ = 0;
+  bool stop_ = false;
+  std::exception_ptr error_;
+};
+
+// Convenience for kernels: runs inline when pool is null.
+inline void parallel_for(ThreadPool* pool, int64_t n, const std::function<void(int64_t, int64_t)>& fn,
+                         int64_t min_chunk = 1) {
+  if (pool == nullptr || pool->size() == 1 || n <= min_chunk) {
+    if (n > 0) fn(0, n);
+  } else {
+    pool->parallel_for(n, fn, min_chunk);
+  }
+}
+
+}  // namespace edgekit

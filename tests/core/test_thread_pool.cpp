@@ -1,0 +1,55 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+
+namespace edgekit {
+
+TEST(ThreadPool, CoversRangeExactlyOnce) {
+  for (int threads : {1, 2, 3, 8}) {
+    ThreadPool pool(threads);
+    for (int64_t n : {1, 2, 7, 100, 1001}) {
+      std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+      pool.parallel_for(n, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) hits[size_t(i)]++;
+      });
+      for (auto& h : hits) EXPECT_EQ(h.load(), 1);
+    }
+  }
+}
+
+TEST(ThreadPool, UsesAtMostItsThreads) {
+  ThreadPool pool(3);
+  std::mutex m;
+  std::set<std::thread::id> ids;
+  pool.parallel_for(1000, [&](int64_t, int64_t) {
+    std::lock_guard<std::mutex> g(m);
+    ids.insert(std::this_thread::get_id());
+  });
+  EXPECT_LE(ids.size(), 3u);
+}
+
+TEST(ThreadPool, RethrowsTaskErrors) {
+  ThreadPool pool(2);
+  EXPECT_THROW(pool.parallel_for(10, [](int64_t b, int64_t) { if (b > 0) fail("boom"); }), Error);
+  int64_t total = 0;  // still usable afterwards
+  pool.parallel_for(10, [&](int64_t b, int64_t e) { if (b == 0) total = e; }, 10);
+  EXPECT_EQ(total, 10);
+}
+
+TEST(ThreadPool, NestedCallRunsInline) {
+  ThreadPool pool(2);
+  std::atomic<int> count{0};
+  pool.parallel_for(4, [&](int64_t b, int64_t e) {
+    pool.parallel_for(3, [&](int64_t b2, int64_t e2) { count += int(e2 - b2); });
+  });
+  EXPECT_EQ(count.load(), 3 * 2);
+}
+
+TEST(ThreadPool, RejectsZeroThreads) { EXPECT_THROW(ThreadPool(0), Error); }
+
+}  // namespace edgekit

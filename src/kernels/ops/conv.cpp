@@ -1,0 +1,101 @@
+// Conv: N-d convolution (1 to 3 spatial dims) with groups, strides, dilations, pads and
+// auto_pad, as im2col + GEMM per image and group:
+//   Y[n, g] (M/g x out) = W[g] (M/g x C/g*k) * im2col(X[n, g]) (C/g*k x out) + B
+// Pointwise convolutions (1x1, stride 1, no pad) skip im2col and multiply X directly.
+#include <vector>
+
+#include "kernels/conv_geometry.h"
+#include "kernels/gemm_ref.h"
+#include "kernels/im2col.h"
+#include "kernels/nn_common.h"
+#include "kernels/op.h"
+
+namespace edgekit {
+namespace {
+
+class Conv final : public OpKernel {
+ public:
+  explicit Conv(const Node& node) : OpKernel(node), group_(node.attr_int("group", 1)) {
+    EK_CHECK(group_ >= 1, node.where(), ": group must be >= 1, got ", group_);
+  }
+
+  void infer(InferContext& ctx) const override {
+    ctx.expect_inputs(2, 3);
+    const TensorType& x = ctx.input_type(0);
+    const TensorType& w = ctx.input_type(1);
+    check_float_input(node(), "X", x.dtype);
+    check_same_dtype(node(), "W", w.dtype, x.dtype);
+    if (!x.shape_known || !w.shape_known) return ctx.set_output_unknown(0, x.dtype);
+    EK_CHECK(x.shape.size() >= 3 && x.shape.size() <= 5, node().where(), ": input X has shape ",
+             shape_str(x.shape), ", expected rank 3 to 5 (N, C, 1 to 3 spatial dims)");
+    EK_CHECK(w.shape.size() == x.shape.size(), node().where(), ": weight W has shape ", shape_str(w.shape),
+             ", expected rank ", x.shape.size(), " like X ", shape_str(x.shape));
+    const int64_t C = x.shape[1], M = w.shape[0], Cg = w.shape[1];
+    EK_CHECK(C < 0 || C % group_ == 0, node().where(), ": input channels ", C, " are not divisible by group ",
+             group_);
+    EK_CHECK(M < 0 || M % group_ == 0, node().where(), ": output channels ", M, " (W dim 0) are not divisible by group ",
+             group_);
+    EK_CHECK(C < 0 || Cg < 0 || Cg * group_ == C, node().where(), ": input X has ", C, " channels, expected ",
+             Cg * group_, " (W dim 1 = ", Cg, " per group x group ", group_, ")");
+    if (ctx.has_input(2)) {
+      const TensorType& b = ctx.input_type(2);
+      check_same_dtype(node(), "B", b.dtype, x.dtype);
+      EK_CHECK(!b.shape_known || (b.shape.size() == 1 && (b.shape[0] < 0 || M < 0 || b.shape[0] == M)),
+               node().where(), ": bias B has shape ", shape_str(b.shape), ", expected [", M, "]");
+    }
+    const size_t rank = x.shape.size() - 2;
+    const WindowGeometry g = geometry(x.shape, w.shape);
+    Shape out{x.shape[0], M};
+    for (size_t i = 0; i < rank; ++i) out.push_back(g.output[i]);
+    ctx.set_output(0, x.dtype, out);
+  }
+
+  void run(RunContext& ctx) const override {
+    const Tensor& x = ctx.input(0);
+    visit_float(x.dtype(), [&](auto tag) { compute<decltype(tag)>(ctx); });
+  }
+
+ private:
+  WindowGeometry geometry(const Shape& x, const Shape& w) const {
+    const size_t rank = x.size() - 2;
+    Shape kernel(w.begin() + 2, w.end());
+    WindowAttrs attrs = WindowAttrs::read(node(), rank, kernel);
+    return attrs.resolve(node(), Shape(x.begin() + 2, x.end()));
+  }
+
+  template <class T>
+  void compute(RunContext& ctx) const {
+    const Tensor& x = ctx.input(0);
+    const Tensor& w = ctx.input(1);
+    Tensor& y = ctx.output(0);
+    const WindowGeometry g = geometry(x.shape(), w.shape());
+    const Im2colShape s = Im2colShape::forward(g);
+    const int64_t N = x.dim(0), C = x.dim(1), M = w.dim(0);
+    const int64_t Cg = C / group_, Mg = M / group_;
+    const int64_t K = Cg * s.kernel_size(), in_size = s.image_size(), out_size = s.col_size();
+    const bool pointwise = s.is_pointwise();
+    std::vector<T> col(pointwise ? 0 : size_t(K * out_size));  // scratch; the planner will own it later
+    const T* X = x.data<T>();
+    const T* W = w.data<T>();
+    T* Y = y.data<T>();
+    for (int64_t n = 0; n < N; ++n) {
+      for (int64_t gi = 0; gi < group_; ++gi) {
+        const T* xg = X + (n * C + gi * Cg) * in_size;
+        const T* b = xg;
+        if (!pointwise) {
+          im2col(xg, Cg, s, col.data());
+          b = col.data();
+        }
+        gemm_ref<T>(Mg, out_size, K, W + gi * Mg * K, K, false, b, out_size, false, Y + (n * M + gi * Mg) * out_size,
+                    out_size, T(1), T(0));
+      }
+    }
+    if (ctx.has_input(2)) add_channel_bias(Y, ctx.input(2).data<T>(), N, M, out_size);
+  }
+
+  int64_t group_;
+};
+
+}  // namespace
+EK_REGISTER_OP("Conv", Conv);
+}  // namespace edgekit

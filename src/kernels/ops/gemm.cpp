@@ -1,0 +1,83 @@
+// Gemm: Y = alpha * op(A) * op(B) + beta * C, with A, B 2-D and C (optional from opset 11)
+// unidirectionally broadcast to M x N. C is copied into Y and gemm_ref accumulates onto it.
+#include "kernels/gemm_ref.h"
+#include "kernels/nn_common.h"
+#include "kernels/op.h"
+#include "kernels/util.h"
+
+namespace edgekit {
+namespace {
+
+class Gemm final : public OpKernel {
+ public:
+  explicit Gemm(const Node& node)
+      : OpKernel(node),
+        trans_a_(node.attr_int("transA", 0) != 0),
+        trans_b_(node.attr_int("transB", 0) != 0),
+        alpha_(node.attr_float("alpha", 1.f)),
+        beta_(node.attr_float("beta", 1.f)) {}
+
+  void infer(InferContext& ctx) const override {
+    ctx.expect_inputs(node().opset != 0 && node().opset < 11 ? 3 : 2, 3);
+    const TensorType& a = ctx.input_type(0);
+    const TensorType& b = ctx.input_type(1);
+    EK_CHECK(is_gemm_dtype(a.dtype), node().where(), ": input A has dtype ", dtype_name(a.dtype),
+             ", expected f32, f64, i32, i64, u32 or u64");
+    check_same_dtype(node(), "B", b.dtype, a.dtype);
+    if (!a.shape_known || !b.shape_known) return ctx.set_output_unknown(0, a.dtype);
+    EK_CHECK(a.shape.size() == 2, node().where(), ": input A has shape ", shape_str(a.shape), ", expected rank 2");
+    EK_CHECK(b.shape.size() == 2, node().where(), ": input B has shape ", shape_str(b.shape), ", expected rank 2");
+    const int64_t M = a.shape[trans_a_ ? 1 : 0], K = a.shape[trans_a_ ? 0 : 1];
+    const int64_t Kb = b.shape[trans_b_ ? 1 : 0], N = b.shape[trans_b_ ? 0 : 1];
+    EK_CHECK(K < 0 || Kb < 0 || K == Kb, node().where(), ": inner dims differ: op(A) ", shape_str({M, K}),
+             " (transA=", trans_a_, ") times op(B) ", shape_str({Kb, N}), " (transB=", trans_b_, ")");
+    if (ctx.has_input(2)) {
+      const TensorType& c = ctx.input_type(2);
+      check_same_dtype(node(), "C", c.dtype, a.dtype);
+      if (c.shape_known) check_c_shape(c.shape, M, N);
+    }
+    ctx.set_output(0, a.dtype, {M, N});
+  }
+
+  void run(RunContext& ctx) const override {
+    visit_gemm_dtype(ctx.input(0).dtype(), [&](auto tag) { compute<decltype(tag)>(ctx); });
+  }
+
+ private:
+  // C must broadcast to M x N without Y growing (unidirectional broadcasting).
+  void check_c_shape(const Shape& c, int64_t M, int64_t N) const {
+    EK_CHECK(c.size() <= 2, node().where(), ": input C has shape ", shape_str(c), ", expected rank <= 2");
+    const Shape want{M, N};
+    for (size_t i = 0; i < c.size(); ++i) {
+      const int64_t got = c[i], full = want[2 - c.size() + i];
+      EK_CHECK(got == 1 || got < 0 || full < 0 || got == full, node().where(), ": input C has shape ", shape_str(c),
+               ", which does not broadcast to the output ", shape_str(want));
+    }
+  }
+
+  template <class T>
+  void compute(RunContext& ctx) const {
+    const Tensor& a = ctx.input(0);
+    const Tensor& b = ctx.input(1);
+    Tensor& y = ctx.output(0);
+    const int64_t M = y.dim(0), N = y.dim(1), K = a.dim(trans_a_ ? 0 : 1);
+    T* Y = y.data<T>();
+    T beta = T(0);
+    if (ctx.has_input(2) && beta_ != 0.f) {
+      const Tensor& c = ctx.input(2);
+      const std::vector<int64_t> st = broadcast_strides(c.shape(), y.shape());
+      const T* C = c.data<T>();
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < N; ++j) Y[i * N + j] = C[i * st[0] + j * st[1]];
+      beta = T(beta_);
+    }
+    gemm_ref<T>(M, N, K, a.data<T>(), a.dim(1), trans_a_, b.data<T>(), b.dim(1), trans_b_, Y, N, T(alpha_), beta);
+  }
+
+  bool trans_a_, trans_b_;
+  float alpha_, beta_;
+};
+
+}  // namespace
+EK_REGISTER_OP("Gemm", Gemm);
+}  // namespace edgekit

@@ -1,0 +1,346 @@
+#include "kernels/rnn_common.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+namespace edgekit::rnn {
+namespace {
+
+// How each activation reads activation_alpha / activation_beta, with the defaults of the
+// ONNX operator of the same name. Values are consumed in list order, one alpha (beta) per
+// activation that takes one, as ONNX Runtime does.
+struct ActInfo {
+  const char* name;  // lower case
+  ActKind kind;
+  int params;  // 0: none, 1: alpha, 2: alpha and beta
+  float alpha, beta;
+};
+constexpr ActInfo kActs[] = {
+    {"sigmoid", ActKind::sigmoid, 0, 0.f, 0.f},
+    {"tanh", ActKind::tanh, 0, 0.f, 0.f},
+    {"relu", ActKind::relu, 0, 0.f, 0.f},
+    {"affine", ActKind::affine, 2, 1.f, 0.f},
+    {"leakyrelu", ActKind::leaky_relu, 1, 0.01f, 0.f},
+    {"thresholdedrelu", ActKind::thresholded_relu, 1, 1.f, 0.f},
+    {"scaledtanh", ActKind::scaled_tanh, 2, 1.f, 1.f},
+    {"hardsigmoid", ActKind::hard_sigmoid, 2, 0.2f, 0.5f},
+    {"elu", ActKind::elu, 1, 1.f, 0.f},
+    {"softsign", ActKind::softsign, 0, 0.f, 0.f},
+    {"softplus", ActKind::softplus, 0, 0.f, 0.f},
+};
+static_assert(std::size(kActs) == size_t(ActKind::softplus) + 1, "kActs must list every ActKind");
+
+std::vector<Activation> parse_activations(const Node& node, const std::vector<std::string>& names) {
+  std::vector<float> alphas = node.attr_floats("activation_alpha", {});
+  std::vector<float> betas = node.attr_floats("activation_beta", {});
+  size_t next_alpha = 0, next_beta = 0;
+  std::vector<Activation> acts;
+  for (const std::string& name : names) {
+    std::string lower = name;
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return char(std::tolower(ch)); });
+    const ActInfo* info = nullptr;
+    for (const ActInfo& a : kActs)
+      if (lower == a.name) info = &a;
+    EK_CHECK(info, node.where(), ": unsupported activation '", name,
+             "' (expected Sigmoid, Tanh, Relu, Affine, LeakyRelu, ThresholdedRelu, ScaledTanh, HardSigmoid, Elu, "
+             "Softsign or Softplus)");
+    Activation act{info->kind, info->alpha, info->beta};
+    if (info->params >= 1 && next_alpha < alphas.size()) act.alpha = alphas[next_alpha++];
+    if (info->params >= 2 && next_beta < betas.size()) act.beta = betas[next_beta++];
+    acts.push_back(act);
+  }
+  return acts;
+}
+
+const char* const kInputNames[] = {"X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"};
+
+// Dims of input i, checked to have `rank`; all -1 when static inference does not know them.
+Shape input_dims(const InferContext& ctx, size_t i, size_t rank) {
+  const TensorType& t = ctx.input_type(i);
+  if (!t.shape_known) return Shape(rank, -1);
+  EK_CHECK(t.shape.size() == rank, ctx.node().where(), ": input ", kInputNames[i], " must have rank ", rank,
+           ", got shape ", shape_str(t.shape));
+  return t.shape;
+}
+
+// Checks optional or required input i against `want` (-1: anything), naming what each dim means.
+void expect_shape(const InferContext& ctx, size_t i, const Shape& want, const std::string& meaning) {
+  if (!ctx.has_input(i)) return;
+  Shape got = input_dims(ctx, i, want.size());
+  for (size_t k = 0; k < want.size(); ++k)
+    EK_CHECK(want[k] < 0 || got[k] < 0 || want[k] == got[k], ctx.node().where(), ": input ", kInputNames[i],
+             " must have shape ", shape_str(want), " (", meaning, "), got ", shape_str(got));
+}
+
+int64_t times(int64_t k, int64_t v) { return v < 0 ? -1 : k * v; }
+
+template <class C>
+void load(const Tensor& t, C* dst) {
+  const int64_t n = t.numel();
+  switch (t.dtype()) {
+    case DType::f32: std::copy(t.data<float>(), t.data<float>() + n, dst); break;
+    case DType::f64: std::copy(t.data<double>(), t.data<double>() + n, dst); break;
+    case DType::f16: {
+      const f16_t* p = t.data<f16_t>();
+      for (int64_t i = 0; i < n; ++i) dst[i] = C(half_to_float(p[i]));
+      break;
+    }
+    default: fail("recurrent op: unsupported dtype ", dtype_name(t.dtype()));
+  }
+}
+
+template <class C>
+void store(const C* src, Tensor& t) {
+  const int64_t n = t.numel();
+  switch (t.dtype()) {
+    case DType::f32: std::copy(src, src + n, t.data<float>()); break;
+    case DType::f64: std::copy(src, src + n, t.data<double>()); break;
+    case DType::f16: {
+      f16_t* p = t.data<f16_t>();
+      for (int64_t i = 0; i < n; ++i) p[i] = float_to_half(float(src[i]));
+      break;
+    }
+    default: fail("recurrent op: unsupported dtype ", dtype_name(t.dtype()));
+  }
+}
+
+// [a, b, inner] -> [b, a, inner]: converts between layout 1 and layout 0.
+template <class C>
+std::vector<C> swap01(const std::vector<C>& src, int64_t a, int64_t b, int64_t inner) {
+  std::vector<C> dst(src.size());
+  for (int64_t i = 0; i < a; ++i)
+    for (int64_t j = 0; j < b; ++j)
+      std::copy_n(&src[(i * b + j) * inner], inner, &dst[(j * a + i) * inner]);
+  return dst;
+}
+
+// Loads a [D, batch, H] state input given in `layout` (zeros when absent).
+template <class C>
+std::vector<C> load_state(const RunContext& ctx, size_t i, int64_t layout, int64_t dirs, int64_t batch, int64_t hidden) {
+  std::vector<C> v(size_t(dirs * batch * hidden), C(0));
+  if (!ctx.has_input(i)) return v;
+  load(ctx.input(i), v.data());
+  return layout == 0 ? v : swap01(v, batch, dirs, hidden);
+}
+
+template <class C>
+void run_recurrence(RunContext& ctx, const RnnSpec& spec, const CellFn<C>& cell) {
+  const Node& node = ctx.node();
+  const Tensor& X = ctx.input(0);
+  const int64_t layout = spec.layout, dirs = spec.num_directions, gh = ctx.input(1).dim(1);
+  const int64_t seq = X.dim(layout ? 1 : 0), batch = X.dim(layout ? 0 : 1), in = X.dim(2);
+  const int64_t hidden = ctx.input(2).dim(2);
+
+  std::vector<C> x(size_t(X.numel()));
+  load(X, x.data());
+  if (layout) x = swap01(x, batch, seq, in);
+  std::vector<C> w(size_t(ctx.input(1).numel())), r(size_t(ctx.input(2).numel()));
+  load(ctx.input(1), w.data());
+  load(ctx.input(2), r.data());
+  std::vector<C> bias(size_t(dirs * 2 * gh), C(0));
+  if (ctx.has_input(3)) load(ctx.input(3), bias.data());
+  std::vector<C> peep(spec.lstm ? size_t(dirs * 3 * hidden) : 0, C(0));
+  if (spec.lstm && ctx.has_input(7)) load(ctx.input(7), peep.data());
+  std::vector<C> h = load_state<C>(ctx, 5, layout, dirs, batch, hidden);
+  std::vector<C> c = spec.lstm ? load_state<C>(ctx, 6, layout, dirs, batch, hidden) : std::vector<C>();
+
+  std::vector<int64_t> lens(size_t(batch), seq);
+  if (ctx.has_input(4))
+    for (int64_t b = 0; b < batch; ++b) {
+      lens[b] = ctx.input(4).as_int(b);
+      EK_CHECK(lens[b] >= 0 && lens[b] <= seq, node.where(), ": sequence_lens[", b, "] = ", lens[b],
+               " is outside [0, seq_length=", seq, "]");
+    }
+
+  std::vector<C> y(size_t(seq * dirs * batch * hidden), C(0));  // layout 0; zero past each row's length
+  std::vector<C> xw(size_t(seq * batch * gh)), scratch(size_t(2 * gh));
+  for (int64_t d = 0; d < dirs; ++d) {
+    const bool reverse = spec.reverse || d == 1;
+    const C* wb = &bias[d * 2 * gh];
+    for (int64_t t = 0; t < seq; ++t)
+      for (int64_t b = 0; b < batch; ++b)
+        if (t < lens[b]) matvec(&w[d * gh * in], &x[(t * batch + b) * in], wb, gh, in, &xw[(t * batch + b) * gh]);
+
+    Step<C> s{};
+    s.r = &r[d * gh * hidden];
+    s.rb = wb + gh;
+    s.p = spec.lstm ? &peep[d * 3 * hidden] : nullptr;
+    s.act = &spec.activations[d * spec.acts_per_direction];
+    s.spec = &spec;
+    s.hidden = hidden;
+    s.scratch = scratch.data();
+    for (int64_t b = 0; b < batch; ++b) {
+      s.h = &h[(d * batch + b) * hidden];
+      s.c = spec.lstm ? &c[(d * batch + b) * hidden] : nullptr;
+      for (int64_t k = 0; k < lens[b]; ++k) {
+        const int64_t t = reverse ? lens[b] - 1 - k : k;
+        s.xw = &xw[(t * batch + b) * gh];
+        cell(s);
+        std::copy_n(s.h, hidden, &y[((t * dirs + d) * batch + b) * hidden]);
+      }
+    }
+  }
+
+  if (ctx.has_output(0)) {
+    if (layout) {  // [seq, D, batch, H] -> [batch, seq, D, H]
+      std::vector<C> yl(y.size());
+      for (int64_t t = 0; t < seq; ++t)
+        for (int64_t d = 0; d < dirs; ++d)
+          for (int64_t b = 0; b < batch; ++b)
+            std::copy_n(&y[((t * dirs + d) * batch + b) * hidden], hidden, &yl[((b * seq + t) * dirs + d) * hidden]);
+      y.swap(yl);
+    }
+    store(y.data(), ctx.output(0));
+  }
+  auto store_state = [&](size_t i, const std::vector<C>& v) {
+    if (ctx.has_output(i)) store((layout ? swap01(v, dirs, batch, hidden) : v).data(), ctx.output(i));
+  };
+  store_state(1, h);
+  if (spec.lstm) store_state(2, c);
+}
+
+}  // namespace
+
+template <class C>
+void apply_activation(const Activation& act, C* x, int64_t n) {
+  const C a = C(act.alpha), b = C(act.beta);
+  switch (act.kind) {
+    case ActKind::sigmoid:
+      for (int64_t i = 0; i < n; ++i) x[i] = C(1) / (C(1) + std::exp(-x[i]));
+      break;
+    case ActKind::tanh:
+      for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
+      break;
+    case ActKind::relu:
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] > C(0) ? x[i] : C(0);
+      break;
+    case ActKind::affine:
+      for (int64_t i = 0; i < n; ++i) x[i] = a * x[i] + b;
+      break;
+    case ActKind::leaky_relu:
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] >= C(0) ? x[i] : a * x[i];
+      break;
+    case ActKind::thresholded_relu:
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] >= a ? x[i] : C(0);
+      break;
+    case ActKind::scaled_tanh:
+      for (int64_t i = 0; i < n; ++i) x[i] = a * std::tanh(b * x[i]);
+      break;
+    case ActKind::hard_sigmoid:
+      for (int64_t i = 0; i < n; ++i) x[i] = std::min(C(1), std::max(C(0), a * x[i] + b));
+      break;
+    case ActKind::elu:
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] >= C(0) ? x[i] : a * (std::exp(x[i]) - C(1));
+      break;
+    case ActKind::softsign:
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] / (C(1) + std::fabs(x[i]));
+      break;
+    case ActKind::softplus:  // log(1 + e^x) without overflow for large x
+      for (int64_t i = 0; i < n; ++i) x[i] = std::max(x[i], C(0)) + std::log1p(std::exp(-std::fabs(x[i])));
+      break;
+  }
+}
+template void apply_activation<float>(const Activation&, float*, int64_t);
+template void apply_activation<double>(const Activation&, double*, int64_t);
+
+RnnSpec parse_spec(const Node& node, int gates, const char* gate_names, bool lstm,
+                   const std::vector<std::string>& default_activations) {
+  RnnSpec s;
+  s.gates = gates;
+  s.gate_names = gate_names;
+  s.lstm = lstm;
+
+  const std::string direction = node.attr_string("direction", "forward");
+  if (direction == "bidirectional") {
+    s.num_directions = 2;
+  } else if (direction == "reverse") {
+    s.reverse = true;
+  } else {
+    EK_CHECK(direction == "forward", node.where(), ": direction must be forward, reverse or bidirectional, got '",
+             direction, "'");
+  }
+
+  s.hidden_size = node.attr_int("hidden_size", 0);
+  EK_CHECK(!node.has_attr("hidden_size") || s.hidden_size > 0, node.where(), ": hidden_size must be positive, got ",
+           s.hidden_size);
+
+  s.layout = node.attr_int("layout", 0);
+  EK_CHECK(s.layout == 0 || s.layout == 1, node.where(), ": layout must be 0 or 1, got ", s.layout);
+  EK_CHECK(s.layout == 0 || node.opset == 0 || node.opset >= 14, node.where(),
+           ": attribute layout needs opset 14 or later, the model declares opset ", node.opset);
+
+  if (node.has_attr("clip")) {
+    s.has_clip = true;
+    s.clip = node.attr_float("clip");
+    EK_CHECK(s.clip >= 0.f, node.where(), ": clip must be a non-negative threshold, got ", s.clip);
+  }
+
+  s.acts_per_direction = default_activations.size();
+  std::vector<std::string> names;
+  if (node.has_attr("activations")) {
+    names = node.attr_strings("activations");
+    // A single direction's list given for a bidirectional op applies to both (as ONNX Runtime does).
+    if (s.num_directions == 2 && names.size() == s.acts_per_direction)
+      names.insert(names.end(), names.begin(), names.end());
+  } else {
+    for (int d = 0; d < s.num_directions; ++d)
+      names.insert(names.end(), default_activations.begin(), default_activations.end());
+  }
+  EK_CHECK(names.size() == s.acts_per_direction * s.num_directions, node.where(), ": expected ",
+           s.acts_per_direction * s.num_directions, " activations (", s.acts_per_direction, " per direction, ",
+           s.num_directions, " direction(s)), got ", names.size());
+  s.activations = parse_activations(node, names);
+  return s;
+}
+
+void infer(InferContext& ctx, const RnnSpec& s) {
+  const Node& node = ctx.node();
+  ctx.expect_inputs(3, s.max_inputs());
+  EK_CHECK(ctx.num_outputs() <= s.max_outputs(), node.where(), ": expected at most ", s.max_outputs(),
+           " outputs, got ", ctx.num_outputs());
+
+  const DType type = ctx.input_type(0).dtype;
+  EK_CHECK(type == DType::f32 || type == DType::f64 || type == DType::f16, node.where(),
+           ": X must be f16, f32 or f64, got ", dtype_name(type));
+  for (size_t i : {1, 2, 3, 5, 6, 7})
+    if (i < s.max_inputs() && ctx.has_input(i))
+      EK_CHECK(ctx.input_type(i).dtype == type, node.where(), ": input ", kInputNames[i], " has dtype ",
+               dtype_name(ctx.input_type(i).dtype), ", expected ", dtype_name(type), " like X");
+  if (ctx.has_input(4)) {
+    DType t = ctx.input_type(4).dtype;
+    EK_CHECK(t == DType::i32 || t == DType::i64, node.where(), ": sequence_lens must be i32, got ", dtype_name(t));
+  }
+
+  const Shape x = input_dims(ctx, 0, 3), w = input_dims(ctx, 1, 3), r = input_dims(ctx, 2, 3);
+  const int64_t seq = x[s.layout ? 1 : 0], batch = x[s.layout ? 0 : 1], in = x[2];
+  const int64_t dirs = s.num_directions, g = s.gates;
+  int64_t hidden = s.hidden_size;
+  if (hidden == 0) hidden = r[2] >= 0 ? r[2] : (w[1] >= 0 && w[1] % g == 0 ? w[1] / g : -1);
+
+  const std::string gh = g == 1 ? "hidden_size" : cat(g, "*hidden_size");
+  const std::string state = s.layout ? "batch_size, num_directions, hidden_size" : "num_directions, batch_size, hidden_size";
+  const Shape state_shape = s.layout ? Shape{batch, dirs, hidden} : Shape{dirs, batch, hidden};
+  expect_shape(ctx, 1, {dirs, times(g, hidden), in}, cat("num_directions, ", gh, ", input_size"));
+  expect_shape(ctx, 2, {dirs, times(g, hidden), hidden}, cat("num_directions, ", gh, ", hidden_size"));
+  expect_shape(ctx, 3, {dirs, times(2 * g, hidden)}, cat("num_directions, 2*", gh));
+  expect_shape(ctx, 4, {batch}, "batch_size");
+  expect_shape(ctx, 5, state_shape, state);
+  if (s.lstm) {
+    expect_shape(ctx, 6, state_shape, state);
+    expect_shape(ctx, 7, {dirs, times(3, hidden)}, "num_directions, 3*hidden_size");
+  }
+
+  if (ctx.num_outputs() > 0)
+    ctx.set_output(0, type, s.layout ? Shape{batch, seq, dirs, hidden} : Shape{seq, dirs, batch, hidden});
+  for (size_t i = 1; i < ctx.num_outputs(); ++i) ctx.set_output(i, type, state_shape);
+}
+
+void run_typed(RunContext& ctx, const RnnSpec& spec, const CellFn<float>& f32, const CellFn<double>& f64) {
+  if (ctx.input(0).dtype() == DType::f64)
+    run_recurrence<double>(ctx, spec, f64);
+  else
+    run_recurrence<float>(ctx, spec, f32);
+}
+
+}  // namespace edgekit::rnn

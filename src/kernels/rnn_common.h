@@ -1,0 +1,111 @@
+// Shared machinery of the ONNX recurrent ops RNN, GRU and LSTM (opsets 7..22, checked 11..18).
+//
+// The three ops differ only in their cell: how one time step turns x_t·Wᵀ and the previous
+// state into the next state. Everything else is common and lives here:
+//   - attributes: direction, hidden_size, activations (+ activation_alpha/beta), clip, layout;
+//   - shape and dtype checks of X, W, R, B, sequence_lens, initial_h, initial_c, P, and the
+//     output shapes Y, Y_h, Y_c (infer);
+//   - the recurrence driver (run): it converts the inputs to layout 0 in the compute type
+//     (float for f32/f16, double for f64), precomputes x_t·Wᵀ + Wb for every step, walks each
+//     direction over each batch row's own sequence length (a reverse pass starts at that row's
+//     last valid step), calls the op's cell once per (step, row), and writes Y (zero past a
+//     row's length), Y_h and Y_c in the requested layout and dtype.
+//
+// An op file then holds only its cell, e.g.
+//   rnn::run(ctx, spec_, [&](const auto& s) { gru_cell(s, linear_before_reset_); });
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "kernels/op.h"
+
+namespace edgekit::rnn {
+
+enum class ActKind : uint8_t {
+  sigmoid, tanh, relu, affine, leaky_relu, thresholded_relu, scaled_tanh, hard_sigmoid, elu, softsign, softplus
+};
+
+struct Activation {
+  ActKind kind = ActKind::sigmoid;
+  float alpha = 0.f, beta = 0.f;
+};
+
+// x[i] = act(x[i]) for i < n. One switch per call, not per element.
+template <class C>
+void apply_activation(const Activation& act, C* x, int64_t n);
+
+// Attributes common to the three ops, read once in the op's constructor.
+struct RnnSpec {
+  const char* gate_names = "";       // "iofc", "zrh", "i": order of the gate blocks in W, R, B
+  int gates = 1;                     // 1 (RNN), 3 (GRU), 4 (LSTM)
+  bool lstm = false;                 // takes initial_c and P, produces Y_c
+  int64_t hidden_size = 0;           // attribute value; 0 when absent (then taken from R)
+  int num_directions = 1;
+  bool reverse = false;              // direction == "reverse"
+  int64_t layout = 0;                // 0: [seq, batch, ...]; 1: [batch, seq, ...] (opset 14)
+  bool has_clip = false;
+  float clip = 0.f;                  // gate pre-activations are clamped to [-clip, clip]
+  size_t acts_per_direction = 1;
+  std::vector<Activation> activations;  // acts_per_direction * num_directions
+
+  size_t max_inputs() const { return lstm ? 8 : 6; }
+  size_t max_outputs() const { return lstm ? 3 : 2; }
+};
+
+// Reads and checks the common attributes. `default_activations` is one direction's list
+// (e.g. {"Sigmoid", "Tanh"} for GRU); its length is the number of activations per direction.
+RnnSpec parse_spec(const Node& node, int gates, const char* gate_names, bool lstm,
+                   const std::vector<std::string>& default_activations);
+
+// Checks every input's dtype and shape against X, W and R and sets Y, Y_h (and Y_c).
+void infer(InferContext& ctx, const RnnSpec& spec);
+
+// One time step of one batch row in one direction, handed to an op's cell.
+template <class C>
+struct Step {
+  const C* xw;               // [gates*H]: x_t·Wᵀ + Wb
+  const C* r;                // [gates*H, H] recurrence weights of this direction
+  const C* rb;               // [gates*H] recurrence bias
+  const C* p;                // [3*H] peepholes i, o, f (LSTM; zeros when absent)
+  const Activation* act;     // this direction's activations (f, g, h)
+  const RnnSpec* spec;
+  int64_t hidden;            // H
+  C* h;                      // [H] previous hidden state in, next one out
+  C* c;                      // [H] cell state in and out (LSTM), else null
+  C* scratch;                // [2*gates*H] free for the cell
+
+  // x[i] = act_k(clip(x[i])): clip bounds the inputs of the gate activations.
+  void activate(size_t k, C* x, int64_t n) const {
+    if (spec->has_clip) {
+      const C b = C(spec->clip);
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] < -b ? -b : (x[i] > b ? b : x[i]);
+    }
+    apply_activation(act[k], x, n);
+  }
+};
+
+// out[i] = init[i] + Σ_j m[i*cols + j] · v[j] for i < rows (init may alias out).
+template <class C>
+inline void matvec(const C* m, const C* v, const C* init, int64_t rows, int64_t cols, C* out) {
+  for (int64_t i = 0; i < rows; ++i) {
+    const C* row = m + i * cols;
+    C acc = 0;
+    for (int64_t j = 0; j < cols; ++j) acc += row[j] * v[j];
+    out[i] = init[i] + acc;
+  }
+}
+
+template <class C>
+using CellFn = std::function<void(const Step<C>&)>;
+
+void run_typed(RunContext& ctx, const RnnSpec& spec, const CellFn<float>& f32, const CellFn<double>& f64);
+
+// Runs the recurrence with `cell`, a generic callable taking a Step<float> or Step<double>.
+template <class Cell>
+void run(RunContext& ctx, const RnnSpec& spec, const Cell& cell) {
+  run_typed(ctx, spec, CellFn<float>(cell), CellFn<double>(cell));
+}
+
+}  // namespace edgekit::rnn

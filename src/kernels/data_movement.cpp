@@ -1,0 +1,97 @@
+#include "kernels/data_movement.h"
+
+#include <cstring>
+
+namespace edgekit {
+
+namespace {
+template <class U>
+void strided_copy_typed(const U* src, int64_t offset, const std::vector<int64_t>& strides, const Shape& shape,
+                        U* dst) {
+  const size_t rank = shape.size();
+  if (rank == 0) {
+    dst[0] = src[offset];
+    return;
+  }
+  const int64_t inner = shape[rank - 1], inner_stride = strides[rank - 1];
+  int64_t rows = 1;
+  for (size_t d = 0; d + 1 < rank; ++d) rows *= shape[d];
+  if (inner == 0 || rows == 0) return;
+  // Odometer over the outer dims; `base` tracks the source offset of the row's first element.
+  std::vector<int64_t> idx(rank, 0);
+  int64_t base = offset;
+  for (int64_t r = 0; r < rows; ++r) {
+    const U* s = src + base;
+    if (inner_stride == 1) {
+      std::memcpy(dst, s, size_t(inner) * sizeof(U));
+    } else {
+      for (int64_t i = 0; i < inner; ++i) dst[i] = s[i * inner_stride];
+    }
+    dst += inner;
+    for (int d = int(rank) - 2; d >= 0; --d) {
+      base += strides[size_t(d)];
+      if (++idx[size_t(d)] < shape[size_t(d)]) break;
+      base -= strides[size_t(d)] * shape[size_t(d)];
+      idx[size_t(d)] = 0;
+    }
+  }
+}
+}  // namespace
+
+void strided_copy(const Tensor& src, int64_t offset, const std::vector<int64_t>& strides, Tensor& dst) {
+  EK_CHECK(src.dtype() == dst.dtype(), "strided_copy: dtype ", dtype_name(src.dtype()), " to ",
+           dtype_name(dst.dtype()));
+  EK_CHECK(strides.size() == dst.rank(), "strided_copy: ", strides.size(), " strides for rank ", dst.rank());
+  visit_elem_size(dtype_size(src.dtype()), [&](auto tag) {
+    using U = decltype(tag);
+    strided_copy_typed(static_cast<const U*>(src.raw()), offset, strides, dst.shape(), static_cast<U*>(dst.raw()));
+  });
+}
+
+std::optional<std::vector<int64_t>> input_ints(const InferContext& ctx, size_t i) {
+  const Tensor* t = ctx.input_value(i);
+  if (t == nullptr) return std::nullopt;
+  return t->to_int_vector();
+}
+
+void set_output_unknown_dims(InferContext& ctx, size_t i, DType dtype, size_t rank) {
+  ctx.set_output(i, dtype, Shape(rank, -1));
+}
+
+bool all_known(const Shape& shape) {
+  for (int64_t d : shape)
+    if (d < 0) return false;
+  return true;
+}
+
+int64_t known_numel(const Shape& shape) { return all_known(shape) ? shape_numel(shape) : -1; }
+
+DType dtype_from_onnx_code(int64_t code, const Node& node) {
+  switch (code) {
+    case 1: return DType::f32;
+    case 2: return DType::u8;
+    case 3: return DType::i8;
+    case 4: return DType::u16;
+    case 5: return DType::i16;
+    case 6: return DType::i32;
+    case 7: return DType::i64;
+    case 9: return DType::boolean;
+    case 10: return DType::f16;
+    case 11: return DType::f64;
+    case 12: return DType::u32;
+    case 13: return DType::u64;
+    default: fail(node.where(), ": ONNX data type ", code, " is not supported");
+  }
+}
+
+ScatterReduction parse_scatter_reduction(const Node& node) {
+  std::string r = node.attr_string("reduction", "none");
+  if (r == "none") return ScatterReduction::none;
+  if (r == "add") return ScatterReduction::add;
+  if (r == "mul") return ScatterReduction::mul;
+  if (r == "max") return ScatterReduction::max;
+  if (r == "min") return ScatterReduction::min;
+  fail(node.where(), ": reduction must be none, add, mul, max or min, got '", r, "'");
+}
+
+}  // namespace edgekit

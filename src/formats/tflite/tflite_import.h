@@ -1,6 +1,19 @@
 // TFLite flatbuffer (.tflite) to Graph.
+//
+// Float models import onto the ONNX-style ops edgekit's kernels implement (opset 14 of the
+// default domain). Graph inputs and outputs keep TFLite's NHWC layout and the static shapes
+// the TFLite interpreter reports (get_input_details()); NHWC convolutions and pools are
+// wrapped in Transpose nodes to the NCHW layout of ONNX's Conv, MaxPool and AveragePool, and
+// their weights are converted once at import (OHWI -> OIHW; depthwise 1HW(C*M) -> (C*M)1HW
+// with group = C). Transposes that would undo each other between two such ops are left out.
+// Nodes are named after the TFLite tensor they produce.
+//
+// Quantized (int8/uint8/int16) models are refused for now with an error naming the first
+// quantized tensor and its operator; tflite_quantization() already reads their parameters.
 #pragma once
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "graph/graph.h"
 
@@ -8,5 +21,27 @@ namespace edgekit {
 
 Graph import_tflite(const std::string& path);
 Graph import_tflite_bytes(const std::string& bytes, const std::string& display_name);
+
+// Quantization parameters of one tensor: real = scale * (q - zero_point), per tensor (one
+// scale) or per channel along quantized_dimension (one scale per channel).
+struct TfliteQuantization {
+  std::vector<float> scale;
+  std::vector<int64_t> zero_point;
+  int quantized_dimension = 0;
+  std::vector<float> min, max;  // the converter's recorded ranges, when present
+
+  bool quantized() const { return !scale.empty(); }
+  bool per_channel() const { return scale.size() > 1; }
+};
+
+struct TfliteTensorQuantization {
+  int tensor_index = 0;
+  std::string tensor_name;
+  DType dtype = DType::undefined;
+  TfliteQuantization params;
+};
+
+// Every tensor of the main subgraph that carries quantization parameters, in tensor order.
+std::vector<TfliteTensorQuantization> tflite_quantization(const std::string& bytes, const std::string& display_name);
 
 }  // namespace edgekit

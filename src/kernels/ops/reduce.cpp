@@ -132,7 +132,9 @@ class Reduce final : public OpKernel {
   void infer(InferContext& ctx) const override {
     ctx.expect_inputs(1, axes_input_ ? 2 : 1);
     const TensorType& x = ctx.input_type(0);
-    if (x.dtype != DType::undefined) visit_numeric(x.dtype, [](auto) {});  // rejects bool, f16
+    // Numeric dtypes (no f16); bool only for ReduceMax/Min (any / all).
+    const bool bool_ok = kind_.combine == Combine::max || kind_.combine == Combine::min;
+    if (x.dtype != DType::undefined && !(x.dtype == DType::boolean && bool_ok)) visit_numeric(x.dtype, [](auto) {});
     std::optional<std::vector<int64_t>> axes = node().attr_ints("axes", {});
     if (axes_input_) axes = ctx.has_input(1) ? input_ints(ctx, 1) : std::vector<int64_t>{};
     if (!x.shape_known || !axes) {
@@ -194,7 +196,7 @@ class Reduce final : public OpKernel {
 
   template <Map M, Combine C>
   void compute(const Tensor& x, const std::vector<int64_t>& ost, int64_t count, Tensor& y) const {
-    visit_numeric(x.dtype(), [&](auto tag) {
+    auto body = [&](auto tag) {
       using T = decltype(tag);
       using Acc = AccOf<T, M>;
       const int64_t n = y.numel();
@@ -219,7 +221,9 @@ class Reduce final : public OpKernel {
             break;
         }
       }
-    });
+    };
+    if (x.dtype() == DType::boolean) body(bool{});  // only ReduceMax/Min admit bool (infer checks)
+    else visit_numeric(x.dtype(), body);
   }
 
   const ReduceKind& kind_;

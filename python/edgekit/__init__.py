@@ -1,0 +1,110 @@
+"""edgekit: load ONNX and TFLite models and run them on the CPU, numpy in and out.
+
+    import edgekit, numpy as np
+    s = edgekit.Session("model.onnx", threads=2)
+    print(s.inputs)                 # [ValueInfo(name='input', dtype=float32, shape=['batch', 3, 224, 224])]
+    (y,) = s.run({"input": np.zeros((1, 3, 224, 224), np.float32)})
+    y = s.run(x)[0]                 # a bare array is fine for a single-input model
+
+Inputs are checked against the model before anything runs: a wrong dtype, shape or name
+raises edgekit.Error (a RuntimeError) with a one-line message saying what was expected.
+Arrays are never converted silently: cast with arr.astype(...) yourself.
+"""
+import os as _os
+
+import numpy as _np
+
+from ._edgekit import Error, __version__  # noqa: F401
+from . import _edgekit
+
+__all__ = ["Error", "Session", "ValueInfo", "load_npy", "save_npy", "__version__"]
+
+
+class ValueInfo:
+    """A model input or output: name, numpy dtype, shape (ints; str for a named dynamic dim,
+    None for an anonymous one; shape is None when even the rank is unknown)."""
+
+    __slots__ = ("name", "dtype", "shape")
+
+    def __init__(self, name, dtype, shape):
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+
+    def __repr__(self):
+        return f"ValueInfo(name={self.name!r}, dtype={self.dtype}, shape={self.shape!r})"
+
+    def __eq__(self, other):
+        return isinstance(other, ValueInfo) and (self.name, self.dtype, self.shape) == (
+            other.name, other.dtype, other.shape)
+
+
+def _infos(raw):
+    return [ValueInfo(name, _np.dtype(fmt), shape) for name, fmt, shape in raw]
+
+
+def _as_input(value, name):
+    # order="C" keeps 0-d arrays 0-d (np.ascontiguousarray would make them 1-d).
+    try:
+        a = _np.asarray(value, order="C")
+    except Exception as e:  # ragged lists and the like
+        raise Error(f"input '{name}': cannot convert {type(value).__name__} to an array: {e}") from None
+    if a.dtype.byteorder == ">":
+        raise Error(f"input '{name}': big-endian arrays are not supported; use arr.astype(arr.dtype.newbyteorder('<'))")
+    if a.dtype.kind not in "fiub" or a.dtype == _np.longdouble:
+        raise Error(f"input '{name}': unsupported dtype {a.dtype} (supported: float16/32/64, int8..int64, "
+                    "uint8..uint64, bool)")
+    return a
+
+
+def _array(buf):
+    return _np.asarray(buf)  # zero copy: the buffer object keeps the tensor alive
+
+
+class Session:
+    """A loaded model, ready to run. `threads` is between 1 and the machine's cores."""
+
+    def __init__(self, path, threads=1):
+        if isinstance(threads, bool) or not isinstance(threads, int):
+            raise TypeError(f"threads must be an int, got {type(threads).__name__}")
+        self._session = _edgekit.Session(_os.fspath(path), threads)
+        self.path = _os.fspath(path)
+        self.threads = threads
+        self.inputs = _infos(self._session.inputs)
+        self.outputs = _infos(self._session.outputs)
+
+    def __repr__(self):
+        return f"edgekit.Session({self.path!r}, inputs={self.inputs}, outputs={self.outputs})"
+
+    def run(self, feeds, output_names=None):
+        """Runs the model. `feeds` maps input names to arrays (a bare array for a single-input
+        model). Returns a list of numpy arrays: every output in `outputs` order, or the ones
+        named in `output_names`, in that order."""
+        if not isinstance(feeds, dict):
+            if len(self.inputs) != 1:
+                names = ", ".join(repr(i.name) for i in self.inputs)
+                raise Error(f"the model has {len(self.inputs)} inputs ({names}); pass a dict {{name: array}}")
+            feeds = {self.inputs[0].name: feeds}
+        arrays = {str(k): _as_input(v, k) for k, v in feeds.items()}
+        wanted = None
+        if output_names is not None:
+            if isinstance(output_names, str):
+                output_names = [output_names]
+            index = {o.name: i for i, o in enumerate(self.outputs)}
+            for n in output_names:
+                if n not in index:
+                    names = ", ".join(repr(o.name) for o in self.outputs)
+                    raise Error(f"unknown output '{n}' (model outputs: {names})")
+            wanted = [index[n] for n in output_names]
+        results = [_array(b) for b in self._session.run(arrays)]
+        return results if wanted is None else [results[i] for i in wanted]
+
+
+def load_npy(path):
+    """Reads a .npy file with edgekit's reader (same dtypes as the C++ API)."""
+    return _array(_edgekit.read_npy(_os.fspath(path)))
+
+
+def save_npy(path, array):
+    """Writes a .npy file numpy can read (format 1.0, C order)."""
+    _edgekit.write_npy(_os.fspath(path), _as_input(array, _os.fspath(path)))

@@ -1,0 +1,154 @@
+// edgekit._edgekit: the C++ half of the Python package (python/edgekit/__init__.py is the API).
+//
+// Arrays cross the boundary through the Python buffer protocol only, never numpy's C API, so
+// the module works with numpy 1.x and 2.x alike: numpy arrays come in as C-contiguous buffers
+// (copied into Tensors), Tensors go out as TensorBuffer objects that numpy wraps without a
+// copy (np.asarray), the buffer keeping the Tensor's memory alive.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "formats/npy/npy.h"
+#include "runtime/session.h"
+
+namespace py = pybind11;
+using namespace edgekit;
+
+namespace {
+
+// Buffer-protocol format of each dtype (struct module codes numpy understands).
+const char* buffer_format(DType t) {
+  switch (t) {
+    case DType::f32: return "f";
+    case DType::f64: return "d";
+    case DType::f16: return "e";
+    case DType::i8: return "b";
+    case DType::u8: return "B";
+    case DType::i16: return "h";
+    case DType::u16: return "H";
+    case DType::i32: return "i";
+    case DType::u32: return "I";
+    case DType::i64: return "q";
+    case DType::u64: return "Q";
+    case DType::boolean: return "?";
+    default: fail("dtype ", dtype_name(t), " has no Python buffer format");
+  }
+}
+
+DType dtype_from_buffer(const py::buffer_info& b, const std::string& what) {
+  std::string f = b.format;
+  if (!f.empty() && (f[0] == '<' || f[0] == '=' || f[0] == '@')) f = f.substr(1);
+  EK_CHECK(f.size() == 1, what, ": unsupported array element format '", b.format, "'");
+  bool is_signed = std::islower(static_cast<unsigned char>(f[0])) != 0;
+  switch (f[0]) {
+    case 'f': return DType::f32;
+    case 'd': return DType::f64;
+    case 'e': return DType::f16;
+    case '?': return DType::boolean;
+    case 'b': case 'B': case 'h': case 'H': case 'i': case 'I': case 'l': case 'L': case 'q': case 'Q':
+      switch (b.itemsize) {  // 'l' is 8 bytes on Linux, 4 on Windows: go by size
+        case 1: return is_signed ? DType::i8 : DType::u8;
+        case 2: return is_signed ? DType::i16 : DType::u16;
+        case 4: return is_signed ? DType::i32 : DType::u32;
+        case 8: return is_signed ? DType::i64 : DType::u64;
+      }
+  }
+  fail(what, ": unsupported array element format '", b.format, "' (supported: float16/32/64, int8..int64, uint8..uint64, bool)");
+}
+
+// Copies a C-contiguous buffer into a new Tensor.
+Tensor tensor_from_buffer(const py::buffer& obj, const std::string& what) {
+  py::buffer_info b = obj.request();
+  DType dtype = dtype_from_buffer(b, what);
+  EK_CHECK(size_t(b.itemsize) == dtype_size(dtype), what, ": element size ", b.itemsize, " does not match ",
+           dtype_name(dtype));
+  Shape shape(b.shape.begin(), b.shape.end());
+  int64_t expect = b.itemsize;
+  for (size_t i = shape.size(); i-- > 0;) {
+    EK_CHECK(shape[i] <= 1 || b.strides[i] == expect, what, ": array is not C-contiguous");
+    expect *= shape[i];
+  }
+  Tensor t(dtype, shape);
+  if (t.nbytes()) std::memcpy(t.raw(), b.ptr, t.nbytes());
+  return t;
+}
+
+struct TensorBuffer {
+  Tensor tensor;
+};
+
+py::object dims_of(const ValueInfo& v) {
+  if (!v.shape_known) return py::none();
+  py::list dims;
+  for (size_t i = 0; i < v.dims.size(); ++i) {
+    if (v.dims[i] >= 0)
+      dims.append(v.dims[i]);
+    else if (i < v.dim_names.size() && !v.dim_names[i].empty())
+      dims.append(v.dim_names[i]);
+    else
+      dims.append(py::none());
+  }
+  return dims;
+}
+
+py::list infos(const std::vector<ValueInfo>& values) {
+  py::list out;
+  for (const auto& v : values) out.append(py::make_tuple(v.name, buffer_format(v.dtype), dims_of(v)));
+  return out;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_edgekit, m) {
+  m.doc() = "edgekit C++ bindings; use the edgekit package";
+  m.attr("__version__") = EDGEKIT_VERSION;
+  static py::exception<Error> error(m, "Error", PyExc_RuntimeError);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const Error& e) {
+      error(e.what());
+    }
+  });
+
+  py::class_<TensorBuffer>(m, "TensorBuffer", py::buffer_protocol())
+      .def_buffer([](TensorBuffer& b) {
+        const Tensor& t = b.tensor;
+        std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end()), strides(t.rank());
+        py::ssize_t s = py::ssize_t(dtype_size(t.dtype()));
+        for (size_t i = t.rank(); i-- > 0;) {
+          strides[i] = s;
+          s *= shape[i];
+        }
+        return py::buffer_info(b.tensor.raw(), py::ssize_t(dtype_size(t.dtype())), buffer_format(t.dtype()),
+                               py::ssize_t(t.rank()), shape, strides);
+      });
+
+  py::class_<Session>(m, "Session")
+      .def(py::init([](const std::string& path, int threads) {
+             py::gil_scoped_release release;  // loading may take a while
+             return std::make_unique<Session>(path, SessionOptions{threads});
+           }),
+           py::arg("path"), py::arg("threads") = 1)
+      .def_property_readonly("inputs", [](const Session& s) { return infos(s.inputs()); })
+      .def_property_readonly("outputs", [](const Session& s) { return infos(s.outputs()); })
+      .def("run", [](Session& s, const py::dict& feeds) {
+        std::map<std::string, Tensor> inputs;
+        for (auto [k, v] : feeds) {
+          std::string name = py::str(k);
+          inputs[name] = tensor_from_buffer(py::reinterpret_borrow<py::buffer>(v), "input '" + name + "'");
+        }
+        std::vector<Tensor> results;
+        {
+          py::gil_scoped_release release;
+          results = s.run(inputs);
+        }
+        py::list out;
+        for (auto& t : results) out.append(TensorBuffer{std::move(t)});
+        return out;
+      });
+
+  m.def("read_npy", [](const std::string& path) { return TensorBuffer{read_npy(path)}; });
+  m.def("write_npy", [](const std::string& path, const py::buffer& array) {
+    write_npy(path, tensor_from_buffer(array, path));
+  });
+}

@@ -1,0 +1,177 @@
+// edgekit bench MODEL: latency statistics and peak memory of repeated runs.
+//
+// Protocol: load, `warmup` untimed runs, then `runs` timed runs of Session::run on the same
+// inputs; median, p90 (nearest rank), min, mean, max in ms; peak RSS of the process from
+// getrusage (so it includes loading the model).
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <iostream>
+
+#include "common.h"
+#include "runtime/session.h"
+
+namespace edgekit::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct BenchOptions {
+  std::string model;
+  std::vector<std::string> inputs;
+  int threads = 1;
+  int runs = 20;
+  int warmup = 3;
+  uint64_t seed = 0;
+  bool json = false;
+};
+
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+double peak_rss_mb() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return double(ru.ru_maxrss) / 1024.0;  // Linux reports kilobytes
+}
+
+// A one-line progress bar on stderr, drawn only on a terminal and only once the benchmark has
+// taken over 2 s, so quick runs and pipes/CI logs stay clean.
+class Progress {
+ public:
+  Progress(int total) : total_(total), tty_(isatty(STDERR_FILENO) == 1), start_(Clock::now()) {}
+  ~Progress() { clear(); }
+  void update(int done, const char* phase) {
+    if (!tty_ || ms_since(start_) < 2000 || ms_since(last_) < 100) return;
+    last_ = Clock::now();
+    constexpr int kWidth = 30;
+    int filled = total_ ? done * kWidth / total_ : kWidth;
+    double eta_s = done ? ms_since(start_) / 1000 * (total_ - done) / done : 0;
+    std::cerr << "\r" << phase << " [" << std::string(size_t(filled), '#') << std::string(size_t(kWidth - filled), '.')
+              << "] " << done << "/" << total_ << "  eta " << fixed(eta_s, 0) << " s\033[K" << std::flush;
+    drawn_ = true;
+  }
+  void clear() {
+    if (drawn_) std::cerr << "\r\033[K" << std::flush;
+    drawn_ = false;
+  }
+
+ private:
+  int total_;
+  bool tty_;
+  bool drawn_ = false;
+  Clock::time_point start_, last_{};
+};
+
+struct Stats {
+  double median, p90, min, mean, max, stddev;
+};
+
+Stats summarize(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  Stats s{};
+  s.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  s.p90 = v[size_t(std::ceil(0.9 * double(n))) - 1];
+  s.min = v.front();
+  s.max = v.back();
+  double sum = 0, sq = 0;
+  for (double x : v) sum += x;
+  s.mean = sum / double(n);
+  for (double x : v) sq += (x - s.mean) * (x - s.mean);
+  s.stddev = std::sqrt(sq / double(n));
+  return s;
+}
+
+void bench(const BenchOptions& o) {
+  check_threads(o.threads);
+  EK_CHECK(o.runs >= 1, "--runs must be at least 1, got ", o.runs);
+  EK_CHECK(o.warmup >= 0, "--warmup must be 0 or more, got ", o.warmup);
+
+  auto t0 = Clock::now();
+  Session session(o.model, SessionOptions{o.threads});
+  double load_ms = ms_since(t0);
+  bool random = o.inputs.empty();
+  std::map<std::string, Tensor> feeds = random ? random_inputs(session, o.seed) : load_inputs(session, o.inputs);
+
+  std::vector<double> times;
+  times.reserve(size_t(o.runs));
+  {
+    Progress progress(o.warmup + o.runs);
+    for (int i = 0; i < o.warmup; ++i) {
+      session.run(feeds);
+      progress.update(i + 1, "warm-up");
+    }
+    for (int i = 0; i < o.runs; ++i) {
+      auto t = Clock::now();
+      session.run(feeds);
+      times.push_back(ms_since(t));
+      progress.update(o.warmup + i + 1, "bench  ");
+    }
+  }
+  Stats s = summarize(times);
+  double rss = peak_rss_mb();
+
+  nlohmann::json inputs = nlohmann::json::array();
+  for (const auto& [name, t] : feeds)
+    inputs.push_back({{"name", name}, {"dtype", dtype_name(t.dtype())}, {"shape", t.shape()}});
+  if (o.json) {
+    nlohmann::json j = {
+        {"model", o.model},
+        {"threads", o.threads},
+        {"runs", o.runs},
+        {"warmup", o.warmup},
+        {"inputs", inputs},
+        {"input_source", random ? "random" : "files"},
+        {"load_ms", load_ms},
+        {"latency_ms",
+         {{"median", s.median}, {"p90", s.p90}, {"min", s.min}, {"mean", s.mean}, {"max", s.max}, {"stddev", s.stddev}}},
+        {"peak_rss_mb", rss},
+    };
+    if (random) j["seed"] = o.seed;
+    std::cout << j.dump(2) << "\n";
+    return;
+  }
+
+  std::string in_text;
+  for (const auto& [name, t] : feeds)
+    in_text += (in_text.empty() ? "" : ", ") + name + " " + dtype_name(t.dtype()) + " " + shape_str(t.shape());
+  in_text += random ? cat("  (random, seed ", o.seed, ")") : "  (from files)";
+  Table head{{"Model", o.model}, {}, {}};
+  head.rows = {{"Inputs", in_text},
+               {"Threads", std::to_string(o.threads)},
+               {"Runs", cat(o.runs, " (after ", o.warmup, " warm-up)")},
+               {"Load", fixed(load_ms, 1) + " ms"},
+               {"Peak RSS", fixed(rss, 1) + " MB"}};
+  head.print(std::cout, "");
+  std::cout << "\nLatency (ms)\n";
+  Table lat{{"median", "p90", "min", "mean", "max", "stddev"}, {}, {true, true, true, true, true, true}};
+  lat.rows.push_back({fixed(s.median, 3), fixed(s.p90, 3), fixed(s.min, 3), fixed(s.mean, 3), fixed(s.max, 3),
+                      fixed(s.stddev, 3)});
+  lat.print(std::cout);
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  auto o = std::make_shared<BenchOptions>();
+  CLI::App* cmd = app.add_subcommand("bench", "Measure a model's latency (median, p90, min, mean) and peak memory");
+  cmd->add_option("MODEL", o->model, "Model file (.onnx or .tflite)")->required();
+  add_input_option(cmd, o->inputs, /*required=*/false);
+  add_threads_option(cmd, o->threads);
+  cmd->add_option("-n,--runs", o->runs, "Timed runs")->capture_default_str();
+  cmd->add_option("-w,--warmup", o->warmup, "Untimed runs before timing")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Seed of the random inputs used without --input")->capture_default_str();
+  cmd->add_flag("--json", o->json, "Print one JSON object instead of tables");
+  cmd->footer(
+      "Without --input, inputs are random with the model's dtypes and shapes (dynamic dims as 1):\n"
+      "floats uniform in [-1, 1), integers in [0, 4), booleans fair coin flips.\n"
+      "Peak RSS is the process's maximum resident memory (getrusage), model loading included.\n"
+      "A progress bar is shown on stderr when it is a terminal and the benchmark takes over 2 s.");
+  cmd->callback([o] { bench(*o); });
+}
+
+}  // namespace edgekit::cli

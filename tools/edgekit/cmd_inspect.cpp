@@ -1,0 +1,126 @@
+// edgekit inspect MODEL [--json]: what a model is made of, without running it.
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+
+#include "common.h"
+#include "flops.h"
+#include "formats/model_loader.h"
+
+namespace edgekit::cli {
+
+namespace {
+
+struct InspectOptions {
+  std::string model;
+  bool json = false;
+};
+
+std::string domain_name(const std::string& d) { return d.empty() ? "ai.onnx" : d; }
+
+nlohmann::json value_json(const ValueInfo& v) {
+  return {{"name", v.name}, {"dtype", dtype_name(v.dtype)}, {"shape", shape_json(v)}};
+}
+
+void inspect(const InspectOptions& o) {
+  ModelFormat format = detect_model_format(o.model);
+  Graph g = load_model(o.model);
+  g.topo_sort();
+  auto file_size = std::filesystem::file_size(o.model);
+  int64_t params = g.parameter_count();
+  size_t param_bytes = 0;
+  for (const auto& [name, t] : g.initializers) param_bytes += t.nbytes();
+  FlopsEstimate flops = estimate_flops(g);
+
+  // op histogram, most frequent first (ties by name)
+  std::map<std::string, int> count;
+  for (const Node& n : g.nodes) count[n.domain.empty() ? n.op_type : n.domain + ":" + n.op_type]++;
+  std::vector<std::pair<std::string, int>> ops(count.begin(), count.end());
+  std::stable_sort(ops.begin(), ops.end(), [](auto& a, auto& b) { return a.second > b.second; });
+
+  if (o.json) {
+    nlohmann::json j;
+    j["model"] = o.model;
+    j["format"] = model_format_name(format);
+    j["producer"] = g.producer;
+    j["graph_name"] = g.name;
+    nlohmann::json opsets = nlohmann::json::object();
+    for (const auto& [d, v] : g.opsets) opsets[domain_name(d)] = v;
+    j["opsets"] = opsets;
+    j["inputs"] = nlohmann::json::array();
+    for (const auto& v : g.inputs) j["inputs"].push_back(value_json(v));
+    j["outputs"] = nlohmann::json::array();
+    for (const auto& v : g.outputs) j["outputs"].push_back(value_json(v));
+    j["nodes"] = g.nodes.size();
+    nlohmann::json hist = nlohmann::json::object();
+    for (const auto& [op, c] : ops) hist[op] = c;
+    j["ops"] = hist;
+    j["parameters"] = params;
+    j["parameter_bytes"] = param_bytes;
+    j["file_size_bytes"] = file_size;
+    j["flops"] = int64_t(flops.total);
+    j["flops_by_op"] = flops.by_op;
+    j["flops_nodes_without_shapes"] = flops.nodes_without_shapes;
+    j["metadata"] = g.metadata;
+    std::cout << j.dump(2) << "\n";
+    return;
+  }
+
+  std::string opsets;
+  for (const auto& [d, v] : g.opsets) opsets += (opsets.empty() ? "" : ", ") + domain_name(d) + " " + std::to_string(v);
+  std::string flops_text = "~" + si(flops.total) + "FLOPs";
+  if (flops.total < 1000) flops_text = "~" + si(flops.total) + " FLOPs";
+  bool dynamic = false;
+  for (const auto& v : g.inputs)
+    for (int64_t d : v.dims) dynamic |= d < 0;
+  if (dynamic) flops_text += "  (dynamic dims taken as 1)";
+  if (flops.nodes_without_shapes)
+    flops_text += cat("  (", flops.nodes_without_shapes, " nodes without known shapes not counted)");
+
+  Table summary{{"Model", o.model}, {}, {}};
+  summary.rows = {
+      {"Format", model_format_name(format)},
+      {"Producer", g.producer.empty() ? "-" : g.producer},
+      {"Opsets", opsets.empty() ? "-" : opsets},
+      {"File size", human_bytes(double(file_size))},
+      {"Parameters", cat(thousands(params), " (", human_bytes(double(param_bytes)), ")")},
+      {"FLOPs", flops_text},
+  };
+  if (!g.name.empty()) summary.rows.insert(summary.rows.begin() + 1, {"Graph", g.name});
+  summary.print(std::cout, "");
+
+  auto io_table = [](const std::vector<ValueInfo>& values) {
+    Table t{{"name", "dtype", "shape"}, {}, {}};
+    for (const auto& v : values) t.rows.push_back({v.name, dtype_name(v.dtype), shape_text(v)});
+    return t;
+  };
+  std::cout << "\nInputs\n";
+  io_table(g.inputs).print(std::cout);
+  std::cout << "\nOutputs\n";
+  io_table(g.outputs).print(std::cout);
+
+  std::cout << "\nOps (" << g.nodes.size() << " nodes, " << ops.size() << " types)\n";
+  Table hist{{"op", "count", "FLOPs", "share"}, {}, {false, true, true, true}};
+  for (const auto& [op, c] : ops) {
+    auto it = flops.by_op.find(op);
+    double f = it == flops.by_op.end() ? 0 : it->second;
+    hist.rows.push_back({op, std::to_string(c), f > 0 ? si(f) : "-",
+                         f > 0 && flops.total > 0 ? fixed(100 * f / flops.total, 1) + "%" : ""});
+  }
+  hist.print(std::cout);
+}
+
+}  // namespace
+
+void add_inspect_command(CLI::App& app) {
+  auto o = std::make_shared<InspectOptions>();
+  CLI::App* cmd = app.add_subcommand("inspect", "Show a model's format, inputs, outputs, ops, parameters and FLOPs");
+  cmd->add_option("MODEL", o->model, "Model file (.onnx or .tflite)")->required();
+  cmd->add_flag("--json", o->json, "Print one JSON object instead of tables");
+  cmd->footer(
+      "Shapes print symbolic dims by name, e.g. [batch,3,224,224]. FLOPs count a multiply-add as 2 and\n"
+      "take dynamic dims as 1.");
+  cmd->callback([o] { inspect(*o); });
+}
+
+}  // namespace edgekit::cli

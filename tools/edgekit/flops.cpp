@@ -1,0 +1,213 @@
+#include "flops.h"
+
+#include <algorithm>
+#include <optional>
+#include <set>
+
+#include "kernels/op.h"
+
+namespace edgekit::cli {
+
+namespace {
+
+constexpr int64_t kFoldLimit = 4096;  // fold only small (shape-like) tensors
+
+// Shape the node's Shape op would output, from the static type (start/end of opset 15).
+Tensor shape_value(const Node& n, const Shape& in) {
+  int64_t rank = int64_t(in.size());
+  auto clampi = [&](int64_t v) { return std::clamp(v < 0 ? v + rank : v, int64_t(0), rank); };
+  int64_t start = clampi(n.attr_int("start", 0)), end = clampi(n.attr_int("end", rank));
+  std::vector<int64_t> dims(in.begin() + start, in.begin() + std::max(start, end));
+  return Tensor::from<int64_t>(dims, {int64_t(dims.size())});
+}
+
+}  // namespace
+
+std::map<std::string, Shape> static_shapes(const Graph& graph) {
+  std::map<std::string, TensorType> types;
+  std::map<std::string, Tensor> values;
+  for (const auto& in : graph.inputs) {
+    if (!in.shape_known) continue;
+    Shape s = in.dims;
+    for (auto& d : s) d = d < 0 ? 1 : d;
+    types[in.name] = {in.dtype, s, true};
+  }
+  for (const auto& [name, t] : graph.initializers) {
+    types[name] = {t.dtype(), t.shape(), true};
+    values[name] = t;
+  }
+  for (const Node& n : graph.nodes) {
+    std::vector<const TensorType*> tp(n.inputs.size(), nullptr);
+    std::vector<const Tensor*> vp(n.inputs.size(), nullptr);
+    bool known = true, all_values = true;
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      if (n.inputs[i].empty()) continue;
+      auto t = types.find(n.inputs[i]);
+      if (t == types.end()) {
+        known = false;
+        break;
+      }
+      tp[i] = &t->second;
+      auto v = values.find(n.inputs[i]);
+      if (v != values.end()) vp[i] = &v->second;
+      else all_values = false;
+    }
+    if (!known) continue;
+    try {  // an op edgekit lacks or a malformed node leaves its outputs unknown
+      auto kernel = create_op(n);
+      InferContext ctx(n, tp, vp);
+      kernel->infer(ctx);
+      int64_t out_elems = 0;
+      bool concrete = true;
+      for (size_t i = 0; i < n.outputs.size() && i < ctx.outputs().size(); ++i) {
+        const TensorType& t = ctx.outputs()[i];
+        if (n.outputs[i].empty() || t.dtype == DType::undefined || !t.shape_known) {
+          concrete = false;
+          continue;
+        }
+        bool dims_known = std::all_of(t.shape.begin(), t.shape.end(), [](int64_t d) { return d >= 0; });
+        concrete &= dims_known;
+        if (dims_known) out_elems += shape_numel(t.shape);
+        types[n.outputs[i]] = t;
+      }
+      if (n.op_type == "Shape" && n.domain.empty() && tp[0] && !n.outputs.empty()) {
+        values[n.outputs[0]] = shape_value(n, tp[0]->shape);
+      } else if (all_values && concrete && out_elems <= kFoldLimit) {
+        std::vector<Tensor> ins(n.inputs.size());
+        for (size_t i = 0; i < n.inputs.size(); ++i)
+          if (vp[i]) ins[i] = *vp[i];
+        std::vector<Tensor> outs = run_node(n, ins);
+        for (size_t i = 0; i < outs.size(); ++i)
+          if (outs[i].defined()) values[n.outputs[i]] = outs[i];
+      }
+    } catch (const Error&) {
+    }
+  }
+  std::map<std::string, Shape> shapes;
+  for (auto& [name, t] : types)
+    if (t.shape_known && std::all_of(t.shape.begin(), t.shape.end(), [](int64_t d) { return d >= 0; }))
+      shapes[name] = t.shape;
+  return shapes;
+}
+
+namespace {
+
+using ShapeMap = std::map<std::string, Shape>;
+
+std::optional<Shape> shape_of(const ShapeMap& shapes, const std::string& name) {
+  auto it = shapes.find(name);
+  if (it == shapes.end()) return std::nullopt;
+  return it->second;
+}
+
+double numel(const Shape& s) {
+  double n = 1;
+  for (int64_t d : s) n *= double(d);
+  return n;
+}
+
+double tail_numel(const Shape& s, size_t from) {
+  double n = 1;
+  for (size_t i = from; i < s.size(); ++i) n *= double(s[i]);
+  return n;
+}
+
+// FLOPs per output element of elementwise-like ops; ops absent here and from the special
+// cases below are data movement and count 0.
+const std::map<std::string, double>& per_element_cost() {
+  static const std::map<std::string, double> table = {
+      {"Add", 1}, {"Sub", 1}, {"Mul", 1}, {"Div", 1}, {"Pow", 1}, {"Max", 1}, {"Min", 1}, {"Mean", 1},
+      {"Sum", 1}, {"Relu", 1}, {"LeakyRelu", 1}, {"PRelu", 1}, {"Clip", 1}, {"Abs", 1}, {"Neg", 1},
+      {"Sqrt", 1}, {"Reciprocal", 1}, {"Exp", 1}, {"Log", 1}, {"Sigmoid", 4}, {"HardSigmoid", 3},
+      {"HardSwish", 4}, {"Tanh", 4}, {"Erf", 4}, {"Gelu", 8}, {"Elu", 3}, {"Selu", 3}, {"Softplus", 3},
+      {"Sin", 1}, {"Cos", 1}, {"Floor", 1}, {"Ceil", 1}, {"Round", 1}, {"Sign", 1}, {"Mish", 6},
+      {"Where", 1}, {"Equal", 1}, {"Greater", 1}, {"Less", 1}, {"GreaterOrEqual", 1}, {"LessOrEqual", 1},
+      {"BatchNormalization", 2}, {"InstanceNormalization", 5}, {"LayerNormalization", 5},
+      {"GroupNormalization", 5}, {"LpNormalization", 3}, {"Softmax", 5}, {"LogSoftmax", 5},
+      {"QuantizeLinear", 2}, {"DequantizeLinear", 2}, {"Dropout", 0}, {"Cast", 0},
+  };
+  return table;
+}
+
+// Reductions read every input element once.
+const std::set<std::string>& reductions() {
+  static const std::set<std::string> s = {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd",
+                                          "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSumExp",
+                                          "GlobalAveragePool", "GlobalMaxPool", "ArgMax", "ArgMin"};
+  return s;
+}
+
+// Returns FLOPs of one node, or nothing when its shapes are unknown.
+std::optional<double> node_flops(const ShapeMap& g, const Node& n) {
+  auto in = [&](size_t i) { return i < n.inputs.size() ? shape_of(g, n.inputs[i]) : std::nullopt; };
+  auto out = [&](size_t i) { return i < n.outputs.size() ? shape_of(g, n.outputs[i]) : std::nullopt; };
+  const std::string& op = n.op_type;
+
+  if (op == "Conv" || op == "ConvInteger" || op == "QLinearConv") {
+    size_t w_at = op == "QLinearConv" ? 3 : 1;
+    auto y = out(0), w = in(w_at);
+    if (!y || !w || w->empty()) return std::nullopt;
+    double macs = numel(*y) * tail_numel(*w, 1);  // each output: C/group x kernel window
+    return 2 * macs + (n.has_input(2) && op == "Conv" ? numel(*y) : 0);
+  }
+  if (op == "ConvTranspose") {
+    auto x = in(0), w = in(1);
+    if (!x || !w || w->empty()) return std::nullopt;
+    return 2 * numel(*x) * tail_numel(*w, 1);  // each input element scatters M/group x window
+  }
+  if (op == "Gemm" || op == "MatMul" || op == "MatMulInteger" || op == "QLinearMatMul" || op == "FusedMatMul") {
+    auto a = in(0), y = out(0);
+    if (!a || !y || a->empty()) return std::nullopt;
+    int64_t k = op == "Gemm" && n.attr_int("transA", 0) ? (*a)[0] : a->back();
+    return 2 * numel(*y) * double(k) + (op == "Gemm" && n.has_input(2) ? numel(*y) : 0);
+  }
+  if (op == "LSTM" || op == "GRU" || op == "RNN") {
+    auto x = in(0), w = in(1), r = in(2);
+    if (!x || !w || !r || x->size() != 3) return std::nullopt;
+    bool batch_first = n.attr_int("layout", 0) == 1;
+    double steps = double(batch_first ? (*x)[1] : (*x)[0]) * double(batch_first ? (*x)[0] : (*x)[1]);
+    return 2 * steps * (numel(*w) + numel(*r));  // W x_t and R h_{t-1} for every gate and direction
+  }
+  if (op == "AveragePool" || op == "MaxPool" || op == "LpPool") {
+    auto y = out(0);
+    if (!y) return std::nullopt;
+    return numel(*y) * numel(n.attr_ints("kernel_shape", {}));
+  }
+  if (reductions().count(op)) {
+    auto x = in(0);
+    if (!x) return std::nullopt;
+    return numel(*x);
+  }
+  auto it = per_element_cost().find(op);
+  if (it != per_element_cost().end()) {
+    if (it->second == 0) return 0.0;
+    auto y = out(0);
+    if (!y) return std::nullopt;
+    return it->second * numel(*y);
+  }
+  return 0.0;
+}
+
+}  // namespace
+
+FlopsEstimate estimate_flops(const Graph& graph) {
+  FlopsEstimate est;
+  ShapeMap shapes = static_shapes(graph);
+  for (const Node& n : graph.nodes) {
+    std::optional<double> f;
+    try {
+      f = node_flops(shapes, n);
+    } catch (const Error&) {  // a malformed attribute: inspect reports, it does not validate
+      f = std::nullopt;
+    }
+    if (!f) {
+      ++est.nodes_without_shapes;
+      continue;
+    }
+    est.total += *f;
+    est.by_op[n.op_type] += *f;
+  }
+  return est;
+}
+
+}  // namespace edgekit::cli

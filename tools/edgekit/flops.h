@@ -1,0 +1,28 @@
+// A rough FLOPs estimate of a graph from its static shapes (a multiply-add counts as 2).
+//
+// Counted: Conv/ConvTranspose, Gemm/MatMul, RNN/GRU/LSTM exactly; pooling by window size;
+// elementwise ops, normalisations, softmax and reductions at a few FLOPs per element.
+// Data movement (Reshape, Transpose, Gather, ...) counts 0. Dynamic dims are taken as 1.
+#pragma once
+#include <map>
+#include <string>
+
+#include "graph/graph.h"
+
+namespace edgekit::cli {
+
+struct FlopsEstimate {
+  double total = 0;
+  std::map<std::string, double> by_op;  // op_type -> FLOPs
+  int nodes_without_shapes = 0;         // compute nodes whose shapes were unknown (not counted)
+};
+
+// Graph must be topologically sorted.
+FlopsEstimate estimate_flops(const Graph& graph);
+
+// Static shapes of every value that can be inferred with dynamic input dims set to 1: runs
+// each op's infer() in graph order and folds small constant subgraphs (Shape -> Gather ->
+// Concat -> Reshape) so shape-computing chains resolve. Values it cannot infer are absent.
+std::map<std::string, Shape> static_shapes(const Graph& graph);
+
+}  // namespace edgekit::cli

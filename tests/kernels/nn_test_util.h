@@ -1,0 +1,41 @@
+// Helpers for the neural-network op tests: random tensors, attribute setters, comparisons.
+#pragma once
+#include <random>
+#include <string>
+#include <vector>
+
+#include "op_test_util.h"
+
+namespace edgekit::test {
+
+inline Tensor random_tensor(Shape shape, std::mt19937& rng, float lo = -1.f, float hi = 1.f) {
+  Tensor t(DType::f32, std::move(shape));
+  std::uniform_real_distribution<float> dist(lo, hi);
+  float* p = t.data<float>();
+  for (int64_t i = 0; i < t.numel(); ++i) p[i] = dist(rng);
+  return t;
+}
+
+inline std::vector<float> values_of(const Tensor& t) {
+  const float* p = t.data<float>();
+  return std::vector<float>(p, p + t.numel());
+}
+
+inline void set_ints(Node& n, const std::string& key, std::vector<int64_t> v) { n.attrs[key] = std::move(v); }
+inline void set_int(Node& n, const std::string& key, int64_t v) { n.attrs[key] = v; }
+inline void set_float(Node& n, const std::string& key, float v) { n.attrs[key] = v; }
+inline void set_string(Node& n, const std::string& key, std::string v) { n.attrs[key] = std::move(v); }
+
+// Expects run_node to throw an Error whose message contains every fragment.
+inline void expect_error(const Node& n, const std::vector<Tensor>& inputs, const std::vector<std::string>& fragments) {
+  try {
+    run_node(n, inputs);
+    ADD_FAILURE() << "expected an error from " << n.where();
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << "multi-line error: " << msg;
+    for (const auto& f : fragments) EXPECT_NE(msg.find(f), std::string::npos) << "'" << f << "' not in: " << msg;
+  }
+}
+
+}  // namespace edgekit::test

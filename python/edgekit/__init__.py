@@ -17,6 +17,8 @@ import numpy as _np
 from ._edgekit import Error, __version__  # noqa: F401
 from . import _edgekit
 
+Error.__module__ = "edgekit"  # shown as edgekit.Error in tracebacks
+
 __all__ = ["Error", "Session", "ValueInfo", "load_npy", "save_npy", "__version__"]
 
 

@@ -1,0 +1,40 @@
+"""Shared by the Python tests: where the build and the zoo are, and a tiny ONNX model maker."""
+import os
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+from conftest import BUILD, CLI, ZOO as _CONFTEST_ZOO  # noqa: E402,F401
+
+# The zoo: $EDGEKIT_ZOO_DIR, else the Makefile's fixtures, else where the lead exported it.
+if os.environ.get("EDGEKIT_ZOO_DIR"):
+    ZOO = pathlib.Path(os.environ["EDGEKIT_ZOO_DIR"])
+elif _CONFTEST_ZOO.is_dir():
+    ZOO = _CONFTEST_ZOO
+else:
+    ZOO = pathlib.Path("/tmp/ek/zoo")
+ZOO_MODEL = ZOO / "kws_dscnn"  # small and fast: a good smoke test
+
+if (BUILD / "python" / "edgekit").is_dir() and str(BUILD / "python") not in sys.path:
+    sys.path.insert(0, str(BUILD / "python"))
+
+
+def make_add_relu_model(path, onnx):
+    """y = Relu(a + b) and s = a * 2 for a, b: float32 [batch, 3]; written with the onnx package."""
+    from onnx import TensorProto, helper
+
+    a = helper.make_tensor_value_info("a", TensorProto.FLOAT, ["batch", 3])
+    b = helper.make_tensor_value_info("b", TensorProto.FLOAT, ["batch", 3])
+    y = helper.make_tensor_value_info("y:0", TensorProto.FLOAT, ["batch", 3])
+    s = helper.make_tensor_value_info("s", TensorProto.FLOAT, ["batch", 3])
+    two = helper.make_tensor("two", TensorProto.FLOAT, [], [2.0])
+    nodes = [
+        helper.make_node("Add", ["a", "b"], ["sum"], name="add"),
+        helper.make_node("Relu", ["sum"], ["y:0"], name="relu"),
+        helper.make_node("Mul", ["a", "two"], ["s"], name="mul"),
+    ]
+    graph = helper.make_graph(nodes, "add_relu", [a, b], [y, s], initializer=[two])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="edgekit-tests")
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path

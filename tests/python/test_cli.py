@@ -1,0 +1,159 @@
+"""build/edgekit driven as a user would: --help everywhere, inspect/run/bench on a zoo model,
+and bad input, which must give exit code != 0 and exactly one useful line on stderr."""
+import json
+import subprocess
+
+import numpy as np
+import pytest
+
+from pyhelpers import CLI, ZOO_MODEL, make_add_relu_model
+
+MODEL = ZOO_MODEL / "model.onnx"
+needs_zoo = pytest.mark.skipif(not MODEL.exists(), reason=f"no zoo model at {MODEL} (set EDGEKIT_ZOO_DIR)")
+
+
+@pytest.fixture(scope="module")
+def cli():
+    if not CLI.exists():
+        pytest.skip(f"{CLI} is not built (run make build)")
+    return str(CLI)
+
+
+def edgekit(cli, *args, timeout=300):
+    return subprocess.run([cli, *map(str, args)], capture_output=True, text=True, timeout=timeout)
+
+
+def expect_error(r, *words, code=None):
+    assert r.returncode != 0, f"expected failure, got 0; stdout: {r.stdout}"
+    if code is not None:
+        assert r.returncode == code, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got: {r.stderr!r}"
+    assert lines[0].startswith("edgekit: error: "), lines[0]
+    for w in words:
+        assert w in lines[0], f"{w!r} not in {lines[0]!r}"
+
+
+@pytest.mark.parametrize("sub", ["", "inspect", "run", "bench"])
+def test_help(cli, sub):
+    r = edgekit(cli, *([sub] if sub else []), "--help")
+    assert r.returncode == 0, r.stderr
+    assert "Usage" in r.stdout and "--help" in r.stdout
+    if sub:
+        assert sub in r.stdout
+
+
+def test_run_help_documents_file_names(cli):
+    out = edgekit(cli, "run", "--help").stdout
+    assert "A-Z a-z 0-9 . _ -" in out and "'_'" in out
+    assert "--threads" in out and "--output-dir" in out
+
+
+def test_no_arguments_and_unknown_command(cli):
+    r = edgekit(cli)
+    assert r.returncode == 2 and "inspect" in r.stdout
+    expect_error(edgekit(cli, "frobnicate"), "unknown command 'frobnicate'", code=2)
+    expect_error(edgekit(cli, "inspect", "x.onnx", "--bogus"), "--bogus", code=2)
+
+
+@needs_zoo
+def test_inspect(cli):
+    r = edgekit(cli, "inspect", MODEL)
+    assert r.returncode == 0, r.stderr
+    for word in ["Format", "onnx", "Producer", "Opsets", "Parameters", "FLOPs", "Inputs", "Outputs", "Conv"]:
+        assert word in r.stdout
+    j = json.loads(edgekit(cli, "inspect", MODEL, "--json").stdout)
+    assert j["format"] == "onnx"
+    assert j["inputs"][0]["dtype"] == "f32" and isinstance(j["inputs"][0]["shape"][0], str)  # symbolic batch
+    assert j["parameters"] > 0 and j["flops"] > 0 and j["ops"]["Conv"] >= 1
+    assert j["file_size_bytes"] == MODEL.stat().st_size
+
+
+@needs_zoo
+def test_run_writes_outputs(cli, tmp_path):
+    r = edgekit(cli, "run", MODEL, "--input", ZOO_MODEL / "input_0.npy", "--output-dir", tmp_path / "out")
+    assert r.returncode == 0, r.stderr
+    assert "output" in r.stdout and "mean" in r.stdout
+    ref = np.load(ZOO_MODEL / "output_0.npy")
+    got = np.load(tmp_path / "out" / "output.npy")
+    np.testing.assert_allclose(got, ref, rtol=1e-3, atol=1e-4 * float(np.abs(ref).max()))
+    # NAME=FILE, .npz by key, --json, threads
+    np.savez(tmp_path / "in.npz", input=np.load(ZOO_MODEL / "input_0.npy"))
+    for spec in [f"input={ZOO_MODEL / 'input_0.npy'}", tmp_path / "in.npz"]:
+        r = edgekit(cli, "run", MODEL, "--input", spec, "-o", tmp_path, "--json", "--threads", "1")
+        assert r.returncode == 0, r.stderr
+        j = json.loads(r.stdout)
+        (out,) = j["outputs"]
+        assert out["name"] == "output" and out["dtype"] == "f32" and out["shape"] == list(ref.shape)
+        assert abs(out["max"] - float(ref.max())) < 1e-3 * float(np.abs(ref).max())
+
+
+@needs_zoo
+def test_bench_json(cli):
+    r = edgekit(cli, "bench", MODEL, "--runs", 3, "--warmup", 1, "--json")
+    assert r.returncode == 0, r.stderr
+    j = json.loads(r.stdout)  # exactly one object
+    for key in ["median", "p90", "min", "mean"]:
+        assert j["latency_ms"][key] > 0
+    assert j["latency_ms"]["min"] <= j["latency_ms"]["median"] <= j["latency_ms"]["p90"]
+    assert j["peak_rss_mb"] > 0 and j["threads"] == 1 and j["runs"] == 3 and j["warmup"] == 1
+    assert j["model"] == str(MODEL)
+    r = edgekit(cli, "bench", MODEL, "--runs", 2, "--input", ZOO_MODEL / "input_0.npy")
+    assert r.returncode == 0 and "median" in r.stdout and "Peak RSS" in r.stdout
+
+
+def test_multi_input_model(cli, tmp_path):
+    onnx = pytest.importorskip("onnx", reason="the onnx package writes the test model")
+    model = make_add_relu_model(tmp_path / "m.onnx", onnx)
+    a = np.array([[1, -2, 3]], np.float32)
+    np.save(tmp_path / "a.npy", a)
+    np.save(tmp_path / "b.npy", np.ones_like(a))
+    r = edgekit(cli, "run", model, "-i", f"a={tmp_path / 'a.npy'}", "-i", f"b={tmp_path / 'b.npy'}", "-o", tmp_path)
+    assert r.returncode == 0, r.stderr
+    # the output "y:0" is saved as y_0.npy
+    np.testing.assert_array_equal(np.load(tmp_path / "y_0.npy"), np.maximum(a + 1, 0))
+    np.testing.assert_array_equal(np.load(tmp_path / "s.npy"), a * 2)
+    expect_error(edgekit(cli, "run", model, "-i", tmp_path / "a.npy"), "2 inputs", "NAME=")
+    expect_error(edgekit(cli, "run", model, "-i", f"a={tmp_path / 'a.npy'}"), "missing input 'b'")
+    j = json.loads(edgekit(cli, "inspect", model, "--json").stdout)
+    assert [i["shape"] for i in j["inputs"]] == [["batch", 3], ["batch", 3]]
+    r = edgekit(cli, "bench", model, "--runs", 2, "--json")
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.fixture
+def bad_files(tmp_path):
+    np.save(tmp_path / "f64.npy", np.zeros((1, 1, 49, 10), np.float64))
+    np.save(tmp_path / "shape.npy", np.zeros((1, 49, 10), np.float32))
+    (tmp_path / "bad.npy").write_bytes(b"definitely not numpy")
+    if MODEL.exists():
+        (tmp_path / "trunc.onnx").write_bytes(MODEL.read_bytes()[:3000])
+    return tmp_path
+
+
+@needs_zoo
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["run", "{d}/missing.onnx", "-i", "{x}"], ["missing.onnx", "cannot open"]),
+        (["inspect", "{d}/missing.onnx"], ["missing.onnx", "cannot open"]),
+        (["bench", "{d}/missing.onnx"], ["missing.onnx", "cannot open"]),
+        (["run", "{d}/trunc.onnx", "-i", "{x}"], ["trunc.onnx", "not a valid ONNX"]),
+        (["inspect", "{d}/trunc.onnx"], ["trunc.onnx"]),
+        (["run", "{m}", "-i", "{d}/f64.npy"], ["f64.npy", "dtype", "f32", "f64"]),
+        (["run", "{m}", "-i", "{d}/shape.npy"], ["shape.npy", "expected shape", "[1,49,10]"]),
+        (["run", "{m}", "-i", "nope={x}"], ["unknown input 'nope'", "'input'"]),
+        (["run", "{m}", "-i", "{d}/bad.npy"], ["bad.npy", "not a .npy"]),
+        (["run", "{m}", "-i", "{d}/absent.npy"], ["absent.npy", "not found"]),
+        (["bench", "{m}", "-i", "{d}/bad.npy"], ["bad.npy"]),
+        (["run", "{m}", "-i", "{x}", "--threads", "0"], ["--threads", "at least 1", "got 0"]),
+        (["bench", "{m}", "--threads", "-3"], ["--threads", "got -3"]),
+        (["bench", "{m}", "--threads", "100000"], ["--threads", "maximum"]),
+        (["bench", "{m}", "--runs", "0"], ["--runs"]),
+        (["run", "{m}", "-i", "{x}", "-o", "/dev/null/out"], ["/dev/null/out", "output directory"]),
+    ],
+)
+def test_bad_input(cli, bad_files, args, words):
+    fmt = {"d": bad_files, "m": MODEL, "x": ZOO_MODEL / "input_0.npy"}
+    r = edgekit(cli, *[a.format(**fmt) for a in args])
+    expect_error(r, *words, code=1)

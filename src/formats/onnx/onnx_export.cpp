@@ -1,0 +1,218 @@
+// Graph -> onnx::ModelProto. The Graph already speaks ONNX's language (named values, ONNX op
+// types and attributes), so export is a field-by-field copy:
+//   - graph inputs, outputs and value_info with dtype and shape; an unknown dim becomes
+//     dim_param when ValueInfo::dim_names holds its symbol, else an empty dim;
+//   - initializers (and tensor attributes) as little-endian raw_data;
+//   - every AttributeValue alternative as the matching AttributeProto type;
+//   - opset imports from graph.opsets, completed from the nodes' domains (default domain:
+//     the nodes' declared opset, else 13); ir_version is the lowest that carries that opset.
+// Protobuf cannot serialize a message of 2 GB or more and external data is not written, so a
+// larger model is refused with an error before anything big is built.
+#include "formats/onnx/onnx_export.h"
+
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <type_traits>
+
+#include "formats/onnx/onnx_tensor.h"
+
+namespace edgekit {
+namespace {
+
+static_assert(std::endian::native == std::endian::little, "ONNX raw_data is little-endian; add a byte swap");
+
+constexpr size_t kProtobufLimit = size_t(std::numeric_limits<int32_t>::max());  // bytes in one message
+
+int32_t onnx_dtype(DType t, const std::string& what) {
+  EK_CHECK(t != DType::undefined, what, ": has no dtype, which ONNX requires");
+  return onnx_type_from_dtype(t);
+}
+
+// The lowest IR version whose readers know `opset` of the default domain (ONNX's version table).
+int64_t ir_version_for(int opset) {
+  if (opset <= 8) return 3;
+  if (opset <= 11) return opset - 5;  // 9 -> 4, 10 -> 5, 11 -> 6
+  if (opset <= 14) return 7;
+  if (opset <= 18) return 8;
+  if (opset <= 20) return 9;
+  if (opset <= 22) return 10;
+  if (opset <= 24) return opset - 12;  // 23 -> 11, 24 -> 12
+  return opset <= 27 ? 13 : 14;
+}
+
+std::string normal_domain(const std::string& d) { return d == "ai.onnx" ? "" : d; }
+
+void fill_tensor(const Tensor& t, const std::string& name, const std::string& what, onnx::TensorProto* p) {
+  p->set_name(name);
+  p->set_data_type(onnx_dtype(t.dtype(), cat(what, ": tensor '", name, "'")));
+  for (int64_t d : t.shape()) p->add_dims(d);
+  p->set_raw_data(t.raw(), t.nbytes());  // bool is one byte 0/1, f16 its bits: both as ONNX stores them
+}
+
+// `what` says where the value is declared ("graph 'g': input 'x'") for errors.
+void fill_value_info(const ValueInfo& v, const std::string& what, onnx::ValueInfoProto* p) {
+  p->set_name(v.name);
+  auto* tensor_type = p->mutable_type()->mutable_tensor_type();
+  tensor_type->set_elem_type(onnx_dtype(v.dtype, what));
+  if (!v.shape_known) return;  // no shape field: rank unknown
+  auto* shape = tensor_type->mutable_shape();
+  for (size_t i = 0; i < v.dims.size(); ++i) {
+    auto* dim = shape->add_dim();
+    if (v.dims[i] >= 0)
+      dim->set_dim_value(v.dims[i]);
+    else if (i < v.dim_names.size() && !v.dim_names[i].empty())
+      dim->set_dim_param(v.dim_names[i]);
+  }
+}
+
+void fill_attribute(const std::string& key, const AttributeValue& value, const Node& node,
+                    onnx::AttributeProto* a) {
+  using AP = onnx::AttributeProto;
+  a->set_name(key);
+  std::visit(
+      [&](const auto& v) {
+        using V = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<V, float>) {
+          a->set_type(AP::FLOAT), a->set_f(v);
+        } else if constexpr (std::is_same_v<V, int64_t>) {
+          a->set_type(AP::INT), a->set_i(v);
+        } else if constexpr (std::is_same_v<V, std::string>) {
+          a->set_type(AP::STRING), a->set_s(v);
+        } else if constexpr (std::is_same_v<V, Tensor>) {
+          a->set_type(AP::TENSOR);
+          fill_tensor(v, "", cat(node.where(), " attribute '", key, "'"), a->mutable_t());
+        } else if constexpr (std::is_same_v<V, std::vector<float>>) {
+          a->set_type(AP::FLOATS);
+          for (float f : v) a->add_floats(f);
+        } else if constexpr (std::is_same_v<V, std::vector<int64_t>>) {
+          a->set_type(AP::INTS);
+          for (int64_t i : v) a->add_ints(i);
+        } else {
+          static_assert(std::is_same_v<V, std::vector<std::string>>, "new AttributeValue alternative");
+          a->set_type(AP::STRINGS);
+          for (const std::string& s : v) a->add_strings(s);
+        }
+      },
+      value);
+}
+
+// Declared opsets, plus one for every domain a node uses without a declaration.
+std::map<std::string, int> opset_imports(const Graph& g) {
+  std::map<std::string, int> opsets;
+  for (const auto& [domain, version] : g.opsets) opsets[normal_domain(domain)] = version;
+  std::map<std::string, int> used;  // domain -> highest opset its nodes say they were made for
+  for (const Node& n : g.nodes) {
+    int& v = used[normal_domain(n.domain)];
+    v = std::max(v, n.opset);
+  }
+  used.emplace("", 0);  // the default domain is always imported
+  for (const auto& [domain, version] : used)
+    if (!opsets.count(domain)) opsets[domain] = version > 0 ? version : (domain.empty() ? 13 : 1);
+  return opsets;
+}
+
+std::string graph_label(const Graph& g) { return cat("graph '", g.name, "'"); }
+
+void check_size(const Graph& g) {
+  size_t bytes = 0;
+  for (const auto& [name, t] : g.initializers) bytes += t.nbytes();
+  for (const Node& n : g.nodes)
+    for (const auto& [key, v] : n.attrs)
+      if (const Tensor* t = std::get_if<Tensor>(&v)) bytes += t->nbytes();
+  EK_CHECK(bytes <= kProtobufLimit, graph_label(g), ": its tensors hold ", bytes,
+           " bytes, over the 2 GB limit of one protobuf message; exporting ONNX external data is not supported");
+}
+
+onnx::ModelProto to_model_proto(const Graph& g) {
+  check_size(g);
+  onnx::ModelProto m;
+  const std::map<std::string, int> opsets = opset_imports(g);
+  m.set_ir_version(ir_version_for(opsets.at("")));
+  m.set_producer_name("edgekit");
+  for (const auto& [domain, version] : opsets) {
+    auto* o = m.add_opset_import();
+    o->set_domain(domain);
+    o->set_version(version);
+  }
+  for (const auto& [key, value] : g.metadata) {
+    auto* kv = m.add_metadata_props();
+    kv->set_key(key);
+    kv->set_value(value);
+  }
+
+  onnx::GraphProto* gp = m.mutable_graph();
+  gp->set_name(g.name.empty() ? "edgekit" : g.name);
+  for (const ValueInfo& v : g.inputs) fill_value_info(v, cat(graph_label(g), ": input '", v.name, "'"), gp->add_input());
+  for (const ValueInfo& v : g.outputs)
+    fill_value_info(v, cat(graph_label(g), ": output '", v.name, "'"), gp->add_output());
+  std::set<std::string> declared;
+  for (const ValueInfo& v : g.inputs) declared.insert(v.name);
+  for (const ValueInfo& v : g.outputs) declared.insert(v.name);
+  for (const auto& [name, v] : g.value_info)
+    if (!declared.count(name) && !g.initializers.count(name) && v.dtype != DType::undefined)
+      fill_value_info(v, "", gp->add_value_info());
+  for (const auto& [name, t] : g.initializers) fill_tensor(t, name, graph_label(g), gp->add_initializer());
+
+  for (const Node& n : g.nodes) {
+    onnx::NodeProto* np = gp->add_node();
+    if (!n.name.empty()) np->set_name(n.name);
+    np->set_op_type(n.op_type);
+    if (!normal_domain(n.domain).empty()) np->set_domain(n.domain);
+    for (const std::string& in : n.inputs) np->add_input(in);
+    for (const std::string& out : n.outputs) np->add_output(out);
+    for (const auto& [key, value] : n.attrs) fill_attribute(key, value, n, np->add_attribute());
+  }
+  return m;
+}
+
+// ONNX's messages span lines ("==> Context: ..."); errors here are one line.
+std::string one_line(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  for (char& ch : s)
+    if (ch == '\n') ch = ' ';
+  return s;
+}
+
+}  // namespace
+
+std::string export_onnx_bytes(const Graph& graph) {
+  onnx::ModelProto m = to_model_proto(graph);
+  const size_t size = m.ByteSizeLong();
+  EK_CHECK(size <= kProtobufLimit, graph_label(graph), ": the ONNX model would be ", size,
+           " bytes, over the 2 GB limit of one protobuf message; exporting ONNX external data is not supported");
+  std::string bytes;
+  EK_CHECK(m.SerializeToString(&bytes), graph_label(graph), ": protobuf could not serialize the ONNX model");
+  return bytes;
+}
+
+void export_onnx(const Graph& graph, const std::string& path) {
+  const std::string bytes = export_onnx_bytes(graph);
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  EK_CHECK(f.good(), path, ": cannot open for writing: ", std::strerror(errno));
+  f.write(bytes.data(), std::streamsize(bytes.size()));
+  f.close();
+  EK_CHECK(!f.fail(), path, ": writing the ONNX model failed: ", std::strerror(errno));
+}
+
+void check_onnx_model(const std::string& bytes, const std::string& display_name) {
+  onnx::ModelProto m;
+  EK_CHECK(m.ParseFromString(bytes), display_name, ": not a parseable ONNX ModelProto");
+  try {
+    onnx::checker::check_model(m);
+    // What onnx.checker.check_model(full_check=True) adds: strict shape and type inference.
+    onnx::ShapeInferenceOptions options(/*check_type=*/true, /*strict_mode=*/1, /*data_prop=*/false);
+    onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), options);
+  } catch (const std::exception& e) {
+    fail(display_name, ": ONNX checker: ", one_line(e.what()));
+  }
+}
+
+}  // namespace edgekit

@@ -37,6 +37,16 @@ int main(int argc, char** argv) {
     std::cout << app.help();
     return 2;
   }
+  // CLI11 reports a mistyped command as "A subcommand is required"; say what was wrong instead.
+  if (argv[1][0] != '-') {
+    std::string names;
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands({})) {
+      known |= sub->get_name() == argv[1];
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!known) return report(edgekit::cat("unknown command '", argv[1], "' (commands: ", names, ")"), 2);
+  }
   try {
     app.parse(argc, argv);
     return 0;

@@ -55,7 +55,9 @@ using HardSwish = UnaryKernel<ParamFn<[](auto x, auto, auto) {
 }, kNone>>;
 
 // Gelu: 0.5 x (1 + erf(x / sqrt 2)), or with approximate="tanh"
-// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). Both are evaluated in forms without the
+// cancellation of 1 + (-1 + tiny) for negative x: 0.5 x erfc(-x / sqrt 2) and
+// x / (1 + exp(-2 z)) (as 1 + tanh z = 2 / (1 + exp(-2z))).
 struct GeluFn {
   static constexpr DTypeSet kTypes = kFloatTypes;
   static constexpr bool kBoolOut = false;
@@ -67,9 +69,11 @@ struct GeluFn {
     tanh_approx = a == "tanh";
   }
   template <class C> C operator()(C x) const {
-    if (tanh_approx)
-      return C(0.5) * x * (C(1) + std::tanh(C(0.7978845608028654) * (x + C(0.044715) * x * x * x)));
-    return C(0.5) * x * (C(1) + std::erf(x * C(0.7071067811865476)));
+    if (tanh_approx) {
+      const C z = C(0.7978845608028654) * (x + C(0.044715) * x * x * x);
+      return x / (C(1) + std::exp(C(-2) * z));
+    }
+    return C(0.5) * x * std::erfc(x * C(-0.7071067811865476));
   }
 };
 using Gelu = UnaryKernel<GeluFn>;

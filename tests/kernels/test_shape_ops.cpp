@@ -1,0 +1,209 @@
+// Tensor-manipulation ops: Reshape, Flatten, Transpose, Squeeze, Unsqueeze, Shape, Size,
+// Concat, Split, Slice, Expand, Tile, Constant, ConstantOfShape, DepthToSpace, SpaceToDepth.
+#include "elementwise_test_util.h"
+
+namespace edgekit::test {
+namespace {
+
+using I = std::vector<int64_t>;
+Tensor iota_f(Shape s) {
+  Tensor t(DType::f32, s);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = float(i);
+  return t;
+}
+Tensor ints(const I& v) { return tensor<int64_t>(v, {int64_t(v.size())}); }
+
+// Static inference of one node: input types with -1 dims, values only where given.
+std::vector<TensorType> infer_static(const Node& n, const std::vector<TensorType>& types,
+                                     const std::vector<const Tensor*>& values = {}) {
+  auto op = create_op(n);
+  std::vector<const TensorType*> tp;
+  for (const auto& t : types) tp.push_back(&t);
+  std::vector<const Tensor*> vp = values;
+  vp.resize(types.size(), nullptr);
+  InferContext ctx(n, tp, vp);
+  op->infer(ctx);
+  return ctx.outputs();
+}
+
+TEST(Reshape, ZeroCopiesDimAndMinusOneIsInferred) {
+  auto out = run_node(make_node("Reshape", 2), {iota_f({2, 3, 4}), ints({0, -1})});
+  EXPECT_EQ(out[0].shape(), (Shape{2, 12}));
+  EXPECT_EQ(out[0].data<float>()[13], 13.f);
+}
+
+TEST(Reshape, AllowZeroMakesZeroSizedDim) {
+  Node n = node_with("Reshape", 2, {{"allowzero", int64_t(1)}});
+  auto out = run_node(n, {Tensor(DType::f32, {0, 3}), ints({3, 0})});
+  EXPECT_EQ(out[0].shape(), (Shape{3, 0}));
+  expect_error(n, {Tensor(DType::f32, {0, 3}), ints({0, -1})}, {"both 0 and -1"});
+}
+
+TEST(Reshape, SizeMismatchNamesBothShapes) {
+  expect_error(make_node("Reshape", 2), {iota_f({2, 3}), ints({4, 2})},
+               {"test_Reshape", "[2,3]", "[4,2]", "6 elements", "8 elements"});
+  expect_error(make_node("Reshape", 2), {iota_f({2, 3}), ints({-1, -1})}, {"more than one -1"});
+  expect_error(make_node("Reshape", 2), {iota_f({2, 3}), ints({4, -1})}, {"[2,3]", "[4,?]"});
+}
+
+TEST(Reshape, StaticInferenceKeepsRankWhenShapeUnknown) {
+  Node n = make_node("Reshape", 2);
+  auto o = infer_static(n, {{DType::f32, {-1, 3, 4}}, {DType::i64, {3}}});
+  EXPECT_EQ(o[0].shape, (Shape{-1, -1, -1}));
+  Tensor s = ints({0, 12});
+  o = infer_static(n, {{DType::f32, {-1, 3, 4}}, {DType::i64, {2}}}, {nullptr, &s});
+  EXPECT_EQ(o[0].shape, (Shape{-1, 12}));
+}
+
+TEST(Flatten, AxisRange) {
+  EXPECT_EQ(run_node(node_with("Flatten", 1, {{"axis", int64_t(0)}}), {iota_f({2, 3, 4})})[0].shape(), (Shape{1, 24}));
+  EXPECT_EQ(run_node(node_with("Flatten", 1, {{"axis", int64_t(3)}}), {iota_f({2, 3, 4})})[0].shape(), (Shape{24, 1}));
+  EXPECT_EQ(run_node(node_with("Flatten", 1, {{"axis", int64_t(-1)}}), {iota_f({2, 3, 4})})[0].shape(), (Shape{6, 4}));
+  expect_error(node_with("Flatten", 1, {{"axis", int64_t(4)}}), {iota_f({2, 3, 4})}, {"axis 4", "rank 3"});
+}
+
+TEST(Transpose, DefaultReversesAndPermWorksForAnyDtype) {
+  auto out = run_node(make_node("Transpose", 1), {iota_f({2, 3})});
+  expect_values<float>(out[0], {0, 3, 1, 4, 2, 5}, {3, 2});
+  Node n = node_with("Transpose", 1, {{"perm", I{1, 2, 0}}});
+  Tensor x = tensor<int8_t>({0, 1, 2, 3, 4, 5, 6, 7}, {2, 2, 2});
+  expect_values<int8_t>(run_node(n, {x})[0], {0, 4, 1, 5, 2, 6, 3, 7}, {2, 2, 2});
+  Tensor h(DType::f16, {2, 1});
+  h.data<f16_t>()[1].bits = 0x3c00;
+  EXPECT_EQ(run_node(make_node("Transpose", 1), {h})[0].data<f16_t>()[1].bits, 0x3c00);
+  expect_error(node_with("Transpose", 1, {{"perm", I{0, 0}}}), {iota_f({2, 3})}, {"not a permutation"});
+  expect_error(node_with("Transpose", 1, {{"perm", I{0}}}), {iota_f({2, 3})}, {"rank 2"});
+}
+
+TEST(Squeeze, AxesAsInputFrom13AndAttributeBefore) {
+  auto out = run_node(make_node("Squeeze", 2), {iota_f({1, 3, 1}), ints({-1})});
+  EXPECT_EQ(out[0].shape(), (Shape{1, 3}));
+  out = run_node(make_node("Squeeze", 1), {iota_f({1, 3, 1})});
+  EXPECT_EQ(out[0].shape(), (Shape{3}));
+  Node old = node_with("Squeeze", 1, {{"axes", I{0}}}, 11);
+  EXPECT_EQ(run_node(old, {iota_f({1, 3, 1})})[0].shape(), (Shape{3, 1}));
+  expect_error(make_node("Squeeze", 2), {iota_f({1, 3}), ints({1})}, {"cannot squeeze axis 1 of size 3"});
+  expect_error(make_node("Squeeze", 2), {iota_f({1, 3}), ints({2})}, {"test_Squeeze", "axis 2", "rank 2"});
+}
+
+TEST(Unsqueeze, AxesCountAgainstOutputRank) {
+  auto out = run_node(make_node("Unsqueeze", 2), {iota_f({3, 4}), ints({-1, 0})});
+  EXPECT_EQ(out[0].shape(), (Shape{1, 3, 4, 1}));
+  Node old = node_with("Unsqueeze", 1, {{"axes", I{1}}}, 11);
+  EXPECT_EQ(run_node(old, {iota_f({3})})[0].shape(), (Shape{3, 1}));
+  expect_error(make_node("Unsqueeze", 2), {iota_f({3}), ints({0, 0})}, {"repeated"});
+  expect_error(make_node("Unsqueeze", 2), {iota_f({3}), ints({2})}, {"axis 2", "rank 2"});
+}
+
+TEST(Shape, StartEndAreClamped) {
+  Tensor x(DType::u8, {2, 3, 4, 5});
+  expect_values<int64_t>(run_node(make_node("Shape", 1), {x})[0], {2, 3, 4, 5}, {4});
+  Node n = node_with("Shape", 1, {{"start", int64_t(-3)}, {"end", int64_t(-1)}});
+  expect_values<int64_t>(run_node(n, {x})[0], {3, 4}, {2});
+  n = node_with("Shape", 1, {{"start", int64_t(10)}});
+  expect_values<int64_t>(run_node(n, {x})[0], {}, {0});
+  expect_values<int64_t>(run_node(make_node("Size", 1), {x})[0], {120}, {});
+}
+
+TEST(Concat, JoinsAlongAxisForAnyDtype) {
+  Node n = node_with("Concat", 2, {{"axis", int64_t(-1)}});
+  auto out = run_node(n, {tensor<int64_t>({1, 2, 3, 4}, {2, 2}), tensor<int64_t>({5, 6}, {2, 1})});
+  expect_values<int64_t>(out[0], {1, 2, 5, 3, 4, 6}, {2, 3});
+  out = run_node(node_with("Concat", 2, {{"axis", int64_t(0)}}),
+                 {tensor<bool>({true}, {1}), tensor<bool>({}, {0})});
+  expect_values<bool>(out[0], {true}, {1});
+  expect_error(n, {tensor<int64_t>({1, 2}, {1, 2}), tensor<int64_t>({1, 2}, {2, 1})}, {"differs", "[1,2]", "[2,1]"});
+  expect_error(node_with("Concat", 2, {{"axis", int64_t(2)}}), {iota_f({2, 2}), iota_f({2, 2})},
+               {"test_Concat", "axis 2", "rank 2"});
+}
+
+TEST(Split, SizesEqualPartsAndNumOutputs) {
+  Node n = make_node("Split", 2, 2);
+  auto out = run_node(n, {iota_f({5}), ints({2, 3})});
+  expect_values<float>(out[0], {0, 1}, {2});
+  expect_values<float>(out[1], {2, 3, 4}, {3});
+  out = run_node(node_with("Split", 1, {{"axis", int64_t(1)}}, 13, 2), {iota_f({2, 4})});
+  expect_values<float>(out[1], {2, 3, 6, 7}, {2, 2});
+  // opset 18: num_outputs, uneven last chunk
+  out = run_node(node_with("Split", 1, {{"num_outputs", int64_t(3)}}, 18, 3), {iota_f({7})});
+  EXPECT_EQ(out[0].shape(), (Shape{3}));
+  EXPECT_EQ(out[1].shape(), (Shape{3}));
+  expect_values<float>(out[2], {6}, {1});
+  // opset 11: split attribute
+  out = run_node(node_with("Split", 1, {{"split", I{1, 3}}}, 11, 2), {iota_f({4})});
+  expect_values<float>(out[1], {1, 2, 3}, {3});
+  expect_error(node_with("Split", 1, {}, 13, 2), {iota_f({5})}, {"cannot be split into 2 equal parts"});
+  expect_error(n, {iota_f({5}), ints({2, 2})}, {"sums to 4", "size 5"});
+}
+
+TEST(Slice, StepsClampingAndNegativeSteps) {
+  Node n = make_node("Slice", 5);
+  auto x = iota_f({10});
+  expect_values<float>(run_node(n, {x, ints({1}), ints({1000}), ints({0}), ints({3})})[0], {1, 4, 7}, {3});
+  expect_values<float>(run_node(n, {x, ints({-1}), ints({-1000}), ints({0}), ints({-4})})[0], {9, 5, 1}, {3});
+  expect_values<float>(run_node(n, {x, ints({20}), ints({0}), ints({0}), ints({-1})})[0], {9, 8, 7, 6, 5, 4, 3, 2, 1},
+                       {9});
+  expect_values<float>(run_node(n, {x, ints({5}), ints({2}), ints({0}), ints({1})})[0], {}, {0});
+  // 2-D, default axes and steps
+  Node n3 = make_node("Slice", 3);
+  auto y = run_node(n3, {iota_f({3, 4}), ints({1, -2}), ints({INT64_MAX, INT64_MAX})})[0];
+  expect_values<float>(y, {6, 7, 10, 11}, {2, 2});
+  // opset 9: attributes
+  Node old = node_with("Slice", 1, {{"starts", I{1}}, {"ends", I{3}}, {"axes", I{1}}}, 9);
+  expect_values<float>(run_node(old, {iota_f({2, 4})})[0], {1, 2, 5, 6}, {2, 2});
+  expect_error(n, {x, ints({0}), ints({1}), ints({0}), ints({0})}, {"step", "is 0"});
+  expect_error(n, {x, ints({0}), ints({1}), ints({1}), ints({1})}, {"test_Slice", "axis 1", "rank 1"});
+}
+
+TEST(Expand, BroadcastsBothWays) {
+  auto out = run_node(make_node("Expand", 2), {tensor<int32_t>({1, 2, 3}, {3, 1}), ints({2, 1, 2})});
+  expect_values<int32_t>(out[0], {1, 1, 2, 2, 3, 3, 1, 1, 2, 2, 3, 3}, {2, 3, 2});
+  expect_error(make_node("Expand", 2), {iota_f({3}), ints({2})}, {"cannot be broadcast"});
+}
+
+TEST(Tile, RepeatsEachDim) {
+  auto out = run_node(make_node("Tile", 2), {tensor<int64_t>({1, 2, 3, 4}, {2, 2}), ints({1, 2})});
+  expect_values<int64_t>(out[0], {1, 2, 1, 2, 3, 4, 3, 4}, {2, 4});
+  expect_error(make_node("Tile", 2), {iota_f({2}), ints({1, 2})}, {"2 entries", "rank 1"});
+}
+
+TEST(Constant, AttributeKinds) {
+  Node n = node_with("Constant", 0, {{"value_ints", I{3, 4}}});
+  expect_values<int64_t>(run_node(n, {})[0], {3, 4}, {2});
+  n = node_with("Constant", 0, {{"value_float", 2.5f}});
+  expect_values<float>(run_node(n, {})[0], {2.5f}, {});
+  n = node_with("Constant", 0, {{"value", tensor<int32_t>({7, 8}, {2, 1})}});
+  expect_values<int32_t>(run_node(n, {})[0], {7, 8}, {2, 1});
+  n = node_with("Constant", 0, {{"sparse_value", tensor<float>({1}, {1})}});
+  expect_error(n, {}, {"test_Constant", "sparse_value", "not supported"});
+  n = node_with("Constant", 0, {{"value_int", int64_t(1)}, {"value_float", 1.f}});
+  expect_error(n, {}, {"exactly one"});
+}
+
+TEST(ConstantOfShape, ValueAndDefault) {
+  Node n = node_with("ConstantOfShape", 1, {{"value", tensor<int32_t>({5}, {1})}});
+  expect_values<int32_t>(run_node(n, {ints({2, 2})})[0], {5, 5, 5, 5}, {2, 2});
+  expect_values<float>(run_node(make_node("ConstantOfShape", 1), {ints({0})})[0], {}, {0});
+  expect_error(n, {ints({-2})}, {"negative dim"});
+}
+
+TEST(DepthToSpace, DcrAndCrdMatchNumpy) {
+  // x = arange(32).reshape(1, 8, 2, 2), blocksize 2; expected values from numpy's reference.
+  Node dcr = node_with("DepthToSpace", 1, {{"blocksize", int64_t(2)}});
+  expect_values<float>(run_node(dcr, {iota_f({1, 8, 2, 2})})[0],
+                       {0, 8, 1, 9, 16, 24, 17, 25, 2, 10, 3, 11, 18, 26, 19, 27,
+                        4, 12, 5, 13, 20, 28, 21, 29, 6, 14, 7, 15, 22, 30, 23, 31}, {1, 2, 4, 4});
+  Node crd = node_with("DepthToSpace", 1, {{"blocksize", int64_t(2)}, {"mode", std::string("CRD")}});
+  expect_values<float>(run_node(crd, {iota_f({1, 8, 2, 2})})[0],
+                       {0, 4, 1, 5, 8, 12, 9, 13, 2, 6, 3, 7, 10, 14, 11, 15,
+                        16, 20, 17, 21, 24, 28, 25, 29, 18, 22, 19, 23, 26, 30, 27, 31}, {1, 2, 4, 4});
+  // Round trip through SpaceToDepth restores the DCR input.
+  Node s2d = node_with("SpaceToDepth", 1, {{"blocksize", int64_t(2)}});
+  Tensor x = iota_f({1, 8, 2, 3});
+  Tensor back = run_node(s2d, run_node(dcr, {x}))[0];
+  expect_values<float>(back, std::vector<float>(x.data<float>(), x.data<float>() + x.numel()), {1, 8, 2, 3});
+  expect_error(dcr, {iota_f({1, 3, 2, 2})}, {"not divisible by blocksize^2 4"});
+}
+
+}  // namespace
+}  // namespace edgekit::test

@@ -157,3 +157,31 @@ def test_bad_input(cli, bad_files, args, words):
     fmt = {"d": bad_files, "m": MODEL, "x": ZOO_MODEL / "input_0.npy"}
     r = edgekit(cli, *[a.format(**fmt) for a in args])
     expect_error(r, *words, code=1)
+
+
+def test_unsupported_op_is_inspectable_but_not_runnable(cli, tmp_path):
+    onnx = pytest.importorskip("onnx", reason="the onnx package writes the test model")
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])
+    graph = helper.make_graph([helper.make_node("Frobnicate", ["x"], ["y"], name="frob", domain="com.example")],
+                              "g", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("com.example", 1)])
+    model.ir_version = 8
+    onnx.save(model, str(tmp_path / "frob.onnx"))
+    r = edgekit(cli, "inspect", tmp_path / "frob.onnx")
+    assert r.returncode == 0, r.stderr
+    assert "com.example:Frobnicate" in r.stdout and "unsupported" in r.stdout
+    j = json.loads(edgekit(cli, "inspect", tmp_path / "frob.onnx", "--json").stdout)
+    assert j["unsupported_ops"] == ["com.example:Frobnicate"]
+    np.save(tmp_path / "x.npy", np.zeros(2, np.float32))
+    expect_error(edgekit(cli, "run", tmp_path / "frob.onnx", "-i", tmp_path / "x.npy"), "Frobnicate", code=1)
+
+
+@needs_zoo
+def test_npz_with_one_unnamed_array(cli, tmp_path):
+    np.savez(tmp_path / "x.npz", np.load(ZOO_MODEL / "input_0.npy"))  # stored as arr_0
+    r = edgekit(cli, "run", MODEL, "-i", tmp_path / "x.npz", "-o", tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "output.npy").exists()

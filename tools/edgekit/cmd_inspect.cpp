@@ -2,10 +2,12 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <set>
 
 #include "common.h"
 #include "flops.h"
 #include "formats/model_loader.h"
+#include "kernels/op.h"
 
 namespace edgekit::cli {
 
@@ -17,6 +19,12 @@ struct InspectOptions {
 };
 
 std::string domain_name(const std::string& d) { return d.empty() ? "ai.onnx" : d; }
+
+std::string join(const std::set<std::string>& items) {
+  std::string s;
+  for (const auto& i : items) s += (s.empty() ? "" : ", ") + i;
+  return s;
+}
 
 nlohmann::json value_json(const ValueInfo& v) {
   return {{"name", v.name}, {"dtype", dtype_name(v.dtype)}, {"shape", shape_json(v)}};
@@ -37,6 +45,10 @@ void inspect(const InspectOptions& o) {
   for (const Node& n : g.nodes) count[n.domain.empty() ? n.op_type : n.domain + ":" + n.op_type]++;
   std::vector<std::pair<std::string, int>> ops(count.begin(), count.end());
   std::stable_sort(ops.begin(), ops.end(), [](auto& a, auto& b) { return a.second > b.second; });
+  // Ops this build cannot run: the model loads and inspects, but a Session would refuse it.
+  std::set<std::string> unsupported;
+  for (const Node& n : g.nodes)
+    if (!op_supported(n.op_type, n.domain)) unsupported.insert(n.domain.empty() ? n.op_type : n.domain + ":" + n.op_type);
 
   if (o.json) {
     nlohmann::json j;
@@ -62,6 +74,7 @@ void inspect(const InspectOptions& o) {
     j["flops_by_op"] = flops.by_op;
     j["flops_nodes_without_shapes"] = flops.nodes_without_shapes;
     j["metadata"] = g.metadata;
+    j["unsupported_ops"] = unsupported;
     std::cout << j.dump(2) << "\n";
     return;
   }
@@ -85,6 +98,7 @@ void inspect(const InspectOptions& o) {
       {"File size", human_bytes(double(file_size))},
       {"Parameters", cat(thousands(params), " (", human_bytes(double(param_bytes)), ")")},
       {"FLOPs", flops_text},
+      {"Runnable", unsupported.empty() ? "yes" : "no: unsupported ops " + join(unsupported)},
   };
   if (!g.name.empty()) summary.rows.insert(summary.rows.begin() + 1, {"Graph", g.name});
   summary.print(std::cout, "");

@@ -92,6 +92,9 @@ std::map<std::string, Tensor> load_inputs(const Session& session, const std::vec
         auto it = arrays.find(name);
         EK_CHECK(it != arrays.end(), path, ": has no array '", name, "'");
         add(name, it->second, path);
+      } else if (arrays.size() == 1 && session.inputs().size() == 1 &&
+                 !arrays.count(session.inputs()[0].name)) {  // np.savez(f, x) stores "arr_0"
+        add(session.inputs()[0].name, arrays.begin()->second, cat(path, "['", arrays.begin()->first, "']"));
       } else {
         for (auto& [key, t] : arrays) add(key, t, cat(path, "['", key, "']"));
       }

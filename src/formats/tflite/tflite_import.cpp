@@ -127,6 +127,7 @@ class Importer {
       g_.value_info.erase(names_[size_t(idx)]);
     }
     drop_unread_layout_nodes();
+    if (dequantized_) g_.metadata["tflite.dequantized_weights"] = std::to_string(dequantized_);
     try {
       verify(g_);
     } catch (const Error& e) {
@@ -138,8 +139,14 @@ class Importer {
  private:
   // ---- checks before anything is built
 
+  // Quantized activations mean an int8 model, which this importer does not take yet. Quantized
+  // constants feeding an op with float outputs are weights of a dynamic-range ("hybrid")
+  // model: they are dequantized once at import and the op runs in float.
   void refuse_quantized() const {
     for (const OperatorInfo& op : m_.operators) {
+      bool float_outputs = std::all_of(op.outputs.begin(), op.outputs.end(), [&](int o) {
+        return o < 0 || is_float(m_.tensors[size_t(o)].dtype);
+      });
       std::vector<int> tensors = op.inputs;
       tensors.insert(tensors.end(), op.outputs.begin(), op.outputs.end());
       for (int idx : tensors) {
@@ -147,6 +154,7 @@ class Importer {
         const TensorInfo& t = m_.tensors[size_t(idx)];
         const TfliteQuantization& q = t.quantization;
         if (!q.quantized() || is_float(t.dtype)) continue;
+        if (float_outputs && m_.constant_data(t).first) continue;
         fail(m_.display_name, ": quantized TFLite models are not supported yet: tensor ", idx, " '", t.name, "' (",
              tensor_type_name(t.type), ", ",
              q.per_channel() ? cat(q.scale.size(), " per-channel scales along dim ", q.quantized_dimension)
@@ -154,6 +162,31 @@ class Importer {
              ") of operator ", op.index, " (", op.op_name(), ")");
       }
     }
+  }
+
+  // A constant's value as the graph uses it: quantized weights (hybrid models) as float,
+  // real = scale[c] * (q - zero_point[c]) with c the index along quantized_dimension.
+  Tensor constant_value(const TensorInfo& t) {
+    Tensor raw = m_.constant(t);
+    const TfliteQuantization& q = t.quantization;
+    if (!q.quantized() || is_float(t.dtype)) return raw;
+    Tensor out(DType::f32, raw.shape());
+    float* dst = out.data<float>();
+    const size_t channels = q.scale.size();
+    int64_t inner = 1;  // elements per channel step
+    if (channels > 1)
+      for (size_t d = size_t(q.quantized_dimension) + 1; d < raw.rank(); ++d) inner *= raw.shape()[d];
+    visit_numeric(raw.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T* src = raw.data<T>();
+      for (int64_t i = 0, n = raw.numel(); i < n; ++i) {
+        size_t c = channels > 1 ? size_t(i / inner) % channels : 0;
+        int64_t zp = q.zero_point.empty() ? 0 : q.zero_point[c];
+        dst[i] = q.scale[c] * float(int64_t(src[i]) - zp);
+      }
+    });
+    ++dequantized_;
+    return out;
   }
 
   // Value names: the tensor's name, made unique (TFLite allows empty and repeated names).
@@ -228,7 +261,7 @@ class Importer {
       name = converted_names_.count(names_[size_t(t.index)]) ? fresh(names_[size_t(t.index)] + "/raw")
                                                              : names_[size_t(t.index)];
       converted_names_.insert(name);
-      g_.initializers[name] = m_.constant(t);
+      g_.initializers[name] = constant_value(t);
     }
     return name;
   }
@@ -242,7 +275,7 @@ class Importer {
     const std::string& base = names_[size_t(t.index)];
     std::string name = raw_name_[size_t(t.index)].empty() && !converted_names_.count(base) ? base : fresh(base + "/t");
     converted_names_.insert(name);
-    g_.initializers[name] = permute(m_.constant(t), perm);
+    g_.initializers[name] = permute(constant_value(t), perm);
     return permuted_[key] = name;
   }
 
@@ -786,6 +819,7 @@ class Importer {
   std::map<float, std::string> float_scalars_;
   std::unordered_set<std::string> used_names_, node_names_, layout_nodes_;
   std::map<std::string, std::string> nchw_of_;  // NHWC value -> the same data in NCHW
+  int dequantized_ = 0;                          // hybrid-model weights turned into float
 };
 
 std::string read_file(const std::string& path) {

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "kernels/util.h"
+
 namespace edgekit {
 
 namespace {
@@ -46,6 +48,17 @@ void strided_copy(const Tensor& src, int64_t offset, const std::vector<int64_t>&
     using U = decltype(tag);
     strided_copy_typed(static_cast<const U*>(src.raw()), offset, strides, dst.shape(), static_cast<U*>(dst.raw()));
   });
+}
+
+size_t axis_index(int64_t axis, int64_t rank, const Node& node) {
+  EK_CHECK(rank >= 1, node.where(), ": axis ", axis, " needs an input of rank >= 1, got a scalar");
+  return size_t(normalize_axis(axis, rank, node));
+}
+
+int64_t checked_mul(int64_t a, int64_t b, const Node& node) {
+  int64_t r;
+  EK_CHECK(!__builtin_mul_overflow(a, b, &r), node.where(), ": size ", a, " x ", b, " overflows");
+  return r;
 }
 
 std::optional<std::vector<int64_t>> input_ints(const InferContext& ctx, size_t i) {

@@ -36,6 +36,13 @@ decltype(auto) visit_elem_size(size_t size, Fn&& fn) {
 // and have one entry per dst dim. src and dst must have the same dtype.
 void strided_copy(const Tensor& src, int64_t offset, const std::vector<int64_t>& strides, Tensor& dst);
 
+// normalize_axis for ops that index a real dim: also rejects rank-0 inputs, for which
+// normalize_axis admits axis 0.
+size_t axis_index(int64_t axis, int64_t rank, const Node& node);
+
+// a * b for non-negative dims; throws naming the node instead of overflowing.
+int64_t checked_mul(int64_t a, int64_t b, const Node& node);
+
 // The values of input i as int64 when known (given and constant), else nullopt.
 std::optional<std::vector<int64_t>> input_ints(const InferContext& ctx, size_t i);
 

@@ -22,7 +22,7 @@ class ArgExtreme final : public OpKernel {
       ctx.set_output_unknown(0, DType::i64);
       return;
     }
-    const size_t axis = size_t(normalize_axis(axis_, int64_t(x.shape.size()), node()));
+    const size_t axis = axis_index(axis_, int64_t(x.shape.size()), node());
     EK_CHECK(x.shape[axis] != 0, node().where(), ": cannot take ", node().op_type, " over the empty axis ", axis,
              " of shape ", shape_str(x.shape));
     Shape out = x.shape;
@@ -33,7 +33,7 @@ class ArgExtreme final : public OpKernel {
 
   void run(RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
-    const size_t axis = size_t(normalize_axis(axis_, int64_t(x.rank()), node()));
+    const size_t axis = axis_index(axis_, int64_t(x.rank()), node());
     const int64_t len = x.shape()[axis];
     int64_t outer = 1, inner = 1;
     for (size_t d = 0; d < axis; ++d) outer *= x.shape()[d];

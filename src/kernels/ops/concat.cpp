@@ -26,7 +26,7 @@ class Concat final : public OpKernel {
       return;
     }
     int64_t rank = int64_t(ref->shape.size());
-    size_t axis = size_t(normalize_axis(axis_, rank, node()));
+    size_t axis = axis_index(axis_, rank, node());
     Shape out = ref->shape;
     out[axis] = 0;
     for (size_t i = 0; i < ctx.num_inputs(); ++i) {
@@ -50,7 +50,7 @@ class Concat final : public OpKernel {
 
   void run(RunContext& ctx) const override {
     Tensor& y = ctx.output(0);
-    size_t axis = size_t(normalize_axis(axis_, int64_t(y.rank()), node()));
+    size_t axis = axis_index(axis_, int64_t(y.rank()), node());
     int64_t outer = 1;
     for (size_t d = 0; d < axis; ++d) outer *= y.shape()[d];
     const size_t out_row = y.numel() == 0 ? 0 : y.nbytes() / size_t(outer);

@@ -12,7 +12,7 @@ class SpaceDepth final : public OpKernel {
  public:
   explicit SpaceDepth(const Node& node)
       : OpKernel(node), to_space_(node.op_type == "DepthToSpace"), b_(node.attr_int("blocksize")) {
-    EK_CHECK(b_ >= 1, node.where(), ": blocksize must be >= 1, got ", b_);
+    EK_CHECK(b_ >= 1 && b_ <= (1 << 20), node.where(), ": blocksize must be in 1..2^20, got ", b_);
     std::string mode = node.attr_string("mode", "DCR");
     EK_CHECK(mode == "DCR" || mode == "CRD", node.where(), ": mode must be DCR or CRD, got '", mode, "'");
     crd_ = mode == "CRD";
@@ -27,7 +27,7 @@ class SpaceDepth final : public OpKernel {
     }
     EK_CHECK(x.shape.size() == 4, node().where(), ": input must be 4-D (NCHW), got shape ", shape_str(x.shape));
     const int64_t n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3], bb = b_ * b_;
-    auto mul = [](int64_t d, int64_t f) { return d < 0 ? -1 : d * f; };
+    auto mul = [&](int64_t d, int64_t f) { return d < 0 ? -1 : checked_mul(d, f, node()); };
     if (to_space_) {
       EK_CHECK(c < 0 || c % bb == 0, node().where(), ": channels ", c, " are not divisible by blocksize^2 ", bb);
       ctx.set_output(0, x.dtype, {n, c < 0 ? -1 : c / bb, mul(h, b_), mul(w, b_)});

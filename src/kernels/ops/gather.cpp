@@ -22,7 +22,7 @@ class Gather final : public OpKernel {
       ctx.set_output_unknown(0, x.dtype);
       return;
     }
-    size_t axis = size_t(normalize_axis(axis_, int64_t(x.shape.size()), node()));
+    size_t axis = axis_index(axis_, int64_t(x.shape.size()), node());
     Shape out(x.shape.begin(), x.shape.begin() + long(axis));
     out.insert(out.end(), idx.shape.begin(), idx.shape.end());
     out.insert(out.end(), x.shape.begin() + long(axis) + 1, x.shape.end());
@@ -31,7 +31,7 @@ class Gather final : public OpKernel {
 
   void run(RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
-    size_t axis = size_t(normalize_axis(axis_, int64_t(x.rank()), node()));
+    size_t axis = axis_index(axis_, int64_t(x.rank()), node());
     const int64_t dim = x.shape()[axis];
     std::vector<int64_t> idx = ctx.input(1).to_int_vector();
     for (int64_t& i : idx) {

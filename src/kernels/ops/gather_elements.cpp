@@ -23,7 +23,7 @@ class GatherElements final : public OpKernel {
     if (x.shape_known) {
       EK_CHECK(x.shape.size() == idx.shape.size(), node().where(), ": data ", shape_str(x.shape), " and indices ",
                shape_str(idx.shape), " must have the same rank");
-      normalize_axis(axis_, int64_t(x.shape.size()), node());
+      axis_index(axis_, int64_t(x.shape.size()), node());
     }
     ctx.set_output(0, x.dtype, idx.shape);
   }
@@ -32,7 +32,7 @@ class GatherElements final : public OpKernel {
     const Tensor& x = ctx.input(0);
     const Tensor& it = ctx.input(1);
     const size_t rank = x.rank();
-    const size_t axis = size_t(normalize_axis(axis_, int64_t(rank), node()));
+    const size_t axis = axis_index(axis_, int64_t(rank), node());
     for (size_t d = 0; d < rank; ++d)
       EK_CHECK(d == axis || it.shape()[d] <= x.shape()[d], node().where(), ": indices ", shape_str(it.shape()),
                " exceed data ", shape_str(x.shape()), " at dim ", d);

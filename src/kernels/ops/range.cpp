@@ -53,9 +53,13 @@ class Range final : public OpKernel {
                  " is too long");
         return n > 0 ? int64_t(n) : 0;
       } else {
-        const int64_t diff = int64_t(l) - int64_t(s), step = int64_t(d);
-        if (step > 0) return diff <= 0 ? 0 : (diff + step - 1) / step;
-        return diff >= 0 ? 0 : (-diff - step - 1) / -step;
+        // 128-bit so that e.g. int64 limits cannot overflow the difference.
+        const __int128 diff = __int128(l) - __int128(s), step = __int128(d);
+        __int128 n = 0;
+        if (step > 0 && diff > 0) n = (diff + step - 1) / step;
+        if (step < 0 && diff < 0) n = (-diff - step - 1) / -step;
+        EK_CHECK(n < (__int128(1) << 40), node().where(), ": range from ", s, " to ", l, " by ", d, " is too long");
+        return int64_t(n);
       }
     });
   }

@@ -190,7 +190,7 @@ class Reduce final : public OpKernel {
  private:
   std::vector<bool> reduced_dims(const std::vector<int64_t>& axes, size_t rank) const {
     std::vector<bool> reduced(rank, axes.empty() && !noop_empty_);
-    for (int64_t a : axes) reduced[size_t(normalize_axis(a, int64_t(rank), node()))] = true;
+    for (int64_t a : axes) reduced[axis_index(a, int64_t(rank), node())] = true;
     return reduced;
   }
 

@@ -74,7 +74,7 @@ class Reshape final : public OpKernel {
     for (size_t i = 0; i < out.size(); ++i)
       if (int(i) != infer_at) {
         if (out[i] < 0) rest_known = false;
-        else rest *= out[i];
+        else rest = checked_mul(rest, out[i], node());
       }
     if (!rest_known) return out;
     if (infer_at >= 0) {

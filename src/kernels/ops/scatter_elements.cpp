@@ -23,7 +23,7 @@ class ScatterElements final : public OpKernel {
              ": indices must be int32 or int64, got ", dtype_name(idx.dtype));
     EK_CHECK(upd.dtype == x.dtype, node().where(), ": updates have dtype ", dtype_name(upd.dtype), ", data has ",
              dtype_name(x.dtype));
-    if (x.shape_known) normalize_axis(axis_, int64_t(x.shape.size()), node());
+    if (x.shape_known) axis_index(axis_, int64_t(x.shape.size()), node());
     if (x.shape_known && idx.shape_known) {
       EK_CHECK(idx.shape.size() == x.shape.size(), node().where(), ": data ", shape_str(x.shape), " and indices ",
                shape_str(idx.shape), " must have the same rank");
@@ -38,7 +38,7 @@ class ScatterElements final : public OpKernel {
     const Tensor& upd = ctx.input(2);
     Tensor& y = ctx.output(0);
     const size_t rank = x.rank();
-    const size_t axis = size_t(normalize_axis(axis_, int64_t(rank), node()));
+    const size_t axis = axis_index(axis_, int64_t(rank), node());
     EK_CHECK(it.shape() == upd.shape(), node().where(), ": indices ", shape_str(it.shape()), " and updates ",
              shape_str(upd.shape()), " must have the same shape");
     for (size_t d = 0; d < rank; ++d)

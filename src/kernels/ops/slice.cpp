@@ -39,7 +39,7 @@ class Slice final : public OpKernel {
     }
     if (!known) {  // which axes change, or by how much, is unknown
       if (params[2]) {
-        for (int64_t a : *params[2]) out[size_t(normalize_axis(a, int64_t(out.size()), node()))] = -1;
+        for (int64_t a : *params[2]) out[axis_index(a, int64_t(out.size()), node())] = -1;
       } else {
         std::fill(out.begin(), out.end(), -1);
       }
@@ -97,7 +97,7 @@ class Slice final : public OpKernel {
     for (size_t d = 0; d < shape.size(); ++d) sl[d].len = shape[d];
     std::vector<bool> seen(shape.size(), false);
     for (size_t i = 0; i < k; ++i) {
-      size_t a = size_t(normalize_axis(axes[i], rank, n));
+      size_t a = axis_index(axes[i], rank, n);
       EK_CHECK(!seen[a], n.where(), ": axis ", axes[i], " is repeated in axes ", shape_str(axes));
       seen[a] = true;
       const int64_t step = steps[i], dim = shape[a];

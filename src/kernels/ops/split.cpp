@@ -28,7 +28,7 @@ class Split final : public OpKernel {
       for (size_t i = 0; i < n; ++i) ctx.set_output_unknown(i, x.dtype);
       return;
     }
-    size_t axis = size_t(normalize_axis(axis_, int64_t(x.shape.size()), node()));
+    size_t axis = axis_index(axis_, int64_t(x.shape.size()), node());
     std::vector<int64_t> sizes(n, -1);  // stays unknown when the split input's values are
     if (opset_of(node()) < 13 || !ctx.has_input(1) || ctx.input_value(1))
       sizes = split_sizes(opset_of(node()) < 13 || !ctx.has_input(1) ? attr_split() : input_ints(ctx, 1),
@@ -42,7 +42,7 @@ class Split final : public OpKernel {
 
   void run(RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
-    size_t axis = size_t(normalize_axis(axis_, int64_t(x.rank()), node()));
+    size_t axis = axis_index(axis_, int64_t(x.rank()), node());
     bool from_input = opset_of(node()) >= 13 && ctx.has_input(1);
     std::vector<int64_t> sizes =
         split_sizes(from_input ? std::optional(ctx.input(1).to_int_vector()) : attr_split(), x.shape()[axis]);

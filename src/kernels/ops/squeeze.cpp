@@ -24,7 +24,7 @@ std::optional<std::vector<int64_t>> read_axes(const InferContext& ctx, const Nod
 std::vector<int64_t> normalized_axes(const std::vector<int64_t>& axes, int64_t rank, const Node& node) {
   std::vector<int64_t> out;
   for (int64_t a : axes) {
-    int64_t n = normalize_axis(a, rank, node);
+    int64_t n = int64_t(axis_index(a, rank, node));
     EK_CHECK(std::find(out.begin(), out.end(), n) == out.end(), node.where(), ": axis ", a,
              " is repeated in axes ", shape_str(axes));
     out.push_back(n);

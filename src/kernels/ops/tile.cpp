@@ -26,7 +26,7 @@ class Tile final : public OpKernel {
     }
     check(x.shape, *reps);
     Shape out(x.shape.size());
-    for (size_t d = 0; d < out.size(); ++d) out[d] = x.shape[d] < 0 ? -1 : x.shape[d] * (*reps)[d];
+    for (size_t d = 0; d < out.size(); ++d) out[d] = x.shape[d] < 0 ? -1 : checked_mul(x.shape[d], (*reps)[d], node());
     ctx.set_output(0, x.dtype, out);
   }
 

@@ -26,7 +26,7 @@ class TopK final : public OpKernel {
       ctx.set_output_unknown(1, DType::i64);
       return;
     }
-    const size_t axis = size_t(normalize_axis(axis_, int64_t(x.shape.size()), node()));
+    const size_t axis = axis_index(axis_, int64_t(x.shape.size()), node());
     Shape out = x.shape;
     out[axis] = -1;
     if (attr_k) out[axis] = check_k(node().attr_int("k"), x.shape[axis]);
@@ -37,7 +37,7 @@ class TopK final : public OpKernel {
 
   void run(RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
-    const size_t axis = size_t(normalize_axis(axis_, int64_t(x.rank()), node()));
+    const size_t axis = axis_index(axis_, int64_t(x.rank()), node());
     const int64_t k = ctx.has_output(0) ? ctx.output(0).shape()[axis] : ctx.output(1).shape()[axis];
     const int64_t len = x.shape()[axis];
     int64_t outer = 1, inner = 1;

@@ -39,8 +39,12 @@ class LayerNormalization final : public OpKernel {
     for (size_t i = 1; i < 3; ++i) {
       if (!ctx.has_input(i) || !ctx.input_type(i).shape_known) continue;
       const Shape& p = ctx.input_type(i).shape;
-      const Shape b = broadcast_shapes({norm_shape, p}, node());
-      EK_CHECK(p.size() <= norm_shape.size() && b == broadcast_shapes({norm_shape}, node()), node().where(),
+      bool ok = p.size() <= norm_shape.size();
+      for (size_t k = 0; ok && k < p.size(); ++k) {
+        const int64_t d = p[k], full = norm_shape[norm_shape.size() - p.size() + k];
+        ok = d == 1 || d < 0 || full < 0 || d == full;
+      }
+      EK_CHECK(ok, node().where(),
                ": input ", i == 1 ? "Scale" : "B", " has shape ", shape_str(p), ", which does not broadcast to ",
                shape_str(norm_shape), " (X dims from axis ", axis, ")");
     }

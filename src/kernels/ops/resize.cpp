@@ -212,21 +212,22 @@ class Resize final : public OpKernel {
     return t;
   }
 
-  // Output coordinate y -> input coordinate along an axis.
+  // Output coordinate y -> input coordinate along an axis. As in the ONNX reference, the
+  // modes that divide by the output length use the unrounded length scale * in.
   double source_coord(int64_t y, int64_t in, int64_t out, double scale, double roi0, double roi1) const {
-    const double out_f = scale * double(in);  // the unrounded output length
+    const double out_f = scale * double(in);
     switch (coord_) {
       case Coord::half_pixel: return (double(y) + 0.5) / scale - 0.5;
       case Coord::half_pixel_symmetric: {
         const double offset = double(in) / 2 * (1 - double(out) / out_f);
         return offset + (double(y) + 0.5) / scale - 0.5;
       }
-      case Coord::pytorch_half_pixel: return out > 1 ? (double(y) + 0.5) / scale - 0.5 : -0.5;
-      case Coord::align_corners: return out > 1 ? double(y) * double(in - 1) / double(out - 1) : 0.0;
+      case Coord::pytorch_half_pixel: return out_f != 1 ? (double(y) + 0.5) / scale - 0.5 : -0.5;
+      case Coord::align_corners: return out_f != 1 ? double(y) * double(in - 1) / (out_f - 1) : 0.0;
       case Coord::asymmetric: return double(y) / scale;
       case Coord::tf_crop_and_resize: {
-        const double x = out > 1 ? double(y) * (roi1 - roi0) * double(in - 1) / double(out - 1)
-                                 : (roi1 - roi0) * double(in - 1) / 2;
+        const double x = out_f != 1 ? double(y) * (roi1 - roi0) * double(in - 1) / (out_f - 1)
+                                    : (roi1 - roi0) * double(in - 1) / 2;
         return x + roi0 * double(in - 1);
       }
     }

@@ -1,6 +1,7 @@
 // edgekit run MODEL --input NAME=FILE.npy ...: run once, write every output as <name>.npy.
 #include <chrono>
 #include <filesystem>
+#include <iomanip>
 #include <iostream>
 #include <set>
 

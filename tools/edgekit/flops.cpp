@@ -4,89 +4,29 @@
 #include <optional>
 #include <set>
 
-#include "kernels/op.h"
+#include "kernels/shape_inference.h"
 
 namespace edgekit::cli {
 
-namespace {
-
-constexpr int64_t kFoldLimit = 4096;  // fold only small (shape-like) tensors
-
-// Shape the node's Shape op would output, from the static type (start/end of opset 15).
-Tensor shape_value(const Node& n, const Shape& in) {
-  int64_t rank = int64_t(in.size());
-  auto clampi = [&](int64_t v) { return std::clamp(v < 0 ? v + rank : v, int64_t(0), rank); };
-  int64_t start = clampi(n.attr_int("start", 0)), end = clampi(n.attr_int("end", rank));
-  std::vector<int64_t> dims(in.begin() + start, in.begin() + std::max(start, end));
-  return Tensor::from<int64_t>(dims, {int64_t(dims.size())});
-}
-
-}  // namespace
-
-std::map<std::string, Shape> static_shapes(const Graph& graph) {
-  std::map<std::string, TensorType> types;
-  std::map<std::string, Tensor> values;
-  for (const auto& in : graph.inputs) {
-    if (!in.shape_known) continue;
-    Shape s = in.dims;
-    for (auto& d : s) d = d < 0 ? 1 : d;
-    types[in.name] = {in.dtype, s, true};
+std::map<std::string, Shape> static_shapes(const Graph& graph, std::vector<std::string>* warnings) {
+  Graph sized = graph;  // tensors share their buffers: the copy is cheap
+  for (auto& in : sized.inputs) {
+    for (auto& d : in.dims) d = d < 0 ? 1 : d;
+    in.dim_names.clear();
   }
-  for (const auto& [name, t] : graph.initializers) {
-    types[name] = {t.dtype(), t.shape(), true};
-    values[name] = t;
-  }
-  for (const Node& n : graph.nodes) {
-    std::vector<const TensorType*> tp(n.inputs.size(), nullptr);
-    std::vector<const Tensor*> vp(n.inputs.size(), nullptr);
-    bool known = true, all_values = true;
-    for (size_t i = 0; i < n.inputs.size(); ++i) {
-      if (n.inputs[i].empty()) continue;
-      auto t = types.find(n.inputs[i]);
-      if (t == types.end()) {
-        known = false;
-        break;
-      }
-      tp[i] = &t->second;
-      auto v = values.find(n.inputs[i]);
-      if (v != values.end()) vp[i] = &v->second;
-      else all_values = false;
-    }
-    if (!known) continue;
-    try {  // an op edgekit lacks or a malformed node leaves its outputs unknown
-      auto kernel = create_op(n);
-      InferContext ctx(n, tp, vp);
-      kernel->infer(ctx);
-      int64_t out_elems = 0;
-      bool concrete = true;
-      for (size_t i = 0; i < n.outputs.size() && i < ctx.outputs().size(); ++i) {
-        const TensorType& t = ctx.outputs()[i];
-        if (n.outputs[i].empty() || t.dtype == DType::undefined || !t.shape_known) {
-          concrete = false;
-          continue;
-        }
-        bool dims_known = std::all_of(t.shape.begin(), t.shape.end(), [](int64_t d) { return d >= 0; });
-        concrete &= dims_known;
-        if (dims_known) out_elems += shape_numel(t.shape);
-        types[n.outputs[i]] = t;
-      }
-      if (n.op_type == "Shape" && n.domain.empty() && tp[0] && !n.outputs.empty()) {
-        values[n.outputs[0]] = shape_value(n, tp[0]->shape);
-      } else if (all_values && concrete && out_elems <= kFoldLimit) {
-        std::vector<Tensor> ins(n.inputs.size());
-        for (size_t i = 0; i < n.inputs.size(); ++i)
-          if (vp[i]) ins[i] = *vp[i];
-        std::vector<Tensor> outs = run_node(n, ins);
-        for (size_t i = 0; i < outs.size(); ++i)
-          if (outs[i].defined()) values[n.outputs[i]] = outs[i];
-      }
-    } catch (const Error&) {
-    }
-  }
+  std::vector<std::string> w = infer_shapes(sized);
+  if (warnings) *warnings = std::move(w);
+
   std::map<std::string, Shape> shapes;
-  for (auto& [name, t] : types)
-    if (t.shape_known && std::all_of(t.shape.begin(), t.shape.end(), [](int64_t d) { return d >= 0; }))
-      shapes[name] = t.shape;
+  auto add = [&](const ValueInfo& v) {
+    if (v.shape_known && v.dtype != DType::undefined &&
+        std::all_of(v.dims.begin(), v.dims.end(), [](int64_t d) { return d >= 0; }))
+      shapes[v.name] = v.dims;
+  };
+  for (const auto& [name, v] : sized.value_info) add(v);
+  for (const auto& v : sized.inputs) add(v);
+  for (const auto& v : sized.outputs) add(v);
+  for (const auto& [name, t] : sized.initializers) shapes[name] = t.shape();
   return shapes;
 }
 
@@ -192,7 +132,7 @@ std::optional<double> node_flops(const ShapeMap& g, const Node& n) {
 
 FlopsEstimate estimate_flops(const Graph& graph) {
   FlopsEstimate est;
-  ShapeMap shapes = static_shapes(graph);
+  ShapeMap shapes = static_shapes(graph, nullptr);
   for (const Node& n : graph.nodes) {
     std::optional<double> f;
     try {

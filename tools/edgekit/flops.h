@@ -6,6 +6,7 @@
 #pragma once
 #include <map>
 #include <string>
+#include <vector>
 
 #include "graph/graph.h"
 
@@ -20,9 +21,9 @@ struct FlopsEstimate {
 // Graph must be topologically sorted.
 FlopsEstimate estimate_flops(const Graph& graph);
 
-// Static shapes of every value that can be inferred with dynamic input dims set to 1: runs
-// each op's infer() in graph order and folds small constant subgraphs (Shape -> Gather ->
-// Concat -> Reshape) so shape-computing chains resolve. Values it cannot infer are absent.
-std::map<std::string, Shape> static_shapes(const Graph& graph);
+// Concrete shapes of every value infer_shapes (kernels/shape_inference.h) can resolve with
+// dynamic input dims set to 1; values it cannot infer are absent. Its warnings (unsupported
+// ops, infer errors) go to `warnings` when given.
+std::map<std::string, Shape> static_shapes(const Graph& graph, std::vector<std::string>* warnings);
 
 }  // namespace edgekit::cli

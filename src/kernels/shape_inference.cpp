@@ -1,5 +1,17 @@
+// Static shape inference. Besides plain inference it runs two "probes" per node: the same
+// infer() with every symbolic dim replaced by a sentinel size, once per sentinel set (A, B).
+//   - An output dim that equals symbol s's sentinel in both probes passes s through.
+//   - Shape/Size of symbolic inputs, and exact integer ops on them (Gather, Concat, Add,
+//     Mul, Div, ...), are evaluated under both sets: "probe values". Reshape, Expand, Tile,
+//     ConstantOfShape and Range take probe values as their shape inputs, and an output dim
+//     on which both probes agree is concrete (N * 48 / N), one equal to a sentinel is symbolic.
+// The sets differ in parity and in residue modulo small numbers, so values that depend on a
+// symbol (N / 2, N % 4) come out different and stay unknown. Ops that clamp or compare
+// (Slice bounds, Min, Where, ...) never receive probe values: a large sentinel would wrongly
+// decide them.
 #include "kernels/shape_inference.h"
 
+#include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -8,20 +20,60 @@
 namespace edgekit {
 namespace {
 
-// What is known about one value: its type, the symbols of its unknown dims, maybe its value.
+constexpr int64_t kSentinelBase = 1000003;   // set A: base + 2k (odd)
+constexpr int64_t kSentinelOffsetB = 1000001;  // set B: A + offset (even; other residues mod 3..16)
+constexpr int kMaxSymbols = 100000;
+
+int64_t sentinel(int set, int k) { return kSentinelBase + 2 * int64_t(k) + (set ? kSentinelOffsetB : 0); }
+// Index of the symbol whose set-A sentinel is v, else -1.
+int symbol_of_sentinel(int64_t v) {
+  int64_t k2 = v - kSentinelBase;
+  return (k2 >= 0 && k2 % 2 == 0 && k2 / 2 < kMaxSymbols) ? int(k2 / 2) : -1;
+}
+
+// Inputs that may carry probe values, per op: where the op's arithmetic on them is exact.
+// -1 stands for every input.
+const std::unordered_map<std::string, std::vector<int>>& probe_inputs() {
+  static const std::unordered_map<std::string, std::vector<int>> m = {
+      {"Gather", {0}},   {"Unsqueeze", {0}}, {"Squeeze", {0}},   {"Concat", {-1}},         {"Identity", {0}},
+      {"Cast", {0}},     {"Neg", {0}},       {"Add", {-1}},      {"Sub", {-1}},            {"Mul", {-1}},
+      {"Div", {-1}},     {"Reshape", {0, 1}}, {"Flatten", {0}},  {"Slice", {0}},           {"Expand", {1}},
+      {"Tile", {1}},     {"ConstantOfShape", {0}}, {"Range", {-1}},
+  };
+  return m;
+}
+bool probe_ok(const Node& n, size_t i) {
+  if (!n.domain.empty()) return false;
+  auto it = probe_inputs().find(n.op_type);
+  if (it == probe_inputs().end()) return false;
+  return std::find(it->second.begin(), it->second.end(), -1) != it->second.end() ||
+         std::find(it->second.begin(), it->second.end(), int(i)) != it->second.end();
+}
+bool is_shape_op(const std::string& op) { return op == "Shape" || op == "Size"; }
+bool is_random_op(const std::string& op) {
+  return op.rfind("Random", 0) == 0 || op == "Bernoulli" || op == "Multinomial";
+}
+
+// What is known about one value.
 struct Known {
   TensorType type;
   std::vector<std::string> dim_names;  // empty or one per dim
-  Tensor value;                        // defined when the value is a known constant
+  Tensor value;                        // the value, when it is a known constant
+  Tensor probe[2];                     // else maybe its value under sentinel sets A and B
 };
 
-// Sentinel sizes standing for symbolic dims in the naming probe. Far from any real dim and
-// from each other's sums and products, so a match means the dim passed through.
-constexpr int64_t kSentinelBase = 1000003;
-constexpr int64_t kSentinelSpacing = 2;
+bool fully_known(const TensorType& t) {
+  if (!t.shape_known) return false;
+  for (int64_t d : t.shape)
+    if (d < 0) return false;
+  return true;
+}
 
-bool is_random_op(const std::string& op) {
-  return op.rfind("Random", 0) == 0 || op == "Bernoulli" || op == "Multinomial";
+bool same_values(const Tensor& a, const Tensor& b) {
+  if (a.dtype() != b.dtype() || a.shape() != b.shape()) return false;
+  for (int64_t i = 0; i < a.numel(); ++i)
+    if (a.as_double(i) != b.as_double(i)) return false;
+  return true;
 }
 
 Known from_value_info(const ValueInfo& v) {
@@ -31,14 +83,7 @@ Known from_value_info(const ValueInfo& v) {
   return k;
 }
 
-bool fully_known(const TensorType& t) {
-  if (!t.shape_known) return false;
-  for (int64_t d : t.shape)
-    if (d < 0) return false;
-  return true;
-}
-
-// Combines what infer() found with what the model declared: inferred facts win, declared
+// Combines what inference found with what the model declared: inferred facts win, declared
 // ones fill the gaps (an unknown rank, a -1 dim, a missing symbol).
 Known merge(const Known* declared, Known inferred, const Node& node, std::vector<std::string>& warnings) {
   if (!declared || declared->type.dtype == DType::undefined) return inferred;
@@ -75,7 +120,12 @@ class ShapeInference {
     for (const auto& [name, v] : g_.value_info) declared_[name] = from_value_info(v);
     for (const auto& v : g_.outputs) declared_[v.name] = from_value_info(v);
     for (const auto& v : g_.inputs) known_[v.name] = from_value_info(v);
-    for (const auto& [name, t] : g_.initializers) known_[name] = Known{TensorType{t.dtype(), t.shape(), true}, {}, t};
+    for (const auto& [name, t] : g_.initializers) {
+      Known k;
+      k.type = TensorType{t.dtype(), t.shape(), true};
+      k.value = t;
+      known_[name] = k;
+    }
     for (const Node& n : g_.nodes) visit(n);
     write_back();
     return std::move(warnings_);
@@ -83,14 +133,15 @@ class ShapeInference {
 
  private:
   void visit(const Node& node) {
-    // Inputs: a present input whose type is unknown leaves the node's outputs unknown.
+    // A present input whose type is unknown leaves the node's outputs unknown.
     std::vector<const Known*> ins(node.inputs.size(), nullptr);
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       if (node.inputs[i].empty()) continue;
       const Known* k = find(node.inputs[i]);
       if (!k || k->type.dtype == DType::undefined) {
         if (!failed_.count(node.inputs[i]))
-          warnings_.push_back(cat(node.where(), ": input '", node.inputs[i], "' has no known type; outputs left unknown"));
+          warnings_.push_back(
+              cat(node.where(), ": input '", node.inputs[i], "' has no known type; outputs left unknown"));
         give_up(node);
         return;
       }
@@ -100,111 +151,181 @@ class ShapeInference {
     std::vector<TensorType> outs;
     try {
       op = create_op(node);
-      outs = infer(*op, node, ins, nullptr);
+      outs = infer(*op, node, ins, -1);
     } catch (const std::exception& e) {
       warnings_.push_back(cat(e.what(), "; outputs left unknown"));
       give_up(node);
       return;
     }
-    std::vector<std::vector<std::string>> names = probe_names(*op, node, ins, outs);
-    std::vector<Tensor> values = fold(node, ins, outs);
+    std::vector<Known> results(outs.size());
+    for (size_t i = 0; i < outs.size(); ++i) results[i].type = outs[i];
+    refine_with_probes(*op, node, ins, results);
+    std::vector<Tensor> values = fold(node, ins, results, -1);
+    for (size_t i = 0; i < values.size() && i < results.size(); ++i) results[i].value = values[i];
+    if (values.empty()) evaluate_probes(node, ins, results);
     for (size_t i = 0; i < node.outputs.size(); ++i) {
       const std::string& name = node.outputs[i];
       if (name.empty()) continue;
-      Known k{outs[i], names[i], i < values.size() ? values[i] : Tensor()};
-      if (k.value.defined()) k.type = TensorType{k.value.dtype(), k.value.shape(), true};
+      Known& k = results[i];
+      if (k.value.defined()) {
+        k.type = TensorType{k.value.dtype(), k.value.shape(), true};
+        k.dim_names.clear();
+      }
       auto d = declared_.find(name);
       known_[name] = merge(d == declared_.end() ? nullptr : &d->second, std::move(k), node, warnings_);
       if (known_[name].type.dtype == DType::undefined) failed_.insert(name);
     }
   }
 
-  // Runs the kernel's infer() on the given input types (sentinel-substituted when `subst` is set).
-  std::vector<TensorType> infer(const OpKernel& op, const Node& node, const std::vector<const Known*>& ins,
-                                const std::unordered_map<std::string, int64_t>* subst) {
+  // Input i's type for `set` (-1: as known; 0/1: symbolic dims replaced by that set's sentinels).
+  TensorType type_for(const Known& k, int set) {
+    TensorType t = k.type;
+    if (set < 0 || !t.shape_known) return t;
+    for (size_t d = 0; d < t.shape.size() && d < k.dim_names.size(); ++d)
+      if (t.shape[d] < 0 && !k.dim_names[d].empty()) t.shape[d] = sentinel(set, symbol(k.dim_names[d]));
+    return t;
+  }
+
+  // Input i's value for `set`: the real value, else (where the op allows) its probe value.
+  const Tensor* value_for(const Node& node, const Known& k, size_t i, int set) const {
+    if (k.value.defined()) return &k.value;
+    if (set >= 0 && k.probe[set].defined() && probe_ok(node, i)) return &k.probe[set];
+    return nullptr;
+  }
+
+  std::vector<TensorType> infer(const OpKernel& op, const Node& node, const std::vector<const Known*>& ins, int set) {
     std::vector<TensorType> types(ins.size());
     std::vector<const TensorType*> tp(ins.size(), nullptr);
     std::vector<const Tensor*> vp(ins.size(), nullptr);
     for (size_t i = 0; i < ins.size(); ++i) {
       if (!ins[i]) continue;
-      types[i] = ins[i]->type;
-      if (subst && types[i].shape_known)
-        for (size_t d = 0; d < types[i].shape.size() && d < ins[i]->dim_names.size(); ++d) {
-          auto it = subst->find(ins[i]->dim_names[d]);
-          if (types[i].shape[d] < 0 && it != subst->end()) types[i].shape[d] = it->second;
-        }
+      types[i] = type_for(*ins[i], set);
       tp[i] = &types[i];
-      if (ins[i]->value.defined()) vp[i] = &ins[i]->value;
+      vp[i] = value_for(node, *ins[i], i, set);
     }
     InferContext ctx(node, tp, vp);
     op.infer(ctx);
     return ctx.outputs();
   }
 
-  // Symbols for the unknown dims of each output (see the header).
-  std::vector<std::vector<std::string>> probe_names(const OpKernel& op, const Node& node,
-                                                    const std::vector<const Known*>& ins,
-                                                    const std::vector<TensorType>& outs) {
-    std::vector<std::vector<std::string>> names(outs.size());
-    std::unordered_map<std::string, int64_t> subst;
-    std::unordered_map<int64_t, std::string> symbol_of;
-    for (const Known* k : ins) {
-      if (!k) continue;
-      for (size_t d = 0; d < k->dim_names.size() && d < k->type.shape.size(); ++d) {
-        const std::string& s = k->dim_names[d];
-        if (s.empty() || k->type.shape[d] >= 0 || subst.count(s)) continue;
-        int64_t v = kSentinelBase + kSentinelSpacing * int64_t(subst.size());
-        subst[s] = v;
-        symbol_of[v] = s;
-      }
-    }
-    if (subst.empty()) return names;
-    std::vector<TensorType> probe;
-    try {
-      probe = infer(op, node, ins, &subst);
-    } catch (const std::exception&) {
-      return names;  // the sentinels broke some check (e.g. divisibility): no symbols
-    }
-    for (size_t i = 0; i < outs.size() && i < probe.size(); ++i) {
-      if (!outs[i].shape_known || !probe[i].shape_known || probe[i].shape.size() != outs[i].shape.size()) continue;
-      std::vector<std::string> n(outs[i].shape.size());
-      bool any = false;
-      for (size_t d = 0; d < n.size(); ++d) {
-        auto it = symbol_of.find(probe[i].shape[d]);
-        if (outs[i].shape[d] < 0 && it != symbol_of.end()) {
-          n[d] = it->second;
-          any = true;
-        }
-      }
-      if (any) names[i] = std::move(n);
-    }
-    return names;
-  }
-
-  // Evaluates the node when every input value is known and the outputs are small; Shape and
-  // Size need only their input's dims. Returns no tensors when it cannot.
-  std::vector<Tensor> fold(const Node& node, const std::vector<const Known*>& ins, const std::vector<TensorType>& outs) {
-    if (!node.domain.empty() || is_random_op(node.op_type)) return {};
-    const bool shape_only = node.op_type == "Shape" || node.op_type == "Size";
-    std::vector<Tensor> inputs(ins.size());
+  // Fills unknown output dims from the two probes: symbols always, concrete sizes only for
+  // ops that took probe values (see the top of the file).
+  void refine_with_probes(const OpKernel& op, const Node& node, const std::vector<const Known*>& ins,
+                          std::vector<Known>& results) {
+    bool symbolic = false, probed = false;
     for (size_t i = 0; i < ins.size(); ++i) {
       if (!ins[i]) continue;
-      if (ins[i]->value.defined()) inputs[i] = ins[i]->value;
-      else if (shape_only && fully_known(ins[i]->type))
-        inputs[i] = Tensor::wrap(ins[i]->type.dtype, ins[i]->type.shape, nullptr, nullptr);  // dims only, no data
-      else return {};
+      for (const auto& n : ins[i]->dim_names) symbolic |= !n.empty();
+      probed |= !ins[i]->value.defined() && ins[i]->probe[0].defined() && probe_ok(node, i);
     }
+    if (!symbolic && !probed) return;
+    std::vector<TensorType> p[2];
+    try {
+      p[0] = infer(op, node, ins, 0);
+      p[1] = infer(op, node, ins, 1);
+    } catch (const std::exception&) {
+      return;  // the sentinels broke some check (e.g. divisibility): nothing learned
+    }
+    for (size_t i = 0; i < results.size(); ++i) {
+      TensorType& t = results[i].type;
+      if (!p[0][i].shape_known || !p[1][i].shape_known || p[0][i].shape.size() != p[1][i].shape.size()) continue;
+      if (!t.shape_known) {  // a probe value decided the rank (e.g. Reshape's shape length)
+        if (!probed) continue;
+        t = TensorType{t.dtype, Shape(p[0][i].shape.size(), -1), true};
+      }
+      if (t.shape.size() != p[0][i].shape.size()) continue;
+      std::vector<std::string> names(t.shape.size());
+      bool any = false;
+      for (size_t d = 0; d < t.shape.size(); ++d) {
+        if (t.shape[d] >= 0) continue;
+        const int64_t a = p[0][i].shape[d], b = p[1][i].shape[d];
+        const int k = symbol_of_sentinel(a);
+        if (k >= 0 && k < int(symbols_.size()) && b == sentinel(1, k)) {
+          names[d] = symbols_[size_t(k)];
+          any = true;
+        } else if (probed && a == b && a >= 0) {
+          t.shape[d] = a;
+        }
+      }
+      if (any) results[i].dim_names = std::move(names);
+    }
+  }
+
+  // Evaluates the node when its inputs are known values (set -1) or probe values (0/1) and
+  // its outputs are small. Shape and Size need only their input's dims.
+  std::vector<Tensor> fold(const Node& node, const std::vector<const Known*>& ins, const std::vector<Known>& results,
+                           int set) {
+    if (!node.domain.empty() || is_random_op(node.op_type)) return {};
+    if (set >= 0 && !is_shape_op(node.op_type) && !probe_inputs().count(node.op_type)) return {};
+    std::vector<Tensor> inputs(ins.size());
+    bool uses_probe = false;
+    for (size_t i = 0; i < ins.size(); ++i) {
+      if (!ins[i]) continue;
+      const TensorType t = type_for(*ins[i], set);
+      if (const Tensor* v = value_for(node, *ins[i], i, set)) {
+        inputs[i] = *v;
+        uses_probe |= v != &ins[i]->value;
+      } else if (is_shape_op(node.op_type) && fully_known(t)) {
+        inputs[i] = Tensor::wrap(t.dtype, t.shape, nullptr, nullptr);  // dims only, no data
+        uses_probe |= !fully_known(ins[i]->type);
+      } else {
+        return {};
+      }
+    }
+    if (set >= 0 && !uses_probe) return {};
     if (node.op_type != "Constant")
-      for (const TensorType& t : outs) {
+      for (const Known& r : results) {
+        const TensorType& t = r.type;
         if (t.dtype == DType::undefined) continue;
-        if (!fully_known(t) || shape_numel(t.shape) > opts_.max_fold_elements) return {};
+        if (set < 0 && (!fully_known(t) || shape_numel(t.shape) > opts_.max_fold_elements)) return {};
+        if (set >= 0 && t.shape_known && known_numel_small(t.shape) < 0) return {};
       }
     try {
-      return run_node(node, inputs);
+      std::vector<Tensor> out = run_node(node, inputs);
+      for (const Tensor& t : out)
+        if (t.defined() && t.numel() > opts_.max_fold_elements) return {};
+      return out;
     } catch (const std::exception& e) {
-      warnings_.push_back(cat(node.where(), ": could not evaluate a constant: ", e.what()));
+      if (set < 0) warnings_.push_back(cat(node.where(), ": could not evaluate a constant: ", e.what()));
       return {};
     }
+  }
+
+  // numel when all dims are known and the tensor is small, else -1 (unknown dims may be fine
+  // for probes: the probe's own infer decides them).
+  int64_t known_numel_small(const Shape& s) const {
+    int64_t n = 1;
+    for (int64_t d : s) {
+      if (d < 0) return 0;
+      if (d > opts_.max_fold_elements) return -1;
+      n *= d;
+      if (n > opts_.max_fold_elements) return -1;
+    }
+    return n;
+  }
+
+  // Probe values of the outputs; where both sets agree the value does not depend on any
+  // symbol and becomes a real constant.
+  void evaluate_probes(const Node& node, const std::vector<const Known*>& ins, std::vector<Known>& results) {
+    std::vector<Tensor> p0 = fold(node, ins, results, 0);
+    if (p0.empty()) return;
+    std::vector<Tensor> p1 = fold(node, ins, results, 1);
+    if (p1.size() != p0.size()) return;
+    for (size_t i = 0; i < results.size() && i < p0.size(); ++i) {
+      if (!p0[i].defined() || !p1[i].defined()) continue;
+      if (same_values(p0[i], p1[i])) {
+        results[i].value = p0[i];
+      } else {
+        results[i].probe[0] = p0[i];
+        results[i].probe[1] = p1[i];
+      }
+    }
+  }
+
+  int symbol(const std::string& name) {
+    auto [it, added] = symbol_index_.emplace(name, int(symbols_.size()));
+    if (added) symbols_.push_back(name);
+    return it->second;
   }
 
   void give_up(const Node& node) {
@@ -257,6 +378,8 @@ class ShapeInference {
   std::unordered_map<std::string, Known> known_;     // results so far
   std::unordered_map<std::string, Known> declared_;  // what value_info / outputs said before
   std::unordered_set<std::string> failed_;           // values already warned about
+  std::unordered_map<std::string, int> symbol_index_;
+  std::vector<std::string> symbols_;
   std::vector<std::string> warnings_;
 };
 

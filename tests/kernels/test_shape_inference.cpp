@@ -38,13 +38,36 @@ TEST(ShapeInference, SymbolicBatchPassesThroughAShapeComputation) {
   ASSERT_TRUE(g.value_info.count("r"));
   EXPECT_EQ(g.value_info["r"].shape_string(), "[N,3,4,4]");
   EXPECT_EQ(g.value_info["s"].shape_string(), "[4]");
-  // The Shape value is unknown (N is), so Reshape sees an unknown shape of length 2 ...
+  // The Shape value is [N,3,4,4] and flows through Gather, Unsqueeze and Concat into
+  // Reshape's [N,-1]; the -1 resolves to 48 whatever N is.
   EXPECT_EQ(g.value_info["shape"].shape_string(), "[2]");
-  EXPECT_EQ(g.value_info["y"].dims, (Shape{-1, -1}));
+  EXPECT_EQ(g.value_info["y"].shape_string(), "[N,48]");
   // ... and the graph output gets its dtype and rank.
   EXPECT_EQ(g.outputs[0].dtype, DType::f32);
   EXPECT_TRUE(g.outputs[0].shape_known);
   EXPECT_EQ(g.outputs[0].dims, Shape{});
+}
+
+TEST(ShapeInference, ValuesThatDependOnASymbolStayUnknown) {
+  // Reshape x [N,6] to [N / 2, -1] and [N - 1, -1]: neither can be resolved; a Slice whose end
+  // is N must not be decided by a sentinel standing for N.
+  Graph g;
+  g.inputs.push_back({"x", DType::f32, {-1, 6}, {"N", ""}});
+  g.inputs.push_back({"table", DType::f32, {512, 6}, {}});
+  g.initializers["zero"] = Tensor::from<int64_t>({0}, {1});
+  g.initializers["two"] = Tensor::from<int64_t>({2}, {1});
+  g.initializers["minus1"] = Tensor::from<int64_t>({-1}, {1});
+  add(g, "Shape", {"x"}, {"s"}, {{"end", int64_t(1)}});
+  add(g, "Div", {"s", "two"}, {"half"});
+  add(g, "Concat", {"half", "minus1"}, {"shape_half"}, {{"axis", int64_t(0)}});
+  add(g, "Reshape", {"x", "shape_half"}, {"y_half"});
+  add(g, "Slice", {"table", "zero", "s"}, {"rows"});
+  add(g, "Mul", {"s", "zero"}, {"nothing"});
+  auto warnings = infer_shapes(g);
+  EXPECT_TRUE(warnings.empty()) << warnings.front();
+  EXPECT_EQ(g.value_info["y_half"].dims, (Shape{-1, -1}));
+  EXPECT_EQ(g.value_info["rows"].shape_string(), "[?,6]");
+  EXPECT_EQ(g.value_info["nothing"].dims, (Shape{1}));
 }
 
 TEST(ShapeInference, ConcreteInputsFoldShapeChainsIntoConcreteShapes) {

@@ -207,3 +207,56 @@ TEST(DepthToSpace, DcrAndCrdMatchNumpy) {
 
 }  // namespace
 }  // namespace edgekit::test
+
+namespace edgekit::test {
+namespace {
+
+// Static inference must cope with inputs of unknown rank and unknown values: no exception,
+// outputs typed (dtype known), shapes unknown or with -1 dims.
+TEST(StaticInference, UnknownRanksAndValuesNeverThrow) {
+  struct Op {
+    const char* type;
+    size_t inputs, outputs;
+    std::map<std::string, AttributeValue> attrs;
+    std::vector<DType> dtypes = {};  // default: f32 data, int64 for the rest
+  };
+  using D = std::vector<DType>;
+  const std::vector<Op> ops = {
+      {"Reshape", 2, 1, {}},          {"Flatten", 1, 1, {}},
+      {"Transpose", 1, 1, {}},        {"Squeeze", 2, 1, {}},
+      {"Unsqueeze", 2, 1, {}},        {"Shape", 1, 1, {}},
+      {"Size", 1, 1, {}},             {"Concat", 2, 1, {{"axis", int64_t(1)}}, D{DType::f32, DType::f32}},
+      {"Split", 2, 2, {}},            {"Slice", 5, 1, {}},
+      {"Gather", 2, 1, {}},           {"GatherElements", 2, 1, {}},
+      {"GatherND", 2, 1, {}},         {"ScatterElements", 3, 1, {}, D{DType::f32, DType::i64, DType::f32}},
+      {"ScatterND", 3, 1, {}, D{DType::f32, DType::i64, DType::f32}},        {"Expand", 2, 1, {}},
+      {"Tile", 2, 1, {}},             {"ConstantOfShape", 1, 1, {}, D{DType::i64}},
+      {"Range", 3, 1, {}},            {"EyeLike", 1, 1, {}},
+      {"Trilu", 1, 1, {}},            {"OneHot", 3, 1, {}},
+      {"CumSum", 2, 1, {}},           {"ReverseSequence", 2, 1, {}},
+      {"DepthToSpace", 1, 1, {{"blocksize", int64_t(2)}}},
+      {"SpaceToDepth", 1, 1, {{"blocksize", int64_t(2)}}},
+      {"NonZero", 1, 1, {}},          {"TopK", 2, 2, {}},
+      {"ArgMax", 1, 1, {}},           {"ReduceMean", 2, 1, {}},
+      {"ReduceSum", 2, 1, {{"keepdims", int64_t(0)}}},
+  };
+  for (const Op& op : ops) {
+    SCOPED_TRACE(op.type);
+    Node n = node_with(op.type, op.inputs, op.attrs, 18, op.outputs);
+    std::vector<TensorType> types(op.inputs);
+    for (size_t i = 0; i < op.inputs; ++i)
+      types[i] = TensorType{i < op.dtypes.size() ? op.dtypes[i] : (i == 0 ? DType::f32 : DType::i64), {}, false};
+    if (std::string(op.type) == "Range") types = {{DType::f32, {}, true}, {DType::f32, {}, true}, {DType::f32, {}, true}};
+    std::vector<TensorType> out;
+    ASSERT_NO_THROW(out = infer_static(n, types));
+    for (const auto& t : out) EXPECT_NE(t.dtype, DType::undefined);
+    // Known rank, unknown dims.
+    for (size_t i = 0; i < op.inputs; ++i)
+      if (types[i].dtype == DType::f32 || i == 0) types[i] = TensorType{types[i].dtype, {-1, -1, -1, -1}, true};
+    if (std::string(op.type) == "Range" || std::string(op.type) == "EyeLike") continue;  // scalars, 2-D only
+    EXPECT_NO_THROW(infer_static(n, types));
+  }
+}
+
+}  // namespace
+}  // namespace edgekit::test

@@ -38,8 +38,18 @@ class Slice final : public OpKernel {
       }
     }
     if (!known) {  // which axes change, or by how much, is unknown
-      if (params[2]) {
-        for (int64_t a : *params[2]) out[axis_index(a, int64_t(out.size()), node())] = -1;
+      std::optional<std::vector<int64_t>> axes = params[2];
+      if (!axes && !ctx.has_input(3)) {  // default axes 0..k-1, k = the number of starts
+        int64_t k = params[0] ? int64_t(params[0]->size()) : -1;
+        const TensorType& st = ctx.input_type(1);
+        if (k < 0 && st.shape_known && st.shape.size() == 1) k = st.shape[0];
+        if (k >= 0) {
+          axes = std::vector<int64_t>();
+          for (int64_t a = 0; a < k && a < int64_t(out.size()); ++a) axes->push_back(a);
+        }
+      }
+      if (axes) {
+        for (int64_t a : *axes) out[axis_index(a, int64_t(out.size()), node())] = -1;
       } else {
         std::fill(out.begin(), out.end(), -1);
       }

@@ -115,11 +115,11 @@ void bench(const BenchOptions& o) {
   Stats s = summarize(times);
   double rss = peak_rss_mb();
 
-  nlohmann::json inputs = nlohmann::json::array();
+  nlohmann::ordered_json inputs = nlohmann::ordered_json::array();
   for (const auto& [name, t] : feeds)
     inputs.push_back({{"name", name}, {"dtype", dtype_name(t.dtype())}, {"shape", t.shape()}});
   if (o.json) {
-    nlohmann::json j = {
+    nlohmann::ordered_json j = {
         {"model", o.model},
         {"threads", o.threads},
         {"runs", o.runs},

@@ -26,7 +26,7 @@ std::string join(const std::set<std::string>& items) {
   return s;
 }
 
-nlohmann::json value_json(const ValueInfo& v) {
+nlohmann::ordered_json value_json(const ValueInfo& v) {
   return {{"name", v.name}, {"dtype", dtype_name(v.dtype)}, {"shape", shape_json(v)}};
 }
 
@@ -51,20 +51,20 @@ void inspect(const InspectOptions& o) {
     if (!op_supported(n.op_type, n.domain)) unsupported.insert(n.domain.empty() ? n.op_type : n.domain + ":" + n.op_type);
 
   if (o.json) {
-    nlohmann::json j;
+    nlohmann::ordered_json j;
     j["model"] = o.model;
     j["format"] = model_format_name(format);
     j["producer"] = g.producer;
     j["graph_name"] = g.name;
-    nlohmann::json opsets = nlohmann::json::object();
+    nlohmann::ordered_json opsets = nlohmann::ordered_json::object();
     for (const auto& [d, v] : g.opsets) opsets[domain_name(d)] = v;
     j["opsets"] = opsets;
-    j["inputs"] = nlohmann::json::array();
+    j["inputs"] = nlohmann::ordered_json::array();
     for (const auto& v : g.inputs) j["inputs"].push_back(value_json(v));
-    j["outputs"] = nlohmann::json::array();
+    j["outputs"] = nlohmann::ordered_json::array();
     for (const auto& v : g.outputs) j["outputs"].push_back(value_json(v));
     j["nodes"] = g.nodes.size();
-    nlohmann::json hist = nlohmann::json::object();
+    nlohmann::ordered_json hist = nlohmann::ordered_json::object();
     for (const auto& [op, c] : ops) hist[op] = c;
     j["ops"] = hist;
     j["parameters"] = params;

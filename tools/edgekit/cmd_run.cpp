@@ -35,7 +35,7 @@ void run(const RunOptions& o) {
   EK_CHECK(std::filesystem::is_directory(o.output_dir), o.output_dir, ": cannot create output directory",
            ec ? " (" + ec.message() + ")" : std::string());
 
-  nlohmann::json outs = nlohmann::json::array();
+  nlohmann::ordered_json outs = nlohmann::ordered_json::array();
   Table table{{"output", "dtype", "shape", "min", "max", "mean", "file"}, {}, {false, false, false, true, true, true}};
   std::set<std::string> used;
   for (size_t i = 0; i < results.size(); ++i) {
@@ -49,7 +49,7 @@ void run(const RunOptions& o) {
 
     const Tensor& t = results[i];
     TensorStats s = tensor_stats(t);
-    nlohmann::json j = {{"name", name}, {"file", path}, {"dtype", dtype_name(t.dtype())}, {"shape", t.shape()}};
+    nlohmann::ordered_json j = {{"name", name}, {"file", path}, {"dtype", dtype_name(t.dtype())}, {"shape", t.shape()}};
     if (t.numel() > 0) {
       j["min"] = s.min;
       j["max"] = s.max;
@@ -63,7 +63,7 @@ void run(const RunOptions& o) {
   }
 
   if (o.json) {
-    nlohmann::json j = {{"model", o.model}, {"threads", o.threads}, {"latency_ms", ms}, {"outputs", outs}};
+    nlohmann::ordered_json j = {{"model", o.model}, {"threads", o.threads}, {"latency_ms", ms}, {"outputs", outs}};
     std::cout << j.dump(2) << "\n";
     return;
   }

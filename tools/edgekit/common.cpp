@@ -146,9 +146,9 @@ std::map<std::string, Tensor> random_inputs(const Session& session, uint64_t see
 
 std::string shape_text(const ValueInfo& v) { return v.shape_string(); }
 
-nlohmann::json shape_json(const ValueInfo& v) {
+nlohmann::ordered_json shape_json(const ValueInfo& v) {
   if (!v.shape_known) return nullptr;
-  auto dims = nlohmann::json::array();
+  auto dims = nlohmann::ordered_json::array();
   for (size_t i = 0; i < v.dims.size(); ++i) {
     if (v.dims[i] >= 0)
       dims.push_back(v.dims[i]);

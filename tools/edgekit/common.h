@@ -38,7 +38,7 @@ std::map<std::string, Tensor> random_inputs(const Session& session, uint64_t see
 
 // A model input/output as text and JSON: shape dims by number, symbolic dims by name.
 std::string shape_text(const ValueInfo& v);
-nlohmann::json shape_json(const ValueInfo& v);
+nlohmann::ordered_json shape_json(const ValueInfo& v);
 const char* numpy_dtype_name(DType t);  // "float32", "int64", "bool", ...
 
 // Output name -> file name: characters other than [A-Za-z0-9._-] become '_'.

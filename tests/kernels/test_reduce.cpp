@@ -44,6 +44,9 @@ TEST(Reduce, DefaultAxesReduceAllUnlessNoop) {
   expect_values<float>(run_node(make_node("ReduceSum", 1), {kX})[0], {5}, {1, 1});
   Node noop = node_with("ReduceMax", 2, {{"noop_with_empty_axes", int64_t(1)}});
   expect_values<float>(run_node(noop, {kX, axes({})})[0], {1, -2, 3, 4, 5, -6}, {2, 3});
+  // No axes reduced: each element is its own set, so the map still applies (as onnx's reference).
+  Node sq = node_with("ReduceSumSquare", 1, {{"noop_with_empty_axes", int64_t(1)}});
+  expect_values<float>(run_node(sq, {kX})[0], {1, 4, 9, 16, 25, 36}, {2, 3});
   Node all = node_with("ReduceMean", 1, {{"keepdims", int64_t(0)}});
   expect_values<float>(run_node(all, {kX})[0], {5.f / 6}, {});
 }

@@ -2,7 +2,8 @@
 // done here as one strided copy over the output viewed as 6-D.
 //   DepthToSpace DCR: [N, b, b, C', H, W] -> [N, C', H, b, W, b]
 //   DepthToSpace CRD: [N, C', b, b, H, W] -> [N, C', H, b, W, b]
-//   SpaceToDepth:     [N, C, H', b, W', b] -> [N, b, b, C, H', W']
+//   SpaceToDepth DCR: [N, C, H', b, W', b] -> [N, b, b, C, H', W']
+//   SpaceToDepth CRD: [N, C, H', b, W', b] -> [N, C, b, b, H', W']  (mode appears in opset 28)
 #include "kernels/data_movement.h"
 
 namespace edgekit {
@@ -52,8 +53,14 @@ class SpaceDepth final : public OpKernel {
         st = {c * hw, hw, w, b * co * hw, 1, co * hw};
     } else {
       const int64_t ho = h / b, wo = w / b;
-      view = {n, b, b, c, ho, wo};
-      st = {c * h * w, w, 1, h * w, b * w, b};  // source [N, C, H', b1, W', b2]
+      // source [N, C, H', b1, W', b2]
+      if (crd_) {
+        view = {n, c, b, b, ho, wo};
+        st = {c * h * w, h * w, w, 1, b * w, b};
+      } else {
+        view = {n, b, b, c, ho, wo};
+        st = {c * h * w, w, 1, h * w, b * w, b};
+      }
     }
     Tensor y = ctx.output(0).reshaped(view);
     strided_copy(x, 0, st, y);

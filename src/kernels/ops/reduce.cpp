@@ -2,11 +2,11 @@
 //   finish( combine over the reduced elements of map(x) )
 // e.g. ReduceL2 = sqrt(sum(x^2)), ReduceLogSumExp = log(sum(exp(x - max))) + max.
 // Axes are an attribute before opset 13 (ReduceSum) or 18 (the others) and an optional
-// input after; empty axes reduce everything unless noop_with_empty_axes makes it identity.
+// input after; empty axes reduce everything unless noop_with_empty_axes, when nothing is
+// reduced and each element is its own set (ReduceSumSquare gives x^2, as onnx's reference).
 // Accumulation runs in double for floats and in 64-bit integers for integer sums/products.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 
 #include "kernels/data_movement.h"
@@ -156,10 +156,6 @@ class Reduce final : public OpKernel {
     Tensor& y = ctx.output(0);
     std::vector<int64_t> axes = node().attr_ints("axes", {});
     if (axes_input_) axes = ctx.has_input(1) ? ctx.input(1).to_int_vector() : std::vector<int64_t>{};
-    if (axes.empty() && noop_empty_) {
-      if (x.nbytes()) std::memcpy(y.raw(), x.raw(), x.nbytes());
-      return;
-    }
     std::vector<bool> reduced = reduced_dims(axes, x.rank());
     // Output strides over the input's dims, 0 on the reduced ones (keepdims layout).
     Shape kept(x.shape());

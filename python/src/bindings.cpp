@@ -7,6 +7,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <mutex>
+
 #include "formats/npy/npy.h"
 #include "runtime/session.h"
 
@@ -76,6 +78,14 @@ struct TensorBuffer {
   Tensor tensor;
 };
 
+// The GIL is released while a model runs, so Python threads may call run() on one Session at
+// once; the Session's thread pool takes one loop at a time, so runs are serialised here.
+struct PySession {
+  PySession(const std::string& path, int threads) : session(path, SessionOptions{threads}) {}
+  Session session;
+  std::mutex mutex;
+};
+
 py::object dims_of(const ValueInfo& v) {
   if (!v.shape_known) return py::none();
   py::list dims;
@@ -123,15 +133,15 @@ PYBIND11_MODULE(_edgekit, m) {
                                py::ssize_t(t.rank()), shape, strides);
       });
 
-  py::class_<Session>(m, "Session")
+  py::class_<PySession>(m, "Session")
       .def(py::init([](const std::string& path, int threads) {
              py::gil_scoped_release release;  // loading may take a while
-             return std::make_unique<Session>(path, SessionOptions{threads});
+             return std::make_unique<PySession>(path, threads);
            }),
            py::arg("path"), py::arg("threads") = 1)
-      .def_property_readonly("inputs", [](const Session& s) { return infos(s.inputs()); })
-      .def_property_readonly("outputs", [](const Session& s) { return infos(s.outputs()); })
-      .def("run", [](Session& s, const py::dict& feeds) {
+      .def_property_readonly("inputs", [](const PySession& s) { return infos(s.session.inputs()); })
+      .def_property_readonly("outputs", [](const PySession& s) { return infos(s.session.outputs()); })
+      .def("run", [](PySession& s, const py::dict& feeds) {
         std::map<std::string, Tensor> inputs;
         for (auto [k, v] : feeds) {
           std::string name = py::str(k);
@@ -140,7 +150,8 @@ PYBIND11_MODULE(_edgekit, m) {
         std::vector<Tensor> results;
         {
           py::gil_scoped_release release;
-          results = s.run(inputs);
+          std::lock_guard<std::mutex> lock(s.mutex);
+          results = s.session.run(inputs);
         }
         py::list out;
         for (auto& t : results) out.append(TensorBuffer{std::move(t)});

@@ -116,3 +116,25 @@ def test_zoo_model_matches_reference():
     (y,) = s.run(x)
     ref = np.load(ZOO_MODEL / "output_0.npy")
     np.testing.assert_allclose(y, ref, rtol=1e-3, atol=1e-4 * float(np.abs(ref).max()))
+
+
+def test_concurrent_runs_from_python_threads(add_relu):
+    import threading
+
+    s = edgekit.Session(add_relu)
+    a = np.arange(300, dtype=np.float32).reshape(100, 3) - 150
+    want = np.maximum(a + 1, 0)
+    errors = []
+
+    def work():
+        for _ in range(50):
+            y, _ = s.run({"a": a, "b": np.ones_like(a)})
+            if not np.array_equal(y, want):
+                errors.append("mismatch")
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors

@@ -244,11 +244,10 @@ void apply_activation(const Activation& act, C* x, int64_t n) {
 template void apply_activation<float>(const Activation&, float*, int64_t);
 template void apply_activation<double>(const Activation&, double*, int64_t);
 
-RnnSpec parse_spec(const Node& node, int gates, const char* gate_names, bool lstm,
+RnnSpec parse_spec(const Node& node, int gates, bool lstm,
                    const std::vector<std::string>& default_activations) {
   RnnSpec s;
   s.gates = gates;
-  s.gate_names = gate_names;
   s.lstm = lstm;
 
   const std::string direction = node.attr_string("direction", "forward");

@@ -38,7 +38,6 @@ void apply_activation(const Activation& act, C* x, int64_t n);
 
 // Attributes common to the three ops, read once in the op's constructor.
 struct RnnSpec {
-  const char* gate_names = "";       // "iofc", "zrh", "i": order of the gate blocks in W, R, B
   int gates = 1;                     // 1 (RNN), 3 (GRU), 4 (LSTM)
   bool lstm = false;                 // takes initial_c and P, produces Y_c
   int64_t hidden_size = 0;           // attribute value; 0 when absent (then taken from R)
@@ -56,7 +55,7 @@ struct RnnSpec {
 
 // Reads and checks the common attributes. `default_activations` is one direction's list
 // (e.g. {"Sigmoid", "Tanh"} for GRU); its length is the number of activations per direction.
-RnnSpec parse_spec(const Node& node, int gates, const char* gate_names, bool lstm,
+RnnSpec parse_spec(const Node& node, int gates, bool lstm,
                    const std::vector<std::string>& default_activations);
 
 // Checks every input's dtype and shape against X, W and R and sets Y, Y_h (and Y_c).

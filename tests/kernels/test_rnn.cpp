@@ -4,6 +4,7 @@
 #include <functional>
 #include <random>
 
+#include "kernels/rnn_common.h"
 #include "op_test_util.h"
 
 namespace edgekit::test {
@@ -422,6 +423,25 @@ TEST(Rnn, OnlyYhRequested) {
   std::vector<double> yh(want.yh.size());
   for (size_t i = 0; i < yh.size(); ++i) yh[i] = out[1].data<float>()[i];
   expect_near(yh, want.yh, "Y_h", 2e-5);
+}
+
+TEST(Rnn, StaticInferenceKeepsUnknownDims) {
+  Case c = make_case("LSTM");
+  c.direction = "bidirectional";
+  c.layout = 1;
+  Node n = make_rnn_node(c, 3);
+  TensorType x{DType::f32, {-1, 7, 5}}, w{DType::f32, {2, 24, 5}}, r{DType::f32, {2, 24, 6}};
+  InferContext ctx(n, {&x, &w, &r}, {nullptr, nullptr, nullptr});
+  n.attrs.erase("hidden_size");  // hidden_size then comes from R
+  rnn::RnnSpec spec = rnn::parse_spec(n, 4, true, {"Sigmoid", "Tanh", "Tanh"});
+  rnn::infer(ctx, spec);
+  EXPECT_EQ(ctx.outputs()[0].shape, (Shape{-1, 7, 2, 6}));
+  EXPECT_EQ(ctx.outputs()[2].shape, (Shape{-1, 2, 6}));
+
+  TensorType unknown{DType::f32, {}, false};
+  InferContext ctx2(n, {&unknown, &w, &unknown}, {nullptr, nullptr, nullptr});
+  rnn::infer(ctx2, spec);
+  EXPECT_EQ(ctx2.outputs()[0].shape, (Shape{-1, -1, 2, 6}));  // hidden_size from W's 4*hidden_size
 }
 
 // ---- errors ----

@@ -33,7 +33,7 @@ class Gru final : public OpKernel {
  public:
   explicit Gru(const Node& node)
       : OpKernel(node),
-        spec_(rnn::parse_spec(node, 3, "zrh", false, {"Sigmoid", "Tanh"})),
+        spec_(rnn::parse_spec(node, 3, false, {"Sigmoid", "Tanh"})),
         linear_before_reset_(node.attr_int("linear_before_reset", 0) != 0) {}
   void infer(InferContext& ctx) const override { rnn::infer(ctx, spec_); }
   void run(RunContext& ctx) const override {

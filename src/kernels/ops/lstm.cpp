@@ -40,7 +40,7 @@ class Lstm final : public OpKernel {
  public:
   explicit Lstm(const Node& node)
       : OpKernel(node),
-        spec_(rnn::parse_spec(node, 4, "iofc", true, {"Sigmoid", "Tanh", "Tanh"})),
+        spec_(rnn::parse_spec(node, 4, true, {"Sigmoid", "Tanh", "Tanh"})),
         input_forget_(node.attr_int("input_forget", 0) != 0) {}
   void infer(InferContext& ctx) const override { rnn::infer(ctx, spec_); }
   void run(RunContext& ctx) const override {

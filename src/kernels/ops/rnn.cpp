@@ -17,7 +17,7 @@ void rnn_cell(const rnn::Step<C>& s) {
 
 class Rnn final : public OpKernel {
  public:
-  explicit Rnn(const Node& node) : OpKernel(node), spec_(rnn::parse_spec(node, 1, "i", false, {"Tanh"})) {}
+  explicit Rnn(const Node& node) : OpKernel(node), spec_(rnn::parse_spec(node, 1, false, {"Tanh"})) {}
   void infer(InferContext& ctx) const override { rnn::infer(ctx, spec_); }
   void run(RunContext& ctx) const override {
     rnn::run(ctx, spec_, [](const auto& s) { rnn_cell(s); });

@@ -4,7 +4,7 @@ import pathlib
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-from conftest import BUILD, CLI, ZOO as _CONFTEST_ZOO  # noqa: E402,F401
+from conftest import BUILD, CLI, MLPERF, ZOO as _CONFTEST_ZOO  # noqa: E402,F401
 
 # The zoo: $EDGEKIT_ZOO_DIR, else the Makefile's fixtures, else where the lead exported it.
 if os.environ.get("EDGEKIT_ZOO_DIR"):

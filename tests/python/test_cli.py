@@ -6,7 +6,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from pyhelpers import CLI, ZOO_MODEL, make_add_relu_model
+from pyhelpers import CLI, MLPERF, ZOO_MODEL, make_add_relu_model
 
 MODEL = ZOO_MODEL / "model.onnx"
 needs_zoo = pytest.mark.skipif(not MODEL.exists(), reason=f"no zoo model at {MODEL} (set EDGEKIT_ZOO_DIR)")
@@ -185,3 +185,21 @@ def test_npz_with_one_unnamed_array(cli, tmp_path):
     r = edgekit(cli, "run", MODEL, "-i", tmp_path / "x.npz", "-o", tmp_path)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "output.npy").exists()
+
+
+TFLITE = MLPERF / "vww_96_float.tflite"
+
+
+@pytest.mark.skipif(not TFLITE.exists(), reason=f"no MLPerf Tiny model at {TFLITE}")
+def test_tflite_model(cli, tmp_path):
+    j = json.loads(edgekit(cli, "inspect", TFLITE, "--json").stdout)
+    assert j["format"] == "tflite" and j["inputs"][0]["shape"] == [1, 96, 96, 3] and j["flops"] > 0
+    r = edgekit(cli, "bench", TFLITE, "--runs", 2, "--warmup", 0, "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["latency_ms"]["median"] > 0
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((1, 96, 96, 3), np.float32))
+    r = edgekit(cli, "run", TFLITE, "-i", tmp_path / "x.npy", "-o", tmp_path, "--json")
+    assert r.returncode == 0, r.stderr
+    (out,) = json.loads(r.stdout)["outputs"]
+    y = np.load(out["file"])
+    assert y.shape == (1, 2) and abs(float(y.sum()) - 1) < 1e-4  # softmax over two classes

@@ -129,6 +129,7 @@ void bench(const BenchOptions& o) {
         {"load_ms", load_ms},
         {"latency_ms",
          {{"median", s.median}, {"p90", s.p90}, {"min", s.min}, {"mean", s.mean}, {"max", s.max}, {"stddev", s.stddev}}},
+        {"throughput_per_s", 1000.0 / s.median},
         {"peak_rss_mb", rss},
     };
     if (random) j["seed"] = o.seed;
@@ -145,6 +146,7 @@ void bench(const BenchOptions& o) {
                {"Threads", std::to_string(o.threads)},
                {"Runs", cat(o.runs, " (after ", o.warmup, " warm-up)")},
                {"Load", fixed(load_ms, 1) + " ms"},
+               {"Throughput", fixed(1000.0 / s.median, 1) + " inferences/s (1 / median)"},
                {"Peak RSS", fixed(rss, 1) + " MB"}};
   head.print(std::cout, "");
   std::cout << "\nLatency (ms)\n";

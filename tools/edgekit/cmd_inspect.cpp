@@ -94,7 +94,7 @@ void inspect(const InspectOptions& o) {
   summary.rows = {
       {"Format", model_format_name(format)},
       {"Producer", g.producer.empty() ? "-" : g.producer},
-      {"Opsets", opsets.empty() ? "-" : opsets},
+      {"Opsets", format != ModelFormat::onnx ? "-" : opsets.empty() ? "-" : opsets},
       {"File size", human_bytes(double(file_size))},
       {"Parameters", cat(thousands(params), " (", human_bytes(double(param_bytes)), ")")},
       {"FLOPs", flops_text},

@@ -1,8 +1,10 @@
 // Softmax, LogSoftmax, Hardmax. Opset < 13: the input is coerced to 2D at `axis` (default 1)
 // and the op runs over each row of prod(dims[axis:]) elements. Opset >= 13: the op runs along
-// the single dim `axis` (default -1). Both are (outer, n, stride) walks over the same loop.
+// the single dim `axis` (default -1). Both walk [outer, n, inner] blocks (inner = 1 in 2D).
 // Softmax subtracts the row max before exp, so large inputs do not overflow; sums are in double.
+#include <algorithm>
 #include <limits>
+#include <vector>
 
 #include "kernels/elementwise.h"
 
@@ -48,41 +50,59 @@ class SoftmaxFamily final : public OpKernel {
       using T = decltype(tag);
       const T* px = x.data<T>();
       T* py = y.data<T>();
-      for (int64_t o = 0; o < outer; ++o)
-        for (int64_t i = 0; i < inner; ++i) {
-          const int64_t base = o * n * inner + i;
-          row(px + base, py + base, n, inner);
-        }
+      Scratch<compute_t<T>> scratch(inner);
+      for (int64_t o = 0; o < outer; ++o) block(px + o * n * inner, py + o * n * inner, n, inner, scratch);
     });
   }
 
  private:
-  // One softmax row of n elements, `stride` apart.
-  template <class T>
-  static void row(const T* x, T* y, int64_t n, int64_t stride) {
-    using C = compute_t<T>;
-    C mx = -std::numeric_limits<C>::infinity();
-    int64_t arg = 0;
+  // Per-position state of one block (reference-kernel scratch, sized by the innermost extent).
+  template <class C>
+  struct Scratch {
+    explicit Scratch(int64_t inner) : max(size_t(inner)), arg(size_t(inner)), sum(size_t(inner)) {}
+    std::vector<C> max;
+    std::vector<int64_t> arg;
+    std::vector<double> sum;
+  };
+
+  // One [n, inner] block: the op runs along n for each of the `inner` positions. The loops walk
+  // rows of `inner` contiguous elements, so a softmax over NCHW channels stays cache-friendly;
+  // with inner == 1 this is the plain row case.
+  template <class T, class C>
+  static void block(const T* x, T* y, int64_t n, int64_t inner, Scratch<C>& s) {
+    std::fill(s.max.begin(), s.max.end(), -std::numeric_limits<C>::infinity());
+    std::fill(s.arg.begin(), s.arg.end(), 0);
     for (int64_t k = 0; k < n; ++k) {
-      const C v = load(x[k * stride]);
-      if (v > mx) {
-        mx = v;
-        arg = k;
+      const T* r = x + k * inner;
+      for (int64_t i = 0; i < inner; ++i) {
+        const C v = load(r[i]);
+        if (v > s.max[i]) {  // strict: the first maximum wins (Hardmax)
+          s.max[i] = v;
+          s.arg[i] = k;
+        }
       }
     }
     if constexpr (M == Mode::hardmax) {
-      for (int64_t k = 0; k < n; ++k) y[k * stride] = store<T>(C(k == arg ? 1 : 0));
+      for (int64_t k = 0; k < n; ++k)
+        for (int64_t i = 0; i < inner; ++i) y[k * inner + i] = store<T>(C(s.arg[i] == k ? 1 : 0));
+      return;
+    }
+    std::fill(s.sum.begin(), s.sum.end(), 0.0);
+    for (int64_t k = 0; k < n; ++k) {
+      const T* r = x + k * inner;
+      for (int64_t i = 0; i < inner; ++i) s.sum[i] += std::exp(double(load(r[i]) - s.max[i]));
+    }
+    if constexpr (M == Mode::softmax) {
+      for (int64_t i = 0; i < inner; ++i) s.sum[i] = 1.0 / s.sum[i];
+      for (int64_t k = 0; k < n; ++k)
+        for (int64_t i = 0; i < inner; ++i)
+          y[k * inner + i] = store<T>(C(std::exp(double(load(x[k * inner + i]) - s.max[i])) * s.sum[i]));
     } else {
-      double sum = 0;
-      for (int64_t k = 0; k < n; ++k) sum += std::exp(double(load(x[k * stride]) - mx));
-      if constexpr (M == Mode::softmax) {
-        const double inv = 1.0 / sum;
-        for (int64_t k = 0; k < n; ++k)
-          y[k * stride] = store<T>(C(std::exp(double(load(x[k * stride]) - mx)) * inv));
-      } else {
-        const C log_sum = C(std::log(sum));  // (x - max) - log_sum keeps precision for large x
-        for (int64_t k = 0; k < n; ++k) y[k * stride] = store<T>((load(x[k * stride]) - mx) - log_sum);
-      }
+      // (x - max) - log(sum) rather than x - (max + log(sum)): keeps precision for large x.
+      for (int64_t i = 0; i < inner; ++i) s.sum[i] = std::log(s.sum[i]);
+      for (int64_t k = 0; k < n; ++k)
+        for (int64_t i = 0; i < inner; ++i)
+          y[k * inner + i] = store<T>((load(x[k * inner + i]) - s.max[i]) - C(s.sum[i]));
     }
   }
 

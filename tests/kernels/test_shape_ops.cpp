@@ -134,6 +134,7 @@ TEST(Split, SizesEqualPartsAndNumOutputs) {
   expect_values<float>(out[1], {1, 2, 3}, {3});
   expect_error(node_with("Split", 1, {}, 13, 2), {iota_f({5})}, {"cannot be split into 2 equal parts"});
   expect_error(n, {iota_f({5}), ints({2, 2})}, {"sums to 4", "size 5"});
+  expect_error(node_with("Split", 1, {{"num_outputs", int64_t(4)}}, 18, 4), {iota_f({5})}, {"chunks of 2"});
 }
 
 TEST(Slice, StepsClampingAndNegativeSteps) {

@@ -88,6 +88,9 @@ class Split final : public OpKernel {
     EK_CHECK(opset_of(node()) >= 18 || dim % int64_t(n) == 0, node().where(), ": axis of size ", dim,
              " cannot be split into ", n, " equal parts");
     const int64_t chunk = (dim + int64_t(n) - 1) / int64_t(n);
+    // Chunks of ceil(dim / n) with a smaller last one; fewer elements than that need is invalid.
+    EK_CHECK(chunk * (int64_t(n) - 1) <= dim, node().where(), ": axis of size ", dim, " cannot be split into ", n,
+             " chunks of ", chunk, " with a smaller last one");
     std::vector<int64_t> sizes(n);
     int64_t left = dim;
     for (size_t i = 0; i < n; ++i) {

@@ -145,7 +145,7 @@ FlopsEstimate estimate_flops(const Graph& graph) {
       continue;
     }
     est.total += *f;
-    est.by_op[n.op_type] += *f;
+    est.by_op[n.domain.empty() ? n.op_type : n.domain + ":" + n.op_type] += *f;  // keyed like the op histogram
   }
   return est;
 }

@@ -14,7 +14,7 @@ namespace edgekit::cli {
 
 struct FlopsEstimate {
   double total = 0;
-  std::map<std::string, double> by_op;  // op_type -> FLOPs
+  std::map<std::string, double> by_op;  // op_type (domain:op_type outside ONNX) -> FLOPs
   int nodes_without_shapes = 0;         // compute nodes whose shapes were unknown (not counted)
 };
 

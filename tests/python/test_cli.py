@@ -98,6 +98,7 @@ def test_bench_json(cli):
     assert j["latency_ms"]["min"] <= j["latency_ms"]["median"] <= j["latency_ms"]["p90"]
     assert j["peak_rss_mb"] > 0 and j["threads"] == 1 and j["runs"] == 3 and j["warmup"] == 1
     assert j["model"] == str(MODEL)
+    assert r.stderr == ""  # no progress bar when stderr is not a terminal
     r = edgekit(cli, "bench", MODEL, "--runs", 2, "--input", ZOO_MODEL / "input_0.npy")
     assert r.returncode == 0 and "median" in r.stdout and "Peak RSS" in r.stdout
 
@@ -231,3 +232,41 @@ def test_flops_of_known_graph(cli, tmp_path):
     assert j["flops_by_op"]["MatMul"] == 2 * 10 * 256
     assert j["flops"] == conv + 256 + 2 * 10 * 256
     assert j["parameters"] == 4 * 27 + 4 + 2560 + 2
+
+
+@needs_zoo
+def test_bench_progress_bar_on_a_terminal(cli):
+    import os
+    import pty
+    import time
+
+    master, slave = pty.openpty()
+    try:
+        # ~1-2 ms a run: 4000 runs take a few seconds, past the 2 s before the bar shows
+        start = time.monotonic()
+        p = subprocess.Popen([cli, "bench", str(MODEL), "--runs", "4000", "--warmup", "0", "--json"],
+                             stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        slave = None
+        out, _ = p.communicate(timeout=300)
+        elapsed = time.monotonic() - start
+        tty = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            tty += chunk
+    finally:
+        os.close(master)
+        if slave is not None:
+            os.close(slave)
+    assert p.returncode == 0
+    assert json.loads(out)["runs"] == 4000  # stdout stays pure JSON
+    if elapsed > 3:  # bar drawn from 2 s on, at most every 100 ms
+        assert b"[#" in tty and b"/4000" in tty, tty[-300:]
+        assert tty.endswith(b"\r\x1b[K"), tty[-50:]  # the bar is erased at the end
+    else:
+        pytest.skip(f"bench took {elapsed:.1f} s, too fast to show the bar")

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/thread_pool.h"
+
 namespace edgekit {
 namespace {
 
@@ -85,11 +87,9 @@ std::vector<T>& scratch(int which) {
   return buffers[which];
 }
 
-}  // namespace
-
 template <class T>
-void gemm_ref(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, bool transA, const T* B, int64_t ldb,
-              bool transB, T* C, int64_t ldc, T alpha, T beta) {
+void gemm_serial(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, bool transA, const T* B, int64_t ldb,
+                 bool transB, T* C, int64_t ldc, T alpha, T beta) {
   if (M <= 0 || N <= 0) return;
   // Scale C by beta first; the blocked loop then only accumulates.
   for (int64_t i = 0; i < M; ++i) {
@@ -132,9 +132,33 @@ void gemm_ref(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, bool tra
   }
 }
 
+}  // namespace
+
+template <class T>
+void gemm_ref(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, bool transA, const T* B, int64_t ldb,
+              bool transB, T* C, int64_t ldc, T alpha, T beta, ThreadPool* pool) {
+  // Below ~1 MFLOP, waking workers costs more than it saves.
+  if (pool == nullptr || double(M) * double(N) * double(K) < 5e5) {
+    gemm_serial(M, N, K, A, lda, transA, B, ldb, transB, C, ldc, alpha, beta);
+    return;
+  }
+  // Split the larger output dim in whole tiles; each part is an independent GEMM.
+  const bool split_n = N >= M;
+  const int64_t tile = split_n ? NR : MR, dim = split_n ? N : M, tiles = (dim + tile - 1) / tile;
+  parallel_for(pool, tiles, [&](int64_t b, int64_t e) {
+    const int64_t lo = b * tile, hi = std::min(e * tile, dim);
+    if (split_n) {
+      gemm_serial(M, hi - lo, K, A, lda, transA, transB ? B + lo * ldb : B + lo, ldb, transB, C + lo, ldc, alpha, beta);
+    } else {
+      gemm_serial(hi - lo, N, K, transA ? A + lo : A + lo * lda, lda, transA, B, ldb, transB, C + lo * ldc, ldc, alpha,
+                  beta);
+    }
+  });
+}
+
 #define EK_INSTANTIATE_GEMM(T)                                                                                  \
   template void gemm_ref<T>(int64_t, int64_t, int64_t, const T*, int64_t, bool, const T*, int64_t, bool, T*, \
-                            int64_t, T, T);
+                            int64_t, T, T, ThreadPool*);
 EK_INSTANTIATE_GEMM(float)
 EK_INSTANTIATE_GEMM(double)
 EK_INSTANTIATE_GEMM(int32_t)

@@ -14,19 +14,23 @@
 // MC x KC row panels (k-major, zero-padded to whole tiles), so the MR x NR micro-kernel
 // streams both operands contiguously and keeps its accumulators in registers. Packing
 // also absorbs the transposes. Scratch is a per-thread buffer that grows once.
+// With a thread pool, the larger of M and N is split into whole tiles across threads.
 #pragma once
 #include <cstdint>
 
 namespace edgekit {
 
+class ThreadPool;
+
 template <class T>
 void gemm_ref(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, bool transA, const T* B, int64_t ldb,
-              bool transB, T* C, int64_t ldc, T alpha, T beta);
+              bool transB, T* C, int64_t ldc, T alpha, T beta, ThreadPool* pool = nullptr);
 
 // The f32 entry point the fast kernels will take over.
 inline void gemm_f32(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool transA, const float* B,
-                     int64_t ldb, bool transB, float* C, int64_t ldc, float alpha = 1.f, float beta = 0.f) {
-  gemm_ref<float>(M, N, K, A, lda, transA, B, ldb, transB, C, ldc, alpha, beta);
+                     int64_t ldb, bool transB, float* C, int64_t ldc, float alpha = 1.f, float beta = 0.f,
+                     ThreadPool* pool = nullptr) {
+  gemm_ref<float>(M, N, K, A, lda, transA, B, ldb, transB, C, ldc, alpha, beta, pool);
 }
 
 // Instantiated for: float, double, int32_t, int64_t, uint32_t, uint64_t.

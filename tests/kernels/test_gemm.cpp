@@ -1,5 +1,8 @@
 // gemm_ref against a naive triple loop (all transposes, odd sizes, alpha/beta, leading
 // dims), and the Gemm and MatMul ops.
+#include <tuple>
+
+#include "core/thread_pool.h"
 #include "kernels/gemm_ref.h"
 #include "nn_test_util.h"
 
@@ -43,6 +46,20 @@ TEST(GemmRef, DoubleAndIntegerInstantiations) {
   std::vector<int64_t> ai{1, 2, 3, 4}, bi{5, 6, 7, 8}, ci(4);
   gemm_ref<int64_t>(2, 2, 2, ai.data(), 2, false, bi.data(), 2, false, ci.data(), 2, 1, 0);
   EXPECT_EQ(ci, (std::vector<int64_t>{19, 22, 43, 50}));
+}
+
+TEST(GemmRef, ThreadedSplitIsBitExact) {
+  std::mt19937 rng(4);
+  ThreadPool pool(2);
+  // Wide (splits N) and tall (splits M), with transposes and odd sizes.
+  for (auto [M, N, K, ta, tb] : {std::tuple{7, 301, 203, false, true}, std::tuple{257, 9, 190, true, false}}) {
+    Tensor A = random_tensor({M * K}, rng), B = random_tensor({K * N}, rng);
+    Tensor c1(DType::f32, {M, N}), c2(DType::f32, {M, N});
+    const int64_t lda = ta ? M : K, ldb = tb ? K : N;
+    gemm_f32(M, N, K, A.data<float>(), lda, ta, B.data<float>(), ldb, tb, c1.data<float>(), N);
+    gemm_f32(M, N, K, A.data<float>(), lda, ta, B.data<float>(), ldb, tb, c2.data<float>(), N, 1.f, 0.f, &pool);
+    EXPECT_EQ(values_of(c1), values_of(c2)) << M << "x" << N << "x" << K;
+  }
 }
 
 TEST(Gemm, AllAttributesWithBroadcastC) {

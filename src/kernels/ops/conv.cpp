@@ -4,6 +4,7 @@
 // Pointwise convolutions (1x1, stride 1, no pad) skip im2col and multiply X directly.
 #include <vector>
 
+#include "core/thread_pool.h"
 #include "kernels/conv_geometry.h"
 #include "kernels/gemm_ref.h"
 #include "kernels/im2col.h"
@@ -74,12 +75,17 @@ class Conv final : public OpKernel {
     const int64_t Cg = C / group_, Mg = M / group_;
     const int64_t K = Cg * s.kernel_size(), in_size = s.image_size(), out_size = s.col_size();
     const bool pointwise = s.is_pointwise();
-    std::vector<T> col(pointwise ? 0 : size_t(K * out_size));  // scratch; the planner will own it later
     const T* X = x.data<T>();
     const T* W = w.data<T>();
     T* Y = y.data<T>();
-    for (int64_t n = 0; n < N; ++n) {
-      for (int64_t gi = 0; gi < group_; ++gi) {
+    // Threads split the (image, group) pairs when there are several (grouped, depthwise or
+    // batched convs), else the one GEMM. Each task owns its im2col scratch.
+    const int64_t tasks = N * group_;
+    ThreadPool* gemm_pool = tasks > 1 ? nullptr : ctx.threads();
+    parallel_for(tasks > 1 ? ctx.threads() : nullptr, tasks, [&](int64_t begin, int64_t end) {
+      std::vector<T> col(pointwise ? 0 : size_t(K * out_size));  // scratch; the planner will own it later
+      for (int64_t t = begin; t < end; ++t) {
+        const int64_t n = t / group_, gi = t % group_;
         const T* xg = X + (n * C + gi * Cg) * in_size;
         const T* b = xg;
         if (!pointwise) {
@@ -87,9 +93,9 @@ class Conv final : public OpKernel {
           b = col.data();
         }
         gemm_ref<T>(Mg, out_size, K, W + gi * Mg * K, K, false, b, out_size, false, Y + (n * M + gi * Mg) * out_size,
-                    out_size, T(1), T(0));
+                    out_size, T(1), T(0), gemm_pool);
       }
-    }
+    });
     if (ctx.has_input(2)) add_channel_bias(Y, ctx.input(2).data<T>(), N, M, out_size);
   }
 

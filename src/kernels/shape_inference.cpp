@@ -49,6 +49,13 @@ bool probe_ok(const Node& n, size_t i) {
   return std::find(it->second.begin(), it->second.end(), -1) != it->second.end() ||
          std::find(it->second.begin(), it->second.end(), int(i)) != it->second.end();
 }
+// Ops evaluated on probe values: their output size follows from their inputs' sizes, never
+// from a probe value (ConstantOfShape or Expand of a sentinel would allocate millions).
+bool probe_evaluated(const std::string& op) {
+  static const std::unordered_set<std::string> ops = {"Gather", "Unsqueeze", "Squeeze", "Concat", "Identity", "Cast",
+                                                      "Neg", "Add", "Sub", "Mul", "Div", "Reshape", "Flatten", "Slice"};
+  return ops.count(op) != 0;
+}
 bool is_shape_op(const std::string& op) { return op == "Shape" || op == "Size"; }
 bool is_random_op(const std::string& op) {
   return op.rfind("Random", 0) == 0 || op == "Bernoulli" || op == "Multinomial";
@@ -160,9 +167,9 @@ class ShapeInference {
     std::vector<Known> results(outs.size());
     for (size_t i = 0; i < outs.size(); ++i) results[i].type = outs[i];
     refine_with_probes(*op, node, ins, results);
-    std::vector<Tensor> values = fold(node, ins, results, -1);
+    std::vector<Tensor> values = fold(*op, node, ins, results, -1);
     for (size_t i = 0; i < values.size() && i < results.size(); ++i) results[i].value = values[i];
-    if (values.empty()) evaluate_probes(node, ins, results);
+    if (values.empty()) evaluate_probes(*op, node, ins, results);
     for (size_t i = 0; i < node.outputs.size(); ++i) {
       const std::string& name = node.outputs[i];
       if (name.empty()) continue;
@@ -253,10 +260,11 @@ class ShapeInference {
 
   // Evaluates the node when its inputs are known values (set -1) or probe values (0/1) and
   // its outputs are small. Shape and Size need only their input's dims.
-  std::vector<Tensor> fold(const Node& node, const std::vector<const Known*>& ins, const std::vector<Known>& results,
-                           int set) {
+  std::vector<Tensor> fold(const OpKernel& op, const Node& node, const std::vector<const Known*>& ins,
+                           const std::vector<Known>& results, int set) {
     if (!node.domain.empty() || is_random_op(node.op_type)) return {};
-    if (set >= 0 && !is_shape_op(node.op_type) && !probe_inputs().count(node.op_type)) return {};
+    if (set >= 0 && !is_shape_op(node.op_type) && !probe_evaluated(node.op_type)) return {};
+    if (set < 0 && node.op_type == "Constant" && node.has_attr("value")) return {node.attr_tensor("value")};  // no copy
     std::vector<Tensor> inputs(ins.size());
     bool uses_probe = false;
     for (size_t i = 0; i < ins.size(); ++i) {
@@ -273,12 +281,19 @@ class ShapeInference {
       }
     }
     if (set >= 0 && !uses_probe) return {};
+    std::vector<TensorType> types;  // the outputs' types under this set
+    for (const Known& r : results) types.push_back(r.type);
+    if (set >= 0) {
+      try {
+        types = infer(op, node, ins, set);
+      } catch (const std::exception&) {
+        return {};
+      }
+    }
     if (node.op_type != "Constant")
-      for (const Known& r : results) {
-        const TensorType& t = r.type;
+      for (const TensorType& t : types) {
         if (t.dtype == DType::undefined) continue;
-        if (set < 0 && (!fully_known(t) || shape_numel(t.shape) > opts_.max_fold_elements)) return {};
-        if (set >= 0 && t.shape_known && known_numel_small(t.shape) < 0) return {};
+        if (!fully_known(t) || shape_numel(t.shape) > opts_.max_fold_elements) return {};
       }
     try {
       std::vector<Tensor> out = run_node(node, inputs);
@@ -291,25 +306,13 @@ class ShapeInference {
     }
   }
 
-  // numel when all dims are known and the tensor is small, else -1 (unknown dims may be fine
-  // for probes: the probe's own infer decides them).
-  int64_t known_numel_small(const Shape& s) const {
-    int64_t n = 1;
-    for (int64_t d : s) {
-      if (d < 0) return 0;
-      if (d > opts_.max_fold_elements) return -1;
-      n *= d;
-      if (n > opts_.max_fold_elements) return -1;
-    }
-    return n;
-  }
-
   // Probe values of the outputs; where both sets agree the value does not depend on any
   // symbol and becomes a real constant.
-  void evaluate_probes(const Node& node, const std::vector<const Known*>& ins, std::vector<Known>& results) {
-    std::vector<Tensor> p0 = fold(node, ins, results, 0);
+  void evaluate_probes(const OpKernel& op, const Node& node, const std::vector<const Known*>& ins,
+                       std::vector<Known>& results) {
+    std::vector<Tensor> p0 = fold(op, node, ins, results, 0);
     if (p0.empty()) return;
-    std::vector<Tensor> p1 = fold(node, ins, results, 1);
+    std::vector<Tensor> p1 = fold(op, node, ins, results, 1);
     if (p1.size() != p0.size()) return;
     for (size_t i = 0; i < results.size() && i < p0.size(); ++i) {
       if (!p0[i].defined() || !p1[i].defined()) continue;

@@ -18,7 +18,7 @@ class GatherND final : public OpKernel {
     ctx.expect_inputs(2, 2);
     const TensorType& x = ctx.input_type(0);
     const TensorType& idx = ctx.input_type(1);
-    EK_CHECK(idx.dtype == DType::i64 || idx.dtype == DType::i32, node().where(), ": indices must be int64, got ",
+    EK_CHECK(idx.dtype == DType::i64 || idx.dtype == DType::i32, node().where(), ": indices must be int32 or int64, got ",
              dtype_name(idx.dtype));
     if (!x.shape_known || !idx.shape_known || idx.shape.empty() || idx.shape.back() < 0) {
       ctx.set_output_unknown(0, x.dtype);

@@ -52,7 +52,7 @@ class Squeeze final : public OpKernel {
     }
     int64_t rank = int64_t(x.shape.size());
     std::vector<bool> drop(size_t(rank), false);
-    if (given) {
+    if (!axes->empty()) {  // empty axes squeeze every 1, as onnxruntime does
       for (int64_t a : normalized_axes(*axes, rank, node())) {
         int64_t d = x.shape[size_t(a)];
         EK_CHECK(d == 1 || d == -1, node().where(), ": cannot squeeze axis ", a, " of size ", d, " in shape ",

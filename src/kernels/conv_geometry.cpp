@@ -42,6 +42,9 @@ WindowAttrs WindowAttrs::read(const Node& node, size_t rank, const Shape& inferr
     }
   } else {
     EK_CHECK(!inferred_kernel.empty(), node.where(), ": attribute 'kernel_shape' is required");
+    for (int64_t k : inferred_kernel)
+      EK_CHECK(k != 0 && k >= -1, node.where(), ": weight spatial dims ", shape_str(inferred_kernel),
+               " must be >= 1");
     w.kernel = inferred_kernel;
   }
   w.strides = read_ints(node, "strides", rank, 1, 1);

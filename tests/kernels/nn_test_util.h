@@ -38,4 +38,17 @@ inline void expect_error(const Node& n, const std::vector<Tensor>& inputs, const
   }
 }
 
+// Static shape inference of one node: input types with -1 dims, values only where given.
+inline std::vector<TensorType> infer_types(const Node& n, const std::vector<TensorType>& types,
+                                           const std::vector<const Tensor*>& values = {}) {
+  auto op = create_op(n);
+  std::vector<const TensorType*> tp;
+  for (const auto& t : types) tp.push_back(t.dtype == DType::undefined ? nullptr : &t);
+  std::vector<const Tensor*> vals = values;
+  vals.resize(types.size(), nullptr);
+  InferContext ctx(n, tp, vals);
+  op->infer(ctx);
+  return ctx.outputs();
+}
+
 }  // namespace edgekit::test

@@ -162,3 +162,39 @@ TEST(Resize, Errors) {
 
 }  // namespace
 }  // namespace edgekit::test
+
+namespace edgekit::test {
+namespace {
+
+// Static shape inference (graph-level, before any run): unknown dims stay unknown, known ones
+// are computed, and inputs whose values are not known yet give unknown output dims.
+TEST(NNStaticInference, UnknownDimsPropagate) {
+  Node conv = make_node("Conv", 2);
+  set_ints(conv, "strides", {2, 2});
+  set_ints(conv, "pads", {1, 1, 1, 1});
+  auto c = infer_types(conv, {{DType::f32, {-1, 3, -1, 224}}, {DType::f32, {8, 3, 3, 3}}});
+  EXPECT_EQ(c[0].shape, (Shape{-1, 8, -1, 112}));
+
+  Node pool = make_node("MaxPool", 1, 2);
+  set_ints(pool, "kernel_shape", {2});
+  auto p = infer_types(pool, {{DType::f32, {-1, 4, 9}}});
+  EXPECT_EQ(p[0].shape, (Shape{-1, 4, 8}));
+  EXPECT_EQ(p[1].dtype, DType::i64);
+
+  Node pad = make_node("Pad", 2);
+  auto q = infer_types(pad, {{DType::f32, {2, 3}}, {DType::i64, {4}}});
+  EXPECT_EQ(q[0].shape, (Shape{-1, -1}));
+
+  Node resize = make_node("Resize", 3);
+  resize.inputs[1] = "";
+  Tensor scales = Tensor::from<float>({1, 1, 2, 2}, {4});
+  auto r = infer_types(resize, {{DType::f32, {1, 3, 8, 8}}, {}, {DType::f32, {4}}}, {nullptr, nullptr, &scales});
+  EXPECT_EQ(r[0].shape, (Shape{1, 3, 16, 16}));
+
+  Node mm = make_node("MatMul", 2);
+  auto m = infer_types(mm, {{DType::f32, {-1, 5, 3}}, {DType::f32, {3, 7}}});
+  EXPECT_EQ(m[0].shape, (Shape{-1, 5, 7}));
+}
+
+}  // namespace
+}  // namespace edgekit::test

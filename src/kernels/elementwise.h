@@ -48,6 +48,9 @@ constexpr DTypeSet kIntTypes = kSignedIntTypes | kUnsignedIntTypes;
 constexpr DTypeSet kNumericTypes = kFloatTypes | kIntTypes;
 constexpr DTypeSet kBoolType = dtype_bit(DType::boolean);
 constexpr DTypeSet kAllTypes = kNumericTypes | kBoolType;
+// One bit per DType, and the sets (and visit_dtypes below) cover every DType but undefined.
+static_assert(unsigned(DType::boolean) < 32, "DTypeSet needs one bit per DType");
+static_assert(kAllTypes == (dtype_bit(DType::boolean) << 1) - 2, "a DType is missing from the dtype sets");
 
 inline bool dtype_in(DType t, DTypeSet set) { return t != DType::undefined && (dtype_bit(t) & set) != 0; }
 std::string dtype_set_str(DTypeSet set);  // "f32, f64, f16"
@@ -58,8 +61,8 @@ void check_dtype(const Node& node, const char* what, DType t, DTypeSet set);
 // Calls fn(T{}) for the C++ type of t, instantiating fn only for the dtypes in Set.
 template <DTypeSet Set, class Fn>
 void visit_dtypes(DType t, const Node& node, Fn&& fn) {
-#define EK_VISIT_CASE(D, T)                                 \
-  case DType::D:                                            \
+#define EK_VISIT_CASE(D, T)                                      \
+  case DType::D:                                                 \
     if constexpr ((Set & dtype_bit(DType::D)) != 0) return fn(T{}); \
     break;
   switch (t) {

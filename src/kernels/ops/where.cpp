@@ -15,7 +15,7 @@ void where_kernel(const BroadcastPlan& plan, const bool* c, const void* x, const
     const Bits* rx = px + off[1];
     const Bits* ry = py + off[2];
     Bits* ro = po + o;
-    for (int64_t i = 0; i < n; ++i) ro[i] = rc[i * st[0]] ? rx[i * st[1]] : ry[i * st[2]];
+    for (int64_t i = 0; i < n; ++i, rc += st[0], rx += st[1], ry += st[2]) ro[i] = *rc ? *rx : *ry;
   });
 }
 

@@ -61,6 +61,26 @@ int64_t checked_mul(int64_t a, int64_t b, const Node& node) {
   return r;
 }
 
+Tensor widen_f16(const Tensor& x) {
+  Tensor y(DType::f32, x.shape());
+  const f16_t* src = x.data<f16_t>();
+  float* dst = y.data<float>();
+  for (int64_t i = 0, n = x.numel(); i < n; ++i) dst[i] = half_to_float(src[i]);
+  return y;
+}
+
+void narrow_to_f16(const Tensor& src, Tensor& dst) {
+  EK_CHECK(src.numel() == dst.numel(), "narrow_to_f16: ", shape_str(src.shape()), " to ", shape_str(dst.shape()));
+  const float* s = src.data<float>();
+  f16_t* d = dst.data<f16_t>();
+  for (int64_t i = 0, n = src.numel(); i < n; ++i) d[i] = float_to_half(s[i]);
+}
+
+void check_numeric_or_f16(DType t, const Node& node) {
+  EK_CHECK(t != DType::boolean, node.where(),
+           ": unsupported input dtype ", dtype_name(t), " (numeric types only)");
+}
+
 std::optional<std::vector<int64_t>> input_ints(const InferContext& ctx, size_t i) {
   const Tensor* t = ctx.input_value(i);
   if (t == nullptr) return std::nullopt;

@@ -43,6 +43,13 @@ size_t axis_index(int64_t axis, int64_t rank, const Node& node);
 // a * b for non-negative dims; throws naming the node instead of overflowing.
 int64_t checked_mul(int64_t a, int64_t b, const Node& node);
 
+// Arithmetic reference kernels (reductions, TopK, ArgMax, CumSum) compute f16 in f32:
+// widen the input, compute, narrow the result.
+Tensor widen_f16(const Tensor& x);                // f16 -> new f32 tensor
+void narrow_to_f16(const Tensor& src, Tensor& dst);  // f32 -> existing f16 tensor of equal shape
+// Throws naming the node unless `t` is a numeric dtype or f16 (undefined passes: static inference).
+void check_numeric_or_f16(DType t, const Node& node);
+
 // The values of input i as int64 when known (given and constant), else nullopt.
 std::optional<std::vector<int64_t>> input_ints(const InferContext& ctx, size_t i);
 

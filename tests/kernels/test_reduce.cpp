@@ -60,6 +60,15 @@ TEST(Reduce, IntegerAndBool) {
   expect_error(make_node("ReduceSum", 2), {b, axes({1})}, {"bool"});
 }
 
+TEST(Reduce, HalfIsComputedInFloat) {
+  Tensor h(DType::f16, {2});
+  h.data<f16_t>()[0] = float_to_half(1.5f);
+  h.data<f16_t>()[1] = float_to_half(2.25f);
+  Tensor y = run_node(make_node("ReduceSum", 1), {h})[0];
+  ASSERT_EQ(y.dtype(), DType::f16);
+  EXPECT_EQ(half_to_float(y.data<f16_t>()[0]), 3.75f);
+}
+
 TEST(Reduce, EmptySetGivesIdentity) {
   Tensor e(DType::f32, {2, 0});
   expect_values<float>(run_node(make_node("ReduceSum", 2), {e, axes({1})})[0], {0, 0}, {2, 1});

@@ -18,6 +18,7 @@ class ArgExtreme final : public OpKernel {
   void infer(InferContext& ctx) const override {
     ctx.expect_inputs(1, 1);
     const TensorType& x = ctx.input_type(0);
+    check_numeric_or_f16(x.dtype, node());
     if (!x.shape_known) {
       ctx.set_output_unknown(0, DType::i64);
       return;
@@ -32,7 +33,7 @@ class ArgExtreme final : public OpKernel {
   }
 
   void run(RunContext& ctx) const override {
-    const Tensor& x = ctx.input(0);
+    const Tensor x = ctx.input(0).dtype() == DType::f16 ? widen_f16(ctx.input(0)) : ctx.input(0);
     const size_t axis = axis_index(axis_, int64_t(x.rank()), node());
     const int64_t len = x.shape()[axis];
     int64_t outer = 1, inner = 1;

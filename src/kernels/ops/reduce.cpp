@@ -132,9 +132,9 @@ class Reduce final : public OpKernel {
   void infer(InferContext& ctx) const override {
     ctx.expect_inputs(1, axes_input_ ? 2 : 1);
     const TensorType& x = ctx.input_type(0);
-    // Numeric dtypes (no f16); bool only for ReduceMax/Min (any / all).
+    // Numeric dtypes (f16 computed in f32); bool only for ReduceMax/Min (any / all).
     const bool bool_ok = kind_.combine == Combine::max || kind_.combine == Combine::min;
-    if (x.dtype != DType::undefined && !(x.dtype == DType::boolean && bool_ok)) visit_numeric(x.dtype, [](auto) {});
+    if (!(x.dtype == DType::boolean && bool_ok)) check_numeric_or_f16(x.dtype, node());
     std::optional<std::vector<int64_t>> axes = node().attr_ints("axes", {});
     if (axes_input_) axes = ctx.has_input(1) ? input_ints(ctx, 1) : std::vector<int64_t>{};
     if (!x.shape_known || !axes) {
@@ -156,6 +156,14 @@ class Reduce final : public OpKernel {
     Tensor& y = ctx.output(0);
     std::vector<int64_t> axes = node().attr_ints("axes", {});
     if (axes_input_) axes = ctx.has_input(1) ? ctx.input(1).to_int_vector() : std::vector<int64_t>{};
+    if (x.dtype() != DType::f16) return reduce(x, axes, y);
+    Tensor y32(DType::f32, y.shape());
+    reduce(widen_f16(x), axes, y32);
+    narrow_to_f16(y32, y);
+  }
+
+ private:
+  void reduce(const Tensor& x, const std::vector<int64_t>& axes, Tensor& y) const {
     std::vector<bool> reduced = reduced_dims(axes, x.rank());
     // Output strides over the input's dims, 0 on the reduced ones (keepdims layout).
     Shape kept(x.shape());
@@ -183,7 +191,6 @@ class Reduce final : public OpKernel {
     }
   }
 
- private:
   std::vector<bool> reduced_dims(const std::vector<int64_t>& axes, size_t rank) const {
     std::vector<bool> reduced(rank, axes.empty() && !noop_empty_);
     for (int64_t a : axes) reduced[axis_index(a, int64_t(rank), node())] = true;

@@ -21,6 +21,7 @@ class TopK final : public OpKernel {
     const bool attr_k = opset_of(node()) < 10;
     ctx.expect_inputs(attr_k ? 1 : 2, attr_k ? 1 : 2);
     const TensorType& x = ctx.input_type(0);
+    check_numeric_or_f16(x.dtype, node());
     if (!x.shape_known) {
       ctx.set_output_unknown(0, x.dtype);
       ctx.set_output_unknown(1, DType::i64);
@@ -36,7 +37,11 @@ class TopK final : public OpKernel {
   }
 
   void run(RunContext& ctx) const override {
-    const Tensor& x = ctx.input(0);
+    const bool half = ctx.input(0).dtype() == DType::f16;  // computed in f32; values round-trip exactly
+    const Tensor x = half ? widen_f16(ctx.input(0)) : ctx.input(0);
+    Tensor* values = ctx.has_output(0) ? &ctx.output(0) : nullptr;
+    Tensor values32 = half && values ? Tensor(DType::f32, values->shape()) : Tensor();
+    Tensor* vt = half && values ? &values32 : values;
     const size_t axis = axis_index(axis_, int64_t(x.rank()), node());
     const int64_t k = ctx.has_output(0) ? ctx.output(0).shape()[axis] : ctx.output(1).shape()[axis];
     const int64_t len = x.shape()[axis];
@@ -46,7 +51,7 @@ class TopK final : public OpKernel {
     visit_numeric(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       const T* src = x.data<T>();
-      T* vals = ctx.has_output(0) ? ctx.output(0).data<T>() : nullptr;
+      T* vals = vt ? vt->data<T>() : nullptr;
       int64_t* idxs = ctx.has_output(1) ? ctx.output(1).data<int64_t>() : nullptr;
       std::vector<int64_t> order(static_cast<size_t>(len));
       for (int64_t o = 0; o < outer; ++o)
@@ -72,6 +77,7 @@ class TopK final : public OpKernel {
           }
         }
     });
+    if (half && values) narrow_to_f16(values32, *values);
   }
 
  private:

@@ -69,7 +69,7 @@ DType dtype_from_onnx_code(int64_t code, const Node& node);
 enum class ScatterReduction { none, add, mul, max, min };
 ScatterReduction parse_scatter_reduction(const Node& node);
 
-// dst = reduce(dst, v) over `count` elements at the given element offsets, for typed data.
+// dst = reduction(dst, v) for one element (none: dst = v).
 template <class T>
 inline void scatter_apply(ScatterReduction r, T& dst, T v) {
   switch (r) {

@@ -23,6 +23,9 @@ class ScatterElements final : public OpKernel {
              ": indices must be int32 or int64, got ", dtype_name(idx.dtype));
     EK_CHECK(upd.dtype == x.dtype, node().where(), ": updates have dtype ", dtype_name(upd.dtype), ", data has ",
              dtype_name(x.dtype));
+    EK_CHECK(reduction_ == ScatterReduction::none || (x.dtype != DType::f16 && x.dtype != DType::boolean),
+             node().where(), ": reduction '", node().attr_string("reduction"), "' does not support dtype ",
+             dtype_name(x.dtype));
     if (x.shape_known) axis_index(axis_, int64_t(x.shape.size()), node());
     if (x.shape_known && idx.shape_known) {
       EK_CHECK(idx.shape.size() == x.shape.size(), node().where(), ": data ", shape_str(x.shape), " and indices ",

@@ -20,6 +20,9 @@ class ScatterND final : public OpKernel {
              dtype_name(ctx.input_type(1).dtype));
     EK_CHECK(ctx.input_type(2).dtype == x.dtype, node().where(), ": updates have dtype ",
              dtype_name(ctx.input_type(2).dtype), ", data has ", dtype_name(x.dtype));
+    EK_CHECK(reduction_ == ScatterReduction::none || (x.dtype != DType::f16 && x.dtype != DType::boolean),
+             node().where(), ": reduction '", node().attr_string("reduction"), "' does not support dtype ",
+             dtype_name(x.dtype));
     if (x.shape_known) ctx.set_output(0, x.dtype, x.shape);
     else ctx.set_output_unknown(0, x.dtype);
   }

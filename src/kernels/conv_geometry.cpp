@@ -14,7 +14,7 @@ int64_t floor_div(int64_t a, int64_t b) {
 Shape read_ints(const Node& node, const char* key, size_t expected, int64_t fallback, int64_t min_value) {
   Shape v = node.attr_ints(key, Shape(expected, fallback));
   EK_CHECK(v.size() == expected, node.where(), ": attribute '", key, "' has ", v.size(), " values, expected ",
-           expected, " (one a spatial dim", key[0] == 'p' ? ", begins then ends)" : ")");
+           expected, key[0] == 'p' ? " (begins then ends, per spatial dim)" : " (one per spatial dim)");
   for (int64_t x : v)
     EK_CHECK(x >= min_value, node.where(), ": attribute '", key, "' holds ", x, ", expected values >= ", min_value);
   return v;

@@ -30,7 +30,7 @@ class Pad final : public OpKernel {
     ctx.expect_inputs(1, legacy_ ? 1 : 4);
     const TensorType& x = ctx.input_type(0);
     if (!legacy_) {
-      EK_CHECK(!legacy_ && ctx.has_input(1), node().where(), ": input 'pads' is required (opset >= 11)");
+      EK_CHECK(ctx.has_input(1), node().where(), ": input 'pads' is required (opset >= 11)");
       const TensorType& p = ctx.input_type(1);
       EK_CHECK(p.dtype == DType::i64, node().where(), ": input 'pads' has dtype ", dtype_name(p.dtype),
                ", expected i64");

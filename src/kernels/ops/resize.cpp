@@ -268,7 +268,8 @@ class Resize final : public OpKernel {
     // Taps per output: twice the kernel support (1 linear, 2 cubic), stretched by 1/scale
     // under antialias when downsampling.
     int64_t half = mode_ == Mode::nearest ? 0 : mode_ == Mode::linear ? 1 : 2;
-    if (antialias_ && scale < 1) half = int64_t(std::ceil(double(half) / scale));
+    if (out == 0) return p;
+    if (antialias_ && scale < 1) half = int64_t(std::ceil(double(half) / scale));  // scale > 0 when out > 0
     p.taps = mode_ == Mode::nearest ? 1 : 2 * half;
     p.index.resize(size_t(out * p.taps));
     p.weight.resize(size_t(out * p.taps));

@@ -537,6 +537,24 @@ TEST(TfliteImport, FullyConnectedFlattensAndKeepsDims) {
   EXPECT_EQ(g.nodes[5].attr_int("axis"), -1);
 }
 
+TEST(TfliteImport, DequantizeOfInt8WeightsAndUnnamedTensors) {
+  std::vector<TTensor> t = {
+      {"", {1, 2}},  // unnamed input
+      {"wq", {2, 2}, 9, as_bytes(std::vector<int8_t>{1, 3, -1, 5}), {0.5f}, {1}},
+      {"w", {2, 2}},
+      {"y", {1, 2}},
+  };
+  Graph g = import_tflite_bytes(build_tflite(t, {{6, {1}, {2}}, {9, {0, 2, -1}, {3}}}, {0}, {3}), "dq.tflite");
+  EXPECT_EQ(g.inputs[0].name, "tensor_0");
+  ASSERT_EQ(g.nodes.size(), 2u);
+  EXPECT_EQ(g.nodes[0].op_type, "Identity");
+  EXPECT_EQ(g.nodes[0].name, "w");
+  EXPECT_EQ(g.nodes[1].op_type, "Gemm");
+  const Tensor& w = g.initializers.at("wq");
+  ASSERT_EQ(w.dtype(), DType::f32);
+  EXPECT_EQ(std::vector<float>(w.data<float>(), w.data<float>() + 4), (std::vector<float>{0, 1, -1, 2}));
+}
+
 TEST(TfliteImport, UnsupportedOpNamesCodeAndIndex) {
   std::vector<TTensor> t = {{"x", {1, 4, 4, 1}}, {"size", {2}, 2, as_bytes(std::vector<int32_t>{8, 8})}, {"y", {1, 8, 8, 1}}};
   std::string msg = error_of([&] {

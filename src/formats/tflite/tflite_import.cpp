@@ -77,6 +77,13 @@ Tensor permute(const Tensor& in, const std::vector<int64_t>& perm) {
   return out;
 }
 
+// a + b clamped to int64's range (slice bounds from hostile int64 constants must not overflow).
+int64_t saturating_add(int64_t a, int64_t b) {
+  int64_t r;
+  if (!__builtin_add_overflow(a, b, &r)) return r;
+  return b > 0 ? kInt64Max : kInt64Min;
+}
+
 std::string file_stem(const std::string& path) {
   std::string base = path.substr(path.find_last_of('/') + 1);
   size_t dot = base.rfind('.');
@@ -182,7 +189,7 @@ class Importer {
       for (int64_t i = 0, n = raw.numel(); i < n; ++i) {
         size_t c = channels > 1 ? size_t(i / inner) % channels : 0;
         int64_t zp = q.zero_point.empty() ? 0 : q.zero_point[c];
-        dst[i] = q.scale[c] * float(int64_t(src[i]) - zp);
+        dst[i] = float(double(q.scale[c]) * (double(src[i]) - double(zp)));  // no int overflow on hostile zero points
       }
     });
     ++dequantized_;
@@ -288,9 +295,11 @@ class Importer {
     return add_const(Tensor::from<int64_t>(v, {int64_t(v.size())}), base);
   }
   std::string float_scalar(float v) {
-    auto it = float_scalars_.find(v);
+    uint32_t bits;  // keyed by bits: a hostile NaN must not break the map's ordering
+    std::memcpy(&bits, &v, 4);
+    auto it = float_scalars_.find(bits);
     if (it != float_scalars_.end()) return it->second;
-    return float_scalars_[v] = add_const(Tensor::scalar<float>(v), cat("tflite/const_", v));
+    return float_scalars_[bits] = add_const(Tensor::scalar<float>(v), cat("tflite/const_", v));
   }
 
   Node& emit(const std::string& op_type, std::vector<std::string> inputs, std::vector<std::string> outputs,
@@ -645,9 +654,9 @@ class Importer {
       int64_t& e = end[i];
       int64_t& s = steps[i];
       if (s == 0) op_fail("stride ", i, " is 0");
-      if (offset) e += b;
+      if (offset) e = saturating_add(e, b);
       if (shrink >> i & 1) {
-        e = b == -1 ? kInt64Max : b + 1;
+        e = b == -1 ? kInt64Max : saturating_add(b, 1);
         s = 1;
         squeeze_axes.push_back(int64_t(i));
       } else {
@@ -669,7 +678,7 @@ class Importer {
     if (begin.size() != size.size()) op_fail("begin and size must have the same length");
     std::vector<int64_t> end(begin.size()), axes(begin.size());
     for (size_t i = 0; i < begin.size(); ++i) {
-      end[i] = size[i] == -1 ? kInt64Max : begin[i] + size[i];
+      end[i] = size[i] == -1 ? kInt64Max : saturating_add(begin[i], size[i]);
       axes[i] = int64_t(i);
     }
     std::string y = out(0);
@@ -799,7 +808,10 @@ class Importer {
       case Op::GATHER: return gather();
       case Op::BATCH_MATMUL: return batch_matmul();
       case Op::CAST: return cast(tout(0).dtype);
-      case Op::DEQUANTIZE:  // float16 weights stored for size; quantized inputs were refused earlier
+      case Op::DEQUANTIZE:
+        // Weights stored small: int8 constants are dequantized at import, float16 ones cast at
+        // run time. Quantized activations were refused before anything was built.
+        if (is_const(0) && tin(0).quantization.quantized()) return elementwise("Identity");
         if (tin(0).dtype != DType::f16) op_fail("dequantizing ", tensor_type_name(tin(0).type), " is not supported");
         return cast(tout(0).dtype);
       case Op::SPLIT: return split();
@@ -816,7 +828,7 @@ class Importer {
   std::vector<std::string> raw_name_;  // tensor index -> initializer holding its data as stored
   std::set<std::string> converted_names_;  // initializer names taken by constants
   std::map<std::pair<int, std::vector<int64_t>>, std::string> permuted_;
-  std::map<float, std::string> float_scalars_;
+  std::map<uint32_t, std::string> float_scalars_;
   std::unordered_set<std::string> used_names_, node_names_, layout_nodes_;
   std::map<std::string, std::string> nchw_of_;  // NHWC value -> the same data in NCHW
   int dequantized_ = 0;                          // hybrid-model weights turned into float

@@ -261,3 +261,105 @@ def test_activations(code, tmp_path):
     m.outputs = [y]
     m.op(code, [x], [y])
     compare(m, tmp_path)
+
+
+# code, options type, options, outputs of the op on x[2,3,4] (or None: same shape as x)
+UNARY_CASES = {
+    "exp": (47, 0, [], None), "abs": (101, 0, [], None), "neg": (59, 0, [], None),
+    "floor": (8, 0, [], None), "ceil": (104, 0, [], None), "sin": (66, 0, [], None), "cos": (108, 0, [], None),
+    "square": (92, 0, [], None), "hard_swish": (117, 0, [], None), "elu": (111, 0, [], None),
+    "leaky_relu": (98, 75, [(0, "f32", 0.2)], None), "log_softmax": (50, 36, [], None),
+    "squeeze_all": (43, 30, [], None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNARY_CASES))
+def test_unary(case, tmp_path):
+    code, otype, opts, _ = UNARY_CASES[case]
+    m = Model()
+    x = m.tensor("x", (2, 3, 4), is_input=True)
+    y = m.tensor("y", (2, 3, 4))
+    m.outputs = [y]
+    m.op(code, [x], [y], otype, opts)
+    compare(m, tmp_path)
+
+
+def test_positive_input_ops(tmp_path):
+    # LOG, SQRT, RSQRT on |x| + 0.5 (made by ABS then ADD of a constant)
+    m = Model()
+    x = m.tensor("x", (3, 4), is_input=True)
+    a = m.tensor("a", (3, 4))
+    half = m.tensor("half", (1,), [0.5])
+    p = m.tensor("p", (3, 4))
+    outs = [m.tensor(n, (3, 4)) for n in ("log", "sqrt", "rsqrt")]
+    m.outputs = outs
+    m.op(101, [x], [a])
+    m.op(0, [a, half], [p], 11, [])
+    for code, o in zip((73, 75, 76), outs):
+        m.op(code, [p], [o])
+    compare(m, tmp_path)
+
+
+REDUCE_CASES = {  # code, axes, keep_dims, output shape for x[2,3,4]
+    "mean": (40, [2], False, (2, 3)), "sum": (74, [0, -1], True, (1, 3, 1)),
+    "max": (82, [1], False, (2, 4)), "min": (89, [1, 2], True, (2, 1, 1)), "prod": (81, [0], False, (3, 4)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REDUCE_CASES))
+def test_reduce(case, tmp_path):
+    code, axes, keep, out = REDUCE_CASES[case]
+    m = Model()
+    x = m.tensor("x", (2, 3, 4), is_input=True)
+    ax = m.tensor("axes", (len(axes),), axes, np.int32)
+    y = m.tensor("y", out)
+    m.outputs = [y]
+    m.op(code, [x, ax], [y], 27, [(0, "bool", keep)])
+    compare(m, tmp_path)
+
+
+def test_binary_without_options(tmp_path):
+    m = Model()
+    a = m.tensor("a", (2, 3), is_input=True)
+    b = m.tensor("b", (1, 3), is_input=True)
+    outs = [m.tensor(n, (2, 3)) for n in ("max", "min", "sqdiff", "prelu")]
+    m.outputs = outs
+    for code, o in zip((55, 57, 99, 54), outs):
+        m.op(code, [a, b], [o])
+    compare(m, tmp_path)
+
+
+def test_slice_gather_expand_split_padv2_mirror(tmp_path):
+    m = Model()
+    x = m.tensor("x", (4, 5), is_input=True)
+    begin = m.tensor("begin", (2,), [1, 0], np.int32)
+    size = m.tensor("size", (2,), [2, -1], np.int32)
+    sl = m.tensor("slice", (2, 5))
+    idx = m.tensor("idx", (3,), [4, 0, 2], np.int32)
+    g = m.tensor("gather", (4, 3))
+    axis = m.tensor("axis", (), [0], np.int32)
+    e = m.tensor("expand", (1, 4, 5))
+    split_axis = m.tensor("split_axis", (), [0], np.int32)
+    s0, s1 = m.tensor("s0", (2, 5)), m.tensor("s1", (2, 5))
+    paddings = m.tensor("paddings", (2, 2), [[1, 0], [2, 1]], np.int32)
+    value = m.tensor("value", (), [1.5])
+    pv = m.tensor("padv2", (5, 8))
+    mp = m.tensor("mirror", (5, 8))
+    m.outputs = [sl, g, e, s0, s1, pv, mp]
+    m.op(65, [x, begin, size], [sl])
+    m.op(36, [x, idx], [g], 23, [(0, "i32", 1)])
+    m.op(70, [x, axis], [e])
+    m.op(49, [split_axis, x], [s0, s1], 35, [(0, "i32", 2)])
+    m.op(60, [x, paddings, value], [pv])
+    m.op(100, [x, paddings], [mp], 77, [(0, "i8", 0)])
+    compare(m, tmp_path)
+
+
+def test_batch_matmul_adjoint(tmp_path):
+    m = Model()
+    a = m.tensor("a", (2, 4, 3), is_input=True)
+    b = m.tensor("b", (2, 5, 4), is_input=True)
+    y = m.tensor("y", (2, 3, 5))
+    m.outputs = [y]
+    m.op(126, [a, b], [y], 101, [(0, "bool", True), (1, "bool", True)])
+    compare(m, tmp_path)

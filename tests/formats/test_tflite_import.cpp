@@ -401,10 +401,8 @@ std::string build_tflite(const std::vector<TTensor>& tensors, const std::vector<
   return bytes;
 }
 
-OptionsWriter table_of(std::function<void(flatbuffers::FlatBufferBuilder&)> fields,
-                       std::function<void(flatbuffers::FlatBufferBuilder&)> before = nullptr) {
-  return [fields, before](flatbuffers::FlatBufferBuilder& b) {
-    if (before) before(b);
+OptionsWriter table_of(std::function<void(flatbuffers::FlatBufferBuilder&)> fields) {
+  return [fields](flatbuffers::FlatBufferBuilder& b) {
     auto start = b.StartTable();
     fields(b);
     return b.EndTable(start);
@@ -462,8 +460,8 @@ TEST(TfliteImport, SmallConvWithMaxPoolAndConstantsOutsideTheFlatbuffer) {
   }
 }
 
-TEST(TfliteImport, ShapeOpsMapToOnnxInputsAndAttributes) {
-  // x[2,3,4] -> PAD -> MEAN(axis 1, keep) -> TRANSPOSE -> STRIDED_SLICE(shrink 0) -> SQUEEZE
+// x[2,3,4] -> PAD -> MEAN(axis 1, keep) -> TRANSPOSE -> STRIDED_SLICE(shrink 0) -> SQUEEZE
+std::string shape_ops_model() {
   std::vector<TTensor> t = {
       {"x", {2, 3, 4}},
       {"paddings", {3, 2}, 2, as_bytes(std::vector<int32_t>{0, 0, 1, 2, 0, 1})},
@@ -486,9 +484,18 @@ TEST(TfliteImport, ShapeOpsMapToOnnxInputsAndAttributes) {
          b.AddElement<int32_t>(slot(1), 6, 0);  // end_mask: dims 1, 2
          b.AddElement<int32_t>(slot(4), 1, 0);  // shrink_axis_mask: dim 0
        })},
-      {43, {10}, {11}, 30, table_of([](flatbuffers::FlatBufferBuilder& b) { b.AddOffset(slot(0), b.CreateVector(std::vector<int32_t>{1})); })},
+      {43, {10}, {11}, 30, [](flatbuffers::FlatBufferBuilder& b) {
+         auto dims = b.CreateVector(std::vector<int32_t>{1});  // vectors before the table that holds them
+         auto start = b.StartTable();
+         b.AddOffset(slot(0), dims);
+         return b.EndTable(start);
+       }},
   };
-  Graph g = import_tflite_bytes(build_tflite(t, ops, {0}, {11}), "shapes.tflite");
+  return build_tflite(t, ops, {0}, {11});
+}
+
+TEST(TfliteImport, ShapeOpsMapToOnnxInputsAndAttributes) {
+  Graph g = import_tflite_bytes(shape_ops_model(), "shapes.tflite");
   std::vector<std::string> types;
   for (const Node& n : g.nodes) types.push_back(n.op_type);
   EXPECT_EQ(types, (std::vector<std::string>{"Pad", "ReduceMean", "Transpose", "Slice", "Squeeze", "Squeeze"}));
@@ -620,6 +627,19 @@ TEST(TfliteImport, FlippedBytesNeverCrash) {
     for (int k = 0; k < 8; ++k) b[rng() % b.size()] = char(rng());
     expect_error_or_graph(b, cat("random trial ", trial));
   }
+}
+
+TEST(TfliteImport, EveryByteOfASmallModelFlipped) {
+  const std::string bytes = shape_ops_model();
+  ASSERT_NO_THROW(import_tflite_bytes(bytes, "shapes.tflite"));
+  for (size_t i = 0; i < bytes.size(); ++i)
+    for (int v : {0x00, 0x01, 0x80, 0xff}) {
+      std::string b = bytes;
+      b[i] = char(v);
+      expect_error_or_graph(b, cat("byte ", i, " set to ", v));
+    }
+  for (size_t n = 0; n < bytes.size(); ++n)
+    EXPECT_FALSE(error_of([&] { import_tflite_bytes(bytes.substr(0, n), "cut.tflite"); }).empty()) << n;
 }
 
 TEST(TfliteImport, FlippedBytesInEveryFloatModel) {

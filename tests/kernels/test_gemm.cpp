@@ -25,7 +25,8 @@ TEST(GemmRef, MatchesNaiveLoopOverShapesAndTransposes) {
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = 0; j < N; ++j) {
         double acc = 0;
-        for (int64_t k = 0; k < K; ++k) acc += double(ta ? a[k * lda + i] : a[i * lda + k]) * (tb ? b[j * ldb + k] : b[k * ldb + j]);
+        for (int64_t k = 0; k < K; ++k)
+          acc += double(ta ? a[k * lda + i] : a[i * lda + k]) * (tb ? b[j * ldb + k] : b[k * ldb + j]);
         want[i * ldc + j] = float(alpha * acc + (beta == 0 ? 0.0 : beta * want[i * ldc + j]));
       }
     if (beta == 0) {  // beta == 0 must not read C: poison it
@@ -69,7 +70,8 @@ TEST(Gemm, AllAttributesWithBroadcastC) {
   set_int(n, "transB", 1);
   set_float(n, "alpha", 0.5f);
   set_float(n, "beta", 2.f);
-  auto y = run_node(n, {Tensor::from<float>({1, 4, 2, 5, 3, 6}, {3, 2}), Tensor::from<float>({1, 0, 1, 0, 1, 1}, {2, 3}),
+  auto y = run_node(n, {Tensor::from<float>({1, 4, 2, 5, 3, 6}, {3, 2}),
+                        Tensor::from<float>({1, 0, 1, 0, 1, 1}, {2, 3}),
                         Tensor::from<float>({10, 20}, {2})});
   // A = [[1,2,3],[4,5,6]], B = [[1,0],[0,1],[1,1]]: A*B = [[4,5],[10,11]]
   EXPECT_EQ(y[0].shape(), (Shape{2, 2}));
@@ -147,7 +149,8 @@ TEST(MatMul, NumpySemanticsForVectorsAndBatchBroadcast) {
 }
 
 TEST(MatMul, IntegerAndErrors) {
-  auto y = run_node(make_node("MatMul", 2), {Tensor::from<int32_t>({1, 2, 3, 4}, {2, 2}), Tensor::from<int32_t>({1, 1}, {2})});
+  auto y = run_node(make_node("MatMul", 2),
+                    {Tensor::from<int32_t>({1, 2, 3, 4}, {2, 2}), Tensor::from<int32_t>({1, 1}, {2})});
   EXPECT_EQ(y[0].as_int(0), 3);
   EXPECT_EQ(y[0].as_int(1), 7);
   Node n = make_node("MatMul", 2);

@@ -118,7 +118,8 @@ TEST(Resize, TfCropAndResizeExtrapolates) {
   set_float(n, "extrapolation_value", -1.f);
   n.inputs[2] = "";
   // roi [0.5, 1.5] on a 3-element axis: x = 1, 2, 3 -> the last is outside.
-  auto y = run_node(n, {Tensor::from<float>({10, 20, 30}, {3}), Tensor::from<float>({0.5f, 1.5f}, {2}), Tensor(), i64({3})});
+  auto y = run_node(n, {Tensor::from<float>({10, 20, 30}, {3}), Tensor::from<float>({0.5f, 1.5f}, {2}), Tensor(),
+                        i64({3})});
   expect_close(y[0], {20, 30, -1});
 }
 

@@ -24,7 +24,8 @@ TEST(MaxPool, IndicesRowAndColumnMajor) {
     expect_close(y[0], {6, 8, 14, 16});
     ASSERT_EQ(y[1].dtype(), DType::i64);
     // (h, w) = (1,1), (1,3), (3,1), (3,3): row-major h*4+w, column-major h+w*4
-    const std::vector<int64_t> want = order == 0 ? std::vector<int64_t>{5, 7, 13, 15} : std::vector<int64_t>{5, 13, 7, 15};
+    const std::vector<int64_t> want =
+        order == 0 ? std::vector<int64_t>{5, 7, 13, 15} : std::vector<int64_t>{5, 13, 7, 15};
     for (int i = 0; i < 4; ++i) EXPECT_EQ(y[1].as_int(i), want[i]) << "order " << order << " at " << i;
   }
 }

@@ -34,7 +34,8 @@ class Conv final : public OpKernel {
     const int64_t C = x.shape[1], M = w.shape[0], Cg = w.shape[1];
     EK_CHECK(C < 0 || C % group_ == 0, node().where(), ": input channels ", C, " are not divisible by group ",
              group_);
-    EK_CHECK(M < 0 || M % group_ == 0, node().where(), ": output channels ", M, " (W dim 0) are not divisible by group ",
+    EK_CHECK(M < 0 || M % group_ == 0, node().where(), ": output channels ", M,
+             " (W dim 0) are not divisible by group ",
              group_);
     EK_CHECK(C < 0 || Cg < 0 || Cg * group_ == C, node().where(), ": input X has ", C, " channels, expected ",
              Cg * group_, " (W dim 1 = ", Cg, " per group x group ", group_, ")");

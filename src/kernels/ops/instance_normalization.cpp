@@ -24,7 +24,8 @@ class InstanceNormalization final : public OpKernel {
              ", expected rank >= 3 (N, C, spatial...)");
     for (size_t i = 1; i < 3; ++i) {
       const TensorType& t = ctx.input_type(i);
-      EK_CHECK(!t.shape_known || (t.shape.size() == 1 && (t.shape[0] < 0 || x.shape[1] < 0 || t.shape[0] == x.shape[1])),
+      const bool ok = t.shape.size() == 1 && (t.shape[0] < 0 || x.shape[1] < 0 || t.shape[0] == x.shape[1]);
+      EK_CHECK(!t.shape_known || ok,
                node().where(), ": input ", i == 1 ? "scale" : "B", " has shape ", shape_str(t.shape), ", expected [",
                x.shape[1], "]");
     }

@@ -29,7 +29,14 @@ namespace edgekit {
 namespace {
 
 enum class Mode { nearest, linear, cubic };
-enum class Coord { half_pixel, half_pixel_symmetric, pytorch_half_pixel, align_corners, asymmetric, tf_crop_and_resize };
+enum class Coord {
+  half_pixel,
+  half_pixel_symmetric,
+  pytorch_half_pixel,
+  align_corners,
+  asymmetric,
+  tf_crop_and_resize
+};
 enum class Nearest { round_prefer_floor, round_prefer_ceil, floor, ceil, legacy };
 
 // Taps of one resized axis: for output y, taps [y * taps, (y + 1) * taps) of index / weight.
@@ -95,7 +102,8 @@ class Resize final : public OpKernel {
     EK_CHECK(!antialias_ || mode_ != Mode::nearest, node.where(), ": antialias needs mode linear or cubic");
     keep_aspect_ = node.attr_string("keep_aspect_ratio_policy", "stretch");
     EK_CHECK(keep_aspect_ == "stretch" || keep_aspect_ == "not_larger" || keep_aspect_ == "not_smaller",
-             node.where(), ": keep_aspect_ratio_policy '", keep_aspect_, "' is not one of stretch, not_larger, not_smaller");
+             node.where(), ": keep_aspect_ratio_policy '", keep_aspect_,
+             "' is not one of stretch, not_larger, not_smaller");
     axes_ = node.attr_ints("axes", {});
     if (scales_attr_) scales_ = node.attr_floats("scales");
   }
@@ -105,7 +113,8 @@ class Resize final : public OpKernel {
     else if (legacy_) ctx.expect_inputs(2, 2);
     else ctx.expect_inputs(1, 4);
     const TensorType& x = ctx.input_type(0);
-    EK_CHECK(x.dtype != DType::undefined && (mode_ == Mode::nearest || (x.dtype != DType::boolean && x.dtype != DType::f16)),
+    const bool arithmetic = x.dtype != DType::boolean && x.dtype != DType::f16;
+    EK_CHECK(x.dtype != DType::undefined && (mode_ == Mode::nearest || arithmetic),
              node().where(), ": input X has dtype ", dtype_name(x.dtype), ", which mode ",
              node().attr_string("mode", "nearest"), " does not support");
     if (!x.shape_known) return ctx.set_output_unknown(0, x.dtype);

@@ -269,6 +269,7 @@ struct TTensor {
   std::vector<uint8_t> data;    // constant data, empty for activations
   std::vector<float> scale;     // quantization
   std::vector<int64_t> zero_point;
+  int32_t quantized_dimension = 0;
 };
 
 using OptionsWriter = std::function<flatbuffers::uoffset_t(flatbuffers::FlatBufferBuilder&)>;
@@ -330,6 +331,7 @@ std::string build_tflite(const std::vector<TTensor>& tensors, const std::vector<
       auto qs = b.StartTable();
       b.AddOffset(slot(2), scale);
       b.AddOffset(slot(3), zp);
+      b.AddElement<int32_t>(slot(6), t.quantized_dimension, 0);
       quant = b.EndTable(qs);
     }
     auto start = b.StartTable();
@@ -560,6 +562,34 @@ TEST(TfliteImport, DequantizeOfInt8WeightsAndUnnamedTensors) {
   const Tensor& w = g.initializers.at("wq");
   ASSERT_EQ(w.dtype(), DType::f32);
   EXPECT_EQ(std::vector<float>(w.data<float>(), w.data<float>() + 4), (std::vector<float>{0, 1, -1, 2}));
+}
+
+TEST(TfliteImport, PerChannelHybridWeightsDequantizeAlongTheirDimension) {
+  // FULLY_CONNECTED with int8 weights [3,2]: quantized per row (dim 0), then per column (dim 1).
+  for (int dim : {0, 1}) {
+    std::vector<float> scale = dim == 0 ? std::vector<float>{0.5f, 1.0f, 2.0f} : std::vector<float>{0.25f, 4.0f};
+    std::vector<int64_t> zp = dim == 0 ? std::vector<int64_t>{0, 1, -1} : std::vector<int64_t>{2, 0};
+    std::vector<TTensor> t = {
+        {"x", {1, 2}},
+        {"w", {3, 2}, 9, as_bytes(std::vector<int8_t>{1, 2, 3, 4, 5, 6}), scale, zp, dim},
+        {"y", {1, 3}},
+    };
+    Graph g = import_tflite_bytes(build_tflite(t, {{9, {0, 1, -1}, {2}}}, {0}, {2}), "pc.tflite");
+    const Tensor& w = g.initializers.at("w");
+    ASSERT_EQ(w.dtype(), DType::f32);
+    std::vector<float> want(6);
+    for (int i = 0; i < 6; ++i) {
+      int c = dim == 0 ? i / 2 : i % 2;
+      want[size_t(i)] = scale[size_t(c)] * float(i + 1 - zp[size_t(c)]);
+    }
+    EXPECT_EQ(std::vector<float>(w.data<float>(), w.data<float>() + 6), want) << "dim " << dim;
+    auto q = tflite_quantization(build_tflite(t, {{9, {0, 1, -1}, {2}}}, {0}, {2}), "pc.tflite");
+    ASSERT_EQ(q.size(), 1u);
+    EXPECT_EQ(q[0].tensor_name, "w");
+    EXPECT_EQ(q[0].params.quantized_dimension, dim);
+    EXPECT_EQ(q[0].params.scale, scale);
+    EXPECT_EQ(q[0].params.zero_point, zp);
+  }
 }
 
 TEST(TfliteImport, UnsupportedOpNamesCodeAndIndex) {

@@ -191,6 +191,11 @@ TEST(NNStaticInference, UnknownDimsPropagate) {
   Tensor scales = Tensor::from<float>({1, 1, 2, 2}, {4});
   auto r = infer_types(resize, {{DType::f32, {1, 3, 8, 8}}, {}, {DType::f32, {4}}}, {nullptr, nullptr, &scales});
   EXPECT_EQ(r[0].shape, (Shape{1, 3, 16, 16}));
+  // A roi that is not known yet does not hide the shape.
+  Node resize_roi = make_node("Resize", 3);
+  auto rr = infer_types(resize_roi, {{DType::f32, {1, 3, 8, 8}}, {DType::f32, {8}}, {DType::f32, {4}}},
+                        {nullptr, nullptr, &scales});
+  EXPECT_EQ(rr[0].shape, (Shape{1, 3, 16, 16}));
 
   Node mm = make_node("MatMul", 2);
   auto m = infer_types(mm, {{DType::f32, {-1, 5, 3}}, {DType::f32, {3, 7}}});

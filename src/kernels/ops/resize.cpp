@@ -122,7 +122,8 @@ class Resize final : public OpKernel {
     for (size_t i = 1; i < 4; ++i) {
       if (!ctx.has_input(i)) continue;
       inputs[i] = ctx.input_value(i);
-      if (!inputs[i]) return ctx.set_output(0, x.dtype, Shape(x.shape.size(), -1));  // sizes not known yet
+      if (!inputs[i] && !(i == 1 && !legacy_))  // scales / sizes not known yet (roi does not affect the shape)
+        return ctx.set_output(0, x.dtype, Shape(x.shape.size(), -1));
     }
     for (int64_t d : x.shape)
       if (d < 0) return ctx.set_output(0, x.dtype, Shape(x.shape.size(), -1));

@@ -223,6 +223,7 @@ class Importer {
 
   template <class... Args>
   [[noreturn]] void op_fail(const Args&... args) const {
+    if (!op_) fail(m_.display_name, ": ", args...);  // graph outputs are handled outside any operator
     std::string out = !op_->outputs.empty() && op_->outputs[0] >= 0 ? names_[size_t(op_->outputs[0])] : "";
     fail(m_.display_name, ": operator ", op_->index, " (", op_->op_name(), ", output '", out, "'): ", args...);
   }

@@ -15,8 +15,11 @@ Shape read_ints(const Node& node, const char* key, size_t expected, int64_t fall
   Shape v = node.attr_ints(key, Shape(expected, fallback));
   EK_CHECK(v.size() == expected, node.where(), ": attribute '", key, "' has ", v.size(), " values, expected ",
            expected, key[0] == 'p' ? " (begins then ends, per spatial dim)" : " (one per spatial dim)");
+  // The upper bound keeps the window arithmetic far from int64 overflow.
+  constexpr int64_t max_value = int64_t(1) << 31;
   for (int64_t x : v)
-    EK_CHECK(x >= min_value, node.where(), ": attribute '", key, "' holds ", x, ", expected values >= ", min_value);
+    EK_CHECK(x >= min_value && x <= max_value, node.where(), ": attribute '", key, "' holds ", x,
+             ", expected values in [", min_value, ", ", max_value, "]");
   return v;
 }
 
@@ -115,6 +118,8 @@ WindowGeometry WindowAttrs::resolve_transposed(const Node& node, const Shape& in
       g.output[i] = -1;
       continue;
     }
+    EK_CHECK(double(s) * double(in) + double(ext) < 1e15, node.where(), ": stride ", s, " and kernel extent ", ext,
+             " overflow the output size of spatial dim ", i);
     const int64_t full = s * (in - 1) + output_padding[i] + ext;  // size with no padding
     if (!output_shape.empty() || same) {
       const int64_t out = output_shape.empty() ? in * s : output_shape[i];

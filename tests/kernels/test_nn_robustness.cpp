@@ -81,6 +81,25 @@ TEST(NNRobustness, RandomAttributesNeverCrash) {
       EXPECT_NE(std::string(e.what()).find("test_" + op), std::string::npos) << e.what();
     }
   }
+  // Huge attribute values and scales are rejected before any size arithmetic can overflow.
+  {
+    Node n = make_node("ConvTranspose", 2);
+    set_ints(n, "strides", {int64_t(1) << 62});
+    try {
+      run_node(n, {Tensor(DType::f32, {1, 1, 3}), Tensor(DType::f32, {1, 1, 2})});
+      ADD_FAILURE() << "huge stride accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("'strides' holds"), std::string::npos) << e.what();
+    }
+    Node r = make_node("Resize", 3);
+    r.inputs[1] = "";
+    try {
+      run_node(r, {Tensor(DType::f32, {1, 4}), Tensor(), Tensor::from<float>({1, 1e30f}, {2})});
+      ADD_FAILURE() << "huge scale accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("gives an output dim"), std::string::npos) << e.what();
+    }
+  }
   // Both outcomes must occur, or the generator is not exercising anything.
   EXPECT_GT(ok, 50);
   EXPECT_GT(errors, 50);

@@ -195,7 +195,10 @@ class Resize final : public OpKernel {
       for (size_t i = 0; i < n; ++i) {
         EK_CHECK(scales[i] > 0, node().where(), ": scale ", scales[i], " for axis ", axes[i], " must be > 0");
         t.scales[axes[i]] = scales[i];
-        t.out[axes[i]] = int64_t(std::floor(double(x[axes[i]]) * scales[i]));
+        const double out = std::floor(double(x[axes[i]]) * scales[i]);
+        EK_CHECK(out < 1e12, node().where(), ": scale ", scales[i], " for axis ", axes[i], " of size ", x[axes[i]],
+                 " gives an output dim of ", out);
+        t.out[axes[i]] = int64_t(out);
       }
       return t;
     }

@@ -33,7 +33,7 @@ std::string compare(const Tensor& got, const Tensor& want, const std::string& na
     return cat("output '", name, "': shape ", shape_str(got.shape()), ", expected ", shape_str(want.shape()));
   for (int64_t i = 0; i < got.numel(); ++i) {
     double a = got.as_double(i), b = want.as_double(i);
-    if (std::isnan(a) && std::isnan(b)) continue;
+    if (a == b || (std::isnan(a) && std::isnan(b))) continue;  // also equal infinities
     if (is_float(want.dtype()) ? !(std::fabs(a - b) <= 1e-7 + 1e-3 * std::fabs(b)) : a != b)
       return cat("output '", name, "': element ", i, " is ", a, ", expected ", b);
   }

@@ -16,6 +16,13 @@ size_t dtype_size(DType t);
 const char* dtype_name(DType t);  // "f32", "i64", "bool", ...
 DType dtype_from_name(const std::string& name);  // inverse of dtype_name; throws on unknown
 
+// ONNX TensorProto.DataType codes: the interchange numbering of element types (ONNX files and
+// attributes such as Cast's `to` use them). Unknown or unheld codes (string 8, bfloat16 16,
+// complex) give DType::undefined; onnx_type_name names any code for error messages.
+DType dtype_from_onnx_code(int64_t code);
+int onnx_code_of(DType t);  // 0 for DType::undefined
+std::string onnx_type_name(int64_t code);  // "float", "string", "bfloat16", ... or "type 42"
+
 template <class T> struct dtype_of_t;
 template <> struct dtype_of_t<float> { static constexpr DType value = DType::f32; };
 template <> struct dtype_of_t<double> { static constexpr DType value = DType::f64; };

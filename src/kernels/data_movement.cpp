@@ -100,21 +100,10 @@ bool all_known(const Shape& shape) {
 int64_t known_numel(const Shape& shape) { return all_known(shape) ? shape_numel(shape) : -1; }
 
 DType dtype_from_onnx_code(int64_t code, const Node& node) {
-  switch (code) {
-    case 1: return DType::f32;
-    case 2: return DType::u8;
-    case 3: return DType::i8;
-    case 4: return DType::u16;
-    case 5: return DType::i16;
-    case 6: return DType::i32;
-    case 7: return DType::i64;
-    case 9: return DType::boolean;
-    case 10: return DType::f16;
-    case 11: return DType::f64;
-    case 12: return DType::u32;
-    case 13: return DType::u64;
-    default: fail(node.where(), ": ONNX data type ", code, " is not supported");
-  }
+  DType t = dtype_from_onnx_code(code);
+  EK_CHECK(t != DType::undefined, node.where(), ": ONNX data type ", onnx_type_name(code), " (", code,
+           ") is not supported");
+  return t;
 }
 
 ScatterReduction parse_scatter_reduction(const Node& node) {

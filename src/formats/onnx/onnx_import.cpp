@@ -273,43 +273,15 @@ Graph graph_from_model(const onnx::ModelProto& model, const TensorSource& src) {
 }  // namespace
 
 DType dtype_from_onnx(int onnx_type, const std::string& where) {
-  switch (onnx_type) {
-    case onnx::TensorProto::FLOAT: return DType::f32;
-    case onnx::TensorProto::DOUBLE: return DType::f64;
-    case onnx::TensorProto::FLOAT16: return DType::f16;
-    case onnx::TensorProto::INT8: return DType::i8;
-    case onnx::TensorProto::UINT8: return DType::u8;
-    case onnx::TensorProto::INT16: return DType::i16;
-    case onnx::TensorProto::UINT16: return DType::u16;
-    case onnx::TensorProto::INT32: return DType::i32;
-    case onnx::TensorProto::UINT32: return DType::u32;
-    case onnx::TensorProto::INT64: return DType::i64;
-    case onnx::TensorProto::UINT64: return DType::u64;
-    case onnx::TensorProto::BOOL: return DType::boolean;
-    case onnx::TensorProto::STRING: fail(where, ": string tensors are not supported");
-    case onnx::TensorProto::BFLOAT16: fail(where, ": bfloat16 tensors are not supported");
-    case onnx::TensorProto::COMPLEX64:
-    case onnx::TensorProto::COMPLEX128: fail(where, ": complex tensors are not supported");
-    default: fail(where, ": unknown ONNX element type ", onnx_type);
-  }
+  DType t = dtype_from_onnx_code(onnx_type);
+  EK_CHECK(t != DType::undefined, where, ": ", onnx_type_name(onnx_type), " tensors are not supported");
+  return t;
 }
 
 int onnx_type_from_dtype(DType t) {
-  switch (t) {
-    case DType::f32: return onnx::TensorProto::FLOAT;
-    case DType::f64: return onnx::TensorProto::DOUBLE;
-    case DType::f16: return onnx::TensorProto::FLOAT16;
-    case DType::i8: return onnx::TensorProto::INT8;
-    case DType::u8: return onnx::TensorProto::UINT8;
-    case DType::i16: return onnx::TensorProto::INT16;
-    case DType::u16: return onnx::TensorProto::UINT16;
-    case DType::i32: return onnx::TensorProto::INT32;
-    case DType::u32: return onnx::TensorProto::UINT32;
-    case DType::i64: return onnx::TensorProto::INT64;
-    case DType::u64: return onnx::TensorProto::UINT64;
-    case DType::boolean: return onnx::TensorProto::BOOL;
-    default: fail("dtype ", dtype_name(t), " has no ONNX equivalent");
-  }
+  int code = onnx_code_of(t);
+  EK_CHECK(code != 0, "dtype ", dtype_name(t), " has no ONNX equivalent");
+  return code;
 }
 
 Graph import_onnx_bytes(const std::string& bytes, const std::string& base_dir, const std::string& display_name) {

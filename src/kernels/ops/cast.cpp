@@ -1,31 +1,11 @@
 // Cast (attribute `to`) and CastLike (the dtype of input 1) between all edgekit dtypes,
 // f16 and bool included. Float to integer truncates toward zero as numpy does; to bool is
 // x != 0; f64 to f16 rounds once (see convert_value in kernels/elementwise.h).
+#include "kernels/data_movement.h"
 #include "kernels/elementwise.h"
 
 namespace edgekit {
 namespace {
-
-// ONNX TensorProto.DataType codes to edgekit dtypes.
-DType dtype_from_onnx_code(int64_t code, const Node& node) {
-  switch (code) {
-    case 1: return DType::f32;
-    case 2: return DType::u8;
-    case 3: return DType::i8;
-    case 4: return DType::u16;
-    case 5: return DType::i16;
-    case 6: return DType::i32;
-    case 7: return DType::i64;
-    case 9: return DType::boolean;
-    case 10: return DType::f16;
-    case 11: return DType::f64;
-    case 12: return DType::u32;
-    case 13: return DType::u64;
-    case 8: fail(node.where(), ": cast to string is not supported");
-    case 16: fail(node.where(), ": cast to bfloat16 is not supported");
-    default: fail(node.where(), ": attribute 'to' holds unsupported ONNX data type ", code);
-  }
-}
 
 // `to` is the ONNX data type code; importers of other formats may give the dtype name.
 DType target_dtype(const Node& node) {

@@ -4,6 +4,8 @@
 #include "runtime/session.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <thread>
 #include <unordered_map>
 
@@ -20,6 +22,8 @@ Session::Session(Graph graph, SessionOptions options)
   EK_CHECK(options_.threads >= 1 && options_.threads <= cores, "threads must be between 1 and ", cores,
            " (the cores of this machine), got ", options_.threads);
   pool_ = std::make_unique<ThreadPool>(options_.threads);
+  const char* poison = std::getenv("EDGEKIT_POISON_ARENA");
+  poison_arena_ = poison && std::string(poison) == "1";
   prepare();
 }
 
@@ -60,6 +64,11 @@ void Session::prepare() {
       if (s >= 0 && last_use[size_t(s)] < int(i)) last_use[size_t(s)] = int(i);
   }
   for (int s : result_slots_) last_use[size_t(s)] = -1;
+  last_use_ = last_use;
+  produced_at_.assign(num_slots_, -1);
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    for (int s : output_slots_[i])
+      if (s >= 0) produced_at_[size_t(s)] = int(i);
   release_after_.resize(g.nodes.size());
   for (size_t s = 0; s < num_slots_; ++s)
     if (last_use[s] >= 0 && !constants_[s].defined()) release_after_[size_t(last_use[s])].push_back(int(s));
@@ -72,6 +81,41 @@ void Session::check_feed(const ValueInfo& info, const Tensor& t) const {
   bool ok = t.rank() == info.dims.size();
   for (size_t i = 0; ok && i < info.dims.size(); ++i) ok = info.dims[i] < 0 || info.dims[i] == t.shape()[i];
   EK_CHECK(ok, "input '", info.name, "': expected shape ", info.shape_string(), ", got ", shape_str(t.shape()));
+}
+
+void Session::make_arena_plan(const std::vector<Shape>& feed_shapes, const std::vector<TensorType>& record) {
+  std::vector<BufferRequest> requests;
+  std::vector<int> request_slot;
+  for (size_t s = 0; s < num_slots_; ++s) {
+    if (record[s].dtype == DType::undefined || produced_at_[s] < 0 || last_use_[s] < 0) continue;  // outputs, feeds, constants
+    requests.push_back({size_t(shape_numel(record[s].shape)) * dtype_size(record[s].dtype), produced_at_[s], last_use_[s]});
+    request_slot.push_back(int(s));
+  }
+  Arena a;
+  a.plan = plan_memory(requests);
+  a.feed_shapes = feed_shapes;
+  a.dtypes.assign(num_slots_, DType::undefined);
+  a.shapes.assign(num_slots_, {});
+  a.offsets.assign(num_slots_, -1);
+  for (size_t r = 0; r < requests.size(); ++r) {
+    size_t s = size_t(request_slot[r]);
+    a.offsets[s] = int64_t(a.plan.offsets[r]);
+    a.dtypes[s] = record[s].dtype;
+    a.shapes[s] = record[s].shape;
+  }
+  void* mem = std::aligned_alloc(MemoryPlan::kAlignment, std::max<size_t>(a.plan.arena_bytes, MemoryPlan::kAlignment));
+  EK_CHECK(mem != nullptr, "out of memory allocating a ", a.plan.arena_bytes, "-byte tensor arena");
+  a.memory = std::shared_ptr<void>(mem, [](void* p) { std::free(p); });
+  a.valid = true;
+  arena_ = std::move(a);
+}
+
+Tensor Session::output_tensor(int slot, const TensorType& t, std::vector<TensorType>* record) {
+  size_t s = size_t(slot);
+  if (!record && arena_.offsets[s] >= 0 && arena_.dtypes[s] == t.dtype && arena_.shapes[s] == t.shape)
+    return Tensor::wrap(t.dtype, t.shape, static_cast<char*>(arena_.memory.get()) + arena_.offsets[s], arena_.memory);
+  if (record) (*record)[s] = t;
+  return Tensor(t.dtype, t.shape);
 }
 
 std::vector<Tensor> Session::run(const std::map<std::string, Tensor>& feeds) {
@@ -92,6 +136,11 @@ std::vector<Tensor> Session::run(const std::map<std::string, Tensor>& feeds) {
     check_feed(g.inputs[i], it->second);
     slots[size_t(feed_slots_[i])] = it->second;
   }
+  std::vector<Shape> feed_shapes;
+  for (int s : feed_slots_) feed_shapes.push_back(slots[size_t(s)].shape());
+  std::vector<TensorType> record;  // types of this run's tensors, when a new plan is needed
+  if (!arena_.valid || arena_.feed_shapes != feed_shapes) record.resize(num_slots_);
+  if (record.empty() && poison_arena_) std::memset(arena_.memory.get(), 0xff, arena_.plan.arena_bytes);
 
   std::vector<TensorType> types;
   std::vector<const TensorType*> type_ptrs;
@@ -120,7 +169,7 @@ std::vector<Tensor> Session::run(const std::map<std::string, Tensor>& feeds) {
       const TensorType& t = ictx.outputs()[i];
       EK_CHECK(t.dtype != DType::undefined && t.shape_known, node.where(), ": output ", i,
                " has no inferred type");
-      slots[size_t(outs[i])] = Tensor(t.dtype, t.shape);
+      slots[size_t(outs[i])] = output_tensor(outs[i], t, record.empty() ? nullptr : &record);
       out_ptrs[i] = &slots[size_t(outs[i])];
     }
     RunContext rctx(node, in_ptrs, out_ptrs, pool_.get());
@@ -130,6 +179,7 @@ std::vector<Tensor> Session::run(const std::map<std::string, Tensor>& feeds) {
 
   std::vector<Tensor> results;
   for (int s : result_slots_) results.push_back(slots[size_t(s)]);
+  if (!record.empty()) make_arena_plan(feed_shapes, record);
   return results;
 }
 

@@ -16,6 +16,7 @@
 #include "graph/graph.h"
 #include "core/thread_pool.h"
 #include "kernels/op.h"
+#include "runtime/memory_plan.h"
 
 namespace edgekit {
 
@@ -41,9 +42,31 @@ class Session {
   // Runs with named inputs; returns the graph outputs in outputs() order.
   std::vector<Tensor> run(const std::map<std::string, Tensor>& feeds);
 
+  // The arena plan made for the input shapes of the latest run (empty before the first run).
+  // Intermediate tensors live at fixed offsets in one arena; outputs are allocated apart
+  // because the caller keeps them.
+  const MemoryPlan& memory_plan() const { return arena_.plan; }
+
  private:
   void prepare();
   void check_feed(const ValueInfo& info, const Tensor& t) const;
+  void make_arena_plan(const std::vector<Shape>& feed_shapes, const std::vector<TensorType>& record);
+  Tensor output_tensor(int slot, const TensorType& type, std::vector<TensorType>* record);
+
+  // The first run with new input shapes allocates each tensor and records its type; the plan
+  // made from that record serves every later run with the same input shapes. A tensor whose
+  // shape differs from the record (data-dependent shapes) is allocated apart instead.
+  struct Arena {
+    bool valid = false;
+    std::vector<Shape> feed_shapes;
+    std::vector<DType> dtypes;      // per slot
+    std::vector<Shape> shapes;      // per slot
+    std::vector<int64_t> offsets;   // per slot; -1: not in the arena
+    MemoryPlan plan;
+    std::shared_ptr<void> memory;
+  };
+  Arena arena_;
+  bool poison_arena_ = false;  // EDGEKIT_POISON_ARENA=1 fills the arena with NaN bytes before each run
 
   SessionOptions options_;
   std::unique_ptr<ThreadPool> pool_;
@@ -52,6 +75,7 @@ class Session {
   std::vector<std::vector<int>> input_slots_;   // per node: slot of each input (-1 absent)
   std::vector<std::vector<int>> output_slots_;  // per node: slot of each output (-1 unused)
   std::vector<std::vector<int>> release_after_; // per node: slots whose last use is this node
+  std::vector<int> produced_at_, last_use_;        // per slot: producing node, last reading node (-1 none)
   std::vector<int> feed_slots_, result_slots_;
   std::vector<Tensor> constants_;  // slot -> initializer (undefined for computed values)
   size_t num_slots_ = 0;

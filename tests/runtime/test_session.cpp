@@ -37,6 +37,35 @@ TEST(Session, RunsWithDynamicBatch) {
   }
 }
 
+TEST(Session, PlannedRunsReuseOneArena) {
+  Graph g;
+  g.opsets[""] = 13;
+  g.inputs.push_back({"x", DType::f32, {-1, 256}, {"N", ""}});
+  std::string prev = "x";
+  for (int i = 0; i < 6; ++i) {  // a chain: two arena slots suffice for the intermediates
+    std::string next = i == 5 ? "y" : "t" + std::to_string(i);
+    g.add_node("Relu", {prev}, {next});
+    prev = next;
+  }
+  g.outputs.push_back({"y", DType::f32, {-1, 256}, {"N", ""}});
+  Session s(std::move(g));
+  EXPECT_EQ(s.memory_plan().arena_bytes, 0u);
+  Tensor x(DType::f32, {2, 256});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = float(i % 7) - 3.f;
+  std::vector<Tensor> first = s.run({{"x", x}});
+  const MemoryPlan& plan = s.memory_plan();
+  EXPECT_EQ(plan.naive_bytes, 5u * 2 * 256 * 4);
+  EXPECT_EQ(plan.arena_bytes, 2u * 2 * 256 * 4);
+  for (int rep = 0; rep < 3; ++rep) {
+    std::vector<Tensor> again = s.run({{"x", x}});
+    for (int64_t i = 0; i < x.numel(); ++i) ASSERT_EQ(again[0].data<float>()[i], first[0].data<float>()[i]);
+    EXPECT_NE(again[0].raw(), first[0].raw());  // outputs are the caller's, never arena memory
+  }
+  Tensor x3(DType::f32, {3, 256});  // new shapes: a new plan
+  s.run({{"x", x3}});
+  EXPECT_EQ(s.memory_plan().arena_bytes, 2u * 3 * 256 * 4);
+}
+
 TEST(Session, WrongDtypeSaysExpectedAndGot) {
   Session s(relu_chain());
   std::string m = error_of([&] { s.run({{"x", Tensor(DType::i64, {1, 3})}}); });

@@ -4,6 +4,7 @@
 #include "runtime/session.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -12,6 +13,13 @@
 #include "formats/model_loader.h"
 
 namespace edgekit {
+
+namespace {
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
 
 Session::Session(const std::string& model_path, SessionOptions options)
     : Session(load_model(model_path), options) {}
@@ -24,6 +32,7 @@ Session::Session(Graph graph, SessionOptions options)
   pool_ = std::make_unique<ThreadPool>(options_.threads);
   const char* poison = std::getenv("EDGEKIT_POISON_ARENA");
   poison_arena_ = poison && std::string(poison) == "1";
+  created_ns_ = now_ns();
   prepare();
 }
 
@@ -173,13 +182,17 @@ std::vector<Tensor> Session::run(const std::map<std::string, Tensor>& feeds) {
       out_ptrs[i] = &slots[size_t(outs[i])];
     }
     RunContext rctx(node, in_ptrs, out_ptrs, pool_.get());
+    int64_t start = options_.profile ? now_ns() : 0;
     kernels_[k]->run(rctx);
+    if (options_.profile && profile_.size() < kMaxProfileEvents)
+      profile_.push_back({int(k), runs_, start - created_ns_, now_ns() - start});
     for (int s : release_after_[k]) slots[size_t(s)] = Tensor();
   }
 
   std::vector<Tensor> results;
   for (int s : result_slots_) results.push_back(slots[size_t(s)]);
   if (!record.empty()) make_arena_plan(feed_shapes, record);
+  ++runs_;
   return results;
 }
 

@@ -24,6 +24,17 @@ struct SessionOptions {
   // Threads used inside ops, the calling thread included; 1 runs everything on the calling
   // thread. Must be between 1 and the number of cores (std::thread::hardware_concurrency).
   int threads = 1;
+  // Record the time of every node of every run (see Session::profile()). Costs two clock reads a node.
+  bool profile = false;
+};
+
+// One node's execution in one run, for the profiler. Times are steady-clock nanoseconds
+// relative to the Session's creation.
+struct ProfileEvent {
+  int node = 0;  // index into graph().nodes
+  int run = 0;   // 0-based run counter
+  int64_t start_ns = 0;
+  int64_t duration_ns = 0;
 };
 
 class Session {
@@ -47,6 +58,12 @@ class Session {
   // because the caller keeps them.
   const MemoryPlan& memory_plan() const { return arena_.plan; }
 
+  // Events recorded since the last clear, when options().profile is set. Recording stops at
+  // kMaxProfileEvents so a long benchmark cannot grow without bound.
+  static constexpr size_t kMaxProfileEvents = 1 << 20;
+  const std::vector<ProfileEvent>& profile() const { return profile_; }
+  void clear_profile() { profile_.clear(); }
+
  private:
   void prepare();
   void check_feed(const ValueInfo& info, const Tensor& t) const;
@@ -66,7 +83,10 @@ class Session {
     std::shared_ptr<void> memory;
   };
   Arena arena_;
-  bool poison_arena_ = false;  // EDGEKIT_POISON_ARENA=1 fills the arena with NaN bytes before each run
+  bool poison_arena_ = false;
+  std::vector<ProfileEvent> profile_;
+  int runs_ = 0;
+  int64_t created_ns_ = 0;  // EDGEKIT_POISON_ARENA=1 fills the arena with NaN bytes before each run
 
   SessionOptions options_;
   std::unique_ptr<ThreadPool> pool_;

@@ -66,6 +66,22 @@ TEST(Session, PlannedRunsReuseOneArena) {
   EXPECT_EQ(s.memory_plan().arena_bytes, 2u * 3 * 256 * 4);
 }
 
+TEST(Session, ProfilerRecordsEveryNodeOfEveryRun) {
+  Session s(relu_chain(), {.threads = 1, .profile = true});
+  Tensor x(DType::f32, {1, 3});
+  s.run({{"x", x}});
+  s.run({{"x", x}});
+  ASSERT_EQ(s.profile().size(), 4u);
+  EXPECT_EQ(s.profile()[3].node, 1);
+  EXPECT_EQ(s.profile()[3].run, 1);
+  EXPECT_GE(s.profile()[3].start_ns, s.profile()[0].start_ns);
+  s.clear_profile();
+  EXPECT_TRUE(s.profile().empty());
+  Session quiet(relu_chain());
+  quiet.run({{"x", x}});
+  EXPECT_TRUE(quiet.profile().empty());
+}
+
 TEST(Session, WrongDtypeSaysExpectedAndGot) {
   Session s(relu_chain());
   std::string m = error_of([&] { s.run({{"x", Tensor(DType::i64, {1, 3})}}); });

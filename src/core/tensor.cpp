@@ -1,5 +1,7 @@
 #include "core/tensor.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -28,25 +30,36 @@ std::string shape_str(const Shape& shape) {
 
 namespace {
 constexpr size_t kAlign = 64;
-constexpr size_t kMaxTensorBytes = size_t(1) << 40;  // refuse absurd allocations instead of crashing
 
-std::shared_ptr<void> allocate(size_t bytes) {
-  EK_CHECK(bytes <= kMaxTensorBytes, "tensor of ", bytes, " bytes is too large to allocate");
+// Physical memory of the machine: no single buffer may exceed it. Asking for more would
+// either fail late (overcommit, then the OOM killer) or swap; an error now is kinder.
+size_t max_buffer_bytes() {
+  static const size_t limit = [] {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? size_t(pages) * size_t(page) : size_t(1) << 40;
+  }();
+  return limit;
+}
+}  // namespace
+
+std::shared_ptr<void> allocate_aligned(size_t bytes, bool zero) {
+  EK_CHECK(bytes <= max_buffer_bytes(), "cannot allocate ", bytes >> 20, " MiB: more than this machine's ",
+           max_buffer_bytes() >> 20, " MiB of memory");
   size_t padded = (bytes + kAlign - 1) / kAlign * kAlign;
   if (padded == 0) padded = kAlign;
   void* p = std::aligned_alloc(kAlign, padded);
-  EK_CHECK(p != nullptr, "out of memory allocating a tensor of ", bytes, " bytes");
-  std::memset(p, 0, padded);
+  EK_CHECK(p != nullptr, "out of memory allocating ", bytes, " bytes");
+  if (zero) std::memset(p, 0, padded);
   return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
 }
-}  // namespace
 
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
   EK_CHECK(dtype != DType::undefined, "cannot allocate a tensor of undefined dtype");
   size_t n = size_t(shape_numel(shape_));
   size_t es = dtype_size(dtype);
-  EK_CHECK(n <= kMaxTensorBytes / es, "tensor of shape ", shape_str(shape_), " is too large to allocate");
-  storage_ = allocate(n * es);
+  EK_CHECK(n <= max_buffer_bytes() / es, "tensor of shape ", shape_str(shape_), " (", dtype_name(dtype),
+           ") needs more memory than this machine has");
+  storage_ = allocate_aligned(n * es, true);
   data_ = storage_.get();
 }
 

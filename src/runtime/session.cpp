@@ -112,9 +112,7 @@ void Session::make_arena_plan(const std::vector<Shape>& feed_shapes, const std::
     a.dtypes[s] = record[s].dtype;
     a.shapes[s] = record[s].shape;
   }
-  void* mem = std::aligned_alloc(MemoryPlan::kAlignment, std::max<size_t>(a.plan.arena_bytes, MemoryPlan::kAlignment));
-  EK_CHECK(mem != nullptr, "out of memory allocating a ", a.plan.arena_bytes, "-byte tensor arena");
-  a.memory = std::shared_ptr<void>(mem, [](void* p) { std::free(p); });
+  a.memory = allocate_aligned(a.plan.arena_bytes, false);
   a.valid = true;
   arena_ = std::move(a);
 }

@@ -47,3 +47,14 @@ TEST(DType, NamesRoundTrip) {
 }
 
 }  // namespace edgekit
+
+namespace edgekit {
+TEST(Tensor, MoreThanPhysicalMemoryIsAClearError) {
+  try {
+    Tensor t(DType::f32, {int64_t(1) << 22, int64_t(1) << 20});  // 16 TiB
+    FAIL() << "allocated 16 TiB";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("more memory than this machine has"), std::string::npos) << e.what();
+  }
+}
+}  // namespace edgekit

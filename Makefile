@@ -71,5 +71,9 @@ test-python:
 demo: deps build fixtures
 	@bash scripts/demo.sh $(BUILD)/edgekit $(FIXTURES)/zoo/kws_dscnn
 
+# edgekit against ONNX Runtime / TFLite side by side; BENCH_ARGS e.g. "--threads 1 --runs 100".
+bench: deps deps-peers build fixtures
+	$(PYTHON) bench/compare.py --build $(BUILD) $(BENCH_ARGS)
+
 clean:
 	rm -rf $(BUILD)

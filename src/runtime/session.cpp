@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "formats/model_loader.h"
+#include "passes/pass_manager.h"
 
 namespace edgekit {
 
@@ -33,6 +34,9 @@ Session::Session(Graph graph, SessionOptions options)
   const char* poison = std::getenv("EDGEKIT_POISON_ARENA");
   poison_arena_ = poison && std::string(poison) == "1";
   created_ns_ = now_ns();
+  graph_->topo_sort();
+  verify(*graph_);  // passes rely on a well-formed graph
+  optimize_graph(*graph_, options_.opt_level);
   prepare();
 }
 

@@ -24,6 +24,8 @@ struct SessionOptions {
   // Threads used inside ops, the calling thread included; 1 runs everything on the calling
   // thread. Must be between 1 and the number of cores (std::thread::hardware_concurrency).
   int threads = 1;
+  // Graph optimisation level, 0..3 (passes/pass_manager.h): 0 runs the graph as imported.
+  int opt_level = 3;
   // Record the time of every node of every run (see Session::profile()). Costs two clock reads a node.
   bool profile = false;
 };
@@ -47,7 +49,7 @@ class Session {
 
   const std::vector<ValueInfo>& inputs() const { return graph_->inputs; }
   const std::vector<ValueInfo>& outputs() const { return graph_->outputs; }
-  const Graph& graph() const { return *graph_; }
+  const Graph& graph() const { return *graph_; }  // after optimisation
   const SessionOptions& options() const { return options_; }
 
   // Runs with named inputs; returns the graph outputs in outputs() order.

@@ -131,6 +131,36 @@ void check_size(const Graph& g) {
            " bytes, over the 2 GB limit of one protobuf message; exporting ONNX external data is not supported");
 }
 
+// A fused activation (edgekit-private "_activation" attributes, kernels/epilogue.h) is written
+// back as the standard ONNX node it came from, so exported models stay plain ONNX.
+void add_unfused_activation(const Node& n, const Graph& g, onnx::GraphProto* gp) {
+  const std::string act = n.attr_string("_activation");
+  const float alpha = n.attr_float("_activation_alpha", 0.f), beta = n.attr_float("_activation_beta", 0.f);
+  onnx::NodeProto* ap = gp->add_node();
+  ap->set_name(n.name + "_" + act);
+  ap->set_op_type(act);
+  ap->add_input(n.outputs[0] + "_before_activation");
+  if (act == "Clip") {  // opset >= 11: bounds are inputs
+    for (auto [suffix, bound] : {std::pair<const char*, float>{"_clip_min", alpha}, {"_clip_max", beta}}) {
+      std::string name = n.name + suffix;
+      fill_tensor(Tensor::scalar<float>(bound), name, graph_label(g), gp->add_initializer());
+      ap->add_input(name);
+    }
+  }
+  ap->add_output(n.outputs[0]);
+  auto set_float = [&](const char* key, float v) {
+    auto* a = ap->add_attribute();
+    a->set_name(key);
+    a->set_type(onnx::AttributeProto::FLOAT);
+    a->set_f(v);
+  };
+  if (act == "LeakyRelu") set_float("alpha", alpha);
+  if (act == "HardSigmoid") {
+    set_float("alpha", alpha);
+    set_float("beta", beta);
+  }
+}
+
 onnx::ModelProto to_model_proto(const Graph& g) {
   check_size(g);
   onnx::ModelProto m;
@@ -167,8 +197,11 @@ onnx::ModelProto to_model_proto(const Graph& g) {
     np->set_op_type(n.op_type);
     if (!normal_domain(n.domain).empty()) np->set_domain(n.domain);
     for (const std::string& in : n.inputs) np->add_input(in);
-    for (const std::string& out : n.outputs) np->add_output(out);
-    for (const auto& [key, value] : n.attrs) fill_attribute(key, value, n, np->add_attribute());
+    const bool fused = n.has_attr("_activation");
+    for (const std::string& out : n.outputs) np->add_output(fused ? out + "_before_activation" : out);
+    for (const auto& [key, value] : n.attrs)
+      if (key.empty() || key[0] != '_') fill_attribute(key, value, n, np->add_attribute());
+    if (fused) add_unfused_activation(n, g, gp);
   }
   return m;
 }

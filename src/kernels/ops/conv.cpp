@@ -7,6 +7,7 @@
 #include "core/thread_pool.h"
 #include "kernels/conv_geometry.h"
 #include "kernels/gemm_ref.h"
+#include "kernels/epilogue.h"
 #include "kernels/im2col.h"
 #include "kernels/nn_common.h"
 #include "kernels/op.h"
@@ -16,7 +17,7 @@ namespace {
 
 class Conv final : public OpKernel {
  public:
-  explicit Conv(const Node& node) : OpKernel(node), group_(node.attr_int("group", 1)) {
+  explicit Conv(const Node& node) : OpKernel(node), group_(node.attr_int("group", 1)), activation_(node) {
     EK_CHECK(group_ >= 1, node.where(), ": group must be >= 1, got ", group_);
   }
 
@@ -93,14 +94,18 @@ class Conv final : public OpKernel {
           im2col(xg, Cg, s, col.data());
           b = col.data();
         }
-        gemm_ref<T>(Mg, out_size, K, W + gi * Mg * K, K, false, b, out_size, false, Y + (n * M + gi * Mg) * out_size,
-                    out_size, T(1), T(0), gemm_pool);
+        T* yg = Y + (n * M + gi * Mg) * out_size;
+        gemm_ref<T>(Mg, out_size, K, W + gi * Mg * K, K, false, b, out_size, false, yg, out_size, T(1), T(0),
+                    gemm_pool);
+        // Epilogue on the block just computed, while it is in cache: bias, then a fused activation.
+        if (ctx.has_input(2)) add_channel_bias(yg, ctx.input(2).data<T>() + gi * Mg, 1, Mg, out_size);
+        activation_.apply(yg, Mg * out_size);
       }
     });
-    if (ctx.has_input(2)) add_channel_bias(Y, ctx.input(2).data<T>(), N, M, out_size);
   }
 
   int64_t group_;
+  FusedActivation activation_;
 };
 
 }  // namespace

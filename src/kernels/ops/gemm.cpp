@@ -1,5 +1,6 @@
 // Gemm: Y = alpha * op(A) * op(B) + beta * C, with A, B 2-D and C (optional from opset 11)
 // unidirectionally broadcast to M x N. C is copied into Y and gemm_ref accumulates onto it.
+#include "kernels/epilogue.h"
 #include "kernels/gemm_ref.h"
 #include "kernels/nn_common.h"
 #include "kernels/op.h"
@@ -15,7 +16,8 @@ class Gemm final : public OpKernel {
         trans_a_(node.attr_int("transA", 0) != 0),
         trans_b_(node.attr_int("transB", 0) != 0),
         alpha_(node.attr_float("alpha", 1.f)),
-        beta_(node.attr_float("beta", 1.f)) {}
+        beta_(node.attr_float("beta", 1.f)),
+        activation_(node) {}
 
   void infer(InferContext& ctx) const override {
     ctx.expect_inputs(node().opset != 0 && node().opset < 11 ? 3 : 2, 3);
@@ -73,10 +75,12 @@ class Gemm final : public OpKernel {
     }
     gemm_ref<T>(M, N, K, a.data<T>(), a.dim(1), trans_a_, b.data<T>(), b.dim(1), trans_b_, Y, N, T(alpha_), beta,
                 ctx.threads());
+    activation_.apply(Y, M * N);
   }
 
   bool trans_a_, trans_b_;
   float alpha_, beta_;
+  FusedActivation activation_;
 };
 
 }  // namespace

@@ -1,0 +1,184 @@
+// Every pass keeps the graph's outputs: each test runs the graph before and after on random
+// inputs and compares, and checks the rewrite happened.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include "../test_paths.h"
+#include "formats/model_loader.h"
+#include "formats/onnx/onnx_export.h"
+#include "formats/onnx/onnx_import.h"
+#include "passes/pass_manager.h"
+#include "runtime/session.h"
+
+namespace edgekit {
+namespace {
+
+Tensor random_tensor(Shape shape, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.f, 1.f);
+  Tensor t(DType::f32, std::move(shape));
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = d(rng);
+  return t;
+}
+
+std::map<std::string, Tensor> random_feeds(const Graph& g, uint32_t seed) {
+  std::map<std::string, Tensor> feeds;
+  for (const auto& in : g.inputs) {
+    Shape s = in.dims;
+    for (auto& d : s) d = d < 0 ? 2 : d;  // dynamic batch as 2
+    feeds[in.name] = random_tensor(s, seed++);
+  }
+  return feeds;
+}
+
+void expect_same_outputs(const Graph& original, int level, uint32_t seed = 1) {
+  Session ref(Graph(original), {.threads = 1, .opt_level = 0});
+  Session opt(Graph(original), {.threads = 1, .opt_level = level});
+  auto feeds = random_feeds(original, seed);
+  auto a = ref.run(feeds), b = opt.run(feeds);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].shape(), b[i].shape());
+    double scale = 0, err = 0;
+    for (int64_t k = 0; k < a[i].numel(); ++k) {
+      scale = std::max(scale, std::fabs(a[i].as_double(k)));
+      err = std::max(err, std::fabs(a[i].as_double(k) - b[i].as_double(k)));
+    }
+    EXPECT_LE(err, 1e-4 * std::max(scale, 1e-6)) << "output " << i << " at level " << level;
+  }
+}
+
+size_t count_op(const Graph& g, const std::string& op) {
+  size_t n = 0;
+  for (const auto& node : g.nodes) n += node.op_type == op;
+  return n;
+}
+
+// x -> Conv(W, B) -> BatchNormalization -> Relu -> Identity -> y
+Graph conv_bn_relu() {
+  Graph g;
+  g.opsets[""] = 13;
+  g.inputs.push_back({"x", DType::f32, {-1, 3, 8, 8}, {"N", "", "", ""}});
+  g.initializers["W"] = random_tensor({4, 3, 3, 3}, 10);
+  g.initializers["B"] = random_tensor({4}, 11);
+  Tensor var = random_tensor({4}, 12);
+  for (int i = 0; i < 4; ++i) var.data<float>()[i] = 0.5f + std::fabs(var.data<float>()[i]);
+  g.initializers["scale"] = random_tensor({4}, 13);
+  g.initializers["shift"] = random_tensor({4}, 14);
+  g.initializers["mean"] = random_tensor({4}, 15);
+  g.initializers["var"] = var;
+  Node& c = g.add_node("Conv", {"x", "W", "B"}, {"c"}, "conv");
+  c.attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
+  g.add_node("BatchNormalization", {"c", "scale", "shift", "mean", "var"}, {"b"}, "bn");
+  g.add_node("Relu", {"b"}, {"r"}, "relu");
+  g.add_node("Identity", {"r"}, {"y"}, "id");
+  g.outputs.push_back({"y", DType::f32, {-1, 4, 8, 8}, {"N", "", "", ""}});
+  return g;
+}
+
+}  // namespace
+
+TEST(Passes, LevelsRewriteConvBnRelu) {
+  Graph g = conv_bn_relu();
+  Graph l1 = g;
+  optimize_graph(l1, 1);
+  EXPECT_EQ(count_op(l1, "Identity"), 0u);
+  EXPECT_EQ(l1.outputs[0].name, "y");
+  Graph l2 = g;
+  optimize_graph(l2, 2);
+  EXPECT_EQ(count_op(l2, "BatchNormalization"), 0u);
+  Graph l3 = g;
+  optimize_graph(l3, 3);
+  ASSERT_EQ(l3.nodes.size(), 1u);
+  EXPECT_EQ(l3.nodes[0].attr_string("_activation"), "Relu");
+  EXPECT_FALSE(l3.initializers.count("mean"));  // dead initializers are dropped
+  for (int level = 1; level <= 3; ++level) expect_same_outputs(g, level);
+}
+
+TEST(Passes, SharedWeightsAreNotModifiedInPlace) {
+  Graph g = conv_bn_relu();
+  Tensor before = g.initializers["W"].clone();
+  Graph opt = g;
+  optimize_graph(opt, 2);
+  const float* w = g.initializers["W"].data<float>();
+  for (int64_t i = 0; i < before.numel(); ++i) ASSERT_EQ(w[i], before.data<float>()[i]);
+}
+
+TEST(Passes, GemmBatchNormAndClipFold) {
+  Graph g;
+  g.opsets[""] = 13;
+  g.inputs.push_back({"x", DType::f32, {-1, 5}, {"N", ""}});
+  g.initializers["W"] = random_tensor({6, 5}, 1);
+  g.initializers["C"] = random_tensor({6}, 2);
+  for (const char* k : {"s", "b", "m"}) g.initializers[k] = random_tensor({6}, 3);
+  g.initializers["v"] = Tensor::from<float>({1, 2, 0.5f, 1, 3, 1}, {6});
+  g.initializers["lo"] = Tensor::scalar<float>(-0.5f);
+  g.initializers["hi"] = Tensor::scalar<float>(0.7f);
+  Node& gemm = g.add_node("Gemm", {"x", "W", "C"}, {"h"}, "fc");
+  gemm.attrs["transB"] = int64_t(1);
+  gemm.attrs["beta"] = 0.5f;
+  g.add_node("BatchNormalization", {"h", "s", "b", "m", "v"}, {"n"}, "bn");
+  g.add_node("Clip", {"n", "lo", "hi"}, {"y"}, "clip");
+  g.outputs.push_back({"y", DType::f32, {-1, 6}, {"N", ""}});
+  Graph opt = g;
+  optimize_graph(opt, 3);
+  EXPECT_EQ(opt.nodes.size(), 1u);
+  for (int level = 1; level <= 3; ++level) expect_same_outputs(g, level, 7);
+}
+
+TEST(Passes, ConstantSubgraphsFold) {
+  Graph g;
+  g.opsets[""] = 13;
+  g.inputs.push_back({"x", DType::f32, {2, 6}, {}});
+  g.initializers["a"] = Tensor::from<int64_t>({3, 4}, {2});
+  g.initializers["b"] = Tensor::from<int64_t>({1, 1}, {2});
+  g.add_node("Mul", {"a", "b"}, {"shape"}, "mul");  // constant: [3, 4]
+  g.add_node("Reshape", {"x", "shape"}, {"y"}, "reshape");
+  g.outputs.push_back({"y", DType::f32, {3, 4}, {}});
+  Graph opt = g;
+  optimize_graph(opt, 1);
+  EXPECT_EQ(count_op(opt, "Mul"), 0u);
+  EXPECT_TRUE(opt.initializers.count("shape"));
+  expect_same_outputs(g, 1);
+}
+
+TEST(Passes, FusedGraphExportsAsPlainOnnx) {
+  Graph g = conv_bn_relu();
+  optimize_graph(g, 3);
+  std::string bytes = export_onnx_bytes(g);
+  EXPECT_NO_THROW(check_onnx_model(bytes, "fused.onnx"));
+  Graph back = import_onnx_bytes(bytes, ".", "fused.onnx");
+  EXPECT_EQ(count_op(back, "Relu"), 1u);
+  for (const auto& n : back.nodes)
+    for (const auto& [k, v] : n.attrs) EXPECT_NE(k[0], '_') << n.where();
+  expect_same_outputs(back, 0);
+}
+
+TEST(Passes, BadLevelIsAnError) {
+  EXPECT_THROW(PassManager(4), Error);
+  EXPECT_THROW(PassManager(-1), Error);
+}
+
+class ZooLevels : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ZooLevels, EveryLevelMatchesLevelZero) {
+  std::string path = test::zoo_model(GetParam());
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " absent: run make fixtures";
+  Graph g = load_model(path);
+  size_t before = g.nodes.size();
+  for (int level = 1; level <= kMaxOptLevel; ++level) expect_same_outputs(g, level);
+  Graph opt = g;
+  optimize_graph(opt, kMaxOptLevel);
+  EXPECT_LE(opt.nodes.size(), before);
+}
+
+INSTANTIATE_TEST_SUITE_P(Zoo, ZooLevels,
+                         ::testing::Values("mobilenet_v2", "mobilenet_v3_small", "resnet18", "squeezenet1_1",
+                                           "shufflenet_v2_x1_0", "efficientnet_b0", "kws_dscnn", "vww_mbv1_025",
+                                           "ic_resnet8", "ad_autoencoder", "fashion_cnn", "gru_kws", "lstm_kws",
+                                           "tiny_transformer"));
+
+}  // namespace edgekit

@@ -7,6 +7,7 @@
 #include "core/thread_pool.h"
 #include "kernels/conv_geometry.h"
 #include "kernels/gemm_ref.h"
+#include "kernels/depthwise_conv.h"
 #include "kernels/epilogue.h"
 #include "kernels/im2col.h"
 #include "kernels/nn_common.h"
@@ -80,6 +81,11 @@ class Conv final : public OpKernel {
     const T* X = x.data<T>();
     const T* W = w.data<T>();
     T* Y = y.data<T>();
+    if (group_ == C && M == C && x.rank() == 4) {  // depthwise: a direct loop beats im2col + GEMM
+      depthwise_conv2d<T>(X, W, ctx.has_input(2) ? ctx.input(2).data<T>() : nullptr, Y, N, C, s, activation_,
+                          ctx.threads());
+      return;
+    }
     // Threads split the (image, group) pairs when there are several (grouped, depthwise or
     // batched convs), else the one GEMM. Each task owns its im2col scratch.
     const int64_t tasks = N * group_;

@@ -1,0 +1,72 @@
+#include "kernels/depthwise_conv.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/thread_pool.h"
+
+namespace edgekit {
+
+namespace {
+
+// Output columns [lo, hi) whose input column o * stride - pad + offset lies in [0, width).
+void valid_columns(int64_t offset, int64_t stride, int64_t pad, int64_t width, int64_t out_width, int64_t& lo,
+                   int64_t& hi) {
+  int64_t first = pad - offset;  // o * stride >= first
+  lo = first <= 0 ? 0 : (first + stride - 1) / stride;
+  int64_t last = width - 1 + pad - offset;  // o * stride <= last
+  hi = last < 0 ? 0 : std::min(out_width, last / stride + 1);
+  lo = std::min(lo, hi);
+}
+
+template <class T>
+void channel(const T* x, const T* w, T b, T* y, const Im2colShape& s) {
+  // Im2colShape right-aligns dims into 3 (D, H, W); a 2-D conv uses the last two.
+  const int64_t H = s.image[1], W = s.image[2], OH = s.cols[1], OW = s.cols[2];
+  const int64_t KH = s.kernel[1], KW = s.kernel[2];
+  const int64_t sh = s.stride[1], sw = s.stride[2], dh = s.dilation[1], dw = s.dilation[2];
+  const int64_t ph = s.pad[1], pw = s.pad[2];
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    T* yrow = y + oh * OW;
+    std::fill(yrow, yrow + OW, b);
+    for (int64_t kh = 0; kh < KH; ++kh) {
+      const int64_t ih = oh * sh - ph + kh * dh;
+      if (ih < 0 || ih >= H) continue;
+      const T* xrow = x + ih * W;
+      for (int64_t kw = 0; kw < KW; ++kw) {
+        const T wk = w[kh * KW + kw];
+        int64_t lo, hi;
+        valid_columns(kw * dw, sw, pw, W, OW, lo, hi);
+        const T* xs = xrow + lo * sw - pw + kw * dw;
+        if (sw == 1) {
+          for (int64_t o = lo; o < hi; ++o) yrow[o] += wk * xs[o - lo];
+        } else {
+          for (int64_t o = lo; o < hi; ++o) yrow[o] += wk * xs[(o - lo) * sw];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+void depthwise_conv2d(const T* x, const T* w, const T* bias, T* y, int64_t n, int64_t c, const Im2colShape& s,
+                      const FusedActivation& activation, ThreadPool* pool) {
+  const int64_t in_size = s.image_size(), out_size = s.col_size(), taps = s.kernel_size();
+  parallel_for(pool, n * c, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t ch = t % c;
+      T* yc = y + t * out_size;
+      channel(x + t * in_size, w + ch * taps, bias ? bias[ch] : T(0), yc, s);
+      activation.apply(yc, out_size);
+    }
+  }, 4);
+}
+
+template void depthwise_conv2d<float>(const float*, const float*, const float*, float*, int64_t, int64_t,
+                                      const Im2colShape&, const FusedActivation&, ThreadPool*);
+template void depthwise_conv2d<double>(const double*, const double*, const double*, double*, int64_t, int64_t,
+                                       const Im2colShape&, const FusedActivation&, ThreadPool*);
+
+}  // namespace edgekit

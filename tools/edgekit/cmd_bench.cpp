@@ -11,7 +11,10 @@
 #include <cmath>
 #include <iostream>
 
+#include <fstream>
+
 #include "common.h"
+#include "flops.h"
 #include "runtime/session.h"
 
 namespace edgekit::cli {
@@ -24,6 +27,8 @@ struct BenchOptions {
   std::string model;
   std::vector<std::string> inputs;
   int threads = 1;
+  int opt_level = 3;
+  std::string profile;  // Chrome-trace JSON path; empty: no profiling
   int runs = 20;
   int warmup = 3;
   uint64_t seed = 0;
@@ -86,13 +91,59 @@ Stats summarize(std::vector<double> v) {
   return s;
 }
 
+// Writes the profile as Chrome-trace JSON (chrome://tracing, Perfetto) and summarises time per
+// op type with the achieved GFLOP/s (FLOPs from the static estimate of the optimised graph).
+nlohmann::ordered_json write_profile(const Session& session, const std::string& path, int runs, std::ostream* out) {
+  const Graph& g = session.graph();
+  nlohmann::ordered_json events = nlohmann::ordered_json::array();
+  struct OpTime {
+    double ns = 0;
+    int nodes = 0;
+  };
+  std::map<std::string, OpTime> by_op;
+  double total_ns = 0;
+  for (const ProfileEvent& e : session.profile()) {
+    const Node& n = g.nodes[size_t(e.node)];
+    events.push_back({{"name", n.name}, {"cat", n.op_type}, {"ph", "X"}, {"ts", double(e.start_ns) / 1000},
+                      {"dur", double(e.duration_ns) / 1000}, {"pid", 1}, {"tid", 1}, {"args", {{"run", e.run}}}});
+    by_op[n.op_type].ns += double(e.duration_ns);
+    total_ns += double(e.duration_ns);
+  }
+  for (const Node& n : g.nodes) by_op[n.op_type].nodes++;
+  {
+    std::ofstream f(path);
+    EK_CHECK(f.good(), path, ": cannot write the profile");
+    f << nlohmann::ordered_json{{"traceEvents", events}, {"displayTimeUnit", "ms"}}.dump() << "\n";
+    EK_CHECK(f.good(), path, ": write error");
+  }
+  FlopsEstimate flops = estimate_flops(g);
+  std::vector<std::pair<std::string, OpTime>> ranked(by_op.begin(), by_op.end());
+  std::stable_sort(ranked.begin(), ranked.end(), [](auto& a, auto& b) { return a.second.ns > b.second.ns; });
+  nlohmann::ordered_json ops = nlohmann::ordered_json::array();
+  Table t{{"op", "nodes", "ms/run", "share", "GFLOP/s"}, {}, {false, true, true, true, true}};
+  for (const auto& [op, time] : ranked) {
+    double ms = time.ns / 1e6 / runs;
+    auto it = flops.by_op.find(op);
+    double gflops = it != flops.by_op.end() && time.ns > 0 ? it->second * runs / time.ns : 0;
+    ops.push_back({{"op", op}, {"nodes", time.nodes}, {"ms_per_run", ms}, {"share", total_ns ? time.ns / total_ns : 0},
+                   {"gflops", gflops}});
+    t.rows.push_back({op, std::to_string(time.nodes), fixed(ms, 3), fixed(total_ns ? 100 * time.ns / total_ns : 0, 1) + "%",
+                      gflops > 0 ? fixed(gflops, 1) : "-"});
+  }
+  if (out) {
+    *out << "\nProfile (" << runs << " runs, trace in " << path << ")\n";
+    t.print(*out);
+  }
+  return {{"trace", path}, {"ops", ops}};
+}
+
 void bench(const BenchOptions& o) {
   check_threads(o.threads);
   EK_CHECK(o.runs >= 1, "--runs must be at least 1, got ", o.runs);
   EK_CHECK(o.warmup >= 0, "--warmup must be 0 or more, got ", o.warmup);
 
   auto t0 = Clock::now();
-  Session session(o.model, SessionOptions{o.threads});
+  Session session(o.model, SessionOptions{.threads = o.threads, .opt_level = o.opt_level, .profile = !o.profile.empty()});
   double load_ms = ms_since(t0);
   bool random = o.inputs.empty();
   std::map<std::string, Tensor> feeds = random ? random_inputs(session, o.seed) : load_inputs(session, o.inputs);
@@ -105,6 +156,7 @@ void bench(const BenchOptions& o) {
       session.run(feeds);
       progress.update(i + 1, "warm-up");
     }
+    session.clear_profile();  // profile the timed runs only
     for (int i = 0; i < o.runs; ++i) {
       auto t = Clock::now();
       session.run(feeds);
@@ -133,6 +185,8 @@ void bench(const BenchOptions& o) {
         {"peak_rss_mb", rss},
     };
     if (random) j["seed"] = o.seed;
+    j["opt_level"] = o.opt_level;
+    if (!o.profile.empty()) j["profile"] = write_profile(session, o.profile, o.runs, nullptr);
     std::cout << j.dump(2) << "\n";
     return;
   }
@@ -154,6 +208,7 @@ void bench(const BenchOptions& o) {
   lat.rows.push_back({fixed(s.median, 3), fixed(s.p90, 3), fixed(s.min, 3), fixed(s.mean, 3), fixed(s.max, 3),
                       fixed(s.stddev, 3)});
   lat.print(std::cout);
+  if (!o.profile.empty()) write_profile(session, o.profile, o.runs, &std::cout);
 }
 
 }  // namespace
@@ -164,6 +219,9 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("MODEL", o->model, "Model file (.onnx or .tflite)")->required();
   add_input_option(cmd, o->inputs, /*required=*/false);
   add_threads_option(cmd, o->threads);
+  add_opt_level_option(cmd, o->opt_level);
+  cmd->add_option("--profile", o->profile,
+                  "Write a Chrome-trace JSON of every node's time (chrome://tracing, Perfetto) and print the top ops");
   cmd->add_option("-n,--runs", o->runs, "Timed runs")->capture_default_str();
   cmd->add_option("-w,--warmup", o->warmup, "Untimed runs before timing")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the random inputs used without --input")->capture_default_str();

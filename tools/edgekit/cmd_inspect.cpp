@@ -5,6 +5,8 @@
 #include <set>
 
 #include "common.h"
+#include "passes/pass_manager.h"
+#include "runtime/session.h"
 #include "flops.h"
 #include "formats/model_loader.h"
 #include "kernels/op.h"
@@ -16,6 +18,8 @@ namespace {
 struct InspectOptions {
   std::string model;
   bool json = false;
+  int opt_level = -1;  // -1: the graph as stored
+  bool plan = false;
 };
 
 std::string domain_name(const std::string& d) { return d.empty() ? "ai.onnx" : d; }
@@ -34,6 +38,13 @@ void inspect(const InspectOptions& o) {
   ModelFormat format = detect_model_format(o.model);
   Graph g = load_model(o.model);
   g.topo_sort();
+  if (o.opt_level >= 0) optimize_graph(g, o.opt_level);
+  MemoryPlan plan;
+  if (o.plan) {  // plan for one run on random inputs (dynamic dims as 1)
+    Session session(Graph(g), SessionOptions{.threads = 1, .opt_level = 0});
+    session.run(random_inputs(session, 0));
+    plan = session.memory_plan();
+  }
   auto file_size = std::filesystem::file_size(o.model);
   int64_t params = g.parameter_count();
   size_t param_bytes = 0;
@@ -75,6 +86,8 @@ void inspect(const InspectOptions& o) {
     j["flops_nodes_without_shapes"] = flops.nodes_without_shapes;
     j["metadata"] = g.metadata;
     j["unsupported_ops"] = unsupported;
+    if (o.opt_level >= 0) j["opt_level"] = o.opt_level;
+    if (o.plan) j["memory_plan"] = {{"arena_bytes", plan.arena_bytes}, {"naive_bytes", plan.naive_bytes}};
     std::cout << j.dump(2) << "\n";
     return;
   }
@@ -100,6 +113,12 @@ void inspect(const InspectOptions& o) {
       {"FLOPs", flops_text},
       {"Runnable", unsupported.empty() ? "yes" : "no: unsupported ops " + join(unsupported)},
   };
+  if (o.opt_level >= 0) summary.rows.push_back({"Optimised", cat("at level ", o.opt_level, " (ops below are after the passes)")});
+  if (o.plan)
+    summary.rows.push_back({"Memory plan", cat(human_bytes(double(plan.arena_bytes)), " arena for intermediates vs ",
+                                               human_bytes(double(plan.naive_bytes)), " if each had its own buffer (",
+                                               fixed(plan.naive_bytes ? 100.0 * double(plan.arena_bytes) / double(plan.naive_bytes) : 0, 0),
+                                               "%)")});
   if (!g.name.empty()) summary.rows.insert(summary.rows.begin() + 1, {"Graph", g.name});
   summary.print(std::cout, "");
 
@@ -131,6 +150,11 @@ void add_inspect_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("inspect", "Show a model's format, inputs, outputs, ops, parameters and FLOPs");
   cmd->add_option("MODEL", o->model, "Model file (.onnx or .tflite)")->required();
   cmd->add_flag("--json", o->json, "Print one JSON object instead of tables");
+  cmd->add_option("--opt-level", o->opt_level, "Show the graph after optimisation at this level (0..3)")
+      ->check(CLI::Range(0, 3));
+  cmd->add_flag("--plan", o->plan,
+                "Plan memory for one run on random inputs (dynamic dims as 1): arena size versus the sum of all "
+                "intermediate tensors");
   cmd->footer(
       "Shapes print symbolic dims by name, e.g. [batch,3,224,224]. FLOPs count a multiply-add as 2 and\n"
       "take dynamic dims as 1.");

@@ -18,12 +18,13 @@ struct RunOptions {
   std::vector<std::string> inputs;
   std::string output_dir = ".";
   int threads = 1;
+  int opt_level = 3;
   bool json = false;
 };
 
 void run(const RunOptions& o) {
   check_threads(o.threads);
-  Session session(o.model, SessionOptions{o.threads});
+  Session session(o.model, SessionOptions{.threads = o.threads, .opt_level = o.opt_level});
   std::map<std::string, Tensor> feeds = load_inputs(session, o.inputs);
 
   auto start = std::chrono::steady_clock::now();
@@ -82,6 +83,7 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("-o,--output-dir", o->output_dir, "Directory for the outputs (created if missing)")
       ->capture_default_str();
   add_threads_option(cmd, o->threads);
+  add_opt_level_option(cmd, o->opt_level);
   cmd->add_flag("--json", o->json, "Print one JSON object instead of a table");
   cmd->footer(
       "Each output is written to DIR/<output name>.npy. In file names, every character other than\n"

@@ -48,6 +48,13 @@ void add_threads_option(CLI::App* cmd, int& threads) {
       ->capture_default_str();
 }
 
+void add_opt_level_option(CLI::App* cmd, int& level) {
+  cmd->add_option("--opt-level", level,
+                  "Graph optimisation: 0 none, 1 clean-up and constant folding, 2 + BatchNorm folding, 3 + fusion")
+      ->check(CLI::Range(0, 3))
+      ->capture_default_str();
+}
+
 void check_threads(int threads) {
   EK_CHECK(threads >= 1, "--threads must be at least 1, got ", threads);
   EK_CHECK(threads <= max_threads(), "--threads ", threads, " exceeds the maximum of ", max_threads(),

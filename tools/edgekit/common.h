@@ -28,6 +28,9 @@ void add_bench_command(CLI::App& app);
 void add_threads_option(CLI::App* cmd, int& threads);
 void check_threads(int threads);  // 1..hardware_concurrency, else Error saying the range
 
+// --opt-level: graph optimisation level 0..3 (passes/pass_manager.h), default 3.
+void add_opt_level_option(CLI::App* cmd, int& level);
+
 // --input: repeatable NAME=FILE.npy, FILE.npy (single-input models) or FILE.npz (by key).
 void add_input_option(CLI::App* cmd, std::vector<std::string>& specs, bool required);
 // Reads every --input, checks names, dtypes and shapes against the session's inputs with the

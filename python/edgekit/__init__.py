@@ -64,12 +64,14 @@ def _array(buf):
 
 
 class Session:
-    """A loaded model, ready to run. `threads` is between 1 and the machine's cores."""
+    """A loaded model, ready to run. `threads` is between 1 and the machine's cores;
+    `opt_level` (0..3) chooses the graph optimisations, 0 running the graph as stored."""
 
-    def __init__(self, path, threads=1):
-        if isinstance(threads, bool) or not isinstance(threads, int):
-            raise TypeError(f"threads must be an int, got {type(threads).__name__}")
-        self._session = _edgekit.Session(_os.fspath(path), threads)
+    def __init__(self, path, threads=1, opt_level=3):
+        for name, value in (("threads", threads), ("opt_level", opt_level)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        self._session = _edgekit.Session(_os.fspath(path), threads, opt_level)
         self.path = _os.fspath(path)
         self.threads = threads
         self.inputs = _infos(self._session.inputs)

@@ -68,3 +68,14 @@ def test_unwritable_profile_path(cli):
     r = run(cli, "bench", MODEL, "--runs", "1", "--profile", "/nonexistent/dir/trace.json")
     assert r.returncode == 1
     assert "cannot write the profile" in r.stderr
+
+
+@needs_zoo
+def test_python_opt_levels_agree():
+    edgekit = pytest.importorskip("edgekit", reason="Python package not built (make build)")
+    x = np.load(MODEL.parent / "input_0.npy")
+    ys = [edgekit.Session(MODEL, opt_level=level).run(x)[0] for level in range(4)]
+    for y in ys[1:]:
+        np.testing.assert_allclose(y, ys[0], rtol=1e-4, atol=1e-5)
+    with pytest.raises(edgekit.Error, match="optimization level"):
+        edgekit.Session(MODEL, opt_level=9)

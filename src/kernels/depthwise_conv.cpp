@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/error.h"
 #include "core/thread_pool.h"
 
 namespace edgekit {
@@ -19,8 +20,14 @@ void valid_columns(int64_t offset, int64_t stride, int64_t pad, int64_t width, i
   lo = std::min(lo, hi);
 }
 
+// Per kernel column: the range of output columns that read inside the image. It depends on
+// the kernel column only, so it is computed once per convolution, not per row.
+struct ColumnRanges {
+  int64_t lo[16], hi[16];  // kernels wider than 16 columns take the generic path below
+};
+
 template <class T>
-void channel(const T* x, const T* w, T b, T* y, const Im2colShape& s) {
+void channel(const T* x, const T* w, T b, T* y, const Im2colShape& s, const ColumnRanges& cols) {
   // Im2colShape right-aligns dims into 3 (D, H, W); a 2-D conv uses the last two.
   const int64_t H = s.image[1], W = s.image[2], OH = s.cols[1], OW = s.cols[2];
   const int64_t KH = s.kernel[1], KW = s.kernel[2];
@@ -35,8 +42,7 @@ void channel(const T* x, const T* w, T b, T* y, const Im2colShape& s) {
       const T* xrow = x + ih * W;
       for (int64_t kw = 0; kw < KW; ++kw) {
         const T wk = w[kh * KW + kw];
-        int64_t lo, hi;
-        valid_columns(kw * dw, sw, pw, W, OW, lo, hi);
+        const int64_t lo = cols.lo[kw], hi = cols.hi[kw];
         const T* xs = xrow + lo * sw - pw + kw * dw;
         if (sw == 1) {
           for (int64_t o = lo; o < hi; ++o) yrow[o] += wk * xs[o - lo];
@@ -54,11 +60,15 @@ template <class T>
 void depthwise_conv2d(const T* x, const T* w, const T* bias, T* y, int64_t n, int64_t c, const Im2colShape& s,
                       const FusedActivation& activation, ThreadPool* pool) {
   const int64_t in_size = s.image_size(), out_size = s.col_size(), taps = s.kernel_size();
+  EK_CHECK(s.kernel[2] <= 16, "depthwise_conv2d: kernel width ", s.kernel[2], " exceeds 16");
+  ColumnRanges cols;
+  for (int64_t kw = 0; kw < s.kernel[2]; ++kw)
+    valid_columns(kw * s.dilation[2], s.stride[2], s.pad[2], s.image[2], s.cols[2], cols.lo[kw], cols.hi[kw]);
   parallel_for(pool, n * c, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t ch = t % c;
       T* yc = y + t * out_size;
-      channel(x + t * in_size, w + ch * taps, bias ? bias[ch] : T(0), yc, s);
+      channel(x + t * in_size, w + ch * taps, bias ? bias[ch] : T(0), yc, s, cols);
       activation.apply(yc, out_size);
     }
   }, 4);

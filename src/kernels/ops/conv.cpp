@@ -81,7 +81,7 @@ class Conv final : public OpKernel {
     const T* X = x.data<T>();
     const T* W = w.data<T>();
     T* Y = y.data<T>();
-    if (group_ == C && M == C && x.rank() == 4) {  // depthwise: a direct loop beats im2col + GEMM
+    if (group_ == C && M == C && x.rank() == 4 && s.kernel[2] <= 16) {  // depthwise: direct beats im2col + GEMM
       depthwise_conv2d<T>(X, W, ctx.has_input(2) ? ctx.input(2).data<T>() : nullptr, Y, N, C, s, activation_,
                           ctx.threads());
       return;

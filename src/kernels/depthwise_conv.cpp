@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -54,6 +55,53 @@ void channel(const T* x, const T* w, T b, T* y, const Im2colShape& s, const Colu
   }
 }
 
+// Square K x K kernels with stride S and dilation 1 (3x3 and 5x5, stride 1 and 2, are most of
+// the depthwise layers in practice): the channel is first copied into a zero-padded scratch
+// image, so every output reads K*K in-bounds taps that the compiler fully unrolls, with the
+// filter held in registers. Vectorises along the output row for S == 1.
+template <class T, int K, int S>
+void channel_padded(const T* x, const T* w, T b, T* y, const Im2colShape& s, T* padded) {
+  const int64_t H = s.image[1], W = s.image[2], OH = s.cols[1], OW = s.cols[2];
+  const int64_t pt = s.pad[1], pl = s.pad[2];
+  const int64_t HP = (OH - 1) * S + K, WP = (OW - 1) * S + K;  // rows/cols the outputs read
+  for (int64_t r = 0; r < HP; ++r) {
+    T* dst = padded + r * WP;
+    const int64_t ih = r - pt;
+    if (ih < 0 || ih >= H) {
+      std::fill(dst, dst + WP, T(0));
+      continue;
+    }
+    for (int64_t c = 0; c < WP; ++c) {
+      const int64_t iw = c - pl;
+      dst[c] = iw >= 0 && iw < W ? x[ih * W + iw] : T(0);
+    }
+  }
+  T wk[K * K];
+  for (int i = 0; i < K * K; ++i) wk[i] = w[i];
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    const T* rows = padded + oh * S * WP;
+    T* yrow = y + oh * OW;
+    for (int64_t ow = 0; ow < OW; ++ow) {
+      T acc = b;
+      for (int kh = 0; kh < K; ++kh)
+        for (int kw = 0; kw < K; ++kw) acc += wk[kh * K + kw] * rows[kh * WP + ow * S + kw];
+      yrow[ow] = acc;
+    }
+  }
+}
+
+template <class T>
+bool padded_path(const Im2colShape& s, void (**fn)(const T*, const T*, T, T*, const Im2colShape&, T*)) {
+  if (s.kernel[1] != s.kernel[2] || s.stride[1] != s.stride[2] || s.dilation[1] != 1 || s.dilation[2] != 1) return false;
+  const int64_t k = s.kernel[1], st = s.stride[1];
+  if (k == 3 && st == 1) *fn = channel_padded<T, 3, 1>;
+  else if (k == 3 && st == 2) *fn = channel_padded<T, 3, 2>;
+  else if (k == 5 && st == 1) *fn = channel_padded<T, 5, 1>;
+  else if (k == 5 && st == 2) *fn = channel_padded<T, 5, 2>;
+  else return false;
+  return true;
+}
+
 }  // namespace
 
 template <class T>
@@ -64,11 +112,20 @@ void depthwise_conv2d(const T* x, const T* w, const T* bias, T* y, int64_t n, in
   ColumnRanges cols;
   for (int64_t kw = 0; kw < s.kernel[2]; ++kw)
     valid_columns(kw * s.dilation[2], s.stride[2], s.pad[2], s.image[2], s.cols[2], cols.lo[kw], cols.hi[kw]);
+  void (*fast)(const T*, const T*, T, T*, const Im2colShape&, T*) = nullptr;
+  const bool padded = padded_path<T>(s, &fast);
+  const int64_t padded_size =
+      padded ? ((s.cols[1] - 1) * s.stride[1] + s.kernel[1]) * ((s.cols[2] - 1) * s.stride[2] + s.kernel[2]) : 0;
   parallel_for(pool, n * c, [&](int64_t begin, int64_t end) {
+    std::vector<T> scratch(static_cast<size_t>(padded_size));  // per task; the planner will own it later
     for (int64_t t = begin; t < end; ++t) {
       const int64_t ch = t % c;
       T* yc = y + t * out_size;
-      channel(x + t * in_size, w + ch * taps, bias ? bias[ch] : T(0), yc, s, cols);
+      const T b = bias ? bias[ch] : T(0);
+      if (padded)
+        fast(x + t * in_size, w + ch * taps, b, yc, s, scratch.data());
+      else
+        channel(x + t * in_size, w + ch * taps, b, yc, s, cols);
       activation.apply(yc, out_size);
     }
   }, 4);

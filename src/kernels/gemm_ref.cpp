@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "kernels/simd/sgemm_micro.h"
 
 namespace edgekit {
 namespace {
@@ -16,7 +17,7 @@ constexpr int64_t KC = 256, MC = 120, NC = 2048;
 
 // Packs op(A)[i0:i0+mc, p0:p0+kc] as ceil(mc/MR) panels, each kc x MR (k-major), zero-padded.
 template <class T>
-void pack_a(const T* A, int64_t lda, bool transA, int64_t i0, int64_t mc, int64_t p0, int64_t kc, T* out) {
+void pack_a(const T* A, int64_t lda, bool transA, int64_t i0, int64_t mc, int64_t p0, int64_t kc, T* out, int64_t MR) {
   for (int64_t ir = 0; ir < mc; ir += MR) {
     int64_t mr = std::min(MR, mc - ir);
     for (int64_t p = 0; p < kc; ++p) {
@@ -36,7 +37,7 @@ void pack_a(const T* A, int64_t lda, bool transA, int64_t i0, int64_t mc, int64_
 
 // Packs op(B)[p0:p0+kc, j0:j0+nc] as ceil(nc/NR) panels, each kc x NR (k-major), zero-padded.
 template <class T>
-void pack_b(const T* B, int64_t ldb, bool transB, int64_t p0, int64_t kc, int64_t j0, int64_t nc, T* out) {
+void pack_b(const T* B, int64_t ldb, bool transB, int64_t p0, int64_t kc, int64_t j0, int64_t nc, T* out, int64_t NR) {
   for (int64_t jr = 0; jr < nc; jr += NR) {
     int64_t nr = std::min(NR, nc - jr);
     T* panel = out + jr * kc;
@@ -81,6 +82,25 @@ inline void micro_kernel(int64_t kc, const T* __restrict a, const T* __restrict 
   }
 }
 
+// A micro-kernel and its tile: the portable one above, or an ISA-specific one for f32.
+template <class T>
+struct Tile {
+  int64_t mr, nr;
+  void (*run)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int64_t mr, int64_t nr, T alpha);
+};
+
+template <class T>
+void portable_micro_kernel(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int64_t mr, int64_t nr, T alpha) {
+  micro_kernel<T>(kc, a, b, c, ldc, mr, nr, alpha);
+}
+
+template <class T>
+Tile<T> portable_tile() {
+  return {MR, NR, portable_micro_kernel<T>};
+}
+
+Tile<float> tile_of(const SgemmMicroKernel* k) { return k ? Tile<float>{k->mr, k->nr, k->run} : portable_tile<float>(); }
+
 template <class T>
 std::vector<T>& scratch(int which) {
   thread_local std::vector<T> buffers[2];
@@ -89,7 +109,8 @@ std::vector<T>& scratch(int which) {
 
 template <class T>
 void gemm_serial(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, bool transA, const T* B, int64_t ldb,
-                 bool transB, T* C, int64_t ldc, T alpha, T beta) {
+                 bool transB, T* C, int64_t ldc, T alpha, T beta, const Tile<T>& tile) {
+  const int64_t MR = tile.mr, NR = tile.nr;
   if (M <= 0 || N <= 0) return;
   // Scale C by beta first; the blocked loop then only accumulates.
   for (int64_t i = 0; i < M; ++i) {
@@ -115,16 +136,16 @@ void gemm_serial(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, bool 
     const int64_t nc = std::min(NC, N - jc);
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min(KC, K - pc);
-      pack_b(B, ldb, transB, pc, kc, jc, nc, bpack.data());
+      pack_b(B, ldb, transB, pc, kc, jc, nc, bpack.data(), NR);
       for (int64_t ic = 0; ic < M; ic += MC) {
         const int64_t mc = std::min(MC, M - ic);
-        pack_a(A, lda, transA, ic, mc, pc, kc, apack.data());
+        pack_a(A, lda, transA, ic, mc, pc, kc, apack.data(), MR);
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const int64_t nr = std::min(NR, nc - jr);
           for (int64_t ir = 0; ir < mc; ir += MR) {
             const int64_t mr = std::min(MR, mc - ir);
-            micro_kernel<T>(kc, apack.data() + ir * kc, bpack.data() + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc,
-                            mr, nr, alpha);
+            tile.run(kc, apack.data() + ir * kc, bpack.data() + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc, mr, nr,
+                     alpha);
           }
         }
       }
@@ -132,28 +153,83 @@ void gemm_serial(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, bool 
   }
 }
 
+template <class T>
+void gemm_blocked(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, bool transA, const T* B, int64_t ldb,
+                  bool transB, T* C, int64_t ldc, T alpha, T beta, ThreadPool* pool, const Tile<T>& t) {
+  // Below ~1 MFLOP, waking workers costs more than it saves.
+  if (pool == nullptr || double(M) * double(N) * double(K) < 5e5) {
+    gemm_serial(M, N, K, A, lda, transA, B, ldb, transB, C, ldc, alpha, beta, t);
+    return;
+  }
+  // Split the larger output dim in whole tiles; each part is an independent GEMM, so the
+  // result does not depend on the thread count.
+  const bool split_n = N >= M;
+  const int64_t tile = split_n ? t.nr : t.mr, dim = split_n ? N : M, tiles = (dim + tile - 1) / tile;
+  parallel_for(pool, tiles, [&](int64_t b, int64_t e) {
+    const int64_t lo = b * tile, hi = std::min(e * tile, dim);
+    if (split_n) {
+      gemm_serial(M, hi - lo, K, A, lda, transA, transB ? B + lo * ldb : B + lo, ldb, transB, C + lo, ldc, alpha, beta,
+                  t);
+    } else {
+      gemm_serial(hi - lo, N, K, transA ? A + lo : A + lo * lda, lda, transA, B, ldb, transB, C + lo * ldc, ldc, alpha,
+                  beta, t);
+    }
+  });
+}
+
+// M == 1 (a fully connected layer at batch 1): packing B would cost more than the product,
+// so B is read once in place. Eight partial sums per dot product let the compiler vectorise
+// without reassociating a single float sum.
+void gemv_f32(int64_t N, int64_t K, const float* A, int64_t a_stride, const float* B, int64_t ldb, bool transB,
+              float* C, float alpha, float beta, ThreadPool* pool) {
+  std::vector<float> a(static_cast<size_t>(K));
+  for (int64_t k = 0; k < K; ++k) a[size_t(k)] = A[k * a_stride];
+  parallel_for(pool, N, [&](int64_t lo, int64_t hi) {
+    if (transB) {  // C[j] = dot(a, B row j)
+      for (int64_t j = lo; j < hi; ++j) {
+        const float* row = B + j * ldb;
+        float part[8] = {};
+        int64_t k = 0;
+        for (; k + 8 <= K; k += 8)
+          for (int l = 0; l < 8; ++l) part[l] += a[size_t(k + l)] * row[k + l];
+        float sum = 0;
+        for (int l = 0; l < 8; ++l) sum += part[l];
+        for (; k < K; ++k) sum += a[size_t(k)] * row[k];
+        C[j] = alpha * sum + (beta == 0.f ? 0.f : beta * C[j]);
+      }
+    } else {  // C[lo:hi] = sum_k a[k] * B row k
+      for (int64_t j = lo; j < hi; ++j) C[j] = beta == 0.f ? 0.f : beta * C[j];
+      for (int64_t k = 0; k < K; ++k) {
+        const float s = alpha * a[size_t(k)];
+        const float* row = B + k * ldb;
+        for (int64_t j = lo; j < hi; ++j) C[j] += s * row[j];
+      }
+    }
+  }, 64);
+}
+
 }  // namespace
 
 template <class T>
 void gemm_ref(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, bool transA, const T* B, int64_t ldb,
               bool transB, T* C, int64_t ldc, T alpha, T beta, ThreadPool* pool) {
-  // Below ~1 MFLOP, waking workers costs more than it saves.
-  if (pool == nullptr || double(M) * double(N) * double(K) < 5e5) {
-    gemm_serial(M, N, K, A, lda, transA, B, ldb, transB, C, ldc, alpha, beta);
+  gemm_blocked(M, N, K, A, lda, transA, B, ldb, transB, C, ldc, alpha, beta, pool, portable_tile<T>());
+}
+
+void gemm_f32_with(const SgemmMicroKernel* kernel, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+                   bool transA, const float* B, int64_t ldb, bool transB, float* C, int64_t ldc, float alpha,
+                   float beta, ThreadPool* pool) {
+  gemm_blocked(M, N, K, A, lda, transA, B, ldb, transB, C, ldc, alpha, beta, pool, tile_of(kernel));
+}
+
+void gemm_f32(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool transA, const float* B, int64_t ldb,
+              bool transB, float* C, int64_t ldc, float alpha, float beta, ThreadPool* pool) {
+  if (M == 1 && N > 0 && K > 0 && alpha != 0.f) {
+    gemv_f32(N, K, A, transA ? lda : 1, B, ldb, transB, C, alpha, beta, pool);
     return;
   }
-  // Split the larger output dim in whole tiles; each part is an independent GEMM.
-  const bool split_n = N >= M;
-  const int64_t tile = split_n ? NR : MR, dim = split_n ? N : M, tiles = (dim + tile - 1) / tile;
-  parallel_for(pool, tiles, [&](int64_t b, int64_t e) {
-    const int64_t lo = b * tile, hi = std::min(e * tile, dim);
-    if (split_n) {
-      gemm_serial(M, hi - lo, K, A, lda, transA, transB ? B + lo * ldb : B + lo, ldb, transB, C + lo, ldc, alpha, beta);
-    } else {
-      gemm_serial(hi - lo, N, K, transA ? A + lo : A + lo * lda, lda, transA, B, ldb, transB, C + lo * ldc, ldc, alpha,
-                  beta);
-    }
-  });
+  static const SgemmMicroKernel* const best = best_sgemm_micro_kernel();
+  gemm_f32_with(best, M, N, K, A, lda, transA, B, ldb, transB, C, ldc, alpha, beta, pool);
 }
 
 #define EK_INSTANTIATE_GEMM(T)                                                                                  \

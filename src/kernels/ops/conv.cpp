@@ -101,7 +101,7 @@ class Conv final : public OpKernel {
           b = col.data();
         }
         T* yg = Y + (n * M + gi * Mg) * out_size;
-        gemm_ref<T>(Mg, out_size, K, W + gi * Mg * K, K, false, b, out_size, false, yg, out_size, T(1), T(0),
+        gemm<T>(Mg, out_size, K, W + gi * Mg * K, K, false, b, out_size, false, yg, out_size, T(1), T(0),
                     gemm_pool);
         // Epilogue on the block just computed, while it is in cache: bias, then a fused activation.
         if (ctx.has_input(2)) add_channel_bias(yg, ctx.input(2).data<T>() + gi * Mg, 1, Mg, out_size);

@@ -80,7 +80,7 @@ class ConvTranspose final : public OpKernel {
     for (int64_t n = 0; n < N; ++n) {
       for (int64_t gi = 0; gi < group_; ++gi) {
         // W[g] is stored Cg x rows, so W[g]^T is a transposed read.
-        gemm_ref<T>(rows, in_size, Cg, W + gi * Cg * rows, rows, true, X + (n * C + gi * Cg) * in_size, in_size,
+        gemm<T>(rows, in_size, Cg, W + gi * Cg * rows, rows, true, X + (n * C + gi * Cg) * in_size, in_size,
                     false, col.data(), in_size, T(1), T(0), ctx.threads());
         col2im_add(col.data(), Mg, s, Y + (n * M + gi * Mg) * out_size);
       }

@@ -73,7 +73,7 @@ class Gemm final : public OpKernel {
         for (int64_t j = 0; j < N; ++j) Y[i * N + j] = C[i * st[0] + j * st[1]];
       beta = T(beta_);
     }
-    gemm_ref<T>(M, N, K, a.data<T>(), a.dim(1), trans_a_, b.data<T>(), b.dim(1), trans_b_, Y, N, T(alpha_), beta,
+    gemm<T>(M, N, K, a.data<T>(), a.dim(1), trans_a_, b.data<T>(), b.dim(1), trans_b_, Y, N, T(alpha_), beta,
                 ctx.threads());
     activation_.apply(Y, M * N);
   }

@@ -69,7 +69,7 @@ class MatMul final : public OpKernel {
     const T* B = b.data<T>();
     const int64_t batches = shape_numel(d.batch);
     if (d.b.size() == 2) {  // B shared by every batch: one (batch * M) x N GEMM
-      gemm_ref<T>(batches * d.M, d.N, d.K, A, d.K, false, B, d.N, false, Y, d.N, T(1), T(0), ctx.threads());
+      gemm<T>(batches * d.M, d.N, d.K, A, d.K, false, B, d.N, false, Y, d.N, T(1), T(0), ctx.threads());
       return;
     }
     // Per-batch element offsets of A and B, via broadcast strides over matrix indices.
@@ -82,7 +82,7 @@ class MatMul final : public OpKernel {
         ia += idx[k] * sa[k];
         ib += idx[k] * sb[k];
       }
-      gemm_ref<T>(d.M, d.N, d.K, A + ia * d.M * d.K, d.K, false, B + ib * d.K * d.N, d.N, false,
+      gemm<T>(d.M, d.N, d.K, A + ia * d.M * d.K, d.K, false, B + ib * d.K * d.N, d.N, false,
                   Y + t * d.M * d.N, d.N, T(1), T(0), ctx.threads());
       for (int k = int(idx.size()) - 1; k >= 0 && ++idx[k] == d.batch[k]; --k) idx[k] = 0;
     }

@@ -9,7 +9,9 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <vector>
 
+#include "core/thread_pool.h"
 #include "kernels/conv_geometry.h"
 #include "kernels/nn_common.h"
 #include "kernels/op.h"
@@ -112,6 +114,9 @@ class Pool final : public OpKernel {
       const T* X = x.data<T>();
       T* Y = ctx.output(0).data<T>();
       int64_t* I = (kind == PoolKind::max && ctx.has_output(1)) ? ctx.output(1).data<int64_t>() : nullptr;
+      if constexpr (kind == PoolKind::max) {
+        if (!I) return max_pool_planes(X, Y, planes, in_size, w, ctx.threads());
+      }
       for (int64_t plane = 0; plane < planes; ++plane) {
         const T* src = X + plane * in_size;
         for (int64_t od = 0; od < w.out[0]; ++od) {
@@ -155,6 +160,84 @@ class Pool final : public OpKernel {
         }
       }
     }
+  }
+
+  // MaxPool without Indices, the common case: tap ranges computed once per call, values
+  // compared in their own type, planes split across threads. Same NaN rule as the walker
+  // above: the first tap starts the maximum, later taps replace it only when greater (so a
+  // NaN wins only as the first tap).
+  template <class T>
+  static void max_pool_planes(const T* X, T* Y, int64_t planes, int64_t in_size, const Window3& w, ThreadPool* pool) {
+    struct Taps {
+      int64_t start, lo, hi;
+    };
+    std::array<std::vector<Taps>, 3> taps;  // per dim, per output position
+    for (int i = 0; i < 3; ++i)
+      for (int64_t o = 0; o < w.out[size_t(i)]; ++o) {
+        Taps t{};
+        int64_t padded;
+        w.taps(i, o, t.start, t.lo, t.hi, padded);
+        taps[size_t(i)].push_back(t);
+      }
+    const int64_t out_size = w.out[0] * w.out[1] * w.out[2];
+    const int64_t d0 = w.d[0], d1 = w.d[1], d2 = w.d[2], in1 = w.in[1], in2 = w.in[2];
+    if (w.in[0] == 1 && w.out[0] == 1 && w.k[0] == 1) {  // 2-D (and 1-D): rows first, then columns
+      parallel_for(pool, planes, [&](int64_t begin, int64_t end) {
+        std::vector<T> rowmax(static_cast<size_t>(in2));
+        for (int64_t plane = begin; plane < end; ++plane) {
+          const T* src = X + plane * in_size;
+          T* y = Y + plane * out_size;
+          for (const Taps& th : taps[1]) {
+            if (th.lo >= th.hi) {
+              y = std::fill_n(y, w.out[2], std::numeric_limits<T>::lowest());
+              continue;
+            }
+            // Elementwise max of the window's rows: contiguous, vectorised.
+            std::copy_n(src + (th.start + th.lo * d1) * in2, in2, rowmax.data());
+            for (int64_t kh = th.lo + 1; kh < th.hi; ++kh) {
+              const T* row = src + (th.start + kh * d1) * in2;
+              for (int64_t i = 0; i < in2; ++i) rowmax[size_t(i)] = row[i] > rowmax[size_t(i)] ? row[i] : rowmax[size_t(i)];
+            }
+            for (const Taps& tw : taps[2]) {
+              if (tw.lo >= tw.hi) {
+                *y++ = std::numeric_limits<T>::lowest();
+                continue;
+              }
+              const T* r = rowmax.data() + tw.start;
+              T m = r[tw.lo * d2];
+              for (int64_t kw = tw.lo + 1; kw < tw.hi; ++kw) m = r[kw * d2] > m ? r[kw * d2] : m;
+              *y++ = m;
+            }
+          }
+        }
+      }, 4);
+      return;
+    }
+    parallel_for(pool, planes, [&](int64_t begin, int64_t end) {
+      for (int64_t plane = begin; plane < end; ++plane) {
+        const T* src = X + plane * in_size;
+        T* y = Y + plane * out_size;
+        for (const Taps& td : taps[0])
+          for (const Taps& th : taps[1])
+            for (const Taps& tw : taps[2]) {
+              if (td.lo >= td.hi || th.lo >= th.hi || tw.lo >= tw.hi) {  // window entirely in the pads
+                *y++ = std::numeric_limits<T>::lowest();
+                continue;
+              }
+              // Select, not branch: data-dependent branches mispredict on every other tap.
+              T m = src[((td.start + td.lo * d0) * in1 + th.start + th.lo * d1) * in2 + tw.start + tw.lo * d2];
+              for (int64_t kd = td.lo; kd < td.hi; ++kd)
+                for (int64_t kh = th.lo; kh < th.hi; ++kh) {
+                  const T* row = src + ((td.start + kd * d0) * in1 + th.start + kh * d1) * in2 + tw.start;
+                  for (int64_t kw = tw.lo; kw < tw.hi; ++kw) {
+                    const T v = row[kw * d2];
+                    m = v > m ? v : m;
+                  }
+                }
+              *y++ = m;
+            }
+      }
+    }, 4);
   }
 
   template <class T>

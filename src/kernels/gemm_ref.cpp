@@ -45,9 +45,8 @@ void pack_b(const T* B, int64_t ldb, bool transB, int64_t p0, int64_t kc, int64_
       for (int64_t p = 0; p < kc; ++p) {
         const T* src = B + (p0 + p) * ldb + j0 + jr;
         T* dst = panel + p * NR;
-        int64_t j = 0;
-        for (; j < nr; ++j) dst[j] = src[j];
-        for (; j < NR; ++j) dst[j] = T(0);
+        std::copy_n(src, nr, dst);
+        std::fill(dst + nr, dst + NR, T(0));
       }
     } else {  // B stored N x K: walk each column of op(B) contiguously
       for (int64_t j = 0; j < NR; ++j) {
@@ -66,7 +65,7 @@ void pack_b(const T* B, int64_t ldb, bool transB, int64_t p0, int64_t kc, int64_
 // the accumulators in registers and vectorises over NR.
 template <class T>
 inline void micro_kernel(int64_t kc, const T* __restrict a, const T* __restrict b, T* c, int64_t ldc, int64_t mr,
-                         int64_t nr, T alpha) {
+                         int64_t nr, T alpha, bool accumulate) {
   T acc[MR][NR] = {};
   for (int64_t p = 0; p < kc; ++p) {
     const T* ap = a + p * MR;
@@ -78,7 +77,7 @@ inline void micro_kernel(int64_t kc, const T* __restrict a, const T* __restrict 
   }
   for (int64_t i = 0; i < mr; ++i) {
     T* crow = c + i * ldc;
-    for (int64_t j = 0; j < nr; ++j) crow[j] += alpha * acc[i][j];
+    for (int64_t j = 0; j < nr; ++j) crow[j] = alpha * acc[i][j] + (accumulate ? crow[j] : T(0));
   }
 }
 
@@ -86,12 +85,13 @@ inline void micro_kernel(int64_t kc, const T* __restrict a, const T* __restrict 
 template <class T>
 struct Tile {
   int64_t mr, nr;
-  void (*run)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int64_t mr, int64_t nr, T alpha);
+  void (*run)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int64_t mr, int64_t nr, T alpha, bool accumulate);
 };
 
 template <class T>
-void portable_micro_kernel(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int64_t mr, int64_t nr, T alpha) {
-  micro_kernel<T>(kc, a, b, c, ldc, mr, nr, alpha);
+void portable_micro_kernel(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int64_t mr, int64_t nr, T alpha,
+                           bool accumulate) {
+  micro_kernel<T>(kc, a, b, c, ldc, mr, nr, alpha, accumulate);
 }
 
 template <class T>
@@ -112,16 +112,18 @@ void gemm_serial(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, bool 
                  bool transB, T* C, int64_t ldc, T alpha, T beta, const Tile<T>& tile) {
   const int64_t MR = tile.mr, NR = tile.nr;
   if (M <= 0 || N <= 0) return;
-  // Scale C by beta first; the blocked loop then only accumulates.
-  for (int64_t i = 0; i < M; ++i) {
-    T* row = C + i * ldc;
-    if (beta == T(0)) {
-      std::fill(row, row + N, T(0));
-    } else if (beta != T(1)) {
-      for (int64_t j = 0; j < N; ++j) row[j] *= beta;
+  if (K <= 0 || alpha == T(0)) {  // C = beta * C only
+    for (int64_t i = 0; i < M; ++i) {
+      T* row = C + i * ldc;
+      for (int64_t j = 0; j < N; ++j) row[j] = beta == T(0) ? T(0) : beta * row[j];
     }
+    return;
   }
-  if (K <= 0 || alpha == T(0)) return;
+  // Scale C by beta first when it is kept; with beta == 0 the first K block overwrites C
+  // instead, so C is neither cleared nor read.
+  if (beta != T(0) && beta != T(1))
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] *= beta;
 
   std::vector<T>& bpack = scratch<T>(0);
   std::vector<T>& apack = scratch<T>(1);
@@ -145,7 +147,7 @@ void gemm_serial(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, bool 
           for (int64_t ir = 0; ir < mc; ir += MR) {
             const int64_t mr = std::min(MR, mc - ir);
             tile.run(kc, apack.data() + ir * kc, bpack.data() + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc, mr, nr,
-                     alpha);
+                     alpha, pc > 0 || beta != T(0));
           }
         }
       }

@@ -16,7 +16,8 @@ constexpr int64_t kMR = 6, kNR = 16;
 // Accumulators are named variables, not an array: GCC keeps an array in memory and stores
 // it on every iteration, which halves the kernel's speed.
 __attribute__((target("avx2,fma"))) void sgemm_6x16_avx2_fma(int64_t kc, const float* a, const float* b, float* c,
-                                                              int64_t ldc, int64_t mr, int64_t nr, float alpha) {
+                                                              int64_t ldc, int64_t mr, int64_t nr, float alpha,
+                                                              bool accumulate) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (int64_t p = 0; p < kc; ++p) {
@@ -47,8 +48,13 @@ __attribute__((target("avx2,fma"))) void sgemm_6x16_avx2_fma(int64_t kc, const f
   if (mr == kMR && nr == kNR) {
     for (int i = 0; i < kMR; ++i) {
       float* row = c + i * ldc;
-      _mm256_storeu_ps(row, _mm256_fmadd_ps(va, acc[i][0], _mm256_loadu_ps(row)));
-      _mm256_storeu_ps(row + 8, _mm256_fmadd_ps(va, acc[i][1], _mm256_loadu_ps(row + 8)));
+      if (accumulate) {
+        _mm256_storeu_ps(row, _mm256_fmadd_ps(va, acc[i][0], _mm256_loadu_ps(row)));
+        _mm256_storeu_ps(row + 8, _mm256_fmadd_ps(va, acc[i][1], _mm256_loadu_ps(row + 8)));
+      } else {
+        _mm256_storeu_ps(row, _mm256_mul_ps(va, acc[i][0]));
+        _mm256_storeu_ps(row + 8, _mm256_mul_ps(va, acc[i][1]));
+      }
     }
     return;
   }
@@ -59,7 +65,7 @@ __attribute__((target("avx2,fma"))) void sgemm_6x16_avx2_fma(int64_t kc, const f
     _mm256_store_ps(tile[i] + 8, acc[i][1]);
   }
   for (int64_t i = 0; i < mr; ++i)
-    for (int64_t j = 0; j < nr; ++j) c[i * ldc + j] += alpha * tile[i][j];
+    for (int64_t j = 0; j < nr; ++j) c[i * ldc + j] = alpha * tile[i][j] + (accumulate ? c[i * ldc + j] : 0.f);
 }
 
 const SgemmMicroKernel kAvx2 = {"sgemm_6x16_avx2_fma", kMR, kNR, sgemm_6x16_avx2_fma};

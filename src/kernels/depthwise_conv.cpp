@@ -56,35 +56,40 @@ void channel(const T* x, const T* w, T b, T* y, const Im2colShape& s, const Colu
 }
 
 // Square K x K kernels with stride S and dilation 1 (3x3 and 5x5, stride 1 and 2, are most of
-// the depthwise layers in practice): the channel is first copied into a zero-padded scratch
-// image, so every output reads K*K in-bounds taps that the compiler fully unrolls, with the
-// filter held in registers. Vectorises along the output row for S == 1.
+// the depthwise layers in practice). The channel is first copied into a zero-padded scratch
+// image whose rows are split into S phases (columns c with c % S == q, in order), so that the
+// taps of consecutive outputs are consecutive in memory even for S == 2. Each output row is
+// then K*K vectorised multiply-adds over the row, with no bounds checks.
 template <class T, int K, int S>
 void channel_padded(const T* x, const T* w, T b, T* y, const Im2colShape& s, T* padded) {
   const int64_t H = s.image[1], W = s.image[2], OH = s.cols[1], OW = s.cols[2];
   const int64_t pt = s.pad[1], pl = s.pad[2];
   const int64_t HP = (OH - 1) * S + K, WP = (OW - 1) * S + K;  // rows/cols the outputs read
+  const int64_t WQ = (WP + S - 1) / S;                          // columns per phase
   for (int64_t r = 0; r < HP; ++r) {
-    T* dst = padded + r * WP;
+    T* dst = padded + r * S * WQ;
     const int64_t ih = r - pt;
     if (ih < 0 || ih >= H) {
-      std::fill(dst, dst + WP, T(0));
+      std::fill(dst, dst + S * WQ, T(0));
       continue;
     }
-    for (int64_t c = 0; c < WP; ++c) {
-      const int64_t iw = c - pl;
-      dst[c] = iw >= 0 && iw < W ? x[ih * W + iw] : T(0);
-    }
+    const T* xrow = x + ih * W;
+    for (int q = 0; q < S; ++q)  // phase q holds padded columns q, q + S, q + 2S, ...
+      for (int64_t i = 0; i < WQ; ++i) {
+        const int64_t iw = i * S + q - pl;
+        dst[q * WQ + i] = iw >= 0 && iw < W ? xrow[iw] : T(0);
+      }
   }
   T wk[K * K];
   for (int i = 0; i < K * K; ++i) wk[i] = w[i];
   for (int64_t oh = 0; oh < OH; ++oh) {
-    const T* rows = padded + oh * S * WP;
-    T* yrow = y + oh * OW;
+    const T* src[K * K];  // tap (kh, kw) of output column ow is src[kh * K + kw][ow]
+    for (int kh = 0; kh < K; ++kh)
+      for (int kw = 0; kw < K; ++kw) src[kh * K + kw] = padded + (oh * S + kh) * S * WQ + (kw % S) * WQ + kw / S;
+    T* __restrict yrow = y + oh * OW;
     for (int64_t ow = 0; ow < OW; ++ow) {
       T acc = b;
-      for (int kh = 0; kh < K; ++kh)
-        for (int kw = 0; kw < K; ++kw) acc += wk[kh * K + kw] * rows[kh * WP + ow * S + kw];
+      for (int t = 0; t < K * K; ++t) acc += wk[t] * src[t][ow];
       yrow[ow] = acc;
     }
   }
@@ -114,8 +119,9 @@ void depthwise_conv2d(const T* x, const T* w, const T* bias, T* y, int64_t n, in
     valid_columns(kw * s.dilation[2], s.stride[2], s.pad[2], s.image[2], s.cols[2], cols.lo[kw], cols.hi[kw]);
   void (*fast)(const T*, const T*, T, T*, const Im2colShape&, T*) = nullptr;
   const bool padded = padded_path<T>(s, &fast);
+  const int64_t wp = (s.cols[2] - 1) * s.stride[2] + s.kernel[2];
   const int64_t padded_size =
-      padded ? ((s.cols[1] - 1) * s.stride[1] + s.kernel[1]) * ((s.cols[2] - 1) * s.stride[2] + s.kernel[2]) : 0;
+      padded ? ((s.cols[1] - 1) * s.stride[1] + s.kernel[1]) * ((wp + s.stride[2] - 1) / s.stride[2]) * s.stride[2] : 0;
   parallel_for(pool, n * c, [&](int64_t begin, int64_t end) {
     std::vector<T> scratch(static_cast<size_t>(padded_size));  // per task; the planner will own it later
     for (int64_t t = begin; t < end; ++t) {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "graph/graph.h"
+#include "kernels/fast_math.h"
 
 namespace edgekit {
 
@@ -34,6 +35,9 @@ class FusedActivation {
         for (int64_t i = 0; i < n; ++i) data[i] = data[i] < T(alpha_) ? T(alpha_) : data[i] > T(beta_) ? T(beta_) : data[i];
         return;
       case Kind::leaky_relu: for (int64_t i = 0; i < n; ++i) data[i] = data[i] >= T(0) ? data[i] : T(alpha_) * data[i]; return;
+      case Kind::sigmoid:
+        if constexpr (std::is_same_v<T, float>) return sigmoid_f32_array(data, data, n);
+        [[fallthrough]];
       default: for (int64_t i = 0; i < n; ++i) data[i] = T(scalar(double(data[i]))); return;
     }
   }

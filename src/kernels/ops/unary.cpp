@@ -2,6 +2,7 @@
 // it accepts; UnaryKernel (kernels/elementwise.h) supplies infer, dtype checks and the loop.
 // Floating-point functions also run on f16 (computed in float, rounded back).
 #include "kernels/elementwise.h"
+#include "kernels/fast_math.h"
 
 namespace edgekit {
 namespace {
@@ -52,12 +53,28 @@ using Acosh = UnaryKernel<MapFn<[](auto x) { return std::acosh(x); }>>;
 using Atanh = UnaryKernel<MapFn<[](auto x) { return std::atanh(x); }>>;
 using Erf = UnaryKernel<MapFn<[](auto x) { return std::erf(x); }>>;
 using Tanh = UnaryKernel<MapFn<[](auto x) { return std::tanh(x); }>>;
-using Sigmoid = UnaryKernel<MapFn<[](auto x) {
+using SigmoidReference = UnaryKernel<MapFn<[](auto x) {
   using C = decltype(x);
+  if constexpr (std::is_same_v<C, float>) return sigmoid_f32(x);
   if (x >= C(0)) return C(1) / (C(1) + std::exp(-x));
   const C e = std::exp(x);  // no overflow for very negative x
   return e / (C(1) + e);
 }>>;
+// f32 goes through the vectorised array function (fast_math.h); f64 and f16 through the table.
+class Sigmoid final : public OpKernel {
+ public:
+  explicit Sigmoid(const Node& node) : OpKernel(node), table_(node) {}
+  void infer(InferContext& ctx) const override { table_.infer(ctx); }
+  void run(RunContext& ctx) const override {
+    const Tensor& x = ctx.input(0);
+    if (x.dtype() != DType::f32) return table_.run(ctx);
+    sigmoid_f32_array(x.data<float>(), ctx.output(0).data<float>(), x.numel());
+  }
+
+ private:
+  SigmoidReference table_;
+};
+
 using Softplus = UnaryKernel<MapFn<[](auto x) { return softplus(x); }>>;
 using Softsign = UnaryKernel<MapFn<[](auto x) { return x / (decltype(x)(1) + std::fabs(x)); }>>;
 using Mish = UnaryKernel<MapFn<[](auto x) { return x * std::tanh(softplus(x)); }>>;

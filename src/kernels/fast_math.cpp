@@ -1,0 +1,65 @@
+#include "kernels/fast_math.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace edgekit {
+
+namespace {
+
+void sigmoid_scalar(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = sigmoid_f32(x[i]);
+}
+
+#if defined(__x86_64__)
+// The same arithmetic as exp_f32 / sigmoid_f32, eight lanes at a time.
+__attribute__((target("avx2,fma"))) void sigmoid_avx2(const float* x, float* y, int64_t n) {
+  const __m256 lo = _mm256_set1_ps(-87.3f), log2e = _mm256_set1_ps(1.44269504088896341f);
+  const __m256 round = _mm256_set1_ps(12582912.0f), c1 = _mm256_set1_ps(0.693359375f), c2 = _mm256_set1_ps(2.12194440e-4f);
+  const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    const __m256 neg_abs = _mm256_or_ps(v, sign);  // -|x|: exp of it never overflows
+    const __m256 t = _mm256_max_ps(neg_abs, lo);
+    const __m256 nn = _mm256_sub_ps(_mm256_fmadd_ps(t, log2e, round), round);
+    __m256 r = _mm256_fnmadd_ps(nn, c1, t);
+    r = _mm256_fmadd_ps(nn, c2, r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), one);
+    const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(nn), _mm256_set1_epi32(127)), 23);
+    __m256 e = _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+    e = _mm256_blendv_ps(e, zero, _mm256_cmp_ps(neg_abs, lo, _CMP_LT_OQ));
+    const __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, e));
+    __m256 out = _mm256_blendv_ps(_mm256_mul_ps(e, s), s, _mm256_cmp_ps(v, zero, _CMP_GE_OQ));
+    out = _mm256_blendv_ps(out, v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));  // NaN stays NaN
+    _mm256_storeu_ps(y + i, out);
+  }
+  sigmoid_scalar(x + i, y + i, n - i);
+}
+#endif
+
+using SigmoidArray = void (*)(const float*, float*, int64_t);
+
+SigmoidArray choose_sigmoid() {
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return sigmoid_avx2;
+#endif
+  return sigmoid_scalar;
+}
+
+}  // namespace
+
+void sigmoid_f32_array(const float* x, float* y, int64_t n) {
+  static const SigmoidArray fn = choose_sigmoid();
+  fn(x, y, n);
+}
+
+}  // namespace edgekit

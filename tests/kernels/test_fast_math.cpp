@@ -1,0 +1,52 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "kernels/fast_math.h"
+
+namespace edgekit {
+
+TEST(FastMath, ExpMatchesLibmAcrossTheRange) {
+  double worst = 0;
+  for (float x = -87.f; x <= 88.f; x += 0.00731f) {
+    double want = std::exp(double(x)), got = exp_f32(x);
+    worst = std::max(worst, std::fabs(got - want) / want);
+  }
+  EXPECT_LT(worst, 3e-7);
+  EXPECT_EQ(exp_f32(0.f), 1.f);
+  EXPECT_GE(exp_f32(-1000.f), 0.f);
+  EXPECT_TRUE(std::isfinite(exp_f32(1000.f)));
+}
+
+TEST(FastMath, SigmoidIsAccurateAndSaturates) {
+  double worst = 0;
+  for (float x = -60.f; x <= 60.f; x += 0.0037f) {
+    double want = 1.0 / (1.0 + std::exp(-double(x)));
+    worst = std::max(worst, std::fabs(sigmoid_f32(x) - want) / want);
+  }
+  EXPECT_LT(worst, 1e-6);
+  EXPECT_EQ(sigmoid_f32(200.f), 1.f);
+  EXPECT_GE(sigmoid_f32(-200.f), 0.f);
+  EXPECT_TRUE(std::isnan(sigmoid_f32(std::numeric_limits<float>::quiet_NaN())));
+}
+
+}  // namespace edgekit
+
+namespace edgekit {
+TEST(FastMath, ArraySigmoidMatchesScalarIncludingTails) {
+  for (int64_t n : {0, 1, 7, 8, 9, 31, 1000}) {
+    std::vector<float> x(static_cast<size_t>(n)), y(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) x[size_t(i)] = float(i % 37) * 3.1f - 57.f;
+    if (n > 3) x[3] = std::numeric_limits<float>::quiet_NaN();
+    if (n > 5) x[5] = -1000.f;
+    sigmoid_f32_array(x.data(), y.data(), n);
+    for (int64_t i = 0; i < n; ++i) {
+      float want = sigmoid_f32(x[size_t(i)]);
+      if (std::isnan(want)) EXPECT_TRUE(std::isnan(y[size_t(i)]));
+      else EXPECT_NEAR(y[size_t(i)], want, 2e-7f * std::max(1.f, want)) << i;
+    }
+  }
+}
+}  // namespace edgekit

@@ -14,7 +14,7 @@ constexpr ActivationName kActivations[] = {
     {"Relu", FusedActivation::Kind::relu},           {"Clip", FusedActivation::Kind::clip},
     {"Sigmoid", FusedActivation::Kind::sigmoid},     {"HardSigmoid", FusedActivation::Kind::hard_sigmoid},
     {"HardSwish", FusedActivation::Kind::hard_swish}, {"LeakyRelu", FusedActivation::Kind::leaky_relu},
-    {"Tanh", FusedActivation::Kind::tanh},
+    {"Tanh", FusedActivation::Kind::tanh},           {"SiLU", FusedActivation::Kind::silu},
 };
 }  // namespace
 
@@ -40,6 +40,7 @@ double FusedActivation::scalar(double x) const {
     case Kind::hard_sigmoid: return std::clamp(double(alpha_) * x + double(beta_), 0.0, 1.0);
     case Kind::hard_swish: return x * std::clamp(x / 6.0 + 0.5, 0.0, 1.0);
     case Kind::tanh: return std::tanh(x);
+    case Kind::silu: return x / (1.0 + std::exp(-x));
     default: return x;
   }
 }

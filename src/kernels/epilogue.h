@@ -2,6 +2,7 @@
 // the Conv, Gemm or MatMul producing its input. The fused node carries edgekit-private
 // attributes (names start with '_', never valid ONNX):
 //   _activation        "Relu" | "Clip" | "Sigmoid" | "HardSigmoid" | "HardSwish" | "LeakyRelu" | "Tanh"
+//                      | "SiLU" (x * Sigmoid(x), fused from that two-node pattern)
 //   _activation_alpha  Clip: min; LeakyRelu/HardSigmoid: alpha
 //   _activation_beta   Clip: max; HardSigmoid: beta
 // Kernels read it once in their constructor and apply() it to each output block right after
@@ -17,7 +18,7 @@ namespace edgekit {
 
 class FusedActivation {
  public:
-  enum class Kind { none, relu, clip, sigmoid, hard_sigmoid, hard_swish, leaky_relu, tanh };
+  enum class Kind { none, relu, clip, sigmoid, hard_sigmoid, hard_swish, leaky_relu, tanh, silu };
 
   FusedActivation() = default;
   explicit FusedActivation(const Node& node);  // reads the attributes above; none when absent
@@ -37,6 +38,10 @@ class FusedActivation {
       case Kind::leaky_relu: for (int64_t i = 0; i < n; ++i) data[i] = data[i] >= T(0) ? data[i] : T(alpha_) * data[i]; return;
       case Kind::sigmoid:
         if constexpr (std::is_same_v<T, float>) return sigmoid_f32_array(data, data, n);
+        [[fallthrough]];
+      case Kind::silu:
+        if constexpr (std::is_same_v<T, float>)
+          if (kind_ == Kind::silu) return silu_f32_array(data, data, n);
         [[fallthrough]];
       default: for (int64_t i = 0; i < n; ++i) data[i] = T(scalar(double(data[i]))); return;
     }

@@ -8,12 +8,14 @@ namespace edgekit {
 
 namespace {
 
+template <bool kSilu>
 void sigmoid_scalar(const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = sigmoid_f32(x[i]);
+  for (int64_t i = 0; i < n; ++i) y[i] = kSilu ? x[i] * sigmoid_f32(x[i]) : sigmoid_f32(x[i]);
 }
 
 #if defined(__x86_64__)
 // The same arithmetic as exp_f32 / sigmoid_f32, eight lanes at a time.
+template <bool kSilu>
 __attribute__((target("avx2,fma"))) void sigmoid_avx2(const float* x, float* y, int64_t n) {
   const __m256 lo = _mm256_set1_ps(-87.3f), log2e = _mm256_set1_ps(1.44269504088896341f);
   const __m256 round = _mm256_set1_ps(12582912.0f), c1 = _mm256_set1_ps(0.693359375f), c2 = _mm256_set1_ps(2.12194440e-4f);
@@ -40,25 +42,32 @@ __attribute__((target("avx2,fma"))) void sigmoid_avx2(const float* x, float* y, 
     const __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, e));
     __m256 out = _mm256_blendv_ps(_mm256_mul_ps(e, s), s, _mm256_cmp_ps(v, zero, _CMP_GE_OQ));
     out = _mm256_blendv_ps(out, v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));  // NaN stays NaN
+    if (kSilu) out = _mm256_mul_ps(v, out);
     _mm256_storeu_ps(y + i, out);
   }
-  sigmoid_scalar(x + i, y + i, n - i);
+  sigmoid_scalar<kSilu>(x + i, y + i, n - i);
 }
 #endif
 
 using SigmoidArray = void (*)(const float*, float*, int64_t);
 
-SigmoidArray choose_sigmoid() {
+template <bool kSilu>
+SigmoidArray choose() {
 #if defined(__x86_64__)
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return sigmoid_avx2;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return sigmoid_avx2<kSilu>;
 #endif
-  return sigmoid_scalar;
+  return sigmoid_scalar<kSilu>;
 }
 
 }  // namespace
 
 void sigmoid_f32_array(const float* x, float* y, int64_t n) {
-  static const SigmoidArray fn = choose_sigmoid();
+  static const SigmoidArray fn = choose<false>();
+  fn(x, y, n);
+}
+
+void silu_f32_array(const float* x, float* y, int64_t n) {
+  static const SigmoidArray fn = choose<true>();
   fn(x, y, n);
 }
 

@@ -45,5 +45,7 @@ namespace edgekit {
 // y[i] = sigmoid_f32(x[i]) over an array; an AVX2 + FMA version is chosen at run time when
 // the CPU has it (8 lanes, no branches), else the scalar loop. x and y may be the same array.
 void sigmoid_f32_array(const float* x, float* y, int64_t n);
+// y[i] = x[i] * sigmoid(x[i]) (SiLU, also called Swish), same dispatch.
+void silu_f32_array(const float* x, float* y, int64_t n);
 
 }  // namespace edgekit

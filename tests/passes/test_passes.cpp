@@ -157,6 +157,44 @@ TEST(Passes, FusedGraphExportsAsPlainOnnx) {
   expect_same_outputs(back, 0);
 }
 
+TEST(Passes, SiluPatternFusesAndExportsBack) {
+  Graph g;
+  g.opsets[""] = 13;
+  g.inputs.push_back({"x", DType::f32, {1, 2, 5, 5}, {}});
+  g.initializers["W"] = random_tensor({3, 2, 1, 1}, 4);
+  g.add_node("Conv", {"x", "W"}, {"c"}, "conv");
+  g.add_node("Sigmoid", {"c"}, {"s"}, "sig");
+  g.add_node("Mul", {"s", "c"}, {"y"}, "mul");  // sigmoid first: both orders match
+  g.outputs.push_back({"y", DType::f32, {1, 3, 5, 5}, {}});
+  Graph opt = g;
+  optimize_graph(opt, 3);
+  ASSERT_EQ(opt.nodes.size(), 1u);
+  EXPECT_EQ(opt.nodes[0].attr_string("_activation"), "SiLU");
+  expect_same_outputs(g, 3);
+  std::string bytes = export_onnx_bytes(opt);
+  EXPECT_NO_THROW(check_onnx_model(bytes, "silu.onnx"));
+  Graph back = import_onnx_bytes(bytes, ".", "silu.onnx");
+  EXPECT_EQ(count_op(back, "Sigmoid"), 1u);
+  EXPECT_EQ(count_op(back, "Mul"), 1u);
+  expect_same_outputs(back, 0);
+}
+
+TEST(Passes, SiluNotFusedWhenTheConvOutputHasOtherReaders) {
+  Graph g;
+  g.opsets[""] = 13;
+  g.inputs.push_back({"x", DType::f32, {1, 2, 4, 4}, {}});
+  g.initializers["W"] = random_tensor({2, 2, 1, 1}, 4);
+  g.add_node("Conv", {"x", "W"}, {"c"}, "conv");
+  g.add_node("Sigmoid", {"c"}, {"s"}, "sig");
+  g.add_node("Mul", {"c", "s"}, {"m"}, "mul");
+  g.add_node("Add", {"m", "c"}, {"y"}, "add");  // c has a third reader
+  g.outputs.push_back({"y", DType::f32, {1, 2, 4, 4}, {}});
+  Graph opt = g;
+  optimize_graph(opt, 3);
+  EXPECT_EQ(count_op(opt, "Mul"), 1u);
+  expect_same_outputs(g, 3);
+}
+
 TEST(Passes, BadLevelIsAnError) {
   EXPECT_THROW(PassManager(4), Error);
   EXPECT_THROW(PassManager(-1), Error);

@@ -136,10 +136,25 @@ void check_size(const Graph& g) {
 void add_unfused_activation(const Node& n, const Graph& g, onnx::GraphProto* gp) {
   const std::string act = n.attr_string("_activation");
   const float alpha = n.attr_float("_activation_alpha", 0.f), beta = n.attr_float("_activation_beta", 0.f);
+  const std::string before = n.outputs[0] + "_before_activation";
+  if (act == "SiLU") {  // x * Sigmoid(x)
+    onnx::NodeProto* sp = gp->add_node();
+    sp->set_name(n.name + "_Sigmoid");
+    sp->set_op_type("Sigmoid");
+    sp->add_input(before);
+    sp->add_output(n.outputs[0] + "_sigmoid");
+    onnx::NodeProto* mp = gp->add_node();
+    mp->set_name(n.name + "_Mul");
+    mp->set_op_type("Mul");
+    mp->add_input(before);
+    mp->add_input(n.outputs[0] + "_sigmoid");
+    mp->add_output(n.outputs[0]);
+    return;
+  }
   onnx::NodeProto* ap = gp->add_node();
   ap->set_name(n.name + "_" + act);
   ap->set_op_type(act);
-  ap->add_input(n.outputs[0] + "_before_activation");
+  ap->add_input(before);
   if (act == "Clip") {  // opset >= 11: bounds are inputs
     for (auto [suffix, bound] : {std::pair<const char*, float>{"_clip_min", alpha}, {"_clip_max", beta}}) {
       std::string name = n.name + suffix;

@@ -122,6 +122,7 @@ void depthwise_conv2d(const T* x, const T* w, const T* bias, T* y, int64_t n, in
   const int64_t wp = (s.cols[2] - 1) * s.stride[2] + s.kernel[2];
   const int64_t padded_size =
       padded ? ((s.cols[1] - 1) * s.stride[1] + s.kernel[1]) * ((wp + s.stride[2] - 1) / s.stride[2]) * s.stride[2] : 0;
+  if (double(n * c) * double(out_size) * double(taps) < 2e5) pool = nullptr;  // too little work to wake a thread
   parallel_for(pool, n * c, [&](int64_t begin, int64_t end) {
     std::vector<T> scratch(static_cast<size_t>(padded_size));  // per task; the planner will own it later
     for (int64_t t = begin; t < end; ++t) {

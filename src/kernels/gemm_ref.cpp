@@ -158,8 +158,9 @@ void gemm_serial(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, bool 
 template <class T>
 void gemm_blocked(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, bool transA, const T* B, int64_t ldb,
                   bool transB, T* C, int64_t ldc, T alpha, T beta, ThreadPool* pool, const Tile<T>& t) {
-  // Below ~1 MFLOP, waking workers costs more than it saves.
-  if (pool == nullptr || double(M) * double(N) * double(K) < 5e5) {
+  // Below ~2 MFLOP (~25 us on one core) splitting costs more than it saves: each part packs
+  // its own copy of A, and the threads must meet at the end.
+  if (pool == nullptr || double(M) * double(N) * double(K) < 1e6) {
     gemm_serial(M, N, K, A, lda, transA, B, ldb, transB, C, ldc, alpha, beta, t);
     return;
   }
@@ -186,6 +187,8 @@ void gemv_f32(int64_t N, int64_t K, const float* A, int64_t a_stride, const floa
               float* C, float alpha, float beta, ThreadPool* pool) {
   std::vector<float> a(static_cast<size_t>(K));
   for (int64_t k = 0; k < K; ++k) a[size_t(k)] = A[k * a_stride];
+  // Waking a sleeping worker costs tens of microseconds: small products stay on one thread.
+  if (double(N) * double(K) < 2.5e5) pool = nullptr;
   parallel_for(pool, N, [&](int64_t lo, int64_t hi) {
     if (transB) {  // C[j] = dot(a, B row j)
       for (int64_t j = lo; j < hi; ++j) {

@@ -89,8 +89,10 @@ class Conv final : public OpKernel {
     // Threads split the (image, group) pairs when there are several (grouped, depthwise or
     // batched convs), else the one GEMM. Each task owns its im2col scratch.
     const int64_t tasks = N * group_;
+    // Below ~1 MFLOP waking a worker costs more than it saves.
+    const bool worth_threads = 2.0 * double(tasks) * double(Mg) * double(K) * double(out_size) >= 1e6;
     ThreadPool* gemm_pool = tasks > 1 ? nullptr : ctx.threads();
-    parallel_for(tasks > 1 ? ctx.threads() : nullptr, tasks, [&](int64_t begin, int64_t end) {
+    parallel_for(tasks > 1 && worth_threads ? ctx.threads() : nullptr, tasks, [&](int64_t begin, int64_t end) {
       std::vector<T> col(pointwise ? 0 : size_t(K * out_size));  // scratch; the planner will own it later
       for (int64_t t = begin; t < end; ++t) {
         const int64_t n = t / group_, gi = t % group_;

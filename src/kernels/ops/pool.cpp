@@ -180,6 +180,7 @@ class Pool final : public OpKernel {
         taps[size_t(i)].push_back(t);
       }
     const int64_t out_size = w.out[0] * w.out[1] * w.out[2];
+    if (double(planes) * double(out_size) * double(w.k[0] * w.k[1] * w.k[2]) < 2e5) pool = nullptr;  // not worth a wake-up
     const int64_t d0 = w.d[0], d1 = w.d[1], d2 = w.d[2], in1 = w.in[1], in2 = w.in[2];
     if (w.in[0] == 1 && w.out[0] == 1 && w.k[0] == 1) {  // 2-D (and 1-D): rows first, then columns
       parallel_for(pool, planes, [&](int64_t begin, int64_t end) {

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <cmath>
 
+#include "kernels/fast_math.h"
+
 namespace edgekit::rnn {
 namespace {
 
@@ -207,7 +209,11 @@ void apply_activation(const Activation& act, C* x, int64_t n) {
   const C a = C(act.alpha), b = C(act.beta);
   switch (act.kind) {
     case ActKind::sigmoid:
-      for (int64_t i = 0; i < n; ++i) x[i] = C(1) / (C(1) + std::exp(-x[i]));
+      if constexpr (std::is_same_v<C, float>) {
+        sigmoid_f32_array(x, x, n);
+      } else {
+        for (int64_t i = 0; i < n; ++i) x[i] = C(1) / (C(1) + std::exp(-x[i]));
+      }
       break;
     case ActKind::tanh:
       for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/elementwise.h"
+#include "kernels/fast_math.h"
 
 namespace edgekit {
 namespace {
@@ -68,8 +69,27 @@ class SoftmaxFamily final : public OpKernel {
   // One [n, inner] block: the op runs along n for each of the `inner` positions. The loops walk
   // rows of `inner` contiguous elements, so a softmax over NCHW channels stays cache-friendly;
   // with inner == 1 this is the plain row case.
+  // Softmax of one contiguous f32 row (inner == 1, the attention case): max, exp into the
+  // output with the vectorisable exp_f32, then scale; the sum is kept in double.
+  // Returns false (nothing written) for rows the general path must handle: all -inf, a NaN
+  // maximum, or +inf.
+  static bool softmax_row_f32(const float* x, float* y, int64_t n) {
+    float m = -std::numeric_limits<float>::infinity();
+    for (int64_t k = 0; k < n; ++k) m = x[k] > m ? x[k] : m;
+    if (!(m > -std::numeric_limits<float>::infinity()) || m == std::numeric_limits<float>::infinity()) return false;
+    for (int64_t k = 0; k < n; ++k) y[k] = exp_f32(x[k] - m);
+    double sum = 0;
+    for (int64_t k = 0; k < n; ++k) sum += y[k];
+    const float inv = float(1.0 / sum);
+    for (int64_t k = 0; k < n; ++k) y[k] *= inv;
+    return true;
+  }
+
   template <class T, class C>
   static void block(const T* x, T* y, int64_t n, int64_t inner, Scratch<C>& s) {
+    if constexpr (M == Mode::softmax && std::is_same_v<T, float>) {
+      if (inner == 1 && n > 0 && softmax_row_f32(x, y, n)) return;
+    }
     std::fill(s.max.begin(), s.max.end(), -std::numeric_limits<C>::infinity());
     std::fill(s.arg.begin(), s.arg.end(), 0);
     for (int64_t k = 0; k < n; ++k) {

@@ -63,4 +63,24 @@ decltype(auto) visit_gemm_dtype(DType t, Fn&& fn) {
   }
 }
 
+
+// The checks Conv and ConvTranspose share on X and W: float dtypes, rank 3 to 5, W of X's rank.
+// Returns false (output set unknown) when a shape is not known yet.
+inline bool check_conv_operands(InferContext& ctx, const Node& node) {
+  ctx.expect_inputs(2, 3);
+  const TensorType& x = ctx.input_type(0);
+  const TensorType& w = ctx.input_type(1);
+  check_float_input(node, "X", x.dtype);
+  check_same_dtype(node, "W", w.dtype, x.dtype);
+  if (!x.shape_known || !w.shape_known) {
+    ctx.set_output_unknown(0, x.dtype);
+    return false;
+  }
+  EK_CHECK(x.shape.size() >= 3 && x.shape.size() <= 5, node.where(), ": input X has shape ", shape_str(x.shape),
+           ", expected rank 3 to 5 (N, C, 1 to 3 spatial dims)");
+  EK_CHECK(w.shape.size() == x.shape.size(), node.where(), ": weight W has shape ", shape_str(w.shape),
+           ", expected rank ", x.shape.size(), " like X ", shape_str(x.shape));
+  return true;
+}
+
 }  // namespace edgekit

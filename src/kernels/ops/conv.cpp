@@ -23,16 +23,9 @@ class Conv final : public OpKernel {
   }
 
   void infer(InferContext& ctx) const override {
-    ctx.expect_inputs(2, 3);
+    if (!check_conv_operands(ctx, node())) return;
     const TensorType& x = ctx.input_type(0);
     const TensorType& w = ctx.input_type(1);
-    check_float_input(node(), "X", x.dtype);
-    check_same_dtype(node(), "W", w.dtype, x.dtype);
-    if (!x.shape_known || !w.shape_known) return ctx.set_output_unknown(0, x.dtype);
-    EK_CHECK(x.shape.size() >= 3 && x.shape.size() <= 5, node().where(), ": input X has shape ",
-             shape_str(x.shape), ", expected rank 3 to 5 (N, C, 1 to 3 spatial dims)");
-    EK_CHECK(w.shape.size() == x.shape.size(), node().where(), ": weight W has shape ", shape_str(w.shape),
-             ", expected rank ", x.shape.size(), " like X ", shape_str(x.shape));
     const int64_t C = x.shape[1], M = w.shape[0], Cg = w.shape[1];
     EK_CHECK(C < 0 || C % group_ == 0, node().where(), ": input channels ", C, " are not divisible by group ",
              group_);

@@ -15,6 +15,7 @@ constexpr ActivationName kActivations[] = {
     {"Sigmoid", FusedActivation::Kind::sigmoid},     {"HardSigmoid", FusedActivation::Kind::hard_sigmoid},
     {"HardSwish", FusedActivation::Kind::hard_swish}, {"LeakyRelu", FusedActivation::Kind::leaky_relu},
     {"Tanh", FusedActivation::Kind::tanh},           {"SiLU", FusedActivation::Kind::silu},
+    {"Gelu", FusedActivation::Kind::gelu},
 };
 }  // namespace
 
@@ -41,6 +42,7 @@ double FusedActivation::scalar(double x) const {
     case Kind::hard_swish: return x * std::clamp(x / 6.0 + 0.5, 0.0, 1.0);
     case Kind::tanh: return std::tanh(x);
     case Kind::silu: return x / (1.0 + std::exp(-x));
+    case Kind::gelu: return 0.5 * x * std::erfc(x * -0.7071067811865476);  // erfc: no cancellation for x << 0
     default: return x;
   }
 }

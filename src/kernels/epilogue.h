@@ -1,12 +1,15 @@
-// FusedActivation: an activation that graph fusion (passes/fuse_activation.cpp) folded into
-// the Conv, Gemm or MatMul producing its input. The fused node carries edgekit-private
-// attributes (names start with '_', never valid ONNX):
+// FusedActivation: the epilogue that graph fusion (passes/fuse_activation.cpp,
+// passes/fuse_residual_add.cpp) folded into the Conv, Gemm or MatMul producing its input. The
+// fused node carries edgekit-private attributes (names start with '_', never valid ONNX):
 //   _activation        "Relu" | "Clip" | "Sigmoid" | "HardSigmoid" | "HardSwish" | "LeakyRelu" | "Tanh"
-//                      | "SiLU" (x * Sigmoid(x), fused from that two-node pattern)
+//                      | "SiLU" (x * Sigmoid(x)) | "Gelu" (exact, erf form)
 //   _activation_alpha  Clip: min; LeakyRelu/HardSigmoid: alpha
 //   _activation_beta   Clip: max; HardSigmoid: beta
+//   _residual          1: the node's last input R (same shape as the output) is added before
+//                      the activation: Y = act(conv(X, W) + B + R). Conv only.
 // Kernels read it once in their constructor and apply() it to each output block right after
-// computing it (bias included), while the block is still in cache.
+// computing it (bias included), while the block is still in cache. ONNX export writes the
+// fused node back as the plain nodes it came from.
 #pragma once
 #include <cmath>
 #include <string>
@@ -18,14 +21,25 @@ namespace edgekit {
 
 class FusedActivation {
  public:
-  enum class Kind { none, relu, clip, sigmoid, hard_sigmoid, hard_swish, leaky_relu, tanh, silu };
+  enum class Kind { none, relu, clip, sigmoid, hard_sigmoid, hard_swish, leaky_relu, tanh, silu, gelu };
 
   FusedActivation() = default;
   explicit FusedActivation(const Node& node);  // reads the attributes above; none when absent
   static bool fusable(const std::string& op_type);
+  // Whether the node carries a residual input (its last input), and that input's index.
+  static bool has_residual(const Node& node) { return node.attr_int("_residual", 0) != 0; }
 
   Kind kind() const { return kind_; }
   bool active() const { return kind_ != Kind::none; }
+
+  // The whole epilogue of one output block: residual (when given, same layout as data) added,
+  // then the activation, in place.
+  template <class T>
+  void apply(T* data, const T* residual, int64_t n) const {
+    if (residual)
+      for (int64_t i = 0; i < n; ++i) data[i] += residual[i];
+    apply(data, n);
+  }
 
   template <class T>
   void apply(T* data, int64_t n) const {

@@ -67,7 +67,7 @@ decltype(auto) visit_gemm_dtype(DType t, Fn&& fn) {
 // The checks Conv and ConvTranspose share on X and W: float dtypes, rank 3 to 5, W of X's rank.
 // Returns false (output set unknown) when a shape is not known yet.
 inline bool check_conv_operands(InferContext& ctx, const Node& node) {
-  ctx.expect_inputs(2, 3);
+  ctx.expect_inputs(2, node.attr_int("_residual", 0) != 0 ? 4 : 3);  // a fused residual is a 4th input
   const TensorType& x = ctx.input_type(0);
   const TensorType& w = ctx.input_type(1);
   check_float_input(node, "X", x.dtype);

@@ -18,8 +18,14 @@ namespace {
 
 class Conv final : public OpKernel {
  public:
-  explicit Conv(const Node& node) : OpKernel(node), group_(node.attr_int("group", 1)), activation_(node) {
+  explicit Conv(const Node& node)
+      : OpKernel(node),
+        group_(node.attr_int("group", 1)),
+        activation_(node),
+        residual_(FusedActivation::has_residual(node)) {
     EK_CHECK(group_ >= 1, node.where(), ": group must be >= 1, got ", group_);
+    EK_CHECK(!residual_ || node.inputs.size() == 4, node.where(), ": a fused residual is input 3, got ",
+             node.inputs.size(), " inputs");
   }
 
   void infer(InferContext& ctx) const override {
@@ -44,6 +50,7 @@ class Conv final : public OpKernel {
     const WindowGeometry g = geometry(x.shape, w.shape);
     Shape out{x.shape[0], M};
     for (size_t i = 0; i < rank; ++i) out.push_back(g.output[i]);
+    if (residual_) check_residual(ctx.input_type(3), x.dtype, out);
     ctx.set_output(0, x.dtype, out);
   }
 
@@ -60,6 +67,16 @@ class Conv final : public OpKernel {
     return attrs.resolve(node(), Shape(x.begin() + 2, x.end()));
   }
 
+  // The fused residual is added element by element, so it must have the output's exact shape.
+  void check_residual(const TensorType& r, DType dtype, const Shape& out) const {
+    check_same_dtype(node(), "residual", r.dtype, dtype);
+    EK_CHECK(!r.shape_known || r.shape.size() == out.size(), node().where(), ": fused residual has shape ",
+             shape_str(r.shape), ", expected the output shape ", shape_str(out));
+    for (size_t i = 0; r.shape_known && i < out.size(); ++i)
+      EK_CHECK(r.shape[i] < 0 || out[i] < 0 || r.shape[i] == out[i], node().where(), ": fused residual has shape ",
+               shape_str(r.shape), ", expected the output shape ", shape_str(out));
+  }
+
   template <class T>
   void compute(RunContext& ctx) const {
     const Tensor& x = ctx.input(0);
@@ -74,10 +91,13 @@ class Conv final : public OpKernel {
     const T* X = x.data<T>();
     const T* W = w.data<T>();
     T* Y = y.data<T>();
+    const T* R = residual_ ? ctx.input(3).data<T>() : nullptr;
     if (group_ == C && M == C && x.rank() == 4 && s.kernel[2] <= 16) {  // depthwise: direct beats im2col + GEMM
-      depthwise_conv2d<T>(X, W, ctx.has_input(2) ? ctx.input(2).data<T>() : nullptr, Y, N, C, s, activation_,
-                          ctx.threads());
-      return;
+      const T* bias = ctx.has_input(2) ? ctx.input(2).data<T>() : nullptr;
+      if (!R) return depthwise_conv2d<T>(X, W, bias, Y, N, C, s, activation_, ctx.threads());
+      // Rare (residuals follow pointwise convs): the residual epilogue runs as a second pass.
+      depthwise_conv2d<T>(X, W, bias, Y, N, C, s, FusedActivation(), ctx.threads());
+      return activation_.apply(Y, R, y.numel());
     }
     // Threads split the (image, group) pairs when there are several (grouped, depthwise or
     // batched convs), else the one GEMM. Each task owns its im2col scratch.
@@ -98,15 +118,17 @@ class Conv final : public OpKernel {
         T* yg = Y + (n * M + gi * Mg) * out_size;
         gemm<T>(Mg, out_size, K, W + gi * Mg * K, K, false, b, out_size, false, yg, out_size, T(1), T(0),
                     gemm_pool);
-        // Epilogue on the block just computed, while it is in cache: bias, then a fused activation.
+        // Epilogue on the block just computed, while it is in cache: bias, then a fused
+        // residual and activation.
         if (ctx.has_input(2)) add_channel_bias(yg, ctx.input(2).data<T>() + gi * Mg, 1, Mg, out_size);
-        activation_.apply(yg, Mg * out_size);
+        activation_.apply(yg, R ? R + (yg - Y) : nullptr, Mg * out_size);
       }
     });
   }
 
   int64_t group_;
   FusedActivation activation_;
+  bool residual_;
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // MatMul: numpy matmul. 1-D A is a row vector and 1-D B a column vector (the added dim is
 // dropped from the result); leading batch dims broadcast. Each batch is one gemm_ref call;
 // when B has no batch dims the whole batch of A is folded into one taller GEMM.
+#include "kernels/epilogue.h"
 #include "kernels/gemm_ref.h"
 #include "kernels/nn_common.h"
 #include "kernels/op.h"
@@ -11,7 +12,7 @@ namespace {
 
 class MatMul final : public OpKernel {
  public:
-  explicit MatMul(const Node& node) : OpKernel(node) {}
+  explicit MatMul(const Node& node) : OpKernel(node), activation_(node) {}
 
   void infer(InferContext& ctx) const override {
     ctx.expect_inputs(2, 2);
@@ -70,7 +71,7 @@ class MatMul final : public OpKernel {
     const int64_t batches = shape_numel(d.batch);
     if (d.b.size() == 2) {  // B shared by every batch: one (batch * M) x N GEMM
       gemm<T>(batches * d.M, d.N, d.K, A, d.K, false, B, d.N, false, Y, d.N, T(1), T(0), ctx.threads());
-      return;
+      return activation_.apply(Y, batches * d.M * d.N);
     }
     // Per-batch element offsets of A and B, via broadcast strides over matrix indices.
     const Shape batch_a(d.a.begin(), d.a.end() - 2), batch_b(d.b.begin(), d.b.end() - 2);
@@ -84,9 +85,12 @@ class MatMul final : public OpKernel {
       }
       gemm<T>(d.M, d.N, d.K, A + ia * d.M * d.K, d.K, false, B + ib * d.K * d.N, d.N, false,
                   Y + t * d.M * d.N, d.N, T(1), T(0), ctx.threads());
+      activation_.apply(Y + t * d.M * d.N, d.M * d.N);
       for (int k = int(idx.size()) - 1; k >= 0 && ++idx[k] == d.batch[k]; --k) idx[k] = 0;
     }
   }
+
+  FusedActivation activation_;
 };
 
 }  // namespace

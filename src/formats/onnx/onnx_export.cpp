@@ -116,6 +116,8 @@ std::map<std::string, int> opset_imports(const Graph& g) {
   used.emplace("", 0);  // the default domain is always imported
   for (const auto& [domain, version] : used)
     if (!opsets.count(domain)) opsets[domain] = version > 0 ? version : (domain.empty() ? 13 : 1);
+  for (const Node& n : g.nodes)  // a fused Gelu is written back as com.microsoft:Gelu before opset 20
+    if (opsets.at("") < 20 && n.attr_string("_activation", "") == "Gelu") opsets.emplace("com.microsoft", 1);
   return opsets;
 }
 
@@ -133,16 +135,25 @@ void check_size(const Graph& g) {
 
 // A fused activation (edgekit-private "_activation" attributes, kernels/epilogue.h) is written
 // back as the standard ONNX node it came from, so exported models stay plain ONNX.
-void add_unfused_activation(const Node& n, const Graph& g, onnx::GraphProto* gp) {
+void add_unfused_activation(const Node& n, const Graph& g, int default_opset, onnx::GraphProto* gp) {
   const std::string act = n.attr_string("_activation");
   const float alpha = n.attr_float("_activation_alpha", 0.f), beta = n.attr_float("_activation_beta", 0.f);
   const std::string before = n.outputs[0] + "_before_activation";
-  if (act == "SiLU") {  // x * Sigmoid(x)
+  // x * Sigmoid(x); HardSwish before opset 14 as x * HardSigmoid(x, 1/6, 1/2), its old form.
+  if (act == "SiLU" || (act == "HardSwish" && default_opset < 14)) {
+    const bool hard = act == "HardSwish";
     onnx::NodeProto* sp = gp->add_node();
-    sp->set_name(n.name + "_Sigmoid");
-    sp->set_op_type("Sigmoid");
+    sp->set_name(n.name + (hard ? "_HardSigmoid" : "_Sigmoid"));
+    sp->set_op_type(hard ? "HardSigmoid" : "Sigmoid");
     sp->add_input(before);
     sp->add_output(n.outputs[0] + "_sigmoid");
+    for (auto [key, v] : {std::pair<const char*, float>{"alpha", 1.f / 6.f}, {"beta", 0.5f}}) {
+      if (!hard) break;
+      auto* a = sp->add_attribute();
+      a->set_name(key);
+      a->set_type(onnx::AttributeProto::FLOAT);
+      a->set_f(v);
+    }
     onnx::NodeProto* mp = gp->add_node();
     mp->set_name(n.name + "_Mul");
     mp->set_op_type("Mul");
@@ -154,6 +165,7 @@ void add_unfused_activation(const Node& n, const Graph& g, onnx::GraphProto* gp)
   onnx::NodeProto* ap = gp->add_node();
   ap->set_name(n.name + "_" + act);
   ap->set_op_type(act);
+  if (act == "Gelu" && default_opset < 20) ap->set_domain("com.microsoft");  // the same exact GELU
   ap->add_input(before);
   if (act == "Clip") {  // opset >= 11: bounds are inputs
     for (auto [suffix, bound] : {std::pair<const char*, float>{"_clip_min", alpha}, {"_clip_max", beta}}) {
@@ -211,12 +223,23 @@ onnx::ModelProto to_model_proto(const Graph& g) {
     if (!n.name.empty()) np->set_name(n.name);
     np->set_op_type(n.op_type);
     if (!normal_domain(n.domain).empty()) np->set_domain(n.domain);
-    for (const std::string& in : n.inputs) np->add_input(in);
+    // A fused residual (last input, "_residual") is written back as Add(node output, residual).
+    const bool residual = n.attr_int("_residual", 0) != 0 && !n.inputs.empty() && !n.outputs.empty();
+    for (size_t k = 0; k + (residual ? 1 : 0) < n.inputs.size(); ++k) np->add_input(n.inputs[k]);
     const bool fused = n.has_attr("_activation");
-    for (const std::string& out : n.outputs) np->add_output(fused ? out + "_before_activation" : out);
+    const std::string suffix = residual ? "_before_residual" : fused ? "_before_activation" : "";
+    for (const std::string& out : n.outputs) np->add_output(out + suffix);
     for (const auto& [key, value] : n.attrs)
       if (key.empty() || key[0] != '_') fill_attribute(key, value, n, np->add_attribute());
-    if (fused) add_unfused_activation(n, g, gp);
+    if (residual) {
+      onnx::NodeProto* add = gp->add_node();
+      add->set_name(n.name + "_residual_Add");
+      add->set_op_type("Add");
+      add->add_input(n.outputs[0] + suffix);
+      add->add_input(n.inputs.back());
+      add->add_output(fused ? n.outputs[0] + "_before_activation" : n.outputs[0]);
+    }
+    if (fused) add_unfused_activation(n, g, opsets.at(""), gp);
   }
   return m;
 }

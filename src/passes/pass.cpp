@@ -1,6 +1,9 @@
 #include "passes/pass.h"
 
 #include <algorithm>
+#include <set>
+
+#include "kernels/shape_inference.h"
 
 namespace edgekit {
 
@@ -23,6 +26,21 @@ size_t GraphUses::use_count(const std::string& v) const {
   return (it == consumers.end() ? 0 : it->second.size()) + (is_graph_output(v) ? 1 : 0);
 }
 
+std::optional<size_t> GraphUses::producer_is(const Graph& g, const std::string& v, const std::string& op_type) const {
+  auto p = producer.find(v);
+  if (p == producer.end() || g.nodes[p->second].op_type != op_type || !g.nodes[p->second].domain.empty())
+    return std::nullopt;
+  return p->second;
+}
+
+std::optional<size_t> GraphUses::sole_reader_is(const Graph& g, const std::string& v, const std::string& op_type) const {
+  auto c = consumers.find(v);
+  if (c == consumers.end() || use_count(v) != 1) return std::nullopt;
+  const Node& n = g.nodes[c->second[0]];
+  if (n.op_type != op_type || !n.domain.empty()) return std::nullopt;
+  return c->second[0];
+}
+
 void replace_uses(Graph& g, const std::string& from, const std::string& to) {
   for (auto& n : g.nodes)
     for (auto& in : n.inputs)
@@ -40,6 +58,95 @@ void erase_nodes(Graph& g, const std::vector<bool>& dead) {
 const Tensor* constant_value(const Graph& g, const std::string& v) {
   auto it = g.initializers.find(v);
   return it == g.initializers.end() ? nullptr : &it->second;
+}
+
+std::optional<double> scalar_constant(const Graph& g, const std::string& v) {
+  const Tensor* t = constant_value(g, v);
+  if (!t || t->numel() != 1 || t->dtype() == DType::undefined) return std::nullopt;
+  return t->as_double(0);
+}
+
+std::string fresh_name(const Graph& g, const std::string& base) {
+  std::set<std::string> used;
+  for (const auto& v : g.inputs) used.insert(v.name);
+  for (const auto& n : g.nodes) {
+    used.insert(n.name);
+    used.insert(n.outputs.begin(), n.outputs.end());
+  }
+  std::string name = base;
+  for (int i = 1; used.count(name) || g.initializers.count(name); ++i) name = cat(base, "_", i);
+  return name;
+}
+
+std::string add_initializer(Graph& g, const std::string& base, Tensor t) {
+  std::string name = fresh_name(g, base);
+  g.initializers[name] = std::move(t);
+  return name;
+}
+
+bool bypass_node(Graph& g, const GraphUses& uses, size_t i) {
+  const Node& n = g.nodes[i];
+  if (!n.has_input(0) || n.outputs.empty()) return false;
+  const std::string in = n.inputs[0], out = n.outputs[0];
+  if (!uses.is_graph_output(out)) {
+    replace_uses(g, out, in);
+    return true;
+  }
+  // Rename the producer's output instead, when the input is a node output read only here.
+  // Readers are counted afresh: earlier rewrites in the same pass may have added some.
+  if (uses.is_graph_output(in)) return false;
+  size_t readers = 0;
+  std::string* produced = nullptr;
+  for (auto& node : g.nodes) {
+    readers += size_t(std::count(node.inputs.begin(), node.inputs.end(), in));
+    for (auto& o : node.outputs)
+      if (o == in) produced = &o;
+  }
+  if (!produced || readers != 1) return false;
+  *produced = out;
+  return true;
+}
+
+StaticTypes::StaticTypes(const Graph& g) : typed_(g) {
+  infer_shapes(typed_);  // warnings mean unknown types, which every user of this class handles
+  for (const auto& [name, t] : g.initializers) constants_[name] = ValueInfo{name, t.dtype(), t.shape(), {}, true};
+}
+
+const ValueInfo* StaticTypes::find(const std::string& v) const {
+  auto c = constants_.find(v);
+  if (c != constants_.end()) return &c->second;
+  const ValueInfo* info = typed_.find_value(v);
+  return info && info->dtype != DType::undefined ? info : nullptr;
+}
+
+std::optional<Shape> StaticTypes::shape(const std::string& v) const {
+  const ValueInfo* info = find(v);
+  if (!info || !info->shape_known) return std::nullopt;
+  return info->dims;
+}
+
+std::optional<int64_t> StaticTypes::rank(const std::string& v) const {
+  auto s = shape(v);
+  return s ? std::optional<int64_t>(int64_t(s->size())) : std::nullopt;
+}
+
+bool StaticTypes::same_dim(const std::string& a, size_t d, const std::string& b, size_t e) const {
+  const ValueInfo* x = find(a);
+  const ValueInfo* y = find(b);
+  if (!x || !y || !x->shape_known || !y->shape_known || d >= x->dims.size() || e >= y->dims.size()) return false;
+  if (x->dims[d] >= 0 || y->dims[e] >= 0) return x->dims[d] == y->dims[e];
+  if (a == b && d == e) return true;
+  const std::string sx = d < x->dim_names.size() ? x->dim_names[d] : "";
+  const std::string sy = e < y->dim_names.size() ? y->dim_names[e] : "";
+  return !sx.empty() && sx == sy;
+}
+
+bool StaticTypes::same_shape(const std::string& a, const std::string& b) const {
+  auto ra = rank(a), rb = rank(b);
+  if (!ra || !rb || *ra != *rb) return false;
+  for (size_t d = 0; d < size_t(*ra); ++d)
+    if (!same_dim(a, d, b, d)) return false;
+  return true;
 }
 
 }  // namespace edgekit

@@ -6,13 +6,16 @@
 //     bool apply(Graph& g) override;   // returns whether it changed the graph
 //   };
 //
-// A pass checks cheaply whether a node matches (most selective test first) before rewriting.
+// A pass checks cheaply whether a node matches (most selective test first: op type, then
+// uses, then constants, and only then the costlier static shape inference) before rewriting.
 // op_types() lists the ops it looks at: the PassManager skips a pass when the graph has none
-// of them. After any pass the graph still verifies, and graph inputs and outputs keep their
-// names, dtypes and shapes.
+// of them. After any pass the graph still verifies (nodes stay topologically sorted), and
+// graph inputs and outputs keep their names, dtypes and shapes. Passes never modify an
+// initializer in place (it may be shared): rewritten weights are new initializers.
 #pragma once
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +39,10 @@ struct GraphUses {
   std::vector<std::string> graph_outputs;
   bool is_graph_output(const std::string& v) const;
   size_t use_count(const std::string& v) const;  // node reads + graph output uses
+  // Pattern matching: the index of the default-domain `op_type` node producing v, or of the one
+  // node reading v when that is v's only use (a graph output is a use too).
+  std::optional<size_t> producer_is(const Graph& g, const std::string& v, const std::string& op_type) const;
+  std::optional<size_t> sole_reader_is(const Graph& g, const std::string& v, const std::string& op_type) const;
 };
 
 // Replaces every read of `from` by `to` in nodes (graph outputs are left alone).
@@ -44,5 +51,36 @@ void replace_uses(Graph& g, const std::string& from, const std::string& to);
 void erase_nodes(Graph& g, const std::vector<bool>& dead);
 // A value's constant tensor: an initializer, else nullptr.
 const Tensor* constant_value(const Graph& g, const std::string& v);
+// The value of a one-element constant (any numeric dtype), when `v` is one.
+std::optional<double> scalar_constant(const Graph& g, const std::string& v);
+// A value or node name not yet used in the graph: `base`, else `base_1`, `base_2`, ...
+std::string fresh_name(const Graph& g, const std::string& base);
+// Adds `t` as a new initializer named after `base`; returns its name.
+std::string add_initializer(Graph& g, const std::string& base, Tensor t);
+
+// Makes node `i` (whose input 0 carries the same data as its output 0, e.g. Identity) vanish:
+// its readers read the input instead. When the output is a graph output, the producer of the
+// input is renamed instead so the graph's output names stay; false when neither is possible
+// (the caller then keeps the node).
+bool bypass_node(Graph& g, const GraphUses& uses, size_t i);
+
+// Static dtypes and shapes of every value, from infer_shapes run on a copy of the graph (the
+// graph itself is not touched). Dims that stay unknown are -1 and keep a symbol ("N") when
+// they pass through unchanged, so two values' dims can be compared symbolically.
+class StaticTypes {
+ public:
+  explicit StaticTypes(const Graph& g);
+  const ValueInfo* find(const std::string& v) const;  // nullptr when not even the dtype is known
+  std::optional<Shape> shape(const std::string& v) const;  // known rank (dims may be -1)
+  std::optional<int64_t> rank(const std::string& v) const;
+  // Dim d of a equals dim e of b for every input: both concrete and equal, or the same symbol.
+  bool same_dim(const std::string& a, size_t d, const std::string& b, size_t e) const;
+  // Same rank and every dim the same (concrete or symbolic).
+  bool same_shape(const std::string& a, const std::string& b) const;
+
+ private:
+  Graph typed_;
+  std::map<std::string, ValueInfo> constants_;
+};
 
 }  // namespace edgekit

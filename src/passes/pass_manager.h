@@ -1,11 +1,22 @@
-// PassManager: the optimisation levels of `--opt-level`.
+// PassManager: the optimisation levels of `--opt-level` (SessionOptions::opt_level).
 //
-//   0  nothing
-//   1  clean-up: constant folding, Identity/Dropout elimination, dead-node elimination
-//   2  + algebraic rewrites: BatchNormalization folded into the Conv or Gemm before it
-//   3  + fusion (default): activations fused into the producing Conv/Gemm/MatMul
+//   0  nothing: the graph runs as imported
+//   1  clean-up, exact: Identity/Dropout/no-op Cast elimination, Shape/Size of statically
+//      known dims to constants, constant folding (size-capped), Reshape targets built from the
+//      data's own dims made constant, Reshape/Flatten/Squeeze/Unsqueeze chains collapsed,
+//      dead nodes and unused initializers removed
+//   2  + algebraic rewrites (results equal up to float rounding): BatchNormalization folded
+//      into the Conv/ConvTranspose/Gemm/2-D MatMul before it, MatMul + constant Add -> Gemm,
+//      adjacent Transposes merged or cancelled, 2-D Transposes into Gemm's transA/transB,
+//      decomposed LayerNorm -> LayerNormalization, erf GELU -> Gelu
+//   3  + fusion into kernels' epilogues (the default): residual Add into a Conv, activations
+//      into the Conv/Gemm/MatMul producing their input. Fused nodes carry edgekit-private
+//      "_" attributes (kernels/epilogue.h) that ONNX export writes back as plain nodes.
 //
-// Passes run in order, repeated until none changes the graph (at most a few rounds).
+// Each round runs every pass once, in the order below; rounds repeat until none changes the
+// graph (each pass removes or merges nodes, so this converges in a few rounds). Every pass
+// keeps graph inputs and outputs (names, types) and leaves a graph that verifies; the
+// manager checks that after each pass that changed something.
 #pragma once
 #include <memory>
 #include <string>
@@ -36,10 +47,19 @@ class PassManager {
 std::vector<PassReport> optimize_graph(Graph& graph, int level);
 
 // Factories, one per pass file.
-std::unique_ptr<GraphPass> make_constant_folding();
 std::unique_ptr<GraphPass> make_eliminate_identity();
+std::unique_ptr<GraphPass> make_fold_shape();
+std::unique_ptr<GraphPass> make_constant_folding();
+std::unique_ptr<GraphPass> make_constant_reshape_shape();
+std::unique_ptr<GraphPass> make_collapse_reshapes();
 std::unique_ptr<GraphPass> make_eliminate_dead_nodes();
+std::unique_ptr<GraphPass> make_fuse_matmul_add();
 std::unique_ptr<GraphPass> make_fold_batch_norm();
+std::unique_ptr<GraphPass> make_merge_transposes();
+std::unique_ptr<GraphPass> make_fold_transpose_into_gemm();
+std::unique_ptr<GraphPass> make_fuse_layer_norm();
+std::unique_ptr<GraphPass> make_fuse_gelu();
+std::unique_ptr<GraphPass> make_fuse_residual_add();
 std::unique_ptr<GraphPass> make_fuse_activation();
 
 }  // namespace edgekit

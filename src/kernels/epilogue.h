@@ -11,6 +11,7 @@
 // computing it (bias included), while the block is still in cache. ONNX export writes the
 // fused node back as the plain nodes it came from.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -41,15 +42,22 @@ class FusedActivation {
     apply(data, n);
   }
 
+  // Parameters are copied to locals first: data could alias the members as far as the
+  // compiler knows, which would reload them every element and keep the loops scalar.
   template <class T>
   void apply(T* data, int64_t n) const {
+    const T a = T(alpha_), b = T(beta_), zero = T(0), one = T(1);
     switch (kind_) {
       case Kind::none: return;
-      case Kind::relu: for (int64_t i = 0; i < n; ++i) data[i] = data[i] > T(0) ? data[i] : T(0); return;
-      case Kind::clip:
-        for (int64_t i = 0; i < n; ++i) data[i] = data[i] < T(alpha_) ? T(alpha_) : data[i] > T(beta_) ? T(beta_) : data[i];
+      case Kind::relu: for (int64_t i = 0; i < n; ++i) data[i] = data[i] > zero ? data[i] : zero; return;
+      case Kind::clip: for (int64_t i = 0; i < n; ++i) data[i] = std::min(std::max(data[i], a), b); return;
+      case Kind::leaky_relu: for (int64_t i = 0; i < n; ++i) data[i] = data[i] >= zero ? data[i] : a * data[i]; return;
+      case Kind::hard_sigmoid:
+        for (int64_t i = 0; i < n; ++i) data[i] = std::min(std::max(a * data[i] + b, zero), one);
         return;
-      case Kind::leaky_relu: for (int64_t i = 0; i < n; ++i) data[i] = data[i] >= T(0) ? data[i] : T(alpha_) * data[i]; return;
+      case Kind::hard_swish:
+        for (int64_t i = 0; i < n; ++i) data[i] *= std::min(std::max(data[i] * T(1.0 / 6.0) + T(0.5), zero), one);
+        return;
       case Kind::sigmoid:
         if constexpr (std::is_same_v<T, float>) return sigmoid_f32_array(data, data, n);
         [[fallthrough]];

@@ -50,7 +50,8 @@ void add_threads_option(CLI::App* cmd, int& threads) {
 
 void add_opt_level_option(CLI::App* cmd, int& level) {
   cmd->add_option("--opt-level", level,
-                  "Graph optimisation: 0 none, 1 clean-up and constant folding, 2 + BatchNorm folding, 3 + fusion")
+                  "Graph optimisation: 0 none, 1 clean-up (constant and shape folding), 2 + algebraic rewrites "
+                  "(BatchNorm folding, MatMul+Add to Gemm, LayerNorm, GELU), 3 + fusion into kernels (default)")
       ->check(CLI::Range(0, 3))
       ->capture_default_str();
 }

@@ -2,7 +2,8 @@
 //   m = ReduceMean(x, axes)     d = Sub(x, m)          v = ReduceMean(Pow(d, 2) | Mul(d, d), axes)
 //   n = Div(d, Sqrt(Add(v, eps)))   y = Add(Mul(n, gamma), beta)   (Mul and Add optional)
 // becomes LayerNormalization(x, gamma, beta, axis, epsilon): one pass over each row instead of
-// nine tensors. The axes must be the trailing ones (LayerNormalization normalises dims axis..),
+// nine tensors. The axes must be the trailing ones (LayerNormalization normalises dims axis..;
+// positive axes are read with x's static rank),
 // eps, gamma and beta constants, gamma and beta of rank <= the normalised dims (so they
 // broadcast over those dims only), and every intermediate read only inside the pattern.
 //
@@ -35,7 +36,7 @@ class FuseLayerNorm final : public GraphPass {
     for (size_t i = 0; i < g.nodes.size(); ++i) {
       if (g.nodes[i].op_type != "Sqrt" || !g.nodes[i].domain.empty() || dead[i]) continue;
       Match m;
-      if (!match(g, uses, i, m)) continue;
+      if (!match(g, uses, types, i, m)) continue;
       if (std::any_of(m.nodes.begin(), m.nodes.end(), [&](size_t k) { return dead[k]; })) continue;
       if (!types) types.emplace(g);
       if (!types->same_shape(m.x, g.nodes[m.last].outputs[0])) continue;  // gamma/beta must not broadcast x up
@@ -60,7 +61,7 @@ class FuseLayerNorm final : public GraphPass {
 
   // Reads the pattern around Sqrt node `sq`, inside out. Every intermediate has one reader,
   // except d, read by the variance and by the Div.
-  static bool match(const Graph& g, const GraphUses& uses, size_t sq, Match& m) {
+  static bool match(const Graph& g, const GraphUses& uses, std::optional<StaticTypes>& types, size_t sq, Match& m) {
     const Node& sqrt = g.nodes[sq];
     auto div = uses.sole_reader_is(g, sqrt.outputs[0], "Div");
     auto add_eps = uses.producer_is(g, sqrt.inputs[0], "Add");
@@ -83,7 +84,15 @@ class FuseLayerNorm final : public GraphPass {
     auto mean = uses.producer_is(g, g.nodes[*sub].inputs[1], "ReduceMean");
     if (!mean || g.nodes[*mean].inputs[0] != m.x || uses.use_count(g.nodes[*sub].inputs[1]) != 1) return false;
     auto axes = reduce_axes(g, g.nodes[*mean]);
-    if (!axes || reduce_axes(g, g.nodes[*var]) != axes || !trailing(*axes, m.axis)) return false;
+    if (!axes || reduce_axes(g, g.nodes[*var]) != axes) return false;
+    if (axes->front() >= 0 || axes->back() >= 0) {  // positive axes: made negative with x's rank
+      if (!types) types.emplace(g);
+      auto rank = types->rank(m.x);
+      if (!rank) return false;
+      for (int64_t& a : *axes) a = a >= 0 ? a - *rank : a;
+      std::sort(axes->begin(), axes->end());
+    }
+    if (!trailing(*axes, m.axis)) return false;
     m.epsilon = float(*eps);
     m.nodes = {*mean, *sub, *square, *var, *add_eps, sq, *div};
     m.last = *div;
@@ -123,8 +132,7 @@ class FuseLayerNorm final : public GraphPass {
     return true;
   }
 
-  // ReduceMean's axes (attribute before opset 18, input from 18) as negative axes, when they
-  // are all negative or the rank is not needed; keepdims must be 1.
+  // ReduceMean's axes (attribute before opset 18, input from 18), sorted; keepdims must be 1.
   static std::optional<std::vector<int64_t>> reduce_axes(const Graph& g, const Node& n) {
     if (n.attr_int("keepdims", 1) != 1) return std::nullopt;
     std::vector<int64_t> axes;

@@ -194,6 +194,21 @@ TEST(FuseLayerNorm, DecomposedPatternBecomesOneNode) {
   }
 }
 
+TEST(FuseLayerNorm, PositiveTrailingAxesAreReadWithTheRank) {
+  Graph g = layer_norm_pattern(true, false);
+  for (auto& n : g.nodes)
+    if (n.op_type == "ReduceMean") n.attrs["axes"] = std::vector<int64_t>{2};
+  Graph opt = g;
+  EXPECT_TRUE(apply_pass(opt, make_fuse_layer_norm()));
+  ASSERT_EQ(opt.nodes.size(), 1u);
+  EXPECT_EQ(opt.nodes[0].attr_int("axis"), -1);
+  expect_same_results(g, opt, "fuse_layer_norm");
+  Graph middle = layer_norm_pattern(true, false);  // axis 1 of [N, 4, 8] is not a trailing range
+  for (auto& n : middle.nodes)
+    if (n.op_type == "ReduceMean") n.attrs["axes"] = std::vector<int64_t>{1};
+  EXPECT_FALSE(apply_pass(middle, make_fuse_layer_norm()));
+}
+
 TEST(FuseLayerNorm, ExportsAsValidOnnx) {
   Graph g = layer_norm_pattern(true, false);
   optimize_graph(g, 2);

@@ -10,7 +10,8 @@ PassManager::PassManager(int level) {
   static const std::pair<int, Factory> kPasses[] = {
       {1, make_eliminate_identity},   {1, make_fold_shape},          {1, make_constant_folding},
       {1, make_constant_reshape_shape}, {1, make_collapse_reshapes},
-      {2, make_fuse_matmul_add},      {2, make_fold_batch_norm},     {2, make_merge_transposes},
+      {2, make_fuse_matmul_add},      {2, make_fold_batch_norm},     {2, make_sink_transposes},
+      {2, make_merge_transposes},
       {2, make_fold_transpose_into_gemm}, {2, make_fuse_layer_norm}, {2, make_fuse_gelu},
       {3, make_fuse_residual_add},    {3, make_fuse_activation},
       {1, make_eliminate_dead_nodes},  // last: sweeps what the others left unread

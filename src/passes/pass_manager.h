@@ -7,7 +7,8 @@
 //      dead nodes and unused initializers removed
 //   2  + algebraic rewrites (results equal up to float rounding): BatchNormalization folded
 //      into the Conv/ConvTranspose/Gemm/2-D MatMul before it, MatMul + constant Add -> Gemm,
-//      adjacent Transposes merged or cancelled, 2-D Transposes into Gemm's transA/transB,
+//      Transposes moved after elementwise ops, adjacent Transposes merged or cancelled, 2-D
+//      Transposes into Gemm's transA/transB,
 //      decomposed LayerNorm -> LayerNormalization, erf GELU -> Gelu
 //   3  + fusion into kernels' epilogues (the default): residual Add into a Conv, activations
 //      into the Conv/Gemm/MatMul producing their input. Fused nodes carry edgekit-private
@@ -55,6 +56,7 @@ std::unique_ptr<GraphPass> make_collapse_reshapes();
 std::unique_ptr<GraphPass> make_eliminate_dead_nodes();
 std::unique_ptr<GraphPass> make_fuse_matmul_add();
 std::unique_ptr<GraphPass> make_fold_batch_norm();
+std::unique_ptr<GraphPass> make_sink_transposes();
 std::unique_ptr<GraphPass> make_merge_transposes();
 std::unique_ptr<GraphPass> make_fold_transpose_into_gemm();
 std::unique_ptr<GraphPass> make_fuse_layer_norm();

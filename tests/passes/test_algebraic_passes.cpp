@@ -123,6 +123,41 @@ TEST(MergeTransposes, InversePairCancelsAndOthersMerge) {
   expect_same_results(g, opt, "merge_transposes");
 }
 
+TEST(SinkTransposes, LayoutTransposesAroundElementwiseOpsCancel) {
+  // The TFLite importer's shape: NCHW -> T(NHWC) -> Add(., T(skip)) -> Relu -> T(NCHW).
+  Graph g = with_input({1, 3, 4, 5});
+  g.inputs.push_back({"skip", DType::f32, {1, 3, 4, 5}, {}});
+  g.initializers["half"] = Tensor::scalar<float>(0.5f);
+  const std::vector<int64_t> to_nhwc{0, 2, 3, 1}, to_nchw{0, 3, 1, 2};
+  g.add_node("Transpose", {"x"}, {"xt"}, "x_nhwc").attrs["perm"] = to_nhwc;
+  g.add_node("Transpose", {"skip"}, {"st"}, "skip_nhwc").attrs["perm"] = to_nhwc;
+  g.add_node("Add", {"xt", "st"}, {"a"}, "add");
+  g.add_node("Mul", {"a", "half"}, {"m"}, "mul");  // a one-element constant broadcasts either way
+  g.add_node("Relu", {"m"}, {"r"}, "relu");
+  g.add_node("Transpose", {"r"}, {"y"}, "y_nchw").attrs["perm"] = to_nchw;
+  g.outputs.push_back({"y", DType::f32, {1, 3, 4, 5}, {}});
+  Graph opt = g;
+  EXPECT_TRUE(apply_pass(opt, make_sink_transposes()));
+  expect_same_results(g, opt, "sink_transposes");
+  optimize_graph(opt, 2);
+  EXPECT_EQ(count_op(opt, "Transpose"), 0u);
+  EXPECT_EQ(opt.nodes.size(), 3u);
+  expect_same_results(g, opt, "sink_transposes then merge");
+}
+
+TEST(SinkTransposes, MixedPermutationsOrTensorConstantsStay) {
+  Graph g = with_input({2, 3, 4});
+  g.inputs.push_back({"z", DType::f32, {4, 3, 2}, {}});
+  g.add_node("Transpose", {"x"}, {"xt"}, "tx").attrs["perm"] = std::vector<int64_t>{2, 1, 0};
+  g.add_node("Transpose", {"z"}, {"zt"}, "tz").attrs["perm"] = std::vector<int64_t>{0, 1, 2};
+  g.add_node("Add", {"xt", "zt"}, {"y"}, "add");
+  g.initializers["bias"] = random_tensor({2}, 1);
+  g.add_node("Add", {"xt", "bias"}, {"y2"}, "add_bias");
+  g.outputs.push_back({"y", DType::f32, {4, 3, 2}, {}});
+  g.outputs.push_back({"y2", DType::f32, {4, 3, 2}, {}});
+  EXPECT_FALSE(apply_pass(g, make_sink_transposes()));
+}
+
 TEST(FoldTransposeIntoGemm, ComputedOperandsBecomeFlags) {
   // y = MatMul(x, Transpose(w)) and z = Gemm(Transpose(x), v, transA=1) = x v, with w, v graph inputs.
   Graph g = with_input({3, 5});

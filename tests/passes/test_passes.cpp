@@ -201,4 +201,25 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ZooLevels,
                                            "ic_resnet8", "ad_autoencoder", "fashion_cnn", "gru_kws", "lstm_kws",
                                            "tiny_transformer"));
 
+// The float MLPerf Tiny TFLite models: imported as NCHW ops between layout Transposes, which
+// sink_transposes and merge_transposes remove.
+class TfliteLevels : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TfliteLevels, EveryLevelMatchesLevelZero) {
+  std::string path = test::mlperf_dir() + "/" + GetParam() + ".tflite";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " absent";
+  Graph g = load_model(path);
+  std::string counts = cat(GetParam(), " nodes by level: ", g.nodes.size());
+  for (int level = 1; level <= kMaxOptLevel; ++level) {
+    expect_same_outputs(g, level);
+    Graph opt = g;
+    optimize_graph(opt, level);
+    counts += cat(" -> ", opt.nodes.size());
+  }
+  std::cout << counts << "\n";
+}
+
+INSTANTIATE_TEST_SUITE_P(MlperfTiny, TfliteLevels,
+                         ::testing::Values("ad01_fp32", "kws_ref_model_float32", "pretrainedResnet", "vww_96_float"));
+
 }  // namespace edgekit

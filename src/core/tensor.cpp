@@ -1,5 +1,7 @@
 #include "core/tensor.h"
 
+#include <sys/mman.h>
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -45,10 +47,18 @@ size_t max_buffer_bytes() {
 std::shared_ptr<void> allocate_aligned(size_t bytes, bool zero) {
   EK_CHECK(bytes <= max_buffer_bytes(), "cannot allocate ", bytes >> 20, " MiB: more than this machine's ",
            max_buffer_bytes() >> 20, " MiB of memory");
-  size_t padded = (bytes + kAlign - 1) / kAlign * kAlign;
+  // Buffers of a few MB (packed weights, arenas) go on 2 MiB pages where the kernel allows
+  // it: kernels stream through them, and 4 KiB pages would cost a TLB miss every few
+  // hundred multiply-adds.
+  constexpr size_t kHugePage = size_t(2) << 20;
+  const size_t align = bytes >= kHugePage ? kHugePage : kAlign;
+  size_t padded = (bytes + align - 1) / align * align;
   if (padded == 0) padded = kAlign;
-  void* p = std::aligned_alloc(kAlign, padded);
+  void* p = std::aligned_alloc(align, padded);
   EK_CHECK(p != nullptr, "out of memory allocating ", bytes, " bytes");
+#ifdef MADV_HUGEPAGE
+  if (align == kHugePage) madvise(p, padded, MADV_HUGEPAGE);
+#endif
   if (zero) std::memset(p, 0, padded);
   return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
 }

@@ -34,6 +34,10 @@ struct ValueInfo {
 
 class Graph;
 
+// The domain of edgekit's own ops: layouts and fusions the runtime chose (e.g. ConvNhwc),
+// which ONNX export writes back as standard ops.
+inline constexpr const char* kEdgekitDomain = "com.edgekit";
+
 // A node attribute. The variant's alternative is the attribute's type.
 using AttributeValue = std::variant<float, int64_t, std::string, Tensor, std::vector<float>, std::vector<int64_t>,
                                     std::vector<std::string>>;

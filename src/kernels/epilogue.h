@@ -32,6 +32,8 @@ class FusedActivation {
 
   Kind kind() const { return kind_; }
   bool active() const { return kind_ != Kind::none; }
+  float alpha() const { return alpha_; }  // Clip: min; LeakyRelu, HardSigmoid: alpha
+  float beta() const { return beta_; }    // Clip: max; HardSigmoid: beta
 
   // The whole epilogue of one output block: residual (when given, same layout as data) added,
   // then the activation, in place.

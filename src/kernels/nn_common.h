@@ -64,6 +64,15 @@ decltype(auto) visit_gemm_dtype(DType t, Fn&& fn) {
 }
 
 
+// The optional bias B (input 2) of a convolution with M output channels: X's dtype, shape [M].
+inline void check_conv_bias(InferContext& ctx, const Node& node, int64_t M, DType x_dtype) {
+  if (!ctx.has_input(2)) return;
+  const TensorType& b = ctx.input_type(2);
+  check_same_dtype(node, "B", b.dtype, x_dtype);
+  EK_CHECK(!b.shape_known || (b.shape.size() == 1 && (b.shape[0] < 0 || M < 0 || b.shape[0] == M)), node.where(),
+           ": bias B has shape ", shape_str(b.shape), ", expected [", M, "]");
+}
+
 // The checks Conv and ConvTranspose share on X and W: float dtypes, rank 3 to 5, W of X's rank.
 // Returns false (output set unknown) when a shape is not known yet.
 inline bool check_conv_operands(InferContext& ctx, const Node& node) {

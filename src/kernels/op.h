@@ -2,6 +2,9 @@
 // OpKernel plus one EK_REGISTER_OP line. The class
 //   - reads and checks its attributes in its constructor (the node is given),
 //   - computes output dtypes and shapes in infer() (plan),
+//   - may pack constant inputs (weights) once in prepare(), which the Session calls after
+//     construction with the node's initializers (kernels run without it too, e.g. when
+//     constant folding calls run_node, and must then work from the inputs),
 //   - computes outputs in run() into tensors the executor already allocated (run).
 //
 //   class Relu final : public OpKernel {
@@ -83,11 +86,25 @@ class RunContext {
   ThreadPool* pool_;
 };
 
+// The node's constant inputs (initializers), for kernels that pack weights ahead of runs.
+class PrepareContext {
+ public:
+  PrepareContext(const Node& node, std::vector<const Tensor*> constants) : node_(node), constants_(std::move(constants)) {}
+  const Node& node() const { return node_; }
+  // Input i's value when it is a constant, else null (absent or computed at run time).
+  const Tensor* constant_input(size_t i) const { return i < constants_.size() ? constants_[i] : nullptr; }
+
+ private:
+  const Node& node_;
+  std::vector<const Tensor*> constants_;
+};
+
 class OpKernel {
  public:
   explicit OpKernel(const Node& node) : node_(node) {}
   virtual ~OpKernel() = default;
   virtual void infer(InferContext& ctx) const = 0;
+  virtual void prepare(const PrepareContext& ctx) {}
   virtual void run(RunContext& ctx) const = 0;
   const Node& node() const { return node_; }
 

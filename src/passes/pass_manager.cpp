@@ -18,30 +18,47 @@ PassManager::PassManager(int level) {
   };
   for (const auto& [min_level, make] : kPasses)
     if (level >= min_level) passes_.push_back(make());
+  if (level >= 3) {
+    // The layout change first, then rounds of what cleans up after it: Transposes at the
+    // region's edges merged, cancelled or made Reshapes, and dead nodes swept.
+    for (auto make : {make_layout_nhwc, make_merge_transposes, make_transpose_to_reshape, make_collapse_reshapes,
+                      make_eliminate_dead_nodes})
+      layout_passes_.push_back(make());
+  }
 }
 
-std::vector<PassReport> PassManager::run(Graph& graph) {
-  std::vector<PassReport> report;
-  for (const auto& p : passes_) report.push_back({p->name(), 0});
+namespace {
+// Runs `passes` in rounds until none changes the graph; counts into report[offset + i].
+void run_rounds(Graph& graph, const std::vector<std::unique_ptr<GraphPass>>& passes, std::vector<PassReport>& report,
+                size_t offset) {
   constexpr int kMaxRounds = 8;  // passes only shrink or merge, so this converges in a few rounds
   for (int round = 0; round < kMaxRounds; ++round) {
     bool changed = false;
-    for (size_t i = 0; i < passes_.size(); ++i) {
-      auto types = passes_[i]->op_types();
+    for (size_t i = 0; i < passes.size(); ++i) {
+      auto types = passes[i]->op_types();
       if (!types.empty()) {
         std::set<std::string> wanted(types.begin(), types.end());
         bool present = false;
         for (const auto& n : graph.nodes) present = present || wanted.count(n.op_type);
         if (!present) continue;
       }
-      if (passes_[i]->apply(graph)) {
-        ++report[i].applied;
+      if (passes[i]->apply(graph)) {
+        ++report[offset + i].applied;
         changed = true;
         verify(graph);  // a pass must leave a valid graph; fail loudly here rather than at run time
       }
     }
     if (!changed) break;
   }
+}
+}  // namespace
+
+std::vector<PassReport> PassManager::run(Graph& graph) {
+  std::vector<PassReport> report;
+  for (const auto& p : passes_) report.push_back({p->name(), 0});
+  for (const auto& p : layout_passes_) report.push_back({p->name(), 0});
+  run_rounds(graph, passes_, report, 0);
+  if (!layout_passes_.empty()) run_rounds(graph, layout_passes_, report, passes_.size());
   return report;
 }
 

@@ -13,9 +13,13 @@
 //   3  + fusion into kernels' epilogues (the default): residual Add into a Conv, activations
 //      into the Conv/Gemm/MatMul producing their input. Fused nodes carry edgekit-private
 //      "_" attributes (kernels/epilogue.h) that ONNX export writes back as plain nodes.
+//      Then the layout phase: convolutions, pooling and the elementwise ops between them
+//      move to NHWC (com.edgekit ops), and the Transposes at the region's edges are
+//      cancelled or turned into Reshapes.
 //
 // Each round runs every pass once, in the order below; rounds repeat until none changes the
-// graph (each pass removes or merges nodes, so this converges in a few rounds). Every pass
+// graph (each pass removes or merges nodes, so this converges in a few rounds). The layout
+// phase runs once after that, followed by its own clean-up rounds. Every pass
 // keeps graph inputs and outputs (names, types) and leaves a graph that verifies; the
 // manager checks that after each pass that changed something.
 #pragma once
@@ -42,6 +46,7 @@ class PassManager {
 
  private:
   std::vector<std::unique_ptr<GraphPass>> passes_;
+  std::vector<std::unique_ptr<GraphPass>> layout_passes_;  // level 3: after the rounds above
 };
 
 // Convenience: optimise a graph at a level, returning what was applied.
@@ -63,5 +68,7 @@ std::unique_ptr<GraphPass> make_fuse_layer_norm();
 std::unique_ptr<GraphPass> make_fuse_gelu();
 std::unique_ptr<GraphPass> make_fuse_residual_add();
 std::unique_ptr<GraphPass> make_fuse_activation();
+std::unique_ptr<GraphPass> make_layout_nhwc();
+std::unique_ptr<GraphPass> make_transpose_to_reshape();
 
 }  // namespace edgekit

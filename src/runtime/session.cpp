@@ -67,6 +67,11 @@ void Session::prepare() {
   num_slots_ = slot_names_.size();
   constants_.resize(num_slots_);
   for (const auto& [name, t] : g.initializers) constants_[size_t(slot_of[name])] = t;
+  for (size_t k = 0; k < g.nodes.size(); ++k) {  // kernels pack their weights once
+    std::vector<const Tensor*> consts;
+    for (int s : input_slots_[k]) consts.push_back(s >= 0 && constants_[size_t(s)].defined() ? &constants_[size_t(s)] : nullptr);
+    kernels_[k]->prepare(PrepareContext(g.nodes[k], std::move(consts)));
+  }
 
   // Last use of each computed slot; graph outputs and constants are never released.
   std::vector<int> last_use(num_slots_, -1);

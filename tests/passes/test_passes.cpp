@@ -52,8 +52,11 @@ TEST(Passes, LevelsRewriteConvBnRelu) {
   EXPECT_EQ(count_op(l2, "BatchNormalization"), 0u);
   Graph l3 = g;
   optimize_graph(l3, 3);
-  ASSERT_EQ(l3.nodes.size(), 1u);
-  EXPECT_EQ(l3.nodes[0].attr_string("_activation"), "Relu");
+  // One NHWC Conv carrying the BatchNorm and the Relu, between the graph's layout Transposes.
+  ASSERT_EQ(l3.nodes.size(), 3u);
+  EXPECT_EQ(count_op(l3, "Transpose"), 2u);
+  ASSERT_EQ(l3.nodes[1].op_type, "ConvNhwc");
+  EXPECT_EQ(l3.nodes[1].attr_string("_activation"), "Relu");
   EXPECT_FALSE(l3.initializers.count("mean"));  // dead initializers are dropped
   for (int level = 1; level <= 3; ++level) expect_same_outputs(g, level);
 }
@@ -128,8 +131,8 @@ TEST(Passes, SiluPatternFusesAndExportsBack) {
   g.outputs.push_back({"y", DType::f32, {1, 3, 5, 5}, {}});
   Graph opt = g;
   optimize_graph(opt, 3);
-  ASSERT_EQ(opt.nodes.size(), 1u);
-  EXPECT_EQ(opt.nodes[0].attr_string("_activation"), "SiLU");
+  ASSERT_EQ(opt.nodes.size(), 3u);  // Transpose, ConvNhwc, Transpose
+  EXPECT_EQ(opt.nodes[1].attr_string("_activation"), "SiLU");
   expect_same_outputs(g, 3);
   std::string bytes = export_onnx_bytes(opt);
   EXPECT_NO_THROW(check_onnx_model(bytes, "silu.onnx"));

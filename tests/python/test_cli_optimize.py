@@ -48,7 +48,7 @@ def test_bench_profile_writes_chrome_trace(cli, tmp_path):
     assert r.returncode == 0, r.stderr
     j = json.loads(r.stdout)
     ops = {o["op"]: o for o in j["profile"]["ops"]}
-    assert ops["Conv"]["gflops"] > 0
+    assert ops["com.edgekit:ConvNhwc"]["gflops"] > 0  # level 3 runs convolutions in NHWC
     events = json.loads(trace.read_text())["traceEvents"]
     assert events and all(e["ph"] == "X" and e["dur"] >= 0 for e in events)
     assert {e["args"]["run"] for e in events} == {1, 2, 3}  # the timed runs only

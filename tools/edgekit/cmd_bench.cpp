@@ -106,10 +106,10 @@ nlohmann::ordered_json write_profile(const Session& session, const std::string& 
     const Node& n = g.nodes[size_t(e.node)];
     events.push_back({{"name", n.name}, {"cat", n.op_type}, {"ph", "X"}, {"ts", double(e.start_ns) / 1000},
                       {"dur", double(e.duration_ns) / 1000}, {"pid", 1}, {"tid", 1}, {"args", {{"run", e.run}}}});
-    by_op[n.op_type].ns += double(e.duration_ns);
+    by_op[op_key(n)].ns += double(e.duration_ns);
     total_ns += double(e.duration_ns);
   }
-  for (const Node& n : g.nodes) by_op[n.op_type].nodes++;
+  for (const Node& n : g.nodes) by_op[op_key(n)].nodes++;
   {
     std::ofstream f(path);
     EK_CHECK(f.good(), path, ": cannot write the profile");

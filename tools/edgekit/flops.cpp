@@ -81,7 +81,9 @@ const std::set<std::string>& reductions() {
 std::optional<double> node_flops(const ShapeMap& g, const Node& n) {
   auto in = [&](size_t i) { return i < n.inputs.size() ? shape_of(g, n.inputs[i]) : std::nullopt; };
   auto out = [&](size_t i) { return i < n.outputs.size() ? shape_of(g, n.outputs[i]) : std::nullopt; };
-  const std::string& op = n.op_type;
+  // edgekit's NHWC ops count as the ONNX op they stand for.
+  const bool nhwc = n.domain == kEdgekitDomain && n.op_type.size() > 4 && n.op_type.ends_with("Nhwc");
+  const std::string op = nhwc ? n.op_type.substr(0, n.op_type.size() - 4) : n.op_type;
 
   if (op == "Conv" || op == "ConvInteger" || op == "QLinearConv") {
     size_t w_at = op == "QLinearConv" ? 3 : 1;
@@ -130,6 +132,8 @@ std::optional<double> node_flops(const ShapeMap& g, const Node& n) {
 
 }  // namespace
 
+std::string op_key(const Node& n) { return n.domain.empty() ? n.op_type : n.domain + ":" + n.op_type; }
+
 FlopsEstimate estimate_flops(const Graph& graph) {
   FlopsEstimate est;
   ShapeMap shapes = static_shapes(graph, nullptr);
@@ -145,7 +149,7 @@ FlopsEstimate estimate_flops(const Graph& graph) {
       continue;
     }
     est.total += *f;
-    est.by_op[n.domain.empty() ? n.op_type : n.domain + ":" + n.op_type] += *f;  // keyed like the op histogram
+    est.by_op[op_key(n)] += *f;
   }
   return est;
 }

@@ -14,6 +14,7 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstring>
@@ -121,6 +122,56 @@ std::map<std::string, int> opset_imports(const Graph& g) {
   return opsets;
 }
 
+// edgekit's NHWC ops (com.edgekit:ConvNhwc and the *PoolNhwc pools, passes/layout_nhwc.cpp)
+// are written as the standard op between Transposes, so the file is plain ONNX.
+Graph with_standard_layout(const Graph& g) {
+  auto is_nhwc = [](const Node& n) {
+    return n.domain == kEdgekitDomain && n.op_type.size() > 4 && n.op_type.ends_with("Nhwc");
+  };
+  if (std::none_of(g.nodes.begin(), g.nodes.end(), is_nhwc)) return g;
+  std::set<std::string> names;
+  for (const auto& v : g.inputs) names.insert(v.name);
+  for (const auto& [name, t] : g.initializers) names.insert(name);
+  for (const Node& n : g.nodes) names.insert(n.outputs.begin(), n.outputs.end());
+  auto fresh = [&](const std::string& base) {
+    std::string name = base;
+    for (int i = 1; names.count(name); ++i) name = cat(base, "_", i);
+    names.insert(name);
+    return name;
+  };
+  auto transpose = [&](const std::string& in, const std::string& out, std::vector<int64_t> perm, const Node& n) {
+    Node t;
+    t.name = fresh(n.name + "_transpose");
+    t.op_type = "Transpose";
+    t.inputs = {in};
+    t.outputs = {out};
+    t.attrs["perm"] = std::move(perm);
+    return t;
+  };
+  Graph out = g;
+  out.nodes.clear();
+  for (const Node& n : g.nodes) {
+    if (!is_nhwc(n) || n.inputs.empty() || n.outputs.size() != 1) {
+      out.nodes.push_back(n);
+      continue;
+    }
+    Node op = n;
+    op.domain.clear();
+    op.op_type = n.op_type.substr(0, n.op_type.size() - 4);
+    op.opset = 0;
+    const bool residual = n.attr_int("_residual", 0) != 0;
+    for (size_t k = 0; k < n.inputs.size(); ++k) {
+      if (k != 0 && !(residual && k + 1 == n.inputs.size())) continue;  // weights stay as they are
+      op.inputs[k] = fresh(n.inputs[k] + "_nchw");
+      out.nodes.push_back(transpose(n.inputs[k], op.inputs[k], {0, 3, 1, 2}, n));
+    }
+    op.outputs[0] = fresh(n.outputs[0] + "_nchw");
+    out.nodes.push_back(op);
+    out.nodes.push_back(transpose(op.outputs[0], n.outputs[0], {0, 2, 3, 1}, n));
+  }
+  return out;
+}
+
 std::string graph_label(const Graph& g) { return cat("graph '", g.name, "'"); }
 
 void check_size(const Graph& g) {
@@ -188,7 +239,8 @@ void add_unfused_activation(const Node& n, const Graph& g, int default_opset, on
   }
 }
 
-onnx::ModelProto to_model_proto(const Graph& g) {
+onnx::ModelProto to_model_proto(const Graph& graph) {
+  const Graph g = with_standard_layout(graph);
   check_size(g);
   onnx::ModelProto m;
   const std::map<std::string, int> opsets = opset_imports(g);

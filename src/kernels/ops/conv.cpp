@@ -40,12 +40,7 @@ class Conv final : public OpKernel {
              group_);
     EK_CHECK(C < 0 || Cg < 0 || Cg * group_ == C, node().where(), ": input X has ", C, " channels, expected ",
              Cg * group_, " (W dim 1 = ", Cg, " per group x group ", group_, ")");
-    if (ctx.has_input(2)) {
-      const TensorType& b = ctx.input_type(2);
-      check_same_dtype(node(), "B", b.dtype, x.dtype);
-      EK_CHECK(!b.shape_known || (b.shape.size() == 1 && (b.shape[0] < 0 || M < 0 || b.shape[0] == M)),
-               node().where(), ": bias B has shape ", shape_str(b.shape), ", expected [", M, "]");
-    }
+    check_conv_bias(ctx, node(), M, x.dtype);
     const size_t rank = x.shape.size() - 2;
     const WindowGeometry g = geometry(x.shape, w.shape);
     Shape out{x.shape[0], M};

@@ -29,12 +29,7 @@ class ConvTranspose final : public OpKernel {
     EK_CHECK(C < 0 || C % group_ == 0, node().where(), ": input channels ", C, " are not divisible by group ",
              group_);
     const int64_t M = w.shape[1] < 0 ? -1 : w.shape[1] * group_;
-    if (ctx.has_input(2)) {
-      const TensorType& b = ctx.input_type(2);
-      check_same_dtype(node(), "B", b.dtype, x.dtype);
-      EK_CHECK(!b.shape_known || (b.shape.size() == 1 && (b.shape[0] < 0 || M < 0 || b.shape[0] == M)),
-               node().where(), ": bias B has shape ", shape_str(b.shape), ", expected [", M, "]");
-    }
+    check_conv_bias(ctx, node(), M, x.dtype);
     const WindowGeometry g = geometry(x.shape, w.shape);
     Shape out{x.shape[0], M};
     for (int64_t d : g.output) out.push_back(d);

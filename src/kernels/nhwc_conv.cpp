@@ -1,0 +1,323 @@
+#include "kernels/nhwc_conv.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <mutex>
+
+#include "core/tensor.h"
+#include "core/thread_pool.h"
+#include "kernels/simd/nhwc_kernels.h"
+
+namespace edgekit {
+namespace {
+
+// Asked each time rather than cached: tests switch Highway's target to cover every ISA.
+IgemmLayout layout() { return igemm_f32_layout(); }
+
+// Rows of one constant value that padding taps point at: zeros (conv, average pool) or -inf
+// (max pool). Grown on demand and never freed, so pointers handed out stay valid.
+const float* constant_row(int64_t n, bool neg_inf) {
+  static std::mutex mutex;
+  static std::vector<std::shared_ptr<void>> keep;
+  static const float* rows[2] = {nullptr, nullptr};
+  static int64_t sizes[2] = {0, 0};
+  std::lock_guard<std::mutex> lock(mutex);
+  const int which = neg_inf ? 1 : 0;
+  if (sizes[which] < n) {
+    const int64_t size = std::max<int64_t>(n + 64, 4096);
+    auto buf = allocate_aligned(size_t(size) * sizeof(float), false);
+    float* p = static_cast<float*>(buf.get());
+    std::fill(p, p + size, neg_inf ? -std::numeric_limits<float>::infinity() : 0.f);
+    keep.push_back(buf);
+    rows[which] = p;
+    sizes[which] = size;
+  }
+  return rows[which];
+}
+
+// Row pointers of output pixels [p0, p0 + count): the entry of pixel i and tap t is at
+// out[(i / g) * taps * g + t * g + i % g] (g = 1: [pixel][tap]; g = MR: per GEMM tile, tap-major).
+void build_rows(const float* x, int64_t channels, const NhwcWindow& w, int64_t p0, int64_t count, int64_t g,
+                const float* pad, const float** out) {
+  const int64_t hw = w.out_h * w.out_w, taps = w.taps();
+  int64_t n = p0 / hw, oy = (p0 % hw) / w.out_w, ox = p0 % w.out_w;
+  for (int64_t i = 0; i < count; ++i) {
+    const float* image = x + n * w.in_h * w.in_w * channels;
+    const int64_t iy0 = oy * w.stride_h - w.pad_top, ix0 = ox * w.stride_w - w.pad_left;
+    const float** o = out + (i / g) * taps * g + i % g;
+    for (int64_t ky = 0; ky < w.kernel_h; ++ky) {
+      const int64_t iy = iy0 + ky * w.dilation_h;
+      const bool row_in = iy >= 0 && iy < w.in_h;
+      for (int64_t kx = 0; kx < w.kernel_w; ++kx, o += g) {
+        const int64_t ix = ix0 + kx * w.dilation_w;
+        *o = row_in && ix >= 0 && ix < w.in_w ? image + (iy * w.in_w + ix) * channels : pad;
+      }
+    }
+    if (++ox == w.out_w) {
+      ox = 0;
+      if (++oy == w.out_h) oy = 0, ++n;
+    }
+  }
+  // A last partial tile repeats its first row so the micro-kernel reads only valid memory.
+  const int64_t rounded = (count + g - 1) / g * g;
+  for (int64_t i = count; i < rounded; ++i)
+    for (int64_t t = 0; t < taps; ++t) out[(i / g) * taps * g + t * g + i % g] = out[(i / g) * taps * g + t * g];
+}
+
+std::vector<const float*>& row_scratch(size_t n) {
+  thread_local std::vector<const float*> rows;
+  if (rows.size() < n) rows.resize(n);
+  return rows;
+}
+
+// The part of the fused activation the micro-kernels run in registers; `rest` tells whether
+// the caller must still apply it to the stored rows.
+NhwcEpilogue register_epilogue(const FusedActivation& a, bool* rest) {
+  NhwcEpilogue e;
+  *rest = false;
+  switch (a.kind()) {
+    case FusedActivation::Kind::none: break;
+    case FusedActivation::Kind::relu: e.lo = 0.f; break;
+    case FusedActivation::Kind::clip: e.lo = a.alpha(), e.hi = a.beta(); break;
+    case FusedActivation::Kind::hard_swish: e.hard_swish = true; break;
+    case FusedActivation::Kind::leaky_relu: e.leaky_alpha = a.alpha(); break;
+    default: *rest = true; break;
+  }
+  return e;
+}
+
+// Pixels per chunk: enough for the row pointers and input rows of a chunk to sit in L2 next to
+// a weight panel, at least one tile, and enough chunks for every thread when possible.
+int64_t chunk_pixels(int64_t pixels, int64_t tile, int threads) {
+  int64_t chunk = std::max<int64_t>(tile, 256 / tile * tile);
+  if (threads > 1) chunk = std::min(chunk, std::max<int64_t>(tile, (pixels + threads - 1) / threads));
+  return (chunk + tile - 1) / tile * tile;
+}
+
+// Work below ~1 MFLOP stays on the calling thread: waking a worker costs more.
+ThreadPool* worth_threads(ThreadPool* pool, double flops) { return flops >= 1e6 ? pool : nullptr; }
+
+int pool_size(ThreadPool* pool) { return pool ? pool->size() : 1; }
+
+// The K dimension (taps x channels) in blocks whose slice of a weight panel stays in L1
+// (kWeightBlockBytes): whole taps when a tap's channels fit, else channel ranges of one tap.
+constexpr int64_t kWeightBlockBytes = 32 * 1024;
+struct KBlock {
+  int64_t tap0, taps, k0, kc;
+};
+std::vector<KBlock> k_blocks(int64_t taps, int64_t channels, int64_t nr) {
+  const int64_t steps = std::max<int64_t>(1, kWeightBlockBytes / (nr * int64_t(sizeof(float))));
+  std::vector<KBlock> blocks;
+  if (channels <= steps) {
+    const int64_t per = std::max<int64_t>(1, steps / channels);
+    for (int64_t t = 0; t < taps; t += per) blocks.push_back({t, std::min(per, taps - t), 0, channels});
+  } else {
+    const int64_t parts = (channels + steps - 1) / steps, kc = (channels + parts - 1) / parts;
+    for (int64_t t = 0; t < taps; ++t)
+      for (int64_t k = 0; k < channels; k += kc) blocks.push_back({t, 1, k, std::min(kc, channels - k)});
+  }
+  return blocks;
+}
+
+}  // namespace
+
+NhwcWindow NhwcWindow::from(const WindowGeometry& g) {
+  EK_CHECK(g.rank() == 2, "NhwcWindow: expected 2 spatial dims, got ", g.rank());
+  NhwcWindow w;
+  w.in_h = g.input[0], w.in_w = g.input[1], w.out_h = g.output[0], w.out_w = g.output[1];
+  w.kernel_h = g.kernel[0], w.kernel_w = g.kernel[1], w.stride_h = g.strides[0], w.stride_w = g.strides[1];
+  w.dilation_h = g.dilations[0], w.dilation_w = g.dilations[1], w.pad_top = g.pad_begin[0], w.pad_left = g.pad_begin[1];
+  w.pad_bottom = g.pad_end[0], w.pad_right = g.pad_end[1];
+  return w;
+}
+
+bool NhwcWindow::pointwise() const {
+  return kernel_h == 1 && kernel_w == 1 && stride_h == 1 && stride_w == 1 && pad_top == 0 && pad_left == 0 &&
+         out_h == in_h && out_w == in_w;
+}
+
+NhwcConvWeights::NhwcConvWeights(const float* w, const float* bias, int64_t out_channels,
+                                 int64_t in_channels_per_group, int64_t kernel_h, int64_t kernel_w, int64_t group)
+    : out_channels_(out_channels), in_per_group_(in_channels_per_group), kernel_h_(kernel_h), kernel_w_(kernel_w),
+      group_(group), depthwise_(in_channels_per_group == 1 && group == out_channels) {
+  const int64_t taps = kernel_h * kernel_w;
+  if (depthwise_) {
+    // Per block of L channels: L biases, then taps x L weights; channels past the end are 0.
+    const int64_t L = depthwise_f32_lanes(), blocks = (out_channels + L - 1) / L;
+    const int64_t size = blocks * (1 + taps) * L;
+    packed_ = std::static_pointer_cast<float>(allocate_aligned(size_t(size) * sizeof(float), true));
+    float* p = packed_.get();
+    for (int64_t c = 0; c < out_channels; ++c) {
+      float* block = p + (c / L) * (1 + taps) * L;
+      block[c % L] = bias ? bias[c] : 0.f;
+      for (int64_t t = 0; t < taps; ++t) block[(1 + t) * L + c % L] = w[c * taps + t];
+    }
+    return;
+  }
+  // Per group, per panel of NR output channels: NR biases, then for each tap and input
+  // channel NR weights; columns past the group's channels are 0.
+  const int64_t NR = layout().nr, Mg = out_channels / group, panels = (Mg + NR - 1) / NR;
+  const int64_t panel = NR + taps * in_channels_per_group * NR;
+  group_stride_ = panels * panel;
+  packed_ = std::static_pointer_cast<float>(allocate_aligned(size_t(group * group_stride_) * sizeof(float), true));
+  float* p = packed_.get();
+  for (int64_t g = 0; g < group; ++g)
+    for (int64_t j = 0; j < Mg; ++j) {
+      const int64_t m = g * Mg + j;
+      float* pan = p + g * group_stride_ + (j / NR) * panel;
+      pan[j % NR] = bias ? bias[m] : 0.f;
+      for (int64_t t = 0; t < taps; ++t)
+        for (int64_t k = 0; k < in_channels_per_group; ++k)
+          pan[NR + (t * in_channels_per_group + k) * NR + j % NR] = w[(m * in_channels_per_group + k) * taps + t];
+    }
+}
+
+void nhwc_conv_f32(const NhwcConvWeights& w, const float* x, int64_t batch, const NhwcWindow& win, float* y,
+                   const float* residual, const FusedActivation& activation, ThreadPool* pool) {
+  bool post_activation = false;
+  const NhwcEpilogue epi = register_epilogue(activation, &post_activation);
+  const int64_t C = w.in_channels(), M = w.out_channels(), G = w.group(), taps = win.taps();
+  const int64_t pixels = batch * win.out_h * win.out_w;
+  if (pixels == 0 || M == 0) return;
+  const double flops = 2.0 * double(pixels) * double(M) * double(taps) * double(C / G);
+  pool = worth_threads(pool, flops);
+  const int threads = pool_size(pool);
+  if (w.depthwise()) {
+    const float* zero = constant_row(C, false);
+    const int64_t chunk = chunk_pixels(pixels, 1, threads), chunks = (pixels + chunk - 1) / chunk;
+    parallel_for(pool, chunks, [&](int64_t begin, int64_t end) {
+      for (int64_t c = begin; c < end; ++c) {
+        const int64_t p0 = c * chunk, count = std::min(chunk, pixels - p0);
+        auto& rows = row_scratch(size_t(count * taps));
+        build_rows(x, C, win, p0, count, 1, zero, rows.data());
+        DepthwiseRun r{count, taps, C, rows.data(), w.packed(), y + p0 * M, M,
+                       residual ? residual + p0 * M : nullptr, epi};
+        depthwise_f32(r);
+        if (post_activation) activation.apply(y + p0 * M, count * M);
+      }
+    });
+    return;
+  }
+
+  const IgemmLayout L = layout();
+  const int64_t MR = L.mr, NR = L.nr, Cg = C / G, Mg = M / G, panels = (Mg + NR - 1) / NR;
+  const int64_t panel_floats = NR + taps * Cg * NR;
+
+  // Few input channels (a first layer on RGB): a pointer per tap would feed only C
+  // multiply-adds. With the input padded left and right, the KW taps of one kernel row read
+  // KW * C contiguous floats, so each kernel row is one "tap" of KW * C channels; the packed
+  // weights are in that order already (tap-major, channel-minor).
+  const float* src = x;
+  NhwcWindow kwin = win;  // the window the row pointers are built for
+  int64_t ktaps = taps, kch = Cg;  // K as taps x channels, as the micro-kernel sees it
+  if (G == 1 && win.kernel_w > 1 && win.dilation_w == 1 && C * win.kernel_w <= 64) {
+    const int64_t right = std::max<int64_t>(0, (win.out_w - 1) * win.stride_w - win.pad_left + win.kernel_w - win.in_w);
+    const int64_t wp = win.in_w + win.pad_left + right;
+    thread_local std::vector<float> padded;
+    padded.assign(size_t(batch * win.in_h * wp * C), 0.f);
+    for (int64_t r = 0; r < batch * win.in_h; ++r)
+      std::memcpy(padded.data() + (r * wp + win.pad_left) * C, x + r * win.in_w * C, size_t(win.in_w * C) * sizeof(float));
+    src = padded.data();
+    kwin.in_w = wp, kwin.pad_left = 0, kwin.kernel_w = 1;
+    ktaps = win.kernel_h, kch = win.kernel_w * C;
+  }
+  const float* zero = constant_row(std::max(C, kch), false);
+  const std::vector<KBlock> blocks = k_blocks(ktaps, kch, NR);
+  const int64_t chunk = chunk_pixels(pixels, MR, threads), chunks = (pixels + chunk - 1) / chunk;
+  // Too few chunks for the threads (small images, many channels): split the panels too.
+  const int64_t splits = chunks >= threads || post_activation ? 1 : std::min<int64_t>(panels, (threads + chunks - 1) / chunks);
+  const int64_t panels_per_split = (panels + splits - 1) / splits;
+  parallel_for(pool, chunks * splits, [&](int64_t begin, int64_t end) {
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t c = task / splits, s = task % splits;
+      const int64_t p0 = c * chunk, count = std::min(chunk, pixels - p0), tiles = (count + MR - 1) / MR;
+      auto& rows = row_scratch(size_t(tiles * MR * ktaps));
+      build_rows(src, C, kwin, p0, count, MR, zero, rows.data());
+      for (int64_t g = 0; g < G; ++g) {
+        const float* wg = w.packed() + g * w.group_stride();
+        for (int64_t pan = s * panels_per_split; pan < std::min(panels, (s + 1) * panels_per_split); ++pan) {
+          const int64_t col = g * Mg + pan * NR;
+          const float* bias = wg + pan * panel_floats;
+          for (size_t b = 0; b < blocks.size(); ++b) {
+            const KBlock& kb = blocks[b];
+            for (int64_t t = 0; t < tiles; ++t) {
+              const int64_t row0 = p0 + t * MR;
+              IgemmTile tile{std::min(MR, count - t * MR), std::min(NR, Mg - pan * NR), kb.kc, kb.taps,
+                             rows.data() + (t * ktaps + kb.tap0) * MR, g * Cg + kb.k0,
+                             bias + NR + (kb.tap0 * kch + kb.k0) * NR, kch * NR, b == 0 ? bias : nullptr,
+                             y + row0 * M + col, M, b + 1 == blocks.size(),
+                             residual ? residual + row0 * M + col : nullptr, M, epi, t == 0};
+              igemm_f32(tile);
+            }
+          }
+        }
+      }
+      if (post_activation) activation.apply(y + p0 * M, count * M);
+    }
+  });
+}
+
+namespace {
+template <bool kMax>
+void nhwc_pool(const float* x, int64_t batch, int64_t channels, const NhwcWindow& win, bool count_include_pad,
+               float* y, ThreadPool* pool) {
+  const int64_t taps = win.taps(), pixels = batch * win.out_h * win.out_w;
+  if (pixels == 0 || channels == 0) return;
+  pool = worth_threads(pool, double(pixels) * double(taps) * double(channels));
+  const float* pad = constant_row(channels, kMax);
+  const int64_t chunk = chunk_pixels(pixels, 1, pool_size(pool)), chunks = (pixels + chunk - 1) / chunk;
+  parallel_for(pool, chunks, [&](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) {
+      const int64_t p0 = c * chunk, count = std::min(chunk, pixels - p0);
+      auto& rows = row_scratch(size_t(count * taps));
+      build_rows(x, channels, win, p0, count, 1, pad, rows.data());
+      thread_local std::vector<float> scale;
+      if (!kMax) {
+        scale.resize(size_t(count));
+        const int64_t hw = win.out_h * win.out_w;
+        for (int64_t i = 0; i < count; ++i) {
+          const int64_t oy = ((p0 + i) % hw) / win.out_w, ox = (p0 + i) % win.out_w;
+          // Taps inside the image, or inside image + pads with count_include_pad (never the
+          // positions past the end pad that ceil_mode adds).
+          const int64_t lo_h = count_include_pad ? -win.pad_top : 0, hi_h = win.in_h + (count_include_pad ? win.pad_bottom : 0);
+          const int64_t lo_w = count_include_pad ? -win.pad_left : 0, hi_w = win.in_w + (count_include_pad ? win.pad_right : 0);
+          int64_t rows_in = 0, cols_in = 0;
+          for (int64_t k = 0; k < win.kernel_h; ++k) {
+            const int64_t iy = oy * win.stride_h - win.pad_top + k * win.dilation_h;
+            rows_in += iy >= lo_h && iy < hi_h;
+          }
+          for (int64_t k = 0; k < win.kernel_w; ++k) {
+            const int64_t ix = ox * win.stride_w - win.pad_left + k * win.dilation_w;
+            cols_in += ix >= lo_w && ix < hi_w;
+          }
+          const int64_t n = rows_in * cols_in;
+          scale[size_t(i)] = n > 0 ? 1.f / float(n) : 0.f;
+        }
+      }
+      PoolRun r{count, taps, channels, rows.data(), kMax ? nullptr : scale.data(), y + p0 * channels, channels};
+      kMax ? max_pool_f32(r) : avg_pool_f32(r);
+    }
+  });
+}
+}  // namespace
+
+void nhwc_max_pool_f32(const float* x, int64_t batch, int64_t channels, const NhwcWindow& win, float* y,
+                       ThreadPool* pool) {
+  nhwc_pool<true>(x, batch, channels, win, false, y, pool);
+}
+
+void nhwc_avg_pool_f32(const float* x, int64_t batch, int64_t channels, const NhwcWindow& win,
+                       bool count_include_pad, float* y, ThreadPool* pool) {
+  nhwc_pool<false>(x, batch, channels, win, count_include_pad, y, pool);
+}
+
+void nhwc_global_avg_pool_f32(const float* x, int64_t batch, int64_t pixels, int64_t channels, float* y) {
+  for (int64_t n = 0; n < batch; ++n)
+    channel_mean_f32(x + n * pixels * channels, pixels, channels, pixels > 0 ? 1.f / float(pixels) : 0.f,
+                     y + n * channels);
+}
+
+const char* nhwc_kernel_isa() { return layout().isa; }
+
+}  // namespace edgekit

@@ -1,0 +1,72 @@
+// 2-D convolution and pooling in NHWC, the layout the fast path runs convolutional networks in
+// (passes/layout_nhwc.cpp moves them there). Channels are contiguous, so
+//   - a convolution is an indirect GEMM: output pixels x output channels, the left operand
+//     read through one pointer per (pixel, tap) to that tap's input channels (no im2col), the
+//     weights packed once into the micro-kernel's panels with the bias in front;
+//   - depthwise convolution and pooling vectorise over channels, whatever the image size.
+// The micro-kernels are in simd/nhwc_kernels.h; this file plans the work: row pointers built
+// per chunk of output pixels (reused by every panel), chunks and panels split over threads,
+// the fused activation run in registers when it is a clamp/HardSwish/LeakyRelu, else on
+// each chunk right after it is computed. Results do not depend on the thread count.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "kernels/conv_geometry.h"
+#include "kernels/epilogue.h"
+
+namespace edgekit {
+
+class ThreadPool;
+
+// The window of a 2-D op on one input: from WindowGeometry (pads may differ begin/end; only
+// the begin pads matter here, the output size carries the rest).
+struct NhwcWindow {
+  int64_t in_h = 0, in_w = 0, out_h = 0, out_w = 0;
+  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
+  int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  static NhwcWindow from(const WindowGeometry& g);  // g.rank() == 2
+  int64_t taps() const { return kernel_h * kernel_w; }
+  bool pointwise() const;  // 1x1, stride 1, no padding: the input rows are the GEMM rows
+};
+
+// Conv weights packed for this CPU's micro-kernel, once.
+class NhwcConvWeights {
+ public:
+  // w: [M, C/group, KH, KW] (ONNX's OIHW), bias: [M] or null.
+  NhwcConvWeights(const float* w, const float* bias, int64_t out_channels, int64_t in_channels_per_group,
+                  int64_t kernel_h, int64_t kernel_w, int64_t group);
+  int64_t out_channels() const { return out_channels_; }
+  int64_t in_channels() const { return in_per_group_ * group_; }
+  int64_t group() const { return group_; }
+  int64_t kernel_h() const { return kernel_h_; }
+  int64_t kernel_w() const { return kernel_w_; }
+  bool depthwise() const { return depthwise_; }  // group == C == M: the channel-vector kernel
+  const float* packed() const { return packed_.get(); }
+  int64_t group_stride() const { return group_stride_; }  // floats between groups' panels
+
+ private:
+  int64_t out_channels_, in_per_group_, kernel_h_, kernel_w_, group_;
+  bool depthwise_;
+  int64_t group_stride_ = 0;
+  std::shared_ptr<float> packed_;
+};
+
+// y[N, OH, OW, M] = act(conv(x[N, H, W, C], w) + bias (+ residual, same shape as y)).
+void nhwc_conv_f32(const NhwcConvWeights& w, const float* x, int64_t batch, const NhwcWindow& win, float* y,
+                   const float* residual, const FusedActivation& activation, ThreadPool* pool);
+
+// Pooling, x: [N, H, W, C], y: [N, OH, OW, C]. Average pooling divides by the whole window
+// (count_include_pad) or by the taps inside the image.
+void nhwc_max_pool_f32(const float* x, int64_t batch, int64_t channels, const NhwcWindow& win, float* y,
+                       ThreadPool* pool);
+void nhwc_avg_pool_f32(const float* x, int64_t batch, int64_t channels, const NhwcWindow& win,
+                       bool count_include_pad, float* y, ThreadPool* pool);
+// y[N, 1, 1, C] = mean over H x W.
+void nhwc_global_avg_pool_f32(const float* x, int64_t batch, int64_t pixels, int64_t channels, float* y);
+
+// The micro-kernel ISA chosen for this CPU, e.g. "AVX3" (for inspect and bench output).
+const char* nhwc_kernel_isa();
+
+}  // namespace edgekit

@@ -1,0 +1,98 @@
+// com.edgekit:ConvNhwc — a 2-D f32 Conv whose activations are NHWC (passes/layout_nhwc.cpp
+// puts it where a Conv was, between Transposes that later passes cancel):
+//   X [N, H, W, C], W [M, C/group, KH, KW] (ONNX's OIHW, unchanged), B [M] (optional),
+//   R [N, OH, OW, M] (a fused residual, with _residual = 1)  ->  Y [N, OH, OW, M]
+// Attributes are Conv's (kernel_shape, strides, pads, dilations, group, auto_pad) plus the
+// fused-epilogue ones (kernels/epilogue.h). Weights are packed once in prepare() when W and B
+// are constants; otherwise every run packs them.
+#include <optional>
+
+#include "kernels/conv_geometry.h"
+#include "kernels/epilogue.h"
+#include "kernels/nhwc_conv.h"
+#include "kernels/nn_common.h"
+#include "kernels/op.h"
+
+namespace edgekit {
+namespace {
+
+class ConvNhwc final : public OpKernel {
+ public:
+  explicit ConvNhwc(const Node& node)
+      : OpKernel(node),
+        group_(node.attr_int("group", 1)),
+        activation_(node),
+        residual_(FusedActivation::has_residual(node)) {
+    EK_CHECK(group_ >= 1, node.where(), ": group must be >= 1, got ", group_);
+  }
+
+  void infer(InferContext& ctx) const override {
+    ctx.expect_inputs(2, residual_ ? 4 : 3);
+    const TensorType& x = ctx.input_type(0);
+    const TensorType& w = ctx.input_type(1);
+    EK_CHECK(x.dtype == DType::f32, node().where(), ": input X has dtype ", dtype_name(x.dtype), ", expected f32");
+    check_same_dtype(node(), "W", w.dtype, x.dtype);
+    if (!x.shape_known || !w.shape_known) return ctx.set_output_unknown(0, x.dtype);
+    EK_CHECK(x.shape.size() == 4, node().where(), ": input X has shape ", shape_str(x.shape),
+             ", expected rank 4 (N, H, W, C)");
+    EK_CHECK(w.shape.size() == 4, node().where(), ": weight W has shape ", shape_str(w.shape),
+             ", expected rank 4 (M, C/group, KH, KW)");
+    const int64_t C = x.shape[3], M = w.shape[0], Cg = w.shape[1];
+    EK_CHECK(M < 0 || M % group_ == 0, node().where(), ": output channels ", M, " are not divisible by group ", group_);
+    EK_CHECK(C < 0 || Cg < 0 || Cg * group_ == C, node().where(), ": input X has ", C, " channels, expected ",
+             Cg * group_, " (W dim 1 = ", Cg, " per group x group ", group_, ")");
+    check_conv_bias(ctx, node(), M, x.dtype);
+    const WindowGeometry g = geometry(x.shape, w.shape);
+    const Shape out{x.shape[0], g.output[0], g.output[1], M};
+    if (residual_) {
+      const TensorType& r = ctx.input_type(3);
+      check_same_dtype(node(), "residual", r.dtype, x.dtype);
+      bool ok = !r.shape_known || r.shape.size() == 4;
+      for (size_t i = 0; ok && r.shape_known && i < 4; ++i) ok = r.shape[i] < 0 || out[i] < 0 || r.shape[i] == out[i];
+      EK_CHECK(ok, node().where(), ": fused residual has shape ", shape_str(r.shape), ", expected the output shape ",
+               shape_str(out));
+    }
+    ctx.set_output(0, x.dtype, out);
+  }
+
+  void prepare(const PrepareContext& ctx) override {
+    const Tensor* w = ctx.constant_input(1);
+    const Tensor* b = node().has_input(2) ? ctx.constant_input(2) : nullptr;
+    if (!w || (node().has_input(2) && !b) || w->dtype() != DType::f32 || w->rank() != 4) return;
+    if (b && (b->dtype() != DType::f32 || b->numel() != w->dim(0))) return;  // infer() reports it
+    if (w->dim(0) % group_ != 0) return;
+    packed_.emplace(pack(*w, b));
+  }
+
+  void run(RunContext& ctx) const override {
+    const Tensor& x = ctx.input(0);
+    const Tensor& w = ctx.input(1);
+    const WindowGeometry g = geometry(x.shape(), w.shape());
+    std::optional<NhwcConvWeights> local;
+    if (!packed_) local.emplace(pack(w, ctx.has_input(2) ? &ctx.input(2) : nullptr));
+    const NhwcConvWeights& pw = packed_ ? *packed_ : *local;
+    NhwcWindow win = NhwcWindow::from(g);
+    nhwc_conv_f32(pw, x.data<float>(), x.dim(0), win, ctx.output(0).data<float>(),
+                  residual_ ? ctx.input(3).data<float>() : nullptr, activation_, ctx.threads());
+  }
+
+ private:
+  NhwcConvWeights pack(const Tensor& w, const Tensor* b) const {
+    return NhwcConvWeights(w.data<float>(), b ? b->data<float>() : nullptr, w.dim(0), w.dim(1), w.dim(2), w.dim(3),
+                           group_);
+  }
+
+  WindowGeometry geometry(const Shape& x, const Shape& w) const {
+    WindowAttrs attrs = WindowAttrs::read(node(), 2, Shape{w[2], w[3]});
+    return attrs.resolve(node(), Shape{x[1], x[2]});
+  }
+
+  int64_t group_;
+  FusedActivation activation_;
+  bool residual_;
+  std::optional<NhwcConvWeights> packed_;
+};
+
+}  // namespace
+EK_REGISTER_OP_DOMAIN(kEdgekitDomain, "ConvNhwc", ConvNhwc);
+}  // namespace edgekit

@@ -1,0 +1,64 @@
+// com.edgekit:MaxPoolNhwc, AveragePoolNhwc, GlobalAveragePoolNhwc — 2-D f32 pooling on
+// NHWC activations (passes/layout_nhwc.cpp), X [N, H, W, C] -> Y [N, OH, OW, C]. Attributes
+// are those of the ONNX op (kernel_shape, strides, pads, dilations, auto_pad, ceil_mode,
+// count_include_pad); MaxPoolNhwc has no Indices output.
+#include "kernels/conv_geometry.h"
+#include "kernels/nhwc_conv.h"
+#include "kernels/op.h"
+
+namespace edgekit {
+namespace {
+
+enum class NhwcPoolKind { max, average, global_average };
+
+template <NhwcPoolKind kind>
+class PoolNhwc final : public OpKernel {
+ public:
+  explicit PoolNhwc(const Node& node)
+      : OpKernel(node), count_include_pad_(node.attr_int("count_include_pad", 0) != 0) {}
+
+  void infer(InferContext& ctx) const override {
+    ctx.expect_inputs(1, 1);
+    EK_CHECK(ctx.num_outputs() == 1, node().where(), ": expected 1 output, got ", ctx.num_outputs());
+    const TensorType& x = ctx.input_type(0);
+    EK_CHECK(x.dtype == DType::f32, node().where(), ": input X has dtype ", dtype_name(x.dtype), ", expected f32");
+    if (!x.shape_known) return ctx.set_output_unknown(0, x.dtype);
+    EK_CHECK(x.shape.size() == 4, node().where(), ": input X has shape ", shape_str(x.shape),
+             ", expected rank 4 (N, H, W, C)");
+    if (kind == NhwcPoolKind::global_average) return ctx.set_output(0, x.dtype, {x.shape[0], 1, 1, x.shape[3]});
+    const WindowGeometry g = geometry(x.shape);
+    ctx.set_output(0, x.dtype, {x.shape[0], g.output[0], g.output[1], x.shape[3]});
+  }
+
+  void run(RunContext& ctx) const override {
+    const Tensor& x = ctx.input(0);
+    float* y = ctx.output(0).data<float>();
+    const int64_t N = x.dim(0), C = x.dim(3);
+    if constexpr (kind == NhwcPoolKind::global_average) {
+      nhwc_global_avg_pool_f32(x.data<float>(), N, x.dim(1) * x.dim(2), C, y);
+    } else {
+      const NhwcWindow win = NhwcWindow::from(geometry(x.shape()));
+      if (kind == NhwcPoolKind::max)
+        nhwc_max_pool_f32(x.data<float>(), N, C, win, y, ctx.threads());
+      else
+        nhwc_avg_pool_f32(x.data<float>(), N, C, win, count_include_pad_, y, ctx.threads());
+    }
+  }
+
+ private:
+  WindowGeometry geometry(const Shape& x) const {
+    return WindowAttrs::read(node(), 2).resolve(node(), Shape{x[1], x[2]});
+  }
+
+  bool count_include_pad_;
+};
+
+using MaxPoolNhwc = PoolNhwc<NhwcPoolKind::max>;
+using AveragePoolNhwc = PoolNhwc<NhwcPoolKind::average>;
+using GlobalAveragePoolNhwc = PoolNhwc<NhwcPoolKind::global_average>;
+
+}  // namespace
+EK_REGISTER_OP_DOMAIN(kEdgekitDomain, "MaxPoolNhwc", MaxPoolNhwc);
+EK_REGISTER_OP_DOMAIN(kEdgekitDomain, "AveragePoolNhwc", AveragePoolNhwc);
+EK_REGISTER_OP_DOMAIN(kEdgekitDomain, "GlobalAveragePoolNhwc", GlobalAveragePoolNhwc);
+}  // namespace edgekit

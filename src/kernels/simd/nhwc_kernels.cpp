@@ -1,0 +1,235 @@
+// Highway implementation of simd/nhwc_kernels.h. This file is compiled once per target ISA
+// (hwy/foreach_target.h re-includes it); HWY_DYNAMIC_DISPATCH calls the best one this CPU runs.
+// Tile sizes follow the register file: accumulators for MR x NV vectors, NV weight vectors,
+// and one broadcast must fit (AVX-512: 32 registers, 8 x 2 x 16 floats; AVX2: 16 registers,
+// 6 x 2 x 8; 128-bit NEON and the portable emulation: 6 x 2 x 4).
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/simd/nhwc_kernels.cpp"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/cache_control.h"
+#include "hwy/highway.h"
+#include "kernels/simd/nhwc_kernels.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace edgekit {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+using D = hn::ScalableTag<float>;
+using V = hn::Vec<D>;
+
+#if HWY_TARGET <= HWY_AVX3 && HWY_ARCH_X86
+constexpr int64_t kMR = 12;
+#else
+constexpr int64_t kMR = 6;
+#endif
+constexpr int64_t kNV = 2;  // vectors per panel row
+
+inline int64_t lanes() { return int64_t(hn::Lanes(D())); }
+
+// The register epilogue: clamp, then the optional HardSwish or LeakyRelu.
+struct Epi {
+  V lo, hi, sixth, half, zero, one, leaky;
+  bool hard_swish, leaky_on;
+  explicit Epi(const NhwcEpilogue& e)
+      : lo(hn::Set(D(), e.lo)), hi(hn::Set(D(), e.hi)), sixth(hn::Set(D(), 1.f / 6.f)), half(hn::Set(D(), 0.5f)),
+        zero(hn::Zero(D())), one(hn::Set(D(), 1.f)), leaky(hn::Set(D(), e.leaky_alpha)),
+        hard_swish(e.hard_swish), leaky_on(e.leaky_alpha != 1.f) {}
+  HWY_INLINE V operator()(V x) const {
+    x = hn::Min(hn::Max(x, lo), hi);
+    if (hard_swish) x = hn::Mul(x, hn::Min(hn::Max(hn::MulAdd(x, sixth, half), zero), one));
+    if (leaky_on) x = hn::IfThenElse(hn::Lt(x, zero), hn::Mul(x, leaky), x);
+    return x;
+  }
+};
+
+// Stores the first `n` lanes of v (all when n >= lanes).
+HWY_INLINE void store_n(V v, int64_t n, float* p) {
+  const D d;
+  if (n >= lanes())
+    hn::StoreU(v, d, p);
+  else if (n > 0)
+    hn::BlendedStore(v, hn::FirstN(d, size_t(n)), d, p);
+}
+
+HWY_INLINE V load_n(const float* p, int64_t n) {
+  const D d;
+  return n >= lanes() ? hn::LoadU(d, p) : hn::MaskedLoad(hn::FirstN(d, size_t(n)), d, p);
+}
+
+template <bool kPrefetch>
+HWY_INLINE void igemm_tile(const IgemmTile& t) {
+  const D d;
+  const int64_t L = lanes();
+  V acc[kMR][kNV];
+  if (t.bias) {
+    const V b0 = hn::LoadU(d, t.bias), b1 = hn::LoadU(d, t.bias + L);
+    for (int64_t i = 0; i < kMR; ++i) {
+      acc[i][0] = b0;
+      acc[i][1] = b1;
+    }
+  } else {
+    for (int64_t i = 0; i < kMR; ++i) {
+      const float* crow = t.c + (i < t.mr ? i : 0) * t.ldc;
+      acc[i][0] = load_n(crow, t.n);
+      acc[i][1] = t.n > L ? load_n(crow + L, t.n - L) : hn::Zero(d);
+    }
+  }
+  for (int64_t tap = 0; tap < t.taps; ++tap) {
+    const float* const* ap = t.a + tap * kMR;
+    const float* rows[kMR];
+    for (int64_t i = 0; i < kMR; ++i) rows[i] = ap[i] + t.a_offset;
+    const float* w = t.w + tap * t.w_tap_stride;
+    for (int64_t k = 0; k < t.kc; ++k) {
+      const V w0 = hn::LoadU(d, w), w1 = hn::LoadU(d, w + L);
+      if constexpr (kPrefetch) {
+        hwy::Prefetch(w + 16 * kNV * L);
+        hwy::Prefetch(w + 16 * kNV * L + 16);
+      }
+      w += kNV * L;
+      for (int64_t i = 0; i < kMR; ++i) {
+        const V ai = hn::Set(d, rows[i][k]);
+        acc[i][0] = hn::MulAdd(ai, w0, acc[i][0]);
+        acc[i][1] = hn::MulAdd(ai, w1, acc[i][1]);
+      }
+    }
+  }
+  if (!t.last) {
+    for (int64_t i = 0; i < t.mr; ++i) {
+      float* crow = t.c + i * t.ldc;
+      store_n(acc[i][0], t.n, crow);
+      if (t.n > L) store_n(acc[i][1], t.n - L, crow + L);
+    }
+    return;
+  }
+  const Epi epi(t.epilogue);
+  for (int64_t i = 0; i < t.mr; ++i) {
+    float* crow = t.c + i * t.ldc;
+    const float* rrow = t.residual ? t.residual + i * t.ldr : nullptr;
+    for (int64_t v = 0; v < kNV; ++v) {
+      const int64_t n = t.n - v * L;
+      if (n <= 0) break;
+      V x = acc[i][v];
+      if (rrow) x = hn::Add(x, load_n(rrow + v * L, n));
+      store_n(epi(x), n, crow + v * L);
+    }
+  }
+}
+
+void Igemm(const IgemmTile& t) { t.prefetch ? igemm_tile<true>(t) : igemm_tile<false>(t); }
+
+IgemmLayout Layout() { return {kMR, kNV * lanes(), hwy::TargetName(HWY_TARGET)}; }
+
+int64_t DepthwiseLanes() { return lanes(); }
+
+// One block of `lanes` channels over all pixels; the taps' weights stay in registers when
+// there are few enough of them (3x3 and 5x5 kernels).
+template <int64_t kTaps>
+HWY_INLINE void depthwise_block(const DepthwiseRun& r, int64_t cb, const Epi& epi) {
+  const D d;
+  const int64_t L = lanes(), c0 = cb * L, n = r.channels - c0;
+  const int64_t taps = kTaps > 0 ? kTaps : r.taps;
+  const float* wb = r.w + cb * (1 + r.taps) * L;
+  const V bias = hn::LoadU(d, wb);
+  V wv[kTaps > 0 ? kTaps : 1];
+  if constexpr (kTaps > 0)
+    for (int64_t k = 0; k < kTaps; ++k) wv[k] = hn::LoadU(d, wb + (1 + k) * L);
+  auto weight = [&](int64_t k) {
+    if constexpr (kTaps > 0)
+      return wv[k];
+    else
+      return hn::LoadU(d, wb + (1 + k) * L);
+  };
+  for (int64_t p = 0; p < r.pixels; ++p) {
+    const float* const* rows = r.rows + p * taps;
+    V acc = bias;
+    if (n >= L) {
+      for (int64_t k = 0; k < taps; ++k) acc = hn::MulAdd(hn::LoadU(d, rows[k] + c0), weight(k), acc);
+    } else {
+      const auto m = hn::FirstN(d, size_t(n));
+      for (int64_t k = 0; k < taps; ++k) acc = hn::MulAdd(hn::MaskedLoad(m, d, rows[k] + c0), weight(k), acc);
+    }
+    float* y = r.y + p * r.ldy + c0;
+    if (r.residual) acc = hn::Add(acc, load_n(r.residual + p * r.ldy + c0, n));
+    store_n(epi(acc), n, y);
+  }
+}
+
+void Depthwise(const DepthwiseRun& r) {
+  const Epi epi(r.epilogue);
+  const int64_t L = lanes(), blocks = (r.channels + L - 1) / L;
+  for (int64_t cb = 0; cb < blocks; ++cb) {
+    if (r.taps == 9)
+      depthwise_block<9>(r, cb, epi);
+    else if (r.taps == 25)
+      depthwise_block<25>(r, cb, epi);
+    else
+      depthwise_block<0>(r, cb, epi);
+  }
+}
+
+template <bool kMax>
+HWY_INLINE void pool(const PoolRun& r) {
+  const D d;
+  const int64_t L = lanes();
+  for (int64_t p = 0; p < r.pixels; ++p) {
+    const float* const* rows = r.rows + p * r.taps;
+    float* y = r.y + p * r.ldy;
+    const V scale = kMax ? hn::Zero(d) : hn::Set(d, r.scale[p]);
+    for (int64_t c0 = 0; c0 < r.channels; c0 += L) {
+      const int64_t n = r.channels - c0;
+      V acc = load_n(rows[0] + c0, n);
+      for (int64_t k = 1; k < r.taps; ++k) {
+        const V x = load_n(rows[k] + c0, n);
+        acc = kMax ? hn::Max(acc, x) : hn::Add(acc, x);
+      }
+      store_n(kMax ? acc : hn::Mul(acc, scale), n, y + c0);
+    }
+  }
+}
+
+void MaxPool(const PoolRun& r) { pool<true>(r); }
+void AvgPool(const PoolRun& r) { pool<false>(r); }
+
+void ChannelMean(const float* x, int64_t pixels, int64_t channels, float scale, float* y) {
+  const D d;
+  const int64_t L = lanes();
+  for (int64_t c0 = 0; c0 < channels; c0 += L) store_n(hn::Zero(d), channels - c0, y + c0);
+  for (int64_t p = 0; p < pixels; ++p) {
+    const float* row = x + p * channels;
+    for (int64_t c0 = 0; c0 < channels; c0 += L) {
+      const int64_t n = channels - c0;
+      store_n(hn::Add(load_n(y + c0, n), load_n(row + c0, n)), n, y + c0);
+    }
+  }
+  const V s = hn::Set(d, scale);
+  for (int64_t c0 = 0; c0 < channels; c0 += L) {
+    const int64_t n = channels - c0;
+    store_n(hn::Mul(load_n(y + c0, n), s), n, y + c0);
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace edgekit
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace edgekit {
+HWY_EXPORT(Layout);
+HWY_EXPORT(Igemm);
+HWY_EXPORT(DepthwiseLanes);
+HWY_EXPORT(Depthwise);
+HWY_EXPORT(MaxPool);
+HWY_EXPORT(AvgPool);
+HWY_EXPORT(ChannelMean);
+
+IgemmLayout igemm_f32_layout() { return HWY_DYNAMIC_DISPATCH(Layout)(); }
+void igemm_f32(const IgemmTile& tile) { HWY_DYNAMIC_DISPATCH(Igemm)(tile); }
+int64_t depthwise_f32_lanes() { return HWY_DYNAMIC_DISPATCH(DepthwiseLanes)(); }
+void depthwise_f32(const DepthwiseRun& run) { HWY_DYNAMIC_DISPATCH(Depthwise)(run); }
+void max_pool_f32(const PoolRun& run) { HWY_DYNAMIC_DISPATCH(MaxPool)(run); }
+void avg_pool_f32(const PoolRun& run) { HWY_DYNAMIC_DISPATCH(AvgPool)(run); }
+void channel_mean_f32(const float* x, int64_t pixels, int64_t channels, float scale, float* y) {
+  HWY_DYNAMIC_DISPATCH(ChannelMean)(x, pixels, channels, scale, y);
+}
+}  // namespace edgekit
+#endif

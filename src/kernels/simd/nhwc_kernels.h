@@ -1,0 +1,89 @@
+// The f32 NHWC micro-kernels behind kernels/nhwc_conv.h, written once with Highway
+// (libhwy) and compiled for every x86 and ARM vector ISA it knows; the best one for this CPU
+// is chosen at the first call (AVX-512, AVX2, NEON, SVE, or a portable 128-bit emulation).
+// Callers prepare operands in the layouts described here and never touch vectors themselves.
+//
+// Indirect GEMM (as XNNPACK's igemm): the left operand is not a matrix but row pointers, one
+// per output pixel and kernel tap, each to `kc` contiguous input channels (or to a zero row
+// for padding), so a KxK convolution runs without im2col. The right operand is the weights,
+// packed once in panels of `nr` output channels:
+//   panel p: nr biases, then for each tap, for each k < kc: nr weights (zero-padded columns)
+// A pointwise convolution or a GEMM is the case taps = 1.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace edgekit {
+
+// What runs in the micro-kernel's registers after bias (and residual) are added. Other
+// activations are applied by the caller on the stored rows.
+struct NhwcEpilogue {
+  float lo = -__builtin_inff(), hi = __builtin_inff();  // clamp (Relu: 0..inf, Relu6: 0..6)
+  bool hard_swish = false;                               // x * clamp(x / 6 + 1/2, 0, 1), after the clamp
+  float leaky_alpha = 1.f;                               // x < 0: alpha * x (1: none)
+};
+
+// One tile of output pixels against one weight panel, over one block of the K dimension
+// (taps x channels): blocks keep the panel's slice of weights in L1. The first block starts
+// from the bias, later ones from the partial sums already in c; the last one adds the
+// residual and runs the epilogue.
+struct IgemmTile {
+  int64_t mr;                // rows (pixels) in this tile, 1..IgemmLayout::mr
+  int64_t n;                 // valid columns of the panel, 1..IgemmLayout::nr
+  int64_t kc, taps;          // this block: kc channels of each of `taps` taps
+  const float* const* a;     // [taps][layout.mr] row pointers; rows >= mr may repeat any valid row
+  int64_t a_offset;          // added to every row pointer (the group's and block's first channel)
+  const float* w;            // the block's first weight row in the panel
+  int64_t w_tap_stride;      // floats between a tap's weights and the next tap's
+  const float* bias;         // the panel's nr biases: first block; null: add to c
+  float* c;                  // output row 0; row i at c + i * ldc
+  int64_t ldc;
+  bool last;                 // the last block: residual, then the epilogue
+  const float* residual;     // same layout as c (row stride ldr), or null
+  int64_t ldr;
+  NhwcEpilogue epilogue;
+  bool prefetch;             // the first tile of a block: weights come from memory, fetch ahead
+};
+
+struct IgemmLayout {
+  int64_t mr, nr;  // tile rows and panel width of the chosen ISA
+  const char* isa;
+};
+
+IgemmLayout igemm_f32_layout();
+// c[i][j] (=|+=) sum over the block of a[t][i][k] * w[t][k][j], for i < mr, j < n; the first
+// block starts from bias[j], the last adds residual[i][j] and applies the epilogue.
+void igemm_f32(const IgemmTile& tile);
+
+// Depthwise convolution over one run of output pixels: for each pixel, `taps` row pointers
+// to C channels (or a zero row), weights packed per block of `lanes` channels:
+//   block b: lanes biases, then taps x lanes weights (zero-padded channels)
+struct DepthwiseRun {
+  int64_t pixels, taps, channels;
+  const float* const* rows;  // [pixels][taps]
+  const float* w;
+  float* y;                  // pixel p at y + p * ldy
+  int64_t ldy;
+  const float* residual;     // same layout as y, or null
+  NhwcEpilogue epilogue;
+};
+int64_t depthwise_f32_lanes();  // the channel block width of the chosen ISA
+void depthwise_f32(const DepthwiseRun& run);
+
+// Pooling over one run of output pixels with the same row pointers (padding points at a row
+// of -inf for max, of zeros for average). `scale` holds one multiplier per pixel (average:
+// 1 / count) or is null (max).
+struct PoolRun {
+  int64_t pixels, taps, channels;
+  const float* const* rows;  // [pixels][taps]
+  const float* scale;        // [pixels] or null for max
+  float* y;
+  int64_t ldy;
+};
+void max_pool_f32(const PoolRun& run);
+void avg_pool_f32(const PoolRun& run);
+
+// y[c] = scale * sum over `pixels` rows x[p * channels + c] (GlobalAveragePool of one image).
+void channel_mean_f32(const float* x, int64_t pixels, int64_t channels, float scale, float* y);
+
+}  // namespace edgekit

@@ -1,0 +1,199 @@
+// Runs convolutional networks in NHWC: the layout where channels are contiguous, so
+// convolutions become indirect GEMMs without im2col and depthwise convolutions and pooling
+// vectorise over channels (kernels/nhwc_conv.h).
+//
+// Layout-sensitive ops with an NHWC kernel are anchors: 2-D f32 Conv with constant weights ->
+// com.edgekit:ConvNhwc (W stays OIHW; the kernel packs it), MaxPool without Indices,
+// AveragePool and GlobalAveragePool -> com.edgekit:*PoolNhwc. Ops that do not care about the
+// layout join the NHWC region when every activation they read is in it: elementwise ops
+// (constant operands are permuted to match), and Concat (the axis is remapped). At the
+// region's edges one Transpose per value converts in (NCHW -> NHWC) or out (NHWC -> NCHW, for
+// readers outside and for graph outputs, which keep their names and layout). Edges between two
+// Transposes then cancel in merge_transposes (TFLite models, NHWC at heart, lose all of theirs),
+// and a Transpose that moves only unit dims becomes a Reshape (transpose_to_reshape).
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "passes/pass_manager.h"
+
+namespace edgekit {
+namespace {
+
+// NHWC dim i holds NCHW dim kToNhwc[i]; NCHW axis a sits at NHWC axis kNhwcAxis[a].
+constexpr int64_t kToNhwc[4] = {0, 2, 3, 1};
+constexpr int64_t kToNchw[4] = {0, 3, 1, 2};
+constexpr int64_t kNhwcAxis[4] = {0, 3, 1, 2};
+
+const std::set<std::string>& agnostic_elementwise() {
+  static const std::set<std::string> ops = {
+      "Add", "Sub", "Mul", "Div", "Max", "Min", "Relu", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish",
+      "Clip", "Abs", "Neg", "Exp", "Sqrt", "Erf", "Elu", "Selu", "Softplus", "Gelu", "PRelu"};
+  return ops;
+}
+
+// A constant broadcast against a 4-D NCHW operand, as the NHWC operand: right-aligned to rank
+// 4 with leading 1s, then permuted. Scalars stay as they are.
+Tensor permute_constant(const Tensor& c) {
+  if (c.numel() == 1 || c.rank() == 0) return c;
+  Shape s4(4 - c.rank(), 1);
+  s4.insert(s4.end(), c.shape().begin(), c.shape().end());
+  Shape out(4);
+  for (int i = 0; i < 4; ++i) out[size_t(i)] = s4[size_t(kToNhwc[i])];
+  Tensor t(c.dtype(), out);
+  const size_t elem = dtype_size(c.dtype());
+  const char* src = static_cast<const char*>(c.raw());
+  char* dst = static_cast<char*>(t.raw());
+  int64_t idx[4];
+  for (idx[0] = 0; idx[0] < out[0]; ++idx[0])
+    for (idx[1] = 0; idx[1] < out[1]; ++idx[1])
+      for (idx[2] = 0; idx[2] < out[2]; ++idx[2])
+        for (idx[3] = 0; idx[3] < out[3]; ++idx[3]) {
+          int64_t nchw[4];
+          for (int i = 0; i < 4; ++i) nchw[kToNhwc[i]] = idx[i];
+          const int64_t s = ((nchw[0] * s4[1] + nchw[1]) * s4[2] + nchw[2]) * s4[3] + nchw[3];
+          const int64_t d = ((idx[0] * out[1] + idx[1]) * out[2] + idx[2]) * out[3] + idx[3];
+          std::memcpy(dst + size_t(d) * elem, src + size_t(s) * elem, elem);
+        }
+  return t;
+}
+
+class LayoutNhwc final : public GraphPass {
+ public:
+  const char* name() const override { return "layout_nhwc"; }
+  std::vector<std::string> op_types() const override { return {"Conv", "MaxPool", "AveragePool", "GlobalAveragePool"}; }
+
+  bool apply(Graph& g) override {
+    StaticTypes types(g);
+    std::set<std::string> nhwc_values;  // NCHW names of the values the region produces
+    std::vector<int> role(g.nodes.size(), 0);  // 1 anchor, 2 agnostic member
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      const Node& n = g.nodes[i];
+      if (is_anchor(g, n, types))
+        role[i] = 1;
+      else if (joins(g, n, types, nhwc_values))
+        role[i] = 2;
+      else
+        continue;
+      nhwc_values.insert(n.outputs[0]);
+    }
+    if (std::find(role.begin(), role.end(), 1) == role.end()) return false;
+
+    GraphUses uses(g);
+    std::map<std::string, std::string> to_nhwc;  // NCHW name -> its NHWC value
+    std::vector<Node> added;
+    auto nhwc_of = [&](const std::string& v, const Node& reader) -> std::string {
+      auto it = to_nhwc.find(v);
+      if (it != to_nhwc.end()) return it->second;
+      const std::string name = fresh_name(g, v + "_nhwc");
+      added.push_back(transpose(g, v, name, kToNhwc, reader.opset, reader.name + "_to_nhwc"));
+      to_nhwc[v] = name;
+      return name;
+    };
+    for (const auto& v : nhwc_values) to_nhwc[v] = fresh_name(g, v + "_nhwc");
+
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      if (!role[i]) continue;
+      Node& n = g.nodes[i];
+      const Node before = n;
+      if (role[i] == 1) {
+        n.domain = kEdgekitDomain;
+        n.op_type += "Nhwc";
+        n.inputs[0] = nhwc_of(before.inputs[0], before);
+        n.outputs.resize(1);  // MaxPool's absent Indices
+        if (before.op_type == "Conv" && before.has_input(3)) n.inputs[3] = nhwc_of(before.inputs[3], before);
+      } else {
+        for (size_t k = 0; k < n.inputs.size(); ++k) {
+          if (n.inputs[k].empty()) continue;
+          if (const Tensor* c = constant_value(g, n.inputs[k])) {
+            if (is_data_operand(n, k) && c->numel() != 1)
+              n.inputs[k] = add_initializer(g, n.inputs[k] + "_nhwc", permute_constant(*c));
+          } else {
+            n.inputs[k] = nhwc_of(before.inputs[k], before);
+          }
+        }
+        if (n.op_type == "Concat") n.attrs["axis"] = kNhwcAxis[normalized_axis(n)];
+      }
+      n.outputs[0] = to_nhwc.at(before.outputs[0]);
+      // Readers outside the region and graph outputs keep the NCHW value under its name.
+      bool outside = uses.is_graph_output(before.outputs[0]);
+      auto readers = uses.consumers.find(before.outputs[0]);
+      if (readers != uses.consumers.end())
+        for (size_t r : readers->second) outside = outside || !role[r];
+      if (outside) added.push_back(transpose(g, n.outputs[0], before.outputs[0], kToNchw, n.opset, n.name + "_to_nchw"));
+    }
+    for (auto& t : added) g.nodes.push_back(std::move(t));
+    g.topo_sort();
+    return true;
+  }
+
+ private:
+  static Node transpose(const Graph& g, const std::string& in, const std::string& out, const int64_t* perm, int opset,
+                        const std::string& base) {
+    Node t;
+    t.name = fresh_name(g, base);
+    t.op_type = "Transpose";
+    t.opset = opset > 0 ? opset : 13;
+    t.inputs = {in};
+    t.outputs = {out};
+    t.attrs["perm"] = std::vector<int64_t>(perm, perm + 4);
+    return t;
+  }
+
+  static bool is_f32_rank4(const StaticTypes& types, const std::string& v) {
+    const ValueInfo* info = types.find(v);
+    return info && info->dtype == DType::f32 && info->shape_known && info->dims.size() == 4;
+  }
+
+  static bool is_anchor(const Graph& g, const Node& n, const StaticTypes& types) {
+    if (!n.domain.empty() || n.outputs.size() < 1 || !n.has_input(0) || !is_f32_rank4(types, n.inputs[0])) return false;
+    if (n.op_type == "Conv") {
+      const Tensor* w = n.inputs.size() > 1 ? constant_value(g, n.inputs[1]) : nullptr;
+      if (!w || w->rank() != 4 || w->dtype() != DType::f32) return false;
+      if (n.has_input(2) && !constant_value(g, n.inputs[2])) return false;
+      return n.outputs.size() == 1;
+    }
+    if (n.op_type == "MaxPool") return n.outputs.size() == 1 || (n.outputs.size() == 2 && n.outputs[1].empty());
+    return (n.op_type == "AveragePool" || n.op_type == "GlobalAveragePool") && n.outputs.size() == 1;
+  }
+
+  // Inputs of elementwise ops that are data (Clip's min/max are scalars; PRelu's slope is data).
+  static bool is_data_operand(const Node& n, size_t k) { return n.op_type != "Clip" || k == 0; }
+
+  static int64_t normalized_axis(const Node& n) {
+    const int64_t axis = n.attr_int("axis", 0);
+    return axis < 0 ? axis + 4 : axis;
+  }
+
+  // An op that computes the same in either layout, all of whose activations are in the region.
+  static bool joins(const Graph& g, const Node& n, const StaticTypes& types, const std::set<std::string>& region) {
+    if (!n.domain.empty() || n.outputs.size() != 1 || n.inputs.empty()) return false;
+    const bool concat = n.op_type == "Concat";
+    if (!concat && !agnostic_elementwise().count(n.op_type)) return false;
+    const ValueInfo* out = types.find(n.outputs[0]);
+    if (!out || !out->shape_known || out->dims.size() != 4) return false;
+    if (concat) {
+      const int64_t axis = normalized_axis(n);
+      if (axis < 0 || axis > 3) return false;
+    }
+    bool any = false;
+    for (size_t k = 0; k < n.inputs.size(); ++k) {
+      if (n.inputs[k].empty()) continue;
+      if (const Tensor* c = constant_value(g, n.inputs[k])) {
+        if (concat || c->rank() > 4) return false;
+        continue;
+      }
+      if (!region.count(n.inputs[k])) return false;
+      auto rank = types.rank(n.inputs[k]);
+      if (!rank || *rank != 4) return false;  // a lower-rank operand would broadcast differently
+      any = true;
+    }
+    return any;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<GraphPass> make_layout_nhwc() { return std::make_unique<LayoutNhwc>(); }
+
+}  // namespace edgekit

@@ -1,0 +1,252 @@
+// The NHWC fast path (kernels/nhwc_conv.h: ConvNhwc, MaxPoolNhwc, AveragePoolNhwc,
+// GlobalAveragePoolNhwc) against naive double-precision loops and the NCHW reference ops,
+// over odd geometries: 1x1 to 7x7 kernels, strides, dilations, pads, groups and depthwise,
+// channel counts that are not multiples of the vector width, tiles cut short by the pixel
+// count, batches, fused residuals and activations, weights packed in prepare() and not,
+// one and two threads.
+#include <random>
+
+#include "hwy/targets.h"
+
+#include "core/thread_pool.h"
+#include "kernels/nhwc_conv.h"
+#include "nn_test_util.h"
+
+namespace edgekit::test {
+namespace {
+
+Tensor nchw_to_nhwc(const Tensor& x) {
+  const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
+  Tensor y(DType::f32, {N, H, W, C});
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t w = 0; w < W; ++w)
+          y.data<float>()[((n * H + h) * W + w) * C + c] = x.data<float>()[((n * C + c) * H + h) * W + w];
+  return y;
+}
+
+struct ConvCase {
+  int64_t N, C, M, H, W, KH, KW, S, D, G, pt, pl, pb, pr;
+  bool bias, residual;
+  std::string act;
+};
+
+// y[n, oh, ow, m] in double, NHWC, before the activation.
+std::vector<double> naive_conv_nhwc(const ConvCase& c, const Tensor& x, const Tensor& w, const Tensor* b,
+                                    const Tensor* r, int64_t OH, int64_t OW) {
+  const int64_t Cg = c.C / c.G, Mg = c.M / c.G;
+  std::vector<double> y(size_t(c.N * OH * OW * c.M));
+  for (int64_t n = 0; n < c.N; ++n)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow)
+        for (int64_t m = 0; m < c.M; ++m) {
+          const int64_t g = m / Mg;
+          double acc = b ? b->data<float>()[m] : 0.0;
+          for (int64_t kh = 0; kh < c.KH; ++kh)
+            for (int64_t kw = 0; kw < c.KW; ++kw) {
+              const int64_t ih = oh * c.S - c.pt + kh * c.D, iw = ow * c.S - c.pl + kw * c.D;
+              if (ih < 0 || ih >= c.H || iw < 0 || iw >= c.W) continue;
+              for (int64_t k = 0; k < Cg; ++k)
+                acc += double(x.data<float>()[((n * c.H + ih) * c.W + iw) * c.C + g * Cg + k]) *
+                       w.data<float>()[((m * Cg + k) * c.KH + kh) * c.KW + kw];
+            }
+          const size_t at = size_t(((n * OH + oh) * OW + ow) * c.M + m);
+          y[at] = acc + (r ? r->data<float>()[at] : 0.0);
+        }
+  return y;
+}
+
+double activate(const std::string& act, double v) {
+  if (act == "Relu") return v > 0 ? v : 0;
+  if (act == "Clip") return std::min(std::max(v, 0.0), 6.0);
+  if (act == "HardSwish") return v * std::min(std::max(v / 6 + 0.5, 0.0), 1.0);
+  if (act == "LeakyRelu") return v >= 0 ? v : 0.1 * v;
+  if (act == "Sigmoid") return 1 / (1 + std::exp(-v));
+  return v;
+}
+
+Graph conv_graph(const ConvCase& c) {
+  Graph g;
+  std::vector<std::string> ins = {"x", "w", c.bias ? "b" : ""};
+  if (c.residual) ins.push_back("r");
+  Node& n = g.add_node("ConvNhwc", ins, {"y"}, "conv");
+  n.domain = kEdgekitDomain;
+  n.attrs["group"] = c.G;
+  n.attrs["strides"] = std::vector<int64_t>{c.S, c.S};
+  n.attrs["dilations"] = std::vector<int64_t>{c.D, c.D};
+  n.attrs["pads"] = std::vector<int64_t>{c.pt, c.pl, c.pb, c.pr};
+  if (c.residual) n.attrs["_residual"] = int64_t(1);
+  if (!c.act.empty()) {
+    n.attrs["_activation"] = c.act;
+    n.attrs["_activation_alpha"] = c.act == "Clip" ? 0.f : 0.1f;
+    n.attrs["_activation_beta"] = 6.f;
+  }
+  return g;
+}
+
+void check_case(const ConvCase& c, std::mt19937& rng, int threads) {
+  const int64_t eh = (c.KH - 1) * c.D + 1, ew = (c.KW - 1) * c.D + 1;
+  const int64_t OH = (c.H + c.pt + c.pb - eh) / c.S + 1, OW = (c.W + c.pl + c.pr - ew) / c.S + 1;
+  Tensor x = random_tensor({c.N, c.H, c.W, c.C}, rng), w = random_tensor({c.M, c.C / c.G, c.KH, c.KW}, rng);
+  Tensor b = random_tensor({c.M}, rng), r = random_tensor({c.N, OH, OW, c.M}, rng);
+  std::vector<double> want = naive_conv_nhwc(c, x, w, c.bias ? &b : nullptr, c.residual ? &r : nullptr, OH, OW);
+  for (double& v : want) v = activate(c.act, v);
+  SCOPED_TRACE(cat("N", c.N, " C", c.C, " M", c.M, " ", c.H, "x", c.W, " k", c.KH, "x", c.KW, " s", c.S, " d", c.D,
+                   " g", c.G, " pads ", c.pt, c.pl, c.pb, c.pr, " bias ", c.bias, " res ", c.residual, " act '", c.act,
+                   "' threads ", threads));
+  Graph g = conv_graph(c);
+  std::vector<Tensor> ins = {x, w, c.bias ? b : Tensor()};
+  if (c.residual) ins.push_back(r);
+  // As the Session runs it: weights packed once in prepare(), then two runs.
+  const Node& node = g.nodes[0];
+  auto kernel = create_op(node);
+  kernel->prepare(PrepareContext(node, {nullptr, &w, c.bias ? &b : nullptr, nullptr}));
+  std::vector<TensorType> types;
+  std::vector<const TensorType*> type_ptrs;
+  std::vector<const Tensor*> in_ptrs;
+  for (const Tensor& t : ins) types.push_back({t.dtype(), t.shape(), true});
+  for (size_t i = 0; i < ins.size(); ++i) {
+    type_ptrs.push_back(ins[i].defined() ? &types[i] : nullptr);
+    in_ptrs.push_back(ins[i].defined() ? &ins[i] : nullptr);
+  }
+  InferContext ictx(node, type_ptrs, in_ptrs);
+  kernel->infer(ictx);
+  ASSERT_EQ(ictx.outputs()[0].shape, (Shape{c.N, OH, OW, c.M}));
+  ThreadPool pool(threads);
+  for (int run = 0; run < 2; ++run) {
+    Tensor y(DType::f32, ictx.outputs()[0].shape);
+    RunContext rctx(node, in_ptrs, {&y}, &pool);
+    kernel->run(rctx);
+    double err = 0;
+    for (int64_t i = 0; i < y.numel(); ++i)
+      err = std::max(err, std::fabs(y.data<float>()[i] - want[size_t(i)]) / (1 + std::fabs(want[size_t(i)])));
+    ASSERT_LE(err, 2e-5);
+  }
+  // Eagerly (run_node never calls prepare(): weights are packed inside the run).
+  Tensor y = run_node(node, ins)[0];
+  for (int64_t i = 0; i < y.numel(); ++i)
+    ASSERT_NEAR(y.data<float>()[i], want[size_t(i)], 2e-5 * (1 + std::fabs(want[size_t(i)])));
+}
+
+}  // namespace
+
+TEST(NhwcConv, MatchesNaiveOverGeometries) {
+  std::mt19937 rng(7);
+  const char* acts[] = {"", "Relu", "Clip", "HardSwish", "LeakyRelu", "Sigmoid"};
+  int cases = 0;
+  for (int64_t k : {1, 2, 3, 5, 7})
+    for (int64_t stride : {1, 2})
+      for (int64_t dil : {1, 2})
+        for (int trial = 0; trial < 8; ++trial) {
+          ConvCase c{};
+          c.N = 1 + rng() % 2;
+          const int64_t kind = rng() % 3;  // dense, grouped, depthwise
+          c.G = kind == 0 ? 1 : kind == 1 ? 2 : 0;
+          c.C = (kind == 1 ? 2 : 1) * (1 + rng() % 37);
+          c.M = kind == 2 ? c.C : (kind == 1 ? 2 : 1) * (1 + rng() % 41);
+          if (kind == 2) c.G = c.C;
+          c.H = 1 + rng() % 13, c.W = 1 + rng() % 17, c.KH = k, c.KW = k == 2 ? 3 : k;
+          c.S = stride, c.D = dil;
+          c.pt = rng() % k, c.pl = rng() % k, c.pb = rng() % k, c.pr = rng() % k;
+          c.bias = trial % 2 == 0, c.residual = trial % 3 == 1, c.act = acts[rng() % 6];
+          if (c.H + c.pt + c.pb < (c.KH - 1) * dil + 1 || c.W + c.pl + c.pr < (c.KW - 1) * dil + 1) continue;
+          check_case(c, rng, 1 + trial % 2);
+          if (HasFatalFailure()) return;
+          ++cases;
+        }
+  EXPECT_GE(cases, 120);
+}
+
+TEST(NhwcConv, EveryCompiledIsaMatches) {
+  // Each SIMD target Highway built that this CPU runs (AVX-512, AVX2, the portable one...).
+  std::mt19937 rng(13);
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(cat("target ", hwy::TargetName(target), " (", nhwc_kernel_isa(), ")"));
+    for (const ConvCase& c : {ConvCase{2, 5, 37, 6, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, true, "HardSwish"},
+                              ConvCase{1, 3, 20, 9, 9, 3, 3, 2, 1, 1, 1, 1, 1, 1, true, false, "Relu"},
+                              ConvCase{1, 21, 21, 7, 5, 3, 3, 2, 1, 21, 1, 1, 1, 1, true, true, "Clip"},
+                              ConvCase{1, 40, 40, 5, 5, 5, 5, 1, 1, 40, 2, 2, 2, 2, false, false, ""}}) {
+      check_case(c, rng, 1);
+      if (HasFatalFailure()) break;
+    }
+  }
+  hwy::SetSupportedTargetsForTest(0);  // back to what the CPU supports
+}
+
+TEST(NhwcConv, LargeChannelCountsUseKBlocksAndPanels) {
+  // Enough input channels for the K dimension to be split into blocks within one tap, enough
+  // output channels for several panels, and pixels that leave a partial last tile.
+  std::mt19937 rng(11);
+  for (const ConvCase& c : {ConvCase{1, 300, 70, 5, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, true, "Relu"},
+                            ConvCase{2, 520, 33, 3, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, false, ""},
+                            ConvCase{1, 3, 64, 23, 19, 7, 7, 2, 1, 1, 3, 3, 3, 3, true, false, "Relu"},
+                            ConvCase{1, 96, 96, 14, 14, 5, 5, 1, 1, 96, 2, 2, 2, 2, true, false, "HardSwish"}}) {
+    check_case(c, rng, 2);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST(NhwcConv, ErrorsNameTheNode) {
+  Node n = make_node("ConvNhwc", 2);
+  n.domain = kEdgekitDomain;
+  std::mt19937 rng(1);
+  expect_error(n, {random_tensor({1, 4, 4, 3}, rng), random_tensor({2, 4, 1, 1}, rng)},
+               {"ConvNhwc", "input X has 3 channels, expected 4"});
+  expect_error(n, {random_tensor({4, 4, 3}, rng), random_tensor({2, 3, 1, 1}, rng)}, {"expected rank 4 (N, H, W, C)"});
+}
+
+namespace {
+// The pool over NHWC data against the NCHW reference op on the same (transposed) data.
+void check_pool(const std::string& op, const Tensor& x_nchw, Node nchw, int threads) {
+  Tensor want = run_node(nchw, {x_nchw})[0];
+  Node nhwc = nchw;
+  nhwc.op_type = op + "Nhwc";
+  nhwc.domain = kEdgekitDomain;
+  ThreadPool pool(threads);
+  Tensor x = nchw_to_nhwc(x_nchw);
+  auto kernel = create_op(nhwc);
+  TensorType xt{DType::f32, x.shape(), true};
+  InferContext ictx(nhwc, {&xt}, {&x});
+  kernel->infer(ictx);
+  Tensor y(DType::f32, ictx.outputs()[0].shape);
+  RunContext rctx(nhwc, {&x}, {&y}, &pool);
+  kernel->run(rctx);
+  Tensor want_nhwc = nchw_to_nhwc(want);
+  ASSERT_EQ(y.shape(), want_nhwc.shape());
+  for (int64_t i = 0; i < y.numel(); ++i)
+    ASSERT_NEAR(y.data<float>()[i], want_nhwc.data<float>()[i], 1e-5f * (1 + std::fabs(want_nhwc.data<float>()[i])))
+        << op << " at " << i;
+}
+}  // namespace
+
+TEST(NhwcPool, MatchesReferenceOverGeometries) {
+  std::mt19937 rng(5);
+  int cases = 0;
+  for (const char* op : {"MaxPool", "AveragePool"})
+    for (int64_t k : {1, 2, 3, 5})
+      for (int64_t stride : {1, 2, 3})
+        for (int trial = 0; trial < 4; ++trial) {
+          const int64_t C = 1 + rng() % 35, H = 1 + rng() % 12, W = 1 + rng() % 15;
+          const int64_t p = rng() % k;  // pads must be smaller than the kernel
+          if (H + 2 * p < k || W + 2 * p < k) continue;
+          Node n = make_node(op, 1);
+          n.attrs["kernel_shape"] = std::vector<int64_t>{k, k};
+          n.attrs["strides"] = std::vector<int64_t>{stride, stride};
+          n.attrs["pads"] = std::vector<int64_t>{p, p, p, p};
+          n.attrs["ceil_mode"] = int64_t(trial % 2);
+          if (std::string(op) == "AveragePool") n.attrs["count_include_pad"] = int64_t(trial / 2);
+          SCOPED_TRACE(cat(op, " C", C, " ", H, "x", W, " k", k, " s", stride, " p", p, " trial ", trial));
+          check_pool(op, random_tensor({1 + trial % 2, C, H, W}, rng), n, 1 + trial % 2);
+          if (HasFatalFailure()) return;
+          ++cases;
+        }
+  EXPECT_GE(cases, 60);
+  for (int64_t C : {1, 7, 16, 37}) {
+    Node n = make_node("GlobalAveragePool", 1);
+    check_pool("GlobalAveragePool", random_tensor({2, C, 5, 3}, rng), n, 1);
+  }
+}
+
+}  // namespace edgekit::test

@@ -1,0 +1,133 @@
+// layout_nhwc and transpose_to_reshape: the NHWC region covers convolutions, pools and the
+// layout-agnostic ops between them, Transposes remain only at its edges, and every rewritten
+// graph computes what the original does.
+#include "pass_test_util.h"
+
+namespace edgekit {
+namespace {
+
+using test::count_op;
+using test::expect_same_outputs;
+using test::random_tensor;
+
+Node& conv(Graph& g, const std::string& x, const std::string& y, int64_t cin, int64_t cout, uint32_t seed,
+           int64_t k = 3) {
+  const std::string w = y + "_W", b = y + "_B";
+  g.initializers[w] = random_tensor({cout, cin, k, k}, seed, 0.f, 0.3f);
+  g.initializers[b] = random_tensor({cout}, seed + 1);
+  Node& n = g.add_node("Conv", {x, w, b}, {y}, y);
+  n.attrs["pads"] = std::vector<int64_t>{k / 2, k / 2, k / 2, k / 2};
+  return n;
+}
+
+size_t count_domain_op(const Graph& g, const std::string& op) {
+  size_t n = 0;
+  for (const auto& node : g.nodes) n += node.domain == kEdgekitDomain && node.op_type == op;
+  return n;
+}
+
+}  // namespace
+
+TEST(LayoutNhwc, RegionSpansConvsPoolsConcatAndElementwise) {
+  Graph g;
+  g.opsets[""] = 13;
+  g.inputs.push_back({"x", DType::f32, {-1, 3, 12, 12}, {"N", "", "", ""}});
+  conv(g, "x", "c1", 3, 8, 1);
+  g.add_node("Relu", {"c1"}, {"r1"}, "relu1");
+  Node& mp = g.add_node("MaxPool", {"r1"}, {"p1"}, "pool");
+  mp.attrs["kernel_shape"] = std::vector<int64_t>{2, 2};
+  mp.attrs["strides"] = std::vector<int64_t>{2, 2};
+  conv(g, "p1", "c2", 8, 5, 3);
+  conv(g, "p1", "c3", 8, 7, 5, 1);
+  Node& cat = g.add_node("Concat", {"c2", "c3"}, {"cat"}, "cat");
+  cat.attrs["axis"] = int64_t(1);
+  g.initializers["scale"] = random_tensor({12, 1, 1}, 7);  // per-channel constant, broadcast
+  g.add_node("Mul", {"cat", "scale"}, {"scaled"}, "mul");
+  g.add_node("GlobalAveragePool", {"scaled"}, {"gap"}, "gap");
+  g.add_node("Flatten", {"gap"}, {"y"}, "flatten");
+  g.outputs.push_back({"y", DType::f32, {-1, 12}, {"N", ""}});
+
+  Graph opt = g;
+  optimize_graph(opt, 3);
+  EXPECT_EQ(count_domain_op(opt, "ConvNhwc"), 3u);
+  EXPECT_EQ(count_domain_op(opt, "MaxPoolNhwc"), 1u);
+  EXPECT_EQ(count_domain_op(opt, "GlobalAveragePoolNhwc"), 1u);
+  // One Transpose in (the graph input); the exit [N,1,1,C] -> [N,C,1,1] moves only unit dims
+  // and became a Reshape, merged with the Flatten.
+  EXPECT_EQ(count_op(opt, "Transpose"), 1u);
+  EXPECT_EQ(count_op(opt, "Reshape"), 1u);
+  for (const auto& n : opt.nodes)
+    if (n.op_type == "Concat") EXPECT_EQ(n.attr_int("axis"), 3);  // channels are last in NHWC
+  expect_same_outputs(g, 3);
+  expect_same_outputs(g, 3, 9);  // another batch of random inputs (batch 2)
+}
+
+TEST(LayoutNhwc, SqueezeExcitationAndResidualStayInside) {
+  // x -> conv -> (GAP -> conv -> sigmoid) * . + x: the gate's [N,C,1,1] broadcasts in NHWC too.
+  Graph g;
+  g.opsets[""] = 13;
+  g.inputs.push_back({"x", DType::f32, {1, 6, 7, 5}, {}});
+  conv(g, "x", "c1", 6, 6, 1);
+  g.add_node("GlobalAveragePool", {"c1"}, {"gap"}, "gap");
+  conv(g, "gap", "fc", 6, 6, 3, 1);
+  g.add_node("Sigmoid", {"fc"}, {"gate"}, "sig");
+  g.add_node("Mul", {"c1", "gate"}, {"se"}, "mul");
+  g.add_node("Add", {"se", "x"}, {"y"}, "add");
+  g.outputs.push_back({"y", DType::f32, {1, 6, 7, 5}, {}});
+  Graph opt = g;
+  optimize_graph(opt, 3);
+  EXPECT_EQ(count_domain_op(opt, "ConvNhwc"), 2u);
+  EXPECT_EQ(count_op(opt, "Transpose"), 2u);  // the input in, the output out
+  expect_same_outputs(g, 3);
+}
+
+TEST(LayoutNhwc, ReadersOutsideTheRegionGetNchw) {
+  // The conv output also feeds a Softmax over channels (not layout-agnostic) and is a graph
+  // output itself: both see NCHW data under the original names.
+  Graph g;
+  g.opsets[""] = 13;
+  g.inputs.push_back({"x", DType::f32, {2, 4, 5, 5}, {}});
+  conv(g, "x", "c", 4, 6, 1);
+  Node& sm = g.add_node("Softmax", {"c"}, {"s"}, "softmax");
+  sm.attrs["axis"] = int64_t(1);
+  g.outputs.push_back({"c", DType::f32, {2, 6, 5, 5}, {}});
+  g.outputs.push_back({"s", DType::f32, {2, 6, 5, 5}, {}});
+  Graph opt = g;
+  optimize_graph(opt, 3);
+  EXPECT_EQ(count_domain_op(opt, "ConvNhwc"), 1u);
+  EXPECT_EQ(opt.outputs[0].name, "c");
+  expect_same_outputs(g, 3);
+}
+
+TEST(LayoutNhwc, NonConstantWeightsStayNchw) {
+  Graph g;
+  g.opsets[""] = 13;
+  g.inputs.push_back({"x", DType::f32, {1, 2, 4, 4}, {}});
+  g.inputs.push_back({"w", DType::f32, {3, 2, 3, 3}, {}});
+  g.add_node("Conv", {"x", "w"}, {"y"}, "conv");
+  g.outputs.push_back({"y", DType::f32, {1, 3, 2, 2}, {}});
+  Graph opt = g;
+  optimize_graph(opt, 3);
+  EXPECT_EQ(count_op(opt, "Conv"), 1u);
+  EXPECT_EQ(count_op(opt, "Transpose"), 0u);
+}
+
+TEST(TransposeToReshape, OnlyUnitDimMovesBecomeReshapes) {
+  Graph g;
+  g.opsets[""] = 13;
+  g.inputs.push_back({"x", DType::f32, {-1, 1, 1, 9}, {"N", "", "", ""}});
+  g.inputs.push_back({"z", DType::f32, {2, 3, 1, 4}, {}});
+  Node& a = g.add_node("Transpose", {"x"}, {"a"}, "t_units");
+  a.attrs["perm"] = std::vector<int64_t>{0, 3, 1, 2};
+  Node& b = g.add_node("Transpose", {"z"}, {"b"}, "t_real");
+  b.attrs["perm"] = std::vector<int64_t>{0, 3, 1, 2};  // moves 4 before 3: a real transpose
+  g.outputs.push_back({"a", DType::f32, {-1, 9, 1, 1}, {"N", "", "", ""}});
+  g.outputs.push_back({"b", DType::f32, {2, 4, 3, 1}, {}});
+  Graph opt = g;
+  EXPECT_TRUE(test::apply_pass(opt, make_transpose_to_reshape()));
+  EXPECT_EQ(count_op(opt, "Reshape"), 1u);
+  EXPECT_EQ(count_op(opt, "Transpose"), 1u);
+  test::expect_same_results(g, opt, "transpose_to_reshape");
+}
+
+}  // namespace edgekit

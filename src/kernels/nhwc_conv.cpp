@@ -258,6 +258,13 @@ void nhwc_conv_f32(const NhwcConvWeights& w, const float* x, int64_t batch, cons
   });
 }
 
+void packed_gemm_f32(const NhwcConvWeights& w, const float* a, int64_t m, float* y, const FusedActivation& activation,
+                     ThreadPool* pool) {
+  NhwcWindow win;
+  win.in_h = win.out_h = m, win.in_w = win.out_w = 1;
+  nhwc_conv_f32(w, a, 1, win, y, nullptr, activation, pool);
+}
+
 namespace {
 template <bool kMax>
 void nhwc_pool(const float* x, int64_t batch, int64_t channels, const NhwcWindow& win, bool count_include_pad,

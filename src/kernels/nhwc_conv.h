@@ -57,6 +57,11 @@ class NhwcConvWeights {
 void nhwc_conv_f32(const NhwcConvWeights& w, const float* x, int64_t batch, const NhwcWindow& win, float* y,
                    const float* residual, const FusedActivation& activation, ThreadPool* pool);
 
+// Y[M, N] = act(A[M, K] x W^T + bias) with W packed as NhwcConvWeights(w, bias, N, K, 1, 1, 1):
+// a Gemm or MatMul with constant weights is a 1x1 convolution over M "pixels".
+void packed_gemm_f32(const NhwcConvWeights& w, const float* a, int64_t m, float* y, const FusedActivation& activation,
+                     ThreadPool* pool);
+
 // Pooling, x: [N, H, W, C], y: [N, OH, OW, C]. Average pooling divides by the whole window
 // (count_include_pad) or by the taps inside the image.
 void nhwc_max_pool_f32(const float* x, int64_t batch, int64_t channels, const NhwcWindow& win, float* y,

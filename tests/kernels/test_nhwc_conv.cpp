@@ -250,3 +250,64 @@ TEST(NhwcPool, MatchesReferenceOverGeometries) {
 }
 
 }  // namespace edgekit::test
+
+namespace edgekit::test {
+namespace {
+// Runs a node's kernel after prepare() saw `constants` (index -> tensor), as the Session does.
+Tensor run_prepared(const Node& node, const std::vector<Tensor>& ins, const std::vector<bool>& constant) {
+  auto kernel = create_op(node);
+  std::vector<const Tensor*> consts;
+  for (size_t i = 0; i < ins.size(); ++i) consts.push_back(constant[i] && ins[i].defined() ? &ins[i] : nullptr);
+  kernel->prepare(PrepareContext(node, consts));
+  std::vector<TensorType> types;
+  for (const Tensor& t : ins) types.push_back({t.dtype(), t.shape(), true});
+  std::vector<const TensorType*> tp;
+  std::vector<const Tensor*> vp;
+  for (size_t i = 0; i < ins.size(); ++i) {
+    tp.push_back(ins[i].defined() ? &types[i] : nullptr);
+    vp.push_back(ins[i].defined() ? &ins[i] : nullptr);
+  }
+  InferContext ictx(node, tp, vp);
+  kernel->infer(ictx);
+  Tensor y(DType::f32, ictx.outputs()[0].shape);
+  ThreadPool pool(2);
+  RunContext rctx(node, vp, {&y}, &pool);
+  kernel->run(rctx);
+  return y;
+}
+}  // namespace
+
+TEST(PackedGemm, GemmAndMatMulWithConstantWeightsMatchTheReference) {
+  std::mt19937 rng(3);
+  int cases = 0;
+  for (int64_t M : {1, 2, 5, 13, 40})
+    for (int64_t K : {1, 7, 64, 300})
+      for (int64_t N : {1, 10, 33, 100}) {
+        const bool trans_b = (M + K + N) % 2 == 0;
+        Node n = make_node("Gemm", 3, 1, 13);
+        n.attrs["transB"] = int64_t(trans_b);
+        n.attrs["alpha"] = 0.5f;
+        n.attrs["beta"] = 2.f;
+        if (N % 3 == 1) {
+          n.attrs["_activation"] = std::string("Relu");
+        }
+        Tensor a = random_tensor({M, K}, rng), b = random_tensor(trans_b ? Shape{N, K} : Shape{K, N}, rng);
+        Tensor c = random_tensor(M % 2 ? Shape{N} : Shape{1, N}, rng);
+        const std::vector<Tensor> ins{a, b, c};
+        Tensor want = run_node(n, ins)[0];  // not prepared: the reference GEMM
+        Tensor got = run_prepared(n, ins, {false, true, true});
+        SCOPED_TRACE(cat("Gemm M", M, " K", K, " N", N, " transB ", trans_b));
+        for (int64_t i = 0; i < want.numel(); ++i)
+          ASSERT_NEAR(got.data<float>()[i], want.data<float>()[i], 1e-4f * (1 + std::fabs(want.data<float>()[i])));
+        Node mm = make_node("MatMul", 2, 1, 13);
+        Tensor a3 = random_tensor({2, M, K}, rng), b2 = random_tensor({K, N}, rng);
+        want = run_node(mm, {a3, b2})[0];
+        got = run_prepared(mm, {a3, b2}, {false, true});
+        for (int64_t i = 0; i < want.numel(); ++i)
+          ASSERT_NEAR(got.data<float>()[i], want.data<float>()[i], 1e-4f * (1 + std::fabs(want.data<float>()[i])));
+        ++cases;
+      }
+  EXPECT_EQ(cases, 80);
+}
+
+}  // namespace edgekit::test

@@ -1,7 +1,11 @@
 // Gemm: Y = alpha * op(A) * op(B) + beta * C, with A, B 2-D and C (optional from opset 11)
 // unidirectionally broadcast to M x N. C is copied into Y and gemm_ref accumulates onto it.
 #include "kernels/epilogue.h"
+#include <optional>
+#include <vector>
+
 #include "kernels/gemm_ref.h"
+#include "kernels/nhwc_conv.h"
 #include "kernels/nn_common.h"
 #include "kernels/op.h"
 #include "kernels/util.h"
@@ -41,7 +45,33 @@ class Gemm final : public OpKernel {
     ctx.set_output(0, a.dtype, {M, N});
   }
 
+  // f32 with constant B (and C a constant row of biases, or none): B is packed once for the
+  // igemm micro-kernel, with alpha and beta * C folded in (kernels/nhwc_conv.h).
+  void prepare(const PrepareContext& ctx) override {
+    const Tensor* b = ctx.constant_input(1);
+    if (trans_a_ || !b || b->dtype() != DType::f32 || b->rank() != 2) return;
+    const int64_t N = b->dim(trans_b_ ? 0 : 1), K = b->dim(trans_b_ ? 1 : 0);
+    std::vector<float> bias;
+    if (node().has_input(2) && beta_ != 0.f) {
+      const Tensor* c = ctx.constant_input(2);
+      if (!c || c->dtype() != DType::f32 || c->numel() != N || (c->rank() == 2 && c->dim(0) != 1) || c->rank() > 2)
+        return;
+      bias.assign(c->data<float>(), c->data<float>() + N);
+      for (float& v : bias) v *= beta_;
+    }
+    std::vector<float> w(size_t(N * K));  // as [N, K], scaled by alpha
+    const float* B = b->data<float>();
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t k = 0; k < K; ++k) w[size_t(n * K + k)] = alpha_ * (trans_b_ ? B[n * K + k] : B[k * N + n]);
+    packed_.emplace(w.data(), bias.empty() ? nullptr : bias.data(), N, K, 1, 1, 1);
+  }
+
   void run(RunContext& ctx) const override {
+    if (packed_ && ctx.input(0).dtype() == DType::f32) {
+      const Tensor& a = ctx.input(0);
+      return packed_gemm_f32(*packed_, a.data<float>(), a.dim(0), ctx.output(0).data<float>(), activation_,
+                             ctx.threads());
+    }
     visit_gemm_dtype(ctx.input(0).dtype(), [&](auto tag) { compute<decltype(tag)>(ctx); });
   }
 
@@ -81,6 +111,7 @@ class Gemm final : public OpKernel {
   bool trans_a_, trans_b_;
   float alpha_, beta_;
   FusedActivation activation_;
+  std::optional<NhwcConvWeights> packed_;
 };
 
 }  // namespace

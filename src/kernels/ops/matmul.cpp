@@ -2,7 +2,11 @@
 // dropped from the result); leading batch dims broadcast. Each batch is one gemm_ref call;
 // when B has no batch dims the whole batch of A is folded into one taller GEMM.
 #include "kernels/epilogue.h"
+#include <optional>
+#include <vector>
+
 #include "kernels/gemm_ref.h"
+#include "kernels/nhwc_conv.h"
 #include "kernels/nn_common.h"
 #include "kernels/op.h"
 #include "kernels/util.h"
@@ -25,7 +29,23 @@ class MatMul final : public OpKernel {
     ctx.set_output(0, a.dtype, output_shape(a.shape, b.shape));
   }
 
+  // f32 with a constant 2-D B shared by every batch: packed once for the igemm micro-kernel.
+  void prepare(const PrepareContext& ctx) override {
+    const Tensor* b = ctx.constant_input(1);
+    if (!b || b->dtype() != DType::f32 || b->rank() != 2) return;
+    const int64_t K = b->dim(0), N = b->dim(1);
+    std::vector<float> w(size_t(N * K));  // as [N, K]
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t k = 0; k < K; ++k) w[size_t(n * K + k)] = b->data<float>()[k * N + n];
+    packed_.emplace(w.data(), nullptr, N, K, 1, 1, 1);
+  }
+
   void run(RunContext& ctx) const override {
+    const Tensor& a = ctx.input(0);
+    if (packed_ && a.dtype() == DType::f32 && a.rank() >= 2) {  // all of A's rows times B
+      return packed_gemm_f32(*packed_, a.data<float>(), a.numel() / a.dim(-1), ctx.output(0).data<float>(),
+                             activation_, ctx.threads());
+    }
     visit_gemm_dtype(ctx.input(0).dtype(), [&](auto tag) { compute<decltype(tag)>(ctx); });
   }
 
@@ -91,6 +111,7 @@ class MatMul final : public OpKernel {
   }
 
   FusedActivation activation_;
+  std::optional<NhwcConvWeights> packed_;
 };
 
 }  // namespace

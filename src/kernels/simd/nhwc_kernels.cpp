@@ -1,7 +1,7 @@
 // Highway implementation of simd/nhwc_kernels.h. This file is compiled once per target ISA
 // (hwy/foreach_target.h re-includes it); HWY_DYNAMIC_DISPATCH calls the best one this CPU runs.
 // Tile sizes follow the register file: accumulators for MR x NV vectors, NV weight vectors,
-// and one broadcast must fit (AVX-512: 32 registers, 8 x 2 x 16 floats; AVX2: 16 registers,
+// and one broadcast must fit (AVX-512: 32 registers, 12 x 2 x 16 floats; AVX2: 16 registers,
 // 6 x 2 x 8; 128-bit NEON and the portable emulation: 6 x 2 x 4).
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/simd/nhwc_kernels.cpp"
@@ -56,19 +56,20 @@ HWY_INLINE V load_n(const float* p, int64_t n) {
   return n >= lanes() ? hn::LoadU(d, p) : hn::MaskedLoad(hn::FirstN(d, size_t(n)), d, p);
 }
 
-template <bool kPrefetch>
+// R rows of accumulators (R >= t.mr; the pointer groups are always kMR apart).
+template <int64_t R, bool kPrefetch>
 HWY_INLINE void igemm_tile(const IgemmTile& t) {
   const D d;
   const int64_t L = lanes();
-  V acc[kMR][kNV];
+  V acc[R][kNV];
   if (t.bias) {
     const V b0 = hn::LoadU(d, t.bias), b1 = hn::LoadU(d, t.bias + L);
-    for (int64_t i = 0; i < kMR; ++i) {
+    for (int64_t i = 0; i < R; ++i) {
       acc[i][0] = b0;
       acc[i][1] = b1;
     }
   } else {
-    for (int64_t i = 0; i < kMR; ++i) {
+    for (int64_t i = 0; i < R; ++i) {
       const float* crow = t.c + (i < t.mr ? i : 0) * t.ldc;
       acc[i][0] = load_n(crow, t.n);
       acc[i][1] = t.n > L ? load_n(crow + L, t.n - L) : hn::Zero(d);
@@ -76,8 +77,8 @@ HWY_INLINE void igemm_tile(const IgemmTile& t) {
   }
   for (int64_t tap = 0; tap < t.taps; ++tap) {
     const float* const* ap = t.a + tap * kMR;
-    const float* rows[kMR];
-    for (int64_t i = 0; i < kMR; ++i) rows[i] = ap[i] + t.a_offset;
+    const float* rows[R];
+    for (int64_t i = 0; i < R; ++i) rows[i] = ap[i] + t.a_offset;
     const float* w = t.w + tap * t.w_tap_stride;
     for (int64_t k = 0; k < t.kc; ++k) {
       const V w0 = hn::LoadU(d, w), w1 = hn::LoadU(d, w + L);
@@ -86,7 +87,7 @@ HWY_INLINE void igemm_tile(const IgemmTile& t) {
         hwy::Prefetch(w + 16 * kNV * L + 16);
       }
       w += kNV * L;
-      for (int64_t i = 0; i < kMR; ++i) {
+      for (int64_t i = 0; i < R; ++i) {
         const V ai = hn::Set(d, rows[i][k]);
         acc[i][0] = hn::MulAdd(ai, w0, acc[i][0]);
         acc[i][1] = hn::MulAdd(ai, w1, acc[i][1]);
@@ -115,7 +116,19 @@ HWY_INLINE void igemm_tile(const IgemmTile& t) {
   }
 }
 
-void Igemm(const IgemmTile& t) { t.prefetch ? igemm_tile<true>(t) : igemm_tile<false>(t); }
+template <int64_t R>
+HWY_INLINE void igemm_rows(const IgemmTile& t) {
+  t.prefetch ? igemm_tile<R, true>(t) : igemm_tile<R, false>(t);
+}
+
+// The smallest tile that covers the rows: a short last tile (or a GEMV) does not pay for kMR.
+void Igemm(const IgemmTile& t) {
+  if (t.mr == 1) return igemm_rows<1>(t);
+  if (t.mr == 2) return igemm_rows<2>(t);
+  if (t.mr <= 4) return igemm_rows<4>(t);
+  if (kMR > 8 && t.mr <= 8) return igemm_rows<(kMR > 8 ? 8 : kMR)>(t);
+  igemm_rows<kMR>(t);
+}
 
 IgemmLayout Layout() { return {kMR, kNV * lanes(), hwy::TargetName(HWY_TARGET)}; }
 

@@ -49,13 +49,14 @@ class ThreadPool {
   std::exception_ptr error_;
 };
 
-// Convenience for kernels: runs inline when pool is null.
-inline void parallel_for(ThreadPool* pool, int64_t n, const std::function<void(int64_t, int64_t)>& fn,
-                         int64_t min_chunk = 1) {
+// Convenience for kernels: runs inline when pool is null (without wrapping fn in a
+// std::function, which would allocate for a lambda capturing much).
+template <class Fn>
+inline void parallel_for(ThreadPool* pool, int64_t n, Fn&& fn, int64_t min_chunk = 1) {
   if (pool == nullptr || pool->size() == 1 || n <= min_chunk) {
-    if (n > 0) fn(0, n);
+    if (n > 0) fn(int64_t(0), n);
   } else {
-    pool->parallel_for(n, fn, min_chunk);
+    pool->parallel_for(n, std::function<void(int64_t, int64_t)>(std::ref(fn)), min_chunk);
   }
 }
 

@@ -106,9 +106,10 @@ constexpr int64_t kWeightBlockBytes = 32 * 1024;
 struct KBlock {
   int64_t tap0, taps, k0, kc;
 };
-std::vector<KBlock> k_blocks(int64_t taps, int64_t channels, int64_t nr) {
+const std::vector<KBlock>& k_blocks(int64_t taps, int64_t channels, int64_t nr) {
   const int64_t steps = std::max<int64_t>(1, kWeightBlockBytes / (nr * int64_t(sizeof(float))));
-  std::vector<KBlock> blocks;
+  thread_local std::vector<KBlock> blocks;  // the calling thread's; no allocation once grown
+  blocks.clear();
   if (channels <= steps) {
     const int64_t per = std::max<int64_t>(1, steps / channels);
     for (int64_t t = 0; t < taps; t += per) blocks.push_back({t, std::min(per, taps - t), 0, channels});
@@ -223,7 +224,7 @@ void nhwc_conv_f32(const NhwcConvWeights& w, const float* x, int64_t batch, cons
     ktaps = win.kernel_h, kch = win.kernel_w * C;
   }
   const float* zero = constant_row(std::max(C, kch), false);
-  const std::vector<KBlock> blocks = k_blocks(ktaps, kch, NR);
+  const std::vector<KBlock>& blocks = k_blocks(ktaps, kch, NR);
   const int64_t chunk = chunk_pixels(pixels, MR, threads), chunks = (pixels + chunk - 1) / chunk;
   // Too few chunks for the threads (small images, many channels): split the panels too.
   const int64_t splits = chunks >= threads || post_activation ? 1 : std::min<int64_t>(panels, (threads + chunks - 1) / chunks);

@@ -19,7 +19,9 @@ const TensorType& InferContext::input_type(size_t i) const {
 }
 
 const Tensor* InferContext::input_value(size_t i) const {
-  return i < input_values_.size() ? input_values_[i] : nullptr;
+  const Tensor* v = i < input_values_.size() ? input_values_[i] : nullptr;
+  if (v) values_read_ |= i < 64 ? uint64_t(1) << i : ~uint64_t(0);
+  return v;
 }
 
 void InferContext::set_output(size_t i, DType dtype, Shape shape) {

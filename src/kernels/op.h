@@ -49,6 +49,9 @@ class InferContext {
   bool has_input(size_t i) const { return node_.has_input(i); }
   const TensorType& input_type(size_t i) const;  // throws when input i is absent
   const Tensor* input_value(size_t i) const;      // null when absent or not known yet
+  // Whether infer() asked for input i's value and got one: the Session re-infers such a node
+  // every run unless the input is a constant (its output shape may follow the data).
+  bool value_read(size_t i) const { return i < 64 ? (values_read_ >> i) & 1 : values_read_ != 0; }
   size_t num_outputs() const { return node_.outputs.size(); }
   bool has_output(size_t i) const { return i < node_.outputs.size() && !node_.outputs[i].empty(); }
 
@@ -63,6 +66,7 @@ class InferContext {
   std::vector<const TensorType*> input_types_;
   std::vector<const Tensor*> input_values_;
   std::vector<TensorType> outputs_;
+  mutable uint64_t values_read_ = 0;
 };
 
 class RunContext {

@@ -1,6 +1,7 @@
 // The executor. At construction every node gets its kernel and every value a slot; the
 // schedule (node order, which slots die after which node) is fixed then. run() walks the
-// schedule: infer output shapes from the actual inputs, allocate, compute, release dead slots.
+// schedule: output shapes (inferred, or recorded for static nodes), buffers (the planned
+// arena), compute, release dead slots.
 #include "runtime/session.h"
 
 #include <algorithm>
@@ -67,6 +68,14 @@ void Session::prepare() {
   num_slots_ = slot_names_.size();
   constants_.resize(num_slots_);
   for (const auto& [name, t] : g.initializers) constants_[size_t(slot_of[name])] = t;
+  slots_ = constants_;  // constants stay; feeds and computed values come and go per run
+  for (size_t k = 0; k < g.nodes.size(); ++k) {  // each node reads and writes fixed slots
+    std::vector<const Tensor*> in;
+    std::vector<Tensor*> out;
+    for (int s : input_slots_[k]) in.push_back(s >= 0 ? &slots_[size_t(s)] : nullptr);
+    for (int s : output_slots_[k]) out.push_back(s >= 0 ? &slots_[size_t(s)] : nullptr);
+    run_contexts_.emplace_back(g.nodes[k], std::move(in), std::move(out), pool_.get());
+  }
   for (size_t k = 0; k < g.nodes.size(); ++k) {  // kernels pack their weights once
     std::vector<const Tensor*> consts;
     for (int s : input_slots_[k]) consts.push_back(s >= 0 && constants_[size_t(s)].defined() ? &constants_[size_t(s)] : nullptr);
@@ -124,6 +133,11 @@ void Session::make_arena_plan(const std::vector<Shape>& feed_shapes, const std::
   a.memory = allocate_aligned(a.plan.arena_bytes, false);
   a.valid = true;
   arena_ = std::move(a);
+  planned_.assign(num_slots_, Tensor());
+  for (size_t s = 0; s < num_slots_; ++s)
+    if (arena_.offsets[s] >= 0)
+      planned_[s] = Tensor::wrap(arena_.dtypes[s], arena_.shapes[s],
+                                 static_cast<char*>(arena_.memory.get()) + arena_.offsets[s], arena_.memory);
 }
 
 Tensor Session::output_tensor(int slot, const TensorType& t, std::vector<TensorType>* record) {
@@ -136,7 +150,6 @@ Tensor Session::output_tensor(int slot, const TensorType& t, std::vector<TensorT
 
 std::vector<Tensor> Session::run(const std::map<std::string, Tensor>& feeds) {
   const Graph& g = *graph_;
-  std::vector<Tensor> slots = constants_;
   for (const auto& [name, t] : feeds) {
     bool known = false;
     for (size_t i = 0; i < g.inputs.size() && !known; ++i) known = g.inputs[i].name == name;
@@ -146,61 +159,101 @@ std::vector<Tensor> Session::run(const std::map<std::string, Tensor>& feeds) {
       fail("unknown input '", name, "' (model inputs: ", names, ")");
     }
   }
+  bool same_shapes = arena_.valid;
   for (size_t i = 0; i < g.inputs.size(); ++i) {
     auto it = feeds.find(g.inputs[i].name);
     EK_CHECK(it != feeds.end(), "missing input '", g.inputs[i].name, "'");
     check_feed(g.inputs[i], it->second);
-    slots[size_t(feed_slots_[i])] = it->second;
+    slots_[size_t(feed_slots_[i])] = it->second;
+    same_shapes = same_shapes && arena_.feed_shapes[i] == it->second.shape();
   }
-  std::vector<Shape> feed_shapes;
-  for (int s : feed_slots_) feed_shapes.push_back(slots[size_t(s)].shape());
-  std::vector<TensorType> record;  // types of this run's tensors, when a new plan is needed
-  if (!arena_.valid || arena_.feed_shapes != feed_shapes) record.resize(num_slots_);
-  if (record.empty() && poison_arena_) std::memset(arena_.memory.get(), 0xff, arena_.plan.arena_bytes);
+  // A run with new input shapes records every tensor's type; the plan made from the record
+  // serves the later runs with these shapes, which skip infer() on static nodes.
+  std::vector<TensorType> record;
+  if (!same_shapes) {
+    record.resize(num_slots_);
+    static_node_.assign(g.nodes.size(), 0);
+    recorded_.assign(g.nodes.size(), {});
+  }
+  if (same_shapes && poison_arena_) std::memset(arena_.memory.get(), 0xff, arena_.plan.arena_bytes);
 
-  std::vector<TensorType> types;
-  std::vector<const TensorType*> type_ptrs;
-  std::vector<const Tensor*> in_ptrs;
-  std::vector<Tensor*> out_ptrs;
+  std::vector<char> static_value(record.empty() ? 0 : num_slots_, 0);  // record run: slot from a static node
+  if (!record.empty()) {
+    for (int s : feed_slots_) static_value[size_t(s)] = 1;
+    for (size_t s = 0; s < num_slots_; ++s)
+      if (constants_[s].defined()) static_value[s] = 1;
+  }
   for (size_t k = 0; k < g.nodes.size(); ++k) {
-    const Node& node = g.nodes[k];
-    const auto& ins = input_slots_[k];
-    types.assign(ins.size(), TensorType{});
-    type_ptrs.assign(ins.size(), nullptr);
-    in_ptrs.assign(ins.size(), nullptr);
-    for (size_t i = 0; i < ins.size(); ++i) {
-      if (ins[i] < 0) continue;
-      const Tensor& t = slots[size_t(ins[i])];
-      EK_CHECK(t.defined(), node.where(), ": input '", node.inputs[i], "' has no value");
-      types[i] = TensorType{t.dtype(), t.shape(), true};
-      type_ptrs[i] = &types[i];
-      in_ptrs[i] = &t;
-    }
-    InferContext ictx(node, type_ptrs, in_ptrs);
-    kernels_[k]->infer(ictx);
     const auto& outs = output_slots_[k];
-    out_ptrs.assign(outs.size(), nullptr);
-    for (size_t i = 0; i < outs.size(); ++i) {
-      if (outs[i] < 0) continue;
-      const TensorType& t = ictx.outputs()[i];
-      EK_CHECK(t.dtype != DType::undefined && t.shape_known, node.where(), ": output ", i,
-               " has no inferred type");
-      slots[size_t(outs[i])] = output_tensor(outs[i], t, record.empty() ? nullptr : &record);
-      out_ptrs[i] = &slots[size_t(outs[i])];
+    if (same_shapes && static_node_[k]) {
+      // Output types are the recorded ones: the node's infer() reads no computed value.
+      for (size_t i = 0; i < outs.size(); ++i) {
+        if (outs[i] < 0) continue;
+        const size_t s = size_t(outs[i]);
+        slots_[s] = planned_[s].defined() ? planned_[s] : Tensor(recorded_[k][i].dtype, recorded_[k][i].shape);
+      }
+    } else {
+      infer_node(k, record.empty() ? nullptr : &record, static_value);
     }
-    RunContext rctx(node, in_ptrs, out_ptrs, pool_.get());
     int64_t start = options_.profile ? now_ns() : 0;
-    kernels_[k]->run(rctx);
+    kernels_[k]->run(run_contexts_[k]);
     if (options_.profile && profile_.size() < kMaxProfileEvents)
       profile_.push_back({int(k), runs_, start - created_ns_, now_ns() - start});
-    for (int s : release_after_[k]) slots[size_t(s)] = Tensor();
+    for (int s : release_after_[k]) slots_[size_t(s)] = Tensor();
   }
 
   std::vector<Tensor> results;
-  for (int s : result_slots_) results.push_back(slots[size_t(s)]);
-  if (!record.empty()) make_arena_plan(feed_shapes, record);
+  results.reserve(result_slots_.size());
+  for (int s : result_slots_) results.push_back(slots_[size_t(s)]);
+  // The caller owns the results and the feeds: drop the Session's references to them.
+  for (int s : result_slots_) slots_[size_t(s)] = Tensor();
+  for (int s : feed_slots_) slots_[size_t(s)] = Tensor();
+  if (!record.empty()) {
+    std::vector<Shape> feed_shapes;
+    for (size_t i = 0; i < g.inputs.size(); ++i) feed_shapes.push_back(feeds.at(g.inputs[i].name).shape());
+    make_arena_plan(feed_shapes, record);
+  }
   ++runs_;
   return results;
+}
+
+// infer() and output buffers for node k. In a record run (`record` given) it also notes the
+// node's output types and whether they are static: infer() read no computed value and every
+// computed input comes from a static node or a feed.
+void Session::infer_node(size_t k, std::vector<TensorType>* record, std::vector<char>& static_value) {
+  const Node& node = graph_->nodes[k];
+  const auto& ins = input_slots_[k];
+  infer_types_.assign(ins.size(), TensorType{});
+  infer_type_ptrs_.assign(ins.size(), nullptr);
+  infer_values_.assign(ins.size(), nullptr);
+  for (size_t i = 0; i < ins.size(); ++i) {
+    if (ins[i] < 0) continue;
+    const Tensor& t = slots_[size_t(ins[i])];
+    EK_CHECK(t.defined(), node.where(), ": input '", node.inputs[i], "' has no value");
+    infer_types_[i] = TensorType{t.dtype(), t.shape(), true};
+    infer_type_ptrs_[i] = &infer_types_[i];
+    infer_values_[i] = &t;
+  }
+  InferContext ictx(node, infer_type_ptrs_, infer_values_);
+  kernels_[k]->infer(ictx);
+  const auto& outs = output_slots_[k];
+  for (size_t i = 0; i < outs.size(); ++i) {
+    if (outs[i] < 0) continue;
+    const TensorType& t = ictx.outputs()[i];
+    EK_CHECK(t.dtype != DType::undefined && t.shape_known, node.where(), ": output ", i, " has no inferred type");
+    slots_[size_t(outs[i])] = output_tensor(outs[i], t, record);
+  }
+  if (!record) return;
+  bool is_static = true;
+  for (size_t i = 0; i < ins.size(); ++i) {
+    if (ins[i] < 0) continue;
+    const bool constant = constants_[size_t(ins[i])].defined();
+    if (!static_value[size_t(ins[i])] || (!constant && ictx.value_read(i))) is_static = false;
+  }
+  static_node_[k] = is_static;
+  recorded_[k] = ictx.outputs();
+  for (int s : outs)
+    if (s >= 0) static_value[size_t(s)] = is_static;
 }
 
 }  // namespace edgekit

@@ -7,6 +7,7 @@
 // The model file's format is told by its content (ONNX, TFLite). Inputs are checked against
 // the model's declared dtypes and shapes before anything runs; a mismatch throws Error
 // naming the input, the expected and the given type. Dynamic dims (e.g. batch) take any size.
+// A Session runs one inference at a time (its arena is shared); use one Session per thread.
 #pragma once
 #include <map>
 #include <memory>
@@ -68,6 +69,7 @@ class Session {
 
  private:
   void prepare();
+  void infer_node(size_t k, std::vector<TensorType>* record, std::vector<char>& static_value);
   void check_feed(const ValueInfo& info, const Tensor& t) const;
   void make_arena_plan(const std::vector<Shape>& feed_shapes, const std::vector<TensorType>& record);
   Tensor output_tensor(int slot, const TensorType& type, std::vector<TensorType>* record);
@@ -100,6 +102,18 @@ class Session {
   std::vector<int> produced_at_, last_use_;        // per slot: producing node, last reading node (-1 none)
   std::vector<int> feed_slots_, result_slots_;
   std::vector<Tensor> constants_;  // slot -> initializer (undefined for computed values)
+  // Per run: the value in each slot. Fixed in size at construction, so each node's RunContext
+  // points at its slots once and for all.
+  std::vector<Tensor> slots_;
+  std::vector<RunContext> run_contexts_;
+  // From the latest record run: per node, whether its output types follow from the input
+  // shapes alone (then later runs skip infer()), and those types; per slot, the arena tensor.
+  std::vector<char> static_node_;
+  std::vector<std::vector<TensorType>> recorded_;
+  std::vector<Tensor> planned_;
+  std::vector<TensorType> infer_types_;  // infer_node's scratch
+  std::vector<const TensorType*> infer_type_ptrs_;
+  std::vector<const Tensor*> infer_values_;
   size_t num_slots_ = 0;
   std::vector<std::string> slot_names_;
 };

@@ -66,6 +66,29 @@ TEST(Session, PlannedRunsReuseOneArena) {
   EXPECT_EQ(s.memory_plan().arena_bytes, 2u * 3 * 256 * 4);
 }
 
+// Planned runs skip infer() only where output shapes follow from the input shapes: a shape
+// that depends on the data (NonZero, a Reshape to a computed shape) is inferred every run.
+TEST(Session, DataDependentShapesAreReinferredEveryRun) {
+  Graph g;
+  g.opsets[""] = 13;
+  g.inputs.push_back({"x", DType::f32, {8}, {}});
+  g.add_node("Relu", {"x"}, {"r"});
+  g.add_node("NonZero", {"r"}, {"nz"});             // [1, count of positives]
+  g.add_node("Shape", {"nz"}, {"s"});
+  g.add_node("Reshape", {"nz", "s"}, {"y"});        // shape computed at run time
+  g.add_node("Relu", {"y"}, {"z"});                 // downstream of a dynamic shape
+  g.outputs.push_back({"z", DType::i64, {1, -1}, {"", "n"}});
+  g.outputs.push_back({"r", DType::f32, {8}, {}});
+  Session s(std::move(g), {.threads = 1, .opt_level = 0});
+  for (int positives : {3, 6, 1, 6, 0}) {
+    Tensor x(DType::f32, {8});
+    for (int i = 0; i < 8; ++i) x.data<float>()[i] = i < positives ? 1.f : -1.f;
+    std::vector<Tensor> y = s.run({{"x", x}});
+    ASSERT_EQ(y[0].shape(), (Shape{1, positives})) << "positives " << positives;
+    for (int i = 0; i < positives; ++i) EXPECT_EQ(y[0].data<int64_t>()[i], i);
+  }
+}
+
 TEST(Session, ProfilerRecordsEveryNodeOfEveryRun) {
   Session s(relu_chain(), {.threads = 1, .profile = true});
   Tensor x(DType::f32, {1, 3});

@@ -75,12 +75,38 @@ HWY_INLINE void igemm_tile(const IgemmTile& t) {
       acc[i][1] = t.n > L ? load_n(crow + L, t.n - L) : hn::Zero(d);
     }
   }
+  // With one or two rows there are too few accumulators to cover the FMA latency: k is
+  // split over kS independent sets, summed at the end.
+  constexpr int64_t kS = R <= 2 ? 4 : 1;
+  V part[kS > 1 ? kS - 1 : 1][R][kNV];
+  if constexpr (kS > 1)
+    for (int64_t s = 0; s < kS - 1; ++s)
+      for (int64_t i = 0; i < R; ++i) part[s][i][0] = part[s][i][1] = hn::Zero(d);
   for (int64_t tap = 0; tap < t.taps; ++tap) {
     const float* const* ap = t.a + tap * kMR;
     const float* rows[R];
     for (int64_t i = 0; i < R; ++i) rows[i] = ap[i] + t.a_offset;
     const float* w = t.w + tap * t.w_tap_stride;
-    for (int64_t k = 0; k < t.kc; ++k) {
+    int64_t k = 0;
+    if constexpr (kS > 1) {
+      for (; k + kS <= t.kc; k += kS) {
+        for (int64_t s = 0; s < kS; ++s) {
+          const V w0 = hn::LoadU(d, w + s * kNV * L), w1 = hn::LoadU(d, w + s * kNV * L + L);
+          for (int64_t i = 0; i < R; ++i) {
+            const V ai = hn::Set(d, rows[i][k + s]);
+            V* a = s == 0 ? acc[i] : part[s > 0 ? s - 1 : 0][i];
+            a[0] = hn::MulAdd(ai, w0, a[0]);
+            a[1] = hn::MulAdd(ai, w1, a[1]);
+          }
+        }
+        if constexpr (kPrefetch) {
+          hwy::Prefetch(w + 16 * kNV * L);
+          hwy::Prefetch(w + 16 * kNV * L + 64);
+        }
+        w += kS * kNV * L;
+      }
+    }
+    for (; k < t.kc; ++k) {
       const V w0 = hn::LoadU(d, w), w1 = hn::LoadU(d, w + L);
       if constexpr (kPrefetch) {
         hwy::Prefetch(w + 16 * kNV * L);
@@ -94,6 +120,12 @@ HWY_INLINE void igemm_tile(const IgemmTile& t) {
       }
     }
   }
+  if constexpr (kS > 1)
+    for (int64_t s = 0; s < kS - 1; ++s)
+      for (int64_t i = 0; i < R; ++i) {
+        acc[i][0] = hn::Add(acc[i][0], part[s][i][0]);
+        acc[i][1] = hn::Add(acc[i][1], part[s][i][1]);
+      }
   if (!t.last) {
     for (int64_t i = 0; i < t.mr; ++i) {
       float* crow = t.c + i * t.ldc;

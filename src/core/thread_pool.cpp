@@ -32,7 +32,7 @@ bool spin_until(Pred pred, int micros) {
 
 ThreadPool::ThreadPool(int threads) {
   EK_CHECK(threads >= 1, "thread count must be at least 1, got ", threads);
-  for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -44,41 +44,59 @@ ThreadPool::~ThreadPool() {
   for (auto& w : workers_) w.join();
 }
 
+// Runs pieces of the posted loop until none is left to claim.
+void ThreadPool::run_pieces(const std::function<void(int64_t, int64_t)>& fn, int64_t n, int64_t chunk,
+                            int64_t pieces) {
+  for (;;) {
+    const int64_t i = next_piece_.fetch_add(1);
+    if (i >= pieces) return;
+    try {
+      fn(i * chunk, std::min(n, (i + 1) * chunk));
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!error_) error_ = std::current_exception();
+    }
+  }
+}
+
 void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t min_chunk) {
   if (n <= 0) return;
   min_chunk = std::max<int64_t>(min_chunk, 1);
-  int chunks = int(std::min<int64_t>(size(), (n + min_chunk - 1) / min_chunk));
-  if (chunks <= 1 || in_pool_task) {
+  // A few pieces per thread: whoever is free takes the next one, so a worker that is asleep
+  // or preempted delays nothing (the caller does its share), and uneven pieces even out.
+  const int64_t pieces = std::min<int64_t>((n + min_chunk - 1) / min_chunk, int64_t(size()) * kPiecesPerThread);
+  if (pieces <= 1 || in_pool_task) {
     fn(0, n);
     return;
   }
+  const int64_t chunk = (n + pieces - 1) / pieces;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     task_ = &fn;
     task_n_ = n;
-    chunks_ = chunks;
-    chunk_ = (n + chunks - 1) / chunks;
-    pending_.store(chunks - 1);  // chunk 0 is the caller's
+    chunk_ = chunk;
+    pieces_ = (n + chunk - 1) / chunk;
+    next_piece_.store(0);
     error_ = nullptr;
+    open_ = true;
     generation_.fetch_add(1);
   }
   wake_.notify_all();
   in_pool_task = true;
-  try {
-    fn(0, std::min(chunk_, n));
-  } catch (...) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!error_) error_ = std::current_exception();
-  }
+  run_pieces(fn, n, chunk, pieces_);
   in_pool_task = false;
-  spin_until([&] { return pending_.load() == 0; }, kSpinMicros);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    open_ = false;  // no worker joins from here on; wait for those inside
+  }
+  spin_until([&] { return active_.load() == 0; }, kSpinMicros);
   std::unique_lock<std::mutex> lock(mutex_);
-  done_.wait(lock, [&] { return pending_.load() == 0; });
+  done_.wait(lock, [&] { return active_.load() == 0; });
   task_ = nullptr;
   if (error_) std::rethrow_exception(error_);
 }
 
-void ThreadPool::worker_loop(int index) {
+void ThreadPool::worker_loop() {
   uint64_t seen = 0;
   for (;;) {
     spin_until([&] { return stop_.load() || generation_.load() != seen; }, kSpinMicros);
@@ -86,20 +104,16 @@ void ThreadPool::worker_loop(int index) {
     wake_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
     if (stop_) return;
     seen = generation_.load();
-    if (index >= chunks_) continue;  // this loop has fewer chunks than workers
+    if (!open_) continue;  // woke after the caller finished that loop alone
+    active_.fetch_add(1);
     const auto* fn = task_;
-    int64_t begin = int64_t(index) * chunk_, end = std::min(task_n_, begin + chunk_);
+    const int64_t n = task_n_, chunk = chunk_, pieces = pieces_;
     lock.unlock();
     in_pool_task = true;
-    try {
-      if (begin < end) (*fn)(begin, end);
-    } catch (...) {
-      std::lock_guard<std::mutex> g(mutex_);
-      if (!error_) error_ = std::current_exception();
-    }
+    run_pieces(*fn, n, chunk, pieces);
     in_pool_task = false;
     lock.lock();
-    if (pending_.fetch_sub(1) == 1) done_.notify_one();
+    if (active_.fetch_sub(1) == 1) done_.notify_one();
   }
 }
 

@@ -3,7 +3,9 @@
 //   ThreadPool pool(4);                       // the caller plus 3 workers
 //   pool.parallel_for(rows, [&](int64_t begin, int64_t end) { ... });
 //
-// The calling thread takes part, so a pool of 1 runs everything inline with no thread.
+// The calling thread takes part, so a pool of 1 runs everything inline with no thread. A loop
+// is cut into a few pieces per thread that threads claim as they come free: the caller never
+// waits for a worker that has not started (asleep, or preempted on a busy machine).
 // Between loops a worker spins for a short while (kSpinMicros) before it sleeps on a
 // condition variable: a model runs loops back to back, and waking a sleeping thread costs
 // tens of microseconds, more than many loops take. An idle pool sleeps and uses no CPU. One
@@ -28,23 +30,29 @@ class ThreadPool {
 
   int size() const { return int(workers_.size()) + 1; }
 
-  // Calls fn(begin, end) over disjoint chunks covering [0, n); at most size() chunks, each at
-  // least `min_chunk` long. Returns when all chunks are done. Exceptions from fn are rethrown.
+  // Calls fn(begin, end) over disjoint chunks covering [0, n); at most kPiecesPerThread *
+  // size() chunks, each at least `min_chunk` long (the last may be shorter), on any thread.
+  // Returns when all chunks are done. Exceptions from fn are rethrown.
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t min_chunk = 1);
 
  private:
-  void worker_loop(int index);
+  void worker_loop();
+  void run_pieces(const std::function<void(int64_t, int64_t)>& fn, int64_t n, int64_t chunk, int64_t pieces);
 
+ public:
   static constexpr int kSpinMicros = 50;
+  static constexpr int kPiecesPerThread = 4;
 
+ private:
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_, done_;
   const std::function<void(int64_t, int64_t)>* task_ = nullptr;  // written under mutex_
-  int64_t task_n_ = 0, chunk_ = 0;
-  int chunks_ = 0;
+  int64_t task_n_ = 0, chunk_ = 0, pieces_ = 0;
+  bool open_ = false;                    // workers may still join the posted loop (under mutex_)
+  std::atomic<int64_t> next_piece_{0};   // the next piece to claim
   std::atomic<uint64_t> generation_{0};  // bumped under mutex_ when a loop is posted
-  std::atomic<int> pending_{0};          // worker chunks not finished yet
+  std::atomic<int> active_{0};           // workers inside the posted loop
   std::atomic<bool> stop_{false};
   std::exception_ptr error_;
 };

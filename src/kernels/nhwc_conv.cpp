@@ -266,6 +266,25 @@ void packed_gemm_f32(const NhwcConvWeights& w, const float* a, int64_t m, float*
   nhwc_conv_f32(w, a, 1, win, y, nullptr, activation, pool);
 }
 
+void packed_gemv_f32(const NhwcConvWeights& w, const float* x, const float* init, float* y) {
+  const IgemmLayout L = layout();
+  const int64_t N = w.out_channels(), K = w.in_channels(), NR = L.nr, panels = (N + NR - 1) / NR;
+  const int64_t panel_floats = NR + K * NR;
+  if (init != y) std::copy_n(init, N, y);
+  const float* rows[16];
+  for (int64_t i = 0; i < L.mr && i < 16; ++i) rows[i] = x;
+  const std::vector<KBlock>& blocks = k_blocks(1, K, NR);
+  for (int64_t pan = 0; pan < panels; ++pan) {
+    const float* bias = w.packed() + pan * panel_floats;
+    for (size_t b = 0; b < blocks.size(); ++b) {
+      const KBlock& kb = blocks[b];
+      IgemmTile tile{1, std::min(NR, N - pan * NR), kb.kc, 1, rows, kb.k0, bias + NR + kb.k0 * NR, K * NR, nullptr,
+                     y + pan * NR, N, b + 1 == blocks.size(), nullptr, 0, NhwcEpilogue{}, true};
+      igemm_f32(tile);
+    }
+  }
+}
+
 namespace {
 template <bool kMax>
 void nhwc_pool(const float* x, int64_t batch, int64_t channels, const NhwcWindow& win, bool count_include_pad,

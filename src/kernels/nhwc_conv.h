@@ -62,6 +62,10 @@ void nhwc_conv_f32(const NhwcConvWeights& w, const float* x, int64_t batch, cons
 void packed_gemm_f32(const NhwcConvWeights& w, const float* a, int64_t m, float* y, const FusedActivation& activation,
                      ThreadPool* pool);
 
+// y[N] = init[N] + W x[K] (a matrix-vector product; init may alias y), W packed as above.
+// Straight to the micro-kernel: for recurrent cells, which make one per time step.
+void packed_gemv_f32(const NhwcConvWeights& w, const float* x, const float* init, float* y);
+
 // Pooling, x: [N, H, W, C], y: [N, OH, OW, C]. Average pooling divides by the whole window
 // (count_include_pad) or by the taps inside the image.
 void nhwc_max_pool_f32(const float* x, int64_t batch, int64_t channels, const NhwcWindow& win, float* y,

@@ -127,7 +127,9 @@ std::vector<C> load_state(const RunContext& ctx, size_t i, int64_t layout, int64
 }
 
 template <class C>
-void run_recurrence(RunContext& ctx, const RnnSpec& spec, const CellFn<C>& cell) {
+void run_recurrence(RunContext& ctx, const RnnSpec& spec, const CellFn<C>& cell, const PackedWeights* packed,
+                    const std::vector<int64_t>& block_starts) {
+  if (!std::is_same_v<C, float>) packed = nullptr;
   const Node& node = ctx.node();
   const Tensor& X = ctx.input(0);
   const int64_t layout = spec.layout, dirs = spec.num_directions, gh = ctx.input(1).dim(1);
@@ -137,9 +139,13 @@ void run_recurrence(RunContext& ctx, const RnnSpec& spec, const CellFn<C>& cell)
   std::vector<C> x(size_t(X.numel()));
   load(X, x.data());
   if (layout) x = swap01(x, batch, seq, in);
-  std::vector<C> w(size_t(ctx.input(1).numel())), r(size_t(ctx.input(2).numel()));
-  load(ctx.input(1), w.data());
-  load(ctx.input(2), r.data());
+  std::vector<C> w, r;  // packed weights need neither
+  if (!packed) {
+    w.resize(size_t(ctx.input(1).numel()));
+    r.resize(size_t(ctx.input(2).numel()));
+    load(ctx.input(1), w.data());
+    load(ctx.input(2), r.data());
+  }
   std::vector<C> bias(size_t(dirs * 2 * gh), C(0));
   if (ctx.has_input(3)) load(ctx.input(3), bias.data());
   std::vector<C> peep(spec.lstm ? size_t(dirs * 3 * hidden) : 0, C(0));
@@ -160,12 +166,19 @@ void run_recurrence(RunContext& ctx, const RnnSpec& spec, const CellFn<C>& cell)
   for (int64_t d = 0; d < dirs; ++d) {
     const bool reverse = spec.reverse || d == 1;
     const C* wb = &bias[d * 2 * gh];
-    for (int64_t t = 0; t < seq; ++t)
-      for (int64_t b = 0; b < batch; ++b)
-        if (t < lens[b]) matvec(&w[d * gh * in], &x[(t * batch + b) * in], wb, gh, in, &xw[(t * batch + b) * gh]);
+    if constexpr (std::is_same_v<C, float>) {
+      if (packed)  // every step's x_t·Wᵀ + Wb in one GEMM
+        packed_gemm_f32(packed->w[size_t(d)], x.data(), seq * batch, xw.data(), FusedActivation(), ctx.threads());
+    }
+    if (!packed)
+      for (int64_t t = 0; t < seq; ++t)
+        for (int64_t b = 0; b < batch; ++b)
+          if (t < lens[b]) matvec(&w[d * gh * in], &x[(t * batch + b) * in], wb, gh, in, &xw[(t * batch + b) * gh]);
 
     Step<C> s{};
-    s.r = &r[d * gh * hidden];
+    s.r = packed ? nullptr : &r[d * gh * hidden];
+    s.packed_r = packed ? &packed->r[size_t(d)] : nullptr;
+    s.block_starts = &block_starts;
     s.rb = wb + gh;
     s.p = spec.lstm ? &peep[d * 3 * hidden] : nullptr;
     s.act = &spec.activations[d * spec.acts_per_direction];
@@ -216,7 +229,11 @@ void apply_activation(const Activation& act, C* x, int64_t n) {
       }
       break;
     case ActKind::tanh:
-      for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
+      if constexpr (std::is_same_v<C, float>) {
+        tanh_f32_array(x, x, n);
+      } else {
+        for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
+      }
       break;
     case ActKind::relu:
       for (int64_t i = 0; i < n; ++i) x[i] = x[i] > C(0) ? x[i] : C(0);
@@ -341,11 +358,36 @@ void infer(InferContext& ctx, const RnnSpec& s) {
   for (size_t i = 1; i < ctx.num_outputs(); ++i) ctx.set_output(i, type, state_shape);
 }
 
-void run_typed(RunContext& ctx, const RnnSpec& spec, const CellFn<float>& f32, const CellFn<double>& f64) {
+void run_typed(RunContext& ctx, const RnnSpec& spec, const CellFn<float>& f32, const CellFn<double>& f64,
+               const PackedWeights* packed, const std::vector<int64_t>& block_starts) {
   if (ctx.input(0).dtype() == DType::f64)
-    run_recurrence<double>(ctx, spec, f64);
+    run_recurrence<double>(ctx, spec, f64, nullptr, block_starts);
   else
-    run_recurrence<float>(ctx, spec, f32);
+    run_recurrence<float>(ctx, spec, f32, ctx.input(0).dtype() == DType::f32 ? packed : nullptr, block_starts);
+}
+
+std::shared_ptr<const PackedWeights> pack_weights(const PrepareContext& ctx, const RnnSpec& spec,
+                                                  std::vector<int64_t> block_starts) {
+  const Tensor* w = ctx.constant_input(1);
+  const Tensor* r = ctx.constant_input(2);
+  const Tensor* b = ctx.node().has_input(3) ? ctx.constant_input(3) : nullptr;
+  if (!w || !r || w->dtype() != DType::f32 || r->dtype() != DType::f32 || w->rank() != 3 || r->rank() != 3) return nullptr;
+  if (ctx.node().has_input(3) && (!b || b->dtype() != DType::f32)) return nullptr;
+  const int64_t dirs = w->dim(0), gh = w->dim(1), in = w->dim(2), H = r->dim(2);
+  if (dirs != spec.num_directions || r->dim(0) != dirs || r->dim(1) != gh || gh != spec.gates * H) return nullptr;
+  if (b && (b->rank() != 2 || b->dim(0) != dirs || b->dim(1) != 2 * gh)) return nullptr;  // infer() reports it
+  auto p = std::make_shared<PackedWeights>();
+  p->block_starts = block_starts;
+  for (int64_t d = 0; d < dirs; ++d) {
+    p->w.emplace_back(w->data<float>() + d * gh * in, b ? b->data<float>() + d * 2 * gh : nullptr, gh, in, 1, 1, 1);
+    std::vector<NhwcConvWeights> blocks;
+    for (size_t k = 0; k + 1 < block_starts.size(); ++k) {
+      const int64_t row0 = block_starts[k] * H, rows = (block_starts[k + 1] - block_starts[k]) * H;
+      blocks.emplace_back(r->data<float>() + (d * gh + row0) * H, nullptr, rows, H, 1, 1, 1);
+    }
+    p->r.push_back(std::move(blocks));
+  }
+  return p;
 }
 
 }  // namespace edgekit::rnn

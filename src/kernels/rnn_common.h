@@ -16,9 +16,12 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <type_traits>
 #include <string>
 #include <vector>
 
+#include "kernels/nhwc_conv.h"
 #include "kernels/op.h"
 
 namespace edgekit::rnn {
@@ -61,6 +64,18 @@ RnnSpec parse_spec(const Node& node, int gates, bool lstm,
 // Checks every input's dtype and shape against X, W and R and sets Y, Y_h (and Y_c).
 void infer(InferContext& ctx, const RnnSpec& spec);
 
+// f32 weights packed once (prepare) for the igemm micro-kernels: W per direction (with the
+// input bias Wb), and R per direction cut into the row blocks the op's cell multiplies apart
+// (in units of H: LSTM {0, 4}, GRU {0, 2, 3}: z and r together, then h).
+struct PackedWeights {
+  std::vector<NhwcConvWeights> w;               // per direction
+  std::vector<std::vector<NhwcConvWeights>> r;  // per direction, per block
+  std::vector<int64_t> block_starts;            // in units of H, one more than blocks
+};
+// Packs when W, R (and B, when given) are f32 constants; null otherwise.
+std::shared_ptr<const PackedWeights> pack_weights(const PrepareContext& ctx, const RnnSpec& spec,
+                                                  std::vector<int64_t> block_starts);
+
 // One time step of one batch row in one direction, handed to an op's cell.
 template <class C>
 struct Step {
@@ -74,6 +89,11 @@ struct Step {
   C* h;                      // [H] previous hidden state in, next one out
   C* c;                      // [H] cell state in and out (LSTM), else null
   C* scratch;                // [2*gates*H] free for the cell
+  const std::vector<NhwcConvWeights>* packed_r = nullptr;  // this direction's R blocks, when packed
+  const std::vector<int64_t>* block_starts = nullptr;
+
+  // out = init + (rows of R block `block`) · v; init may alias out.
+  void recur(size_t block, const C* v, const C* init, C* out) const;
 
   // x[i] = act_k(clip(x[i])): clip bounds the inputs of the gate activations.
   void activate(size_t k, C* x, int64_t n) const {
@@ -103,14 +123,27 @@ inline void matvec(const C* m, const C* v, const C* init, int64_t rows, int64_t 
 }
 
 template <class C>
+void Step<C>::recur(size_t block, const C* v, const C* init, C* out) const {
+  if constexpr (std::is_same_v<C, float>) {
+    if (packed_r) return packed_gemv_f32((*packed_r)[block], v, init, out);
+  }
+  const int64_t row0 = block_starts ? (*block_starts)[block] * hidden : 0;
+  const int64_t rows = block_starts ? ((*block_starts)[block + 1] - (*block_starts)[block]) * hidden : 0;
+  matvec(r + row0 * hidden, v, init, rows, hidden, out);
+}
+
+template <class C>
 using CellFn = std::function<void(const Step<C>&)>;
 
-void run_typed(RunContext& ctx, const RnnSpec& spec, const CellFn<float>& f32, const CellFn<double>& f64);
+void run_typed(RunContext& ctx, const RnnSpec& spec, const CellFn<float>& f32, const CellFn<double>& f64,
+               const PackedWeights* packed, const std::vector<int64_t>& block_starts);
 
 // Runs the recurrence with `cell`, a generic callable taking a Step<float> or Step<double>.
+// `block_starts` are the R row blocks the cell passes to Step::recur (as in PackedWeights).
 template <class Cell>
-void run(RunContext& ctx, const RnnSpec& spec, const Cell& cell) {
-  run_typed(ctx, spec, CellFn<float>(cell), CellFn<double>(cell));
+void run(RunContext& ctx, const RnnSpec& spec, const Cell& cell, const PackedWeights* packed,
+         const std::vector<int64_t>& block_starts) {
+  run_typed(ctx, spec, CellFn<float>(cell), CellFn<double>(cell), packed, block_starts);
 }
 
 }  // namespace edgekit::rnn

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "core/thread_pool.h"
 #include "op_test_util.h"
 
 namespace edgekit::test {
@@ -49,6 +50,29 @@ inline std::vector<TensorType> infer_types(const Node& n, const std::vector<Tens
   InferContext ctx(n, tp, vals);
   op->infer(ctx);
   return ctx.outputs();
+}
+
+// Runs a node's kernel after prepare() saw `constants` (index -> tensor), as the Session does.
+inline Tensor run_prepared(const Node& node, const std::vector<Tensor>& ins, const std::vector<bool>& constant) {
+  auto kernel = create_op(node);
+  std::vector<const Tensor*> consts;
+  for (size_t i = 0; i < ins.size(); ++i) consts.push_back(constant[i] && ins[i].defined() ? &ins[i] : nullptr);
+  kernel->prepare(PrepareContext(node, consts));
+  std::vector<TensorType> types;
+  for (const Tensor& t : ins) types.push_back({t.dtype(), t.shape(), true});
+  std::vector<const TensorType*> tp;
+  std::vector<const Tensor*> vp;
+  for (size_t i = 0; i < ins.size(); ++i) {
+    tp.push_back(ins[i].defined() ? &types[i] : nullptr);
+    vp.push_back(ins[i].defined() ? &ins[i] : nullptr);
+  }
+  InferContext ictx(node, tp, vp);
+  kernel->infer(ictx);
+  Tensor y(DType::f32, ictx.outputs()[0].shape);
+  ThreadPool pool(2);
+  RunContext rctx(node, vp, {&y}, &pool);
+  kernel->run(rctx);
+  return y;
 }
 
 }  // namespace edgekit::test

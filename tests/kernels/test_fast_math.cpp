@@ -50,3 +50,21 @@ TEST(FastMath, ArraySigmoidMatchesScalarIncludingTails) {
   }
 }
 }  // namespace edgekit
+
+namespace edgekit {
+TEST(FastMath, TanhIsAccurateEverywhereIncludingNearZero) {
+  std::vector<float> x;
+  for (float v = -20.f; v <= 20.f; v += 0.0137f) x.push_back(v);
+  for (float v : {0.f, -0.f, 1e-30f, -1e-20f, 1e-7f, 0.1249f, 0.125f, -0.1251f, 88.f, -100.f}) x.push_back(v);
+  std::vector<float> y(x.size());
+  tanh_f32_array(x.data(), y.data(), int64_t(x.size()));  // vector body and scalar tail
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double want = std::tanh(double(x[i]));
+    EXPECT_LE(std::fabs(y[i] - want), 1e-6 * std::fabs(want) + 1e-37) << "x = " << x[i];
+    EXPECT_EQ(y[i], tanh_f32(x[i])) << "array and scalar differ at x = " << x[i];
+  }
+  float nan = std::nanf("");
+  tanh_f32_array(&nan, &nan, 1);
+  EXPECT_TRUE(std::isnan(nan));
+}
+}  // namespace edgekit

@@ -172,6 +172,35 @@ Node make_rnn_node(const Case& c, size_t num_inputs, int opset = 18) {
 }
 
 // Runs the kernel on `d` (converted to c.layout and dtype T) and returns outputs in layout 0.
+// With `prepared`, the kernel sees W, R and B as constants in prepare() first (as in a Session),
+// so f32 runs on the packed weights.
+std::vector<Tensor> run_maybe_prepared(const Node& n, const std::vector<Tensor>& in, bool prepared) {
+  if (!prepared) return run_node(n, in);
+  auto kernel = create_op(n);
+  std::vector<const Tensor*> consts(in.size(), nullptr), vals(in.size(), nullptr);
+  std::vector<TensorType> types(in.size());
+  std::vector<const TensorType*> tp(in.size(), nullptr);
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (!in[i].defined()) continue;
+    if (i >= 1 && i <= 3) consts[i] = &in[i];
+    vals[i] = &in[i];
+    types[i] = {in[i].dtype(), in[i].shape(), true};
+    tp[i] = &types[i];
+  }
+  kernel->prepare(PrepareContext(n, consts));
+  InferContext ictx(n, tp, vals);
+  kernel->infer(ictx);
+  std::vector<Tensor> out;
+  std::vector<Tensor*> out_ptrs;
+  for (const auto& t : ictx.outputs()) out.emplace_back(t.dtype, t.shape);
+  for (auto& t : out) out_ptrs.push_back(&t);
+  RunContext rctx(n, vals, out_ptrs, nullptr);
+  kernel->run(rctx);
+  return out;
+}
+
+bool g_prepared = false;  // run_kernel prepares the kernel first (packed f32 weights)
+
 template <class T = float>
 Outputs run_kernel(const Case& c, const Data& d) {
   const int64_t G = c.gates(), H = c.hidden, D = c.dirs(), S = c.seq, N = c.batch, I = c.in;
@@ -191,7 +220,7 @@ Outputs run_kernel(const Case& c, const Data& d) {
   Node n = make_rnn_node(c, in.size());
   for (size_t i = 0; i < in.size(); ++i)
     if (!in[i].defined()) n.inputs[i] = "";
-  auto out = run_node(n, in);
+  auto out = run_maybe_prepared(n, in, g_prepared);
 
   auto to_vec = [](const Tensor& t) {
     std::vector<double> v(size_t(t.numel()));
@@ -243,6 +272,26 @@ Case make_case(const std::string& op) {
 const char* const kOps[] = {"RNN", "GRU", "LSTM"};
 
 }  // namespace
+
+// Every case below again with the weights packed in prepare() (the f32 fast path).
+TEST(Rnn, PackedWeightsMatchReference) {
+  g_prepared = true;
+  for (const char* op : kOps)
+    for (const char* dir : {"forward", "reverse", "bidirectional"})
+      for (int variant = 0; variant < 4; ++variant) {
+        Case c = make_case(op);
+        c.direction = dir;
+        c.with_bias = variant != 1;
+        c.layout = variant == 2;
+        if (variant == 3) c.lens = {4, 1, 3};
+        c.linear_before_reset = variant % 2;
+        c.hidden = variant == 3 ? 37 : 6;  // several panels of the micro-kernel
+        SCOPED_TRACE(cat(op, " ", dir, " variant ", variant));
+        check(c, unsigned(variant + 3));
+        if (HasFatalFailure()) break;
+      }
+  g_prepared = false;
+}
 
 TEST(Rnn, ForwardMatchesReference) {
   for (const char* op : kOps) {

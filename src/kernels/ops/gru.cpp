@@ -14,16 +14,15 @@ void gru_cell(const rnn::Step<C>& s, bool linear_before_reset) {
   const int64_t H = s.hidden;
   C *z = s.scratch, *r = z + H, *hh = r + H, *tmp = hh + H;
   for (int64_t j = 0; j < 2 * H; ++j) z[j] = s.xw[j] + s.rb[j];
-  rnn::matvec(s.r, s.h, z, 2 * H, H, z);  // z and r blocks
+  s.recur(0, s.h, z, z);  // z and r blocks
   s.activate(0, z, 2 * H);
-  const C* rh = s.r + 2 * H * H;
   const C *xh = s.xw + 2 * H, *rbh = s.rb + 2 * H;
   if (linear_before_reset) {
-    rnn::matvec(rh, s.h, rbh, H, H, tmp);
+    s.recur(1, s.h, rbh, tmp);
     for (int64_t j = 0; j < H; ++j) hh[j] = xh[j] + r[j] * tmp[j];
   } else {
     for (int64_t j = 0; j < H; ++j) tmp[j] = r[j] * s.h[j], hh[j] = xh[j] + rbh[j];
-    rnn::matvec(rh, tmp, hh, H, H, hh);
+    s.recur(1, tmp, hh, hh);
   }
   s.activate(1, hh, H);
   for (int64_t j = 0; j < H; ++j) s.h[j] = (C(1) - z[j]) * hh[j] + z[j] * s.h[j];
@@ -37,11 +36,14 @@ class Gru final : public OpKernel {
         linear_before_reset_(node.attr_int("linear_before_reset", 0) != 0) {}
   void infer(InferContext& ctx) const override { rnn::infer(ctx, spec_); }
   void run(RunContext& ctx) const override {
-    rnn::run(ctx, spec_, [this](const auto& s) { gru_cell(s, linear_before_reset_); });
+    rnn::run(ctx, spec_, [this](const auto& s) { gru_cell(s, linear_before_reset_); }, packed_.get(), kBlocks);
   }
+  void prepare(const PrepareContext& ctx) override { packed_ = rnn::pack_weights(ctx, spec_, kBlocks); }
 
  private:
+  inline static const std::vector<int64_t> kBlocks = {0, 2, 3};  // R row blocks (units of H) the cell multiplies
   rnn::RnnSpec spec_;
+  std::shared_ptr<const rnn::PackedWeights> packed_;
   bool linear_before_reset_;
 };
 

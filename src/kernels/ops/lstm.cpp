@@ -19,7 +19,7 @@ void lstm_cell(const rnn::Step<C>& s, bool input_forget) {
   C *gi = s.scratch, *go = gi + H, *gf = go + H, *gc = gf + H, *hc = gc + H;
   const C *pi = s.p, *po = s.p + H, *pf = s.p + 2 * H;
   for (int64_t j = 0; j < 4 * H; ++j) gi[j] = s.xw[j] + s.rb[j];
-  rnn::matvec(s.r, s.h, gi, 4 * H, H, gi);
+  s.recur(0, s.h, gi, gi);
   for (int64_t j = 0; j < H; ++j) gi[j] += pi[j] * s.c[j], gf[j] += pf[j] * s.c[j];
   s.activate(0, gi, H);
   if (input_forget) {
@@ -44,11 +44,14 @@ class Lstm final : public OpKernel {
         input_forget_(node.attr_int("input_forget", 0) != 0) {}
   void infer(InferContext& ctx) const override { rnn::infer(ctx, spec_); }
   void run(RunContext& ctx) const override {
-    rnn::run(ctx, spec_, [this](const auto& s) { lstm_cell(s, input_forget_); });
+    rnn::run(ctx, spec_, [this](const auto& s) { lstm_cell(s, input_forget_); }, packed_.get(), kBlocks);
   }
+  void prepare(const PrepareContext& ctx) override { packed_ = rnn::pack_weights(ctx, spec_, kBlocks); }
 
  private:
+  inline static const std::vector<int64_t> kBlocks = {0, 4};  // R row blocks (units of H) the cell multiplies
   rnn::RnnSpec spec_;
+  std::shared_ptr<const rnn::PackedWeights> packed_;
   bool input_forget_;
 };
 

@@ -10,7 +10,7 @@ void rnn_cell(const rnn::Step<C>& s) {
   const int64_t H = s.hidden;
   C* g = s.scratch;
   for (int64_t j = 0; j < H; ++j) g[j] = s.xw[j] + s.rb[j];
-  rnn::matvec(s.r, s.h, g, H, H, g);
+  s.recur(0, s.h, g, g);
   s.activate(0, g, H);
   std::copy_n(g, H, s.h);
 }
@@ -20,11 +20,14 @@ class Rnn final : public OpKernel {
   explicit Rnn(const Node& node) : OpKernel(node), spec_(rnn::parse_spec(node, 1, false, {"Tanh"})) {}
   void infer(InferContext& ctx) const override { rnn::infer(ctx, spec_); }
   void run(RunContext& ctx) const override {
-    rnn::run(ctx, spec_, [](const auto& s) { rnn_cell(s); });
+    rnn::run(ctx, spec_, [](const auto& s) { rnn_cell(s); }, packed_.get(), kBlocks);
   }
+  void prepare(const PrepareContext& ctx) override { packed_ = rnn::pack_weights(ctx, spec_, kBlocks); }
 
  private:
+  inline static const std::vector<int64_t> kBlocks = {0, 1};  // R row blocks (units of H) the cell multiplies
   rnn::RnnSpec spec_;
+  std::shared_ptr<const rnn::PackedWeights> packed_;
 };
 
 }  // namespace

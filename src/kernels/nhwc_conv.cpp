@@ -74,14 +74,20 @@ std::vector<const float*>& row_scratch(size_t n) {
 // The part of the fused activation the micro-kernels run in registers; `rest` tells whether
 // the caller must still apply it to the stored rows.
 NhwcEpilogue register_epilogue(const FusedActivation& a, bool* rest) {
+  using K = FusedActivation::Kind;
+  using A = NhwcEpilogue::Act;
   NhwcEpilogue e;
   *rest = false;
   switch (a.kind()) {
-    case FusedActivation::Kind::none: break;
-    case FusedActivation::Kind::relu: e.lo = 0.f; break;
-    case FusedActivation::Kind::clip: e.lo = a.alpha(), e.hi = a.beta(); break;
-    case FusedActivation::Kind::hard_swish: e.hard_swish = true; break;
-    case FusedActivation::Kind::leaky_relu: e.leaky_alpha = a.alpha(); break;
+    case K::none: break;
+    case K::relu: e.lo = 0.f; break;
+    case K::clip: e.lo = a.alpha(), e.hi = a.beta(); break;
+    case K::hard_swish: e.act = A::hard_swish; break;
+    case K::leaky_relu: e.act = A::leaky_relu, e.alpha = a.alpha(); break;
+    case K::sigmoid: e.act = A::sigmoid; break;
+    case K::silu: e.act = A::silu; break;
+    case K::hard_sigmoid: e.act = A::hard_sigmoid, e.alpha = a.alpha(), e.beta = a.beta(); break;
+    case K::tanh: e.act = A::tanh; break;
     default: *rest = true; break;
   }
   return e;

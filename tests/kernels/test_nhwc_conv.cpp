@@ -63,6 +63,10 @@ double activate(const std::string& act, double v) {
   if (act == "HardSwish") return v * std::min(std::max(v / 6 + 0.5, 0.0), 1.0);
   if (act == "LeakyRelu") return v >= 0 ? v : 0.1 * v;
   if (act == "Sigmoid") return 1 / (1 + std::exp(-v));
+  if (act == "SiLU") return v / (1 + std::exp(-v));
+  if (act == "HardSigmoid") return std::min(std::max(0.1 * v + 6.0 / 10, 0.0), 1.0);
+  if (act == "Tanh") return std::tanh(v);
+  if (act == "Gelu") return 0.5 * v * std::erfc(-v / std::sqrt(2.0));
   return v;
 }
 
@@ -80,7 +84,7 @@ Graph conv_graph(const ConvCase& c) {
   if (!c.act.empty()) {
     n.attrs["_activation"] = c.act;
     n.attrs["_activation_alpha"] = c.act == "Clip" ? 0.f : 0.1f;
-    n.attrs["_activation_beta"] = 6.f;
+    n.attrs["_activation_beta"] = c.act == "HardSigmoid" ? 0.6f : 6.f;
   }
   return g;
 }
@@ -133,7 +137,7 @@ void check_case(const ConvCase& c, std::mt19937& rng, int threads) {
 
 TEST(NhwcConv, MatchesNaiveOverGeometries) {
   std::mt19937 rng(7);
-  const char* acts[] = {"", "Relu", "Clip", "HardSwish", "LeakyRelu", "Sigmoid"};
+  const char* acts[] = {"", "Relu", "Clip", "HardSwish", "LeakyRelu", "Sigmoid", "SiLU", "HardSigmoid", "Tanh", "Gelu"};
   int cases = 0;
   for (int64_t k : {1, 2, 3, 5, 7})
     for (int64_t stride : {1, 2})
@@ -149,7 +153,7 @@ TEST(NhwcConv, MatchesNaiveOverGeometries) {
           c.H = 1 + rng() % 13, c.W = 1 + rng() % 17, c.KH = k, c.KW = k == 2 ? 3 : k;
           c.S = stride, c.D = dil;
           c.pt = rng() % k, c.pl = rng() % k, c.pb = rng() % k, c.pr = rng() % k;
-          c.bias = trial % 2 == 0, c.residual = trial % 3 == 1, c.act = acts[rng() % 6];
+          c.bias = trial % 2 == 0, c.residual = trial % 3 == 1, c.act = acts[rng() % 10];
           if (c.H + c.pt + c.pb < (c.KH - 1) * dil + 1 || c.W + c.pl + c.pr < (c.KW - 1) * dil + 1) continue;
           check_case(c, rng, 1 + trial % 2);
           if (HasFatalFailure()) return;
@@ -167,7 +171,9 @@ TEST(NhwcConv, EveryCompiledIsaMatches) {
     for (const ConvCase& c : {ConvCase{2, 5, 37, 6, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, true, "HardSwish"},
                               ConvCase{1, 3, 20, 9, 9, 3, 3, 2, 1, 1, 1, 1, 1, 1, true, false, "Relu"},
                               ConvCase{1, 21, 21, 7, 5, 3, 3, 2, 1, 21, 1, 1, 1, 1, true, true, "Clip"},
-                              ConvCase{1, 40, 40, 5, 5, 5, 5, 1, 1, 40, 2, 2, 2, 2, false, false, ""}}) {
+                              ConvCase{1, 40, 40, 5, 5, 5, 5, 1, 1, 40, 2, 2, 2, 2, false, false, "SiLU"},
+                              ConvCase{1, 9, 19, 4, 6, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, false, "Tanh"},
+                              ConvCase{1, 9, 19, 4, 6, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, false, "HardSigmoid"}}) {
       check_case(c, rng, 1);
       if (HasFatalFailure()) break;
     }

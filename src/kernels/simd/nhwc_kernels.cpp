@@ -8,6 +8,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/cache_control.h"
 #include "hwy/highway.h"
+#include "hwy/contrib/math/math-inl.h"
 #include "kernels/simd/nhwc_kernels.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -26,18 +27,30 @@ constexpr int64_t kNV = 2;  // vectors per panel row
 
 inline int64_t lanes() { return int64_t(hn::Lanes(D())); }
 
-// The register epilogue: clamp, then the optional HardSwish or LeakyRelu.
+// The register epilogue: clamp, then the activation (one predictable branch per vector).
 struct Epi {
-  V lo, hi, sixth, half, zero, one, leaky;
-  bool hard_swish, leaky_on;
+  V lo, hi, sixth, half, zero, one, alpha, beta, exp_max;
+  NhwcEpilogue::Act act;
   explicit Epi(const NhwcEpilogue& e)
       : lo(hn::Set(D(), e.lo)), hi(hn::Set(D(), e.hi)), sixth(hn::Set(D(), 1.f / 6.f)), half(hn::Set(D(), 0.5f)),
-        zero(hn::Zero(D())), one(hn::Set(D(), 1.f)), leaky(hn::Set(D(), e.leaky_alpha)),
-        hard_swish(e.hard_swish), leaky_on(e.leaky_alpha != 1.f) {}
+        zero(hn::Zero(D())), one(hn::Set(D(), 1.f)), alpha(hn::Set(D(), e.alpha)), beta(hn::Set(D(), e.beta)),
+        exp_max(hn::Set(D(), 88.f)), act(e.act) {}
+  // 1 / (1 + e^-x), with e^-x kept finite.
+  HWY_INLINE V sigmoid(V x) const {
+    return hn::Div(one, hn::Add(one, hn::Exp(D(), hn::Min(hn::Neg(x), exp_max))));
+  }
   HWY_INLINE V operator()(V x) const {
+    using A = NhwcEpilogue::Act;
     x = hn::Min(hn::Max(x, lo), hi);
-    if (hard_swish) x = hn::Mul(x, hn::Min(hn::Max(hn::MulAdd(x, sixth, half), zero), one));
-    if (leaky_on) x = hn::IfThenElse(hn::Lt(x, zero), hn::Mul(x, leaky), x);
+    switch (act) {
+      case A::none: return x;
+      case A::hard_swish: return hn::Mul(x, hn::Min(hn::Max(hn::MulAdd(x, sixth, half), zero), one));
+      case A::leaky_relu: return hn::IfThenElse(hn::Lt(x, zero), hn::Mul(x, alpha), x);
+      case A::sigmoid: return sigmoid(x);
+      case A::silu: return hn::Mul(x, sigmoid(x));
+      case A::hard_sigmoid: return hn::Min(hn::Max(hn::MulAdd(x, alpha, beta), zero), one);
+      case A::tanh: return hn::Tanh(D(), x);
+    }
     return x;
   }
 };

@@ -15,12 +15,14 @@
 
 namespace edgekit {
 
-// What runs in the micro-kernel's registers after bias (and residual) are added. Other
-// activations are applied by the caller on the stored rows.
+// What runs in the micro-kernel's registers after bias (and residual) are added: a clamp
+// (Relu: lo = 0; Relu6: 0..6), then one activation. Gelu is applied by the caller on the
+// stored rows.
 struct NhwcEpilogue {
-  float lo = -__builtin_inff(), hi = __builtin_inff();  // clamp (Relu: 0..inf, Relu6: 0..6)
-  bool hard_swish = false;                               // x * clamp(x / 6 + 1/2, 0, 1), after the clamp
-  float leaky_alpha = 1.f;                               // x < 0: alpha * x (1: none)
+  enum class Act : uint8_t { none, hard_swish, leaky_relu, sigmoid, silu, hard_sigmoid, tanh };
+  float lo = -__builtin_inff(), hi = __builtin_inff();
+  Act act = Act::none;
+  float alpha = 0.f, beta = 0.f;  // LeakyRelu: alpha; HardSigmoid: alpha * x + beta
 };
 
 // One tile of output pixels against one weight panel, over one block of the K dimension

@@ -1,5 +1,7 @@
 // Tensor-manipulation ops: Reshape, Flatten, Transpose, Squeeze, Unsqueeze, Shape, Size,
 // Concat, Split, Slice, Expand, Tile, Constant, ConstantOfShape, DepthToSpace, SpaceToDepth.
+#include <numeric>
+#include <random>
 #include "elementwise_test_util.h"
 
 namespace edgekit::test {
@@ -260,4 +262,47 @@ TEST(StaticInference, UnknownRanksAndValuesNeverThrow) {
 }
 
 }  // namespace
+}  // namespace edgekit::test
+
+namespace edgekit::test {
+// Transpose's fast paths (unit dims dropped, neighbours merged, a swap of two dim groups as a
+// tiled 2-D transpose, row copies or channel interleaving) against an index-by-index copy,
+// over random shapes with unit dims and every permutation of rank 1 to 5.
+TEST(Transpose, EveryPermutationMatchesElementwiseCopy) {
+  std::mt19937 rng(21);
+  int cases = 0;
+  for (size_t rank = 1; rank <= 5; ++rank) {
+    std::vector<int64_t> perm(rank);
+    std::iota(perm.begin(), perm.end(), 0);
+    do {
+      for (int trial = 0; trial < 3; ++trial) {
+        Shape shape(rank);
+        for (auto& d : shape) d = rng() % 3 == 0 ? 1 : 1 + int64_t(rng() % (rank <= 3 ? 40 : 7));
+        for (DType dt : {DType::f32, DType::u8, DType::i64}) {
+          Tensor x(dt, shape);
+          for (int64_t i = 0; i < x.numel(); ++i) {
+            if (dt == DType::f32) x.data<float>()[i] = float(i);
+            if (dt == DType::u8) x.data<uint8_t>()[i] = uint8_t(i * 7);
+            if (dt == DType::i64) x.data<int64_t>()[i] = i * 3;
+          }
+          Node n = make_node("Transpose", 1, 1, 13);
+          n.attrs["perm"] = perm;
+          Tensor y = run_node(n, {x})[0];
+          // y[i0..] = x[...] with x index k at position perm[k] of y's index
+          std::vector<int64_t> xs(rank, 1);
+          for (int64_t k = int64_t(rank) - 2; k >= 0; --k) xs[size_t(k)] = xs[size_t(k) + 1] * shape[size_t(k) + 1];
+          std::vector<int64_t> idx(rank, 0);
+          for (int64_t j = 0; j < y.numel(); ++j) {
+            int64_t src = 0;
+            for (size_t k = 0; k < rank; ++k) src += idx[k] * xs[size_t(perm[k])];
+            ASSERT_EQ(y.as_double(j), x.as_double(src)) << "perm " << shape_str(perm) << " shape " << shape_str(shape);
+            for (int64_t k = int64_t(rank) - 1; k >= 0 && ++idx[size_t(k)] == y.shape()[size_t(k)]; --k) idx[size_t(k)] = 0;
+          }
+          ++cases;
+        }
+      }
+    } while (std::next_permutation(perm.begin(), perm.end()));
+  }
+  EXPECT_EQ(cases, (1 + 2 + 6 + 24 + 120) * 3 * 3);
+}
 }  // namespace edgekit::test

@@ -266,6 +266,27 @@ void ChannelMean(const float* x, int64_t pixels, int64_t channels, float scale, 
   }
 }
 
+void InterleaveChannels(const float* x, int64_t channels, int64_t pixels, float* y) {
+  const D d;
+  const int64_t L = lanes();
+  int64_t p = 0;
+  const float *x0 = x, *x1 = x + pixels, *x2 = x + 2 * pixels, *x3 = x + 3 * pixels;
+  for (; p + L <= pixels; p += L) {
+    switch (channels) {
+      case 1: hn::StoreU(hn::LoadU(d, x0 + p), d, y + p); break;
+      case 2: hn::StoreInterleaved2(hn::LoadU(d, x0 + p), hn::LoadU(d, x1 + p), d, y + 2 * p); break;
+      case 3:
+        hn::StoreInterleaved3(hn::LoadU(d, x0 + p), hn::LoadU(d, x1 + p), hn::LoadU(d, x2 + p), d, y + 3 * p);
+        break;
+      default:
+        hn::StoreInterleaved4(hn::LoadU(d, x0 + p), hn::LoadU(d, x1 + p), hn::LoadU(d, x2 + p), hn::LoadU(d, x3 + p),
+                              d, y + 4 * p);
+    }
+  }
+  for (; p < pixels; ++p)
+    for (int64_t c = 0; c < channels; ++c) y[p * channels + c] = x[c * pixels + p];
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace edgekit
 HWY_AFTER_NAMESPACE();
@@ -279,6 +300,7 @@ HWY_EXPORT(Depthwise);
 HWY_EXPORT(MaxPool);
 HWY_EXPORT(AvgPool);
 HWY_EXPORT(ChannelMean);
+HWY_EXPORT(InterleaveChannels);
 
 IgemmLayout igemm_f32_layout() { return HWY_DYNAMIC_DISPATCH(Layout)(); }
 void igemm_f32(const IgemmTile& tile) { HWY_DYNAMIC_DISPATCH(Igemm)(tile); }
@@ -288,6 +310,9 @@ void max_pool_f32(const PoolRun& run) { HWY_DYNAMIC_DISPATCH(MaxPool)(run); }
 void avg_pool_f32(const PoolRun& run) { HWY_DYNAMIC_DISPATCH(AvgPool)(run); }
 void channel_mean_f32(const float* x, int64_t pixels, int64_t channels, float scale, float* y) {
   HWY_DYNAMIC_DISPATCH(ChannelMean)(x, pixels, channels, scale, y);
+}
+void interleave_channels_f32(const float* x, int64_t channels, int64_t pixels, float* y) {
+  HWY_DYNAMIC_DISPATCH(InterleaveChannels)(x, channels, pixels, y);
 }
 }  // namespace edgekit
 #endif

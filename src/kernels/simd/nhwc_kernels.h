@@ -88,4 +88,8 @@ void avg_pool_f32(const PoolRun& run);
 // y[c] = scale * sum over `pixels` rows x[p * channels + c] (GlobalAveragePool of one image).
 void channel_mean_f32(const float* x, int64_t pixels, int64_t channels, float scale, float* y);
 
+// y[p][c] = x[c][p] for c < channels (1..4), p < pixels: an NCHW image with few channels
+// (RGB) to NHWC, with interleaving stores.
+void interleave_channels_f32(const float* x, int64_t channels, int64_t pixels, float* y);
+
 }  // namespace edgekit

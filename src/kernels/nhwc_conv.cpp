@@ -41,6 +41,11 @@ const float* constant_row(int64_t n, bool neg_inf) {
 void build_rows(const float* x, int64_t channels, const NhwcWindow& w, int64_t p0, int64_t count, int64_t g,
                 const float* pad, const float** out) {
   const int64_t hw = w.out_h * w.out_w, taps = w.taps();
+  if (w.pointwise()) {  // output pixel p reads input pixel p
+    for (int64_t i = 0; i < count; ++i) out[(i / g) * g + i % g] = x + (p0 + i) * channels;
+    for (int64_t i = count; i < (count + g - 1) / g * g; ++i) out[i] = out[(i / g) * g];
+    return;
+  }
   int64_t n = p0 / hw, oy = (p0 % hw) / w.out_w, ox = p0 % w.out_w;
   for (int64_t i = 0; i < count; ++i) {
     const float* image = x + n * w.in_h * w.in_w * channels;
@@ -164,7 +169,10 @@ NhwcConvWeights::NhwcConvWeights(const float* w, const float* bias, int64_t out_
   }
   // Per group, per panel of NR output channels: NR biases, then for each tap and input
   // channel NR weights; columns past the group's channels are 0.
-  const int64_t NR = layout().nr, Mg = out_channels / group, panels = (Mg + NR - 1) / NR;
+  // Groups of at most half a panel get half-width panels (one vector), not mostly zeros.
+  const int64_t full = layout().nr, Mg = out_channels / group;
+  panel_width_ = Mg <= full / 2 ? full / 2 : full;
+  const int64_t NR = panel_width_, panels = (Mg + NR - 1) / NR;
   const int64_t panel = NR + taps * in_channels_per_group * NR;
   group_stride_ = panels * panel;
   packed_ = std::static_pointer_cast<float>(allocate_aligned(size_t(group * group_stride_) * sizeof(float), true));
@@ -208,7 +216,7 @@ void nhwc_conv_f32(const NhwcConvWeights& w, const float* x, int64_t batch, cons
   }
 
   const IgemmLayout L = layout();
-  const int64_t MR = L.mr, NR = L.nr, Cg = C / G, Mg = M / G, panels = (Mg + NR - 1) / NR;
+  const int64_t MR = L.mr, NR = w.panel_width(), Cg = C / G, Mg = M / G, panels = (Mg + NR - 1) / NR;
   const int64_t panel_floats = NR + taps * Cg * NR;
 
   // Few input channels (a first layer on RGB): a pointer per tap would feed only C
@@ -254,7 +262,7 @@ void nhwc_conv_f32(const NhwcConvWeights& w, const float* x, int64_t batch, cons
                              rows.data() + (t * ktaps + kb.tap0) * MR, g * Cg + kb.k0,
                              bias + NR + (kb.tap0 * kch + kb.k0) * NR, kch * NR, b == 0 ? bias : nullptr,
                              y + row0 * M + col, M, b + 1 == blocks.size(),
-                             residual ? residual + row0 * M + col : nullptr, M, epi, t == 0};
+                             residual ? residual + row0 * M + col : nullptr, M, epi, t == 0, NR == L.nr ? 2 : 1};
               igemm_f32(tile);
             }
           }
@@ -274,7 +282,7 @@ void packed_gemm_f32(const NhwcConvWeights& w, const float* a, int64_t m, float*
 
 void packed_gemv_f32(const NhwcConvWeights& w, const float* x, const float* init, float* y) {
   const IgemmLayout L = layout();
-  const int64_t N = w.out_channels(), K = w.in_channels(), NR = L.nr, panels = (N + NR - 1) / NR;
+  const int64_t N = w.out_channels(), K = w.in_channels(), NR = w.panel_width(), panels = (N + NR - 1) / NR;
   const int64_t panel_floats = NR + K * NR;
   if (init != y) std::copy_n(init, N, y);
   const float* rows[16];
@@ -285,7 +293,7 @@ void packed_gemv_f32(const NhwcConvWeights& w, const float* x, const float* init
     for (size_t b = 0; b < blocks.size(); ++b) {
       const KBlock& kb = blocks[b];
       IgemmTile tile{1, std::min(NR, N - pan * NR), kb.kc, 1, rows, kb.k0, bias + NR + kb.k0 * NR, K * NR, nullptr,
-                     y + pan * NR, N, b + 1 == blocks.size(), nullptr, 0, NhwcEpilogue{}, true};
+                     y + pan * NR, N, b + 1 == blocks.size(), nullptr, 0, NhwcEpilogue{}, true, NR == L.nr ? 2 : 1};
       igemm_f32(tile);
     }
   }

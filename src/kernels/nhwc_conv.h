@@ -44,12 +44,14 @@ class NhwcConvWeights {
   int64_t kernel_w() const { return kernel_w_; }
   bool depthwise() const { return depthwise_; }  // group == C == M: the channel-vector kernel
   const float* packed() const { return packed_.get(); }
+  int64_t panel_width() const { return panel_width_; }  // output channels per packed panel
   int64_t group_stride() const { return group_stride_; }  // floats between groups' panels
 
  private:
   int64_t out_channels_, in_per_group_, kernel_h_, kernel_w_, group_;
   bool depthwise_;
   int64_t group_stride_ = 0;
+  int64_t panel_width_ = 0;
   std::shared_ptr<float> packed_;
 };
 

@@ -70,31 +70,30 @@ HWY_INLINE V load_n(const float* p, int64_t n) {
 }
 
 // R rows of accumulators (R >= t.mr; the pointer groups are always kMR apart).
-template <int64_t R, bool kPrefetch>
+template <int64_t R, int64_t NV, bool kPrefetch>
 HWY_INLINE void igemm_tile(const IgemmTile& t) {
   const D d;
   const int64_t L = lanes();
-  V acc[R][kNV];
+  V acc[R][NV];
   if (t.bias) {
-    const V b0 = hn::LoadU(d, t.bias), b1 = hn::LoadU(d, t.bias + L);
-    for (int64_t i = 0; i < R; ++i) {
-      acc[i][0] = b0;
-      acc[i][1] = b1;
+    for (int64_t v = 0; v < NV; ++v) {
+      const V b = hn::LoadU(d, t.bias + v * L);
+      for (int64_t i = 0; i < R; ++i) acc[i][v] = b;
     }
   } else {
     for (int64_t i = 0; i < R; ++i) {
       const float* crow = t.c + (i < t.mr ? i : 0) * t.ldc;
-      acc[i][0] = load_n(crow, t.n);
-      acc[i][1] = t.n > L ? load_n(crow + L, t.n - L) : hn::Zero(d);
+      for (int64_t v = 0; v < NV; ++v) acc[i][v] = t.n > v * L ? load_n(crow + v * L, t.n - v * L) : hn::Zero(d);
     }
   }
   // With one or two rows there are too few accumulators to cover the FMA latency: k is
   // split over kS independent sets, summed at the end.
   constexpr int64_t kS = R <= 2 ? 4 : 1;
-  V part[kS > 1 ? kS - 1 : 1][R][kNV];
+  V part[kS > 1 ? kS - 1 : 1][R][NV];
   if constexpr (kS > 1)
     for (int64_t s = 0; s < kS - 1; ++s)
-      for (int64_t i = 0; i < R; ++i) part[s][i][0] = part[s][i][1] = hn::Zero(d);
+      for (int64_t i = 0; i < R; ++i)
+        for (int64_t v = 0; v < NV; ++v) part[s][i][v] = hn::Zero(d);
   for (int64_t tap = 0; tap < t.taps; ++tap) {
     const float* const* ap = t.a + tap * kMR;
     const float* rows[R];
@@ -104,54 +103,49 @@ HWY_INLINE void igemm_tile(const IgemmTile& t) {
     if constexpr (kS > 1) {
       for (; k + kS <= t.kc; k += kS) {
         for (int64_t s = 0; s < kS; ++s) {
-          const V w0 = hn::LoadU(d, w + s * kNV * L), w1 = hn::LoadU(d, w + s * kNV * L + L);
+          V wv[NV];
+          for (int64_t v = 0; v < NV; ++v) wv[v] = hn::LoadU(d, w + (s * NV + v) * L);
           for (int64_t i = 0; i < R; ++i) {
             const V ai = hn::Set(d, rows[i][k + s]);
             V* a = s == 0 ? acc[i] : part[s > 0 ? s - 1 : 0][i];
-            a[0] = hn::MulAdd(ai, w0, a[0]);
-            a[1] = hn::MulAdd(ai, w1, a[1]);
+            for (int64_t v = 0; v < NV; ++v) a[v] = hn::MulAdd(ai, wv[v], a[v]);
           }
         }
         if constexpr (kPrefetch) {
-          hwy::Prefetch(w + 16 * kNV * L);
-          hwy::Prefetch(w + 16 * kNV * L + 64);
+          hwy::Prefetch(w + 16 * NV * L);
+          hwy::Prefetch(w + 16 * NV * L + 64);
         }
-        w += kS * kNV * L;
+        w += kS * NV * L;
       }
     }
     for (; k < t.kc; ++k) {
-      const V w0 = hn::LoadU(d, w), w1 = hn::LoadU(d, w + L);
+      V wv[NV];
+      for (int64_t v = 0; v < NV; ++v) wv[v] = hn::LoadU(d, w + v * L);
       if constexpr (kPrefetch) {
-        hwy::Prefetch(w + 16 * kNV * L);
-        hwy::Prefetch(w + 16 * kNV * L + 16);
+        hwy::Prefetch(w + 16 * NV * L);
+        if (NV > 1) hwy::Prefetch(w + 16 * NV * L + 16);
       }
-      w += kNV * L;
+      w += NV * L;
       for (int64_t i = 0; i < R; ++i) {
         const V ai = hn::Set(d, rows[i][k]);
-        acc[i][0] = hn::MulAdd(ai, w0, acc[i][0]);
-        acc[i][1] = hn::MulAdd(ai, w1, acc[i][1]);
+        for (int64_t v = 0; v < NV; ++v) acc[i][v] = hn::MulAdd(ai, wv[v], acc[i][v]);
       }
     }
   }
   if constexpr (kS > 1)
     for (int64_t s = 0; s < kS - 1; ++s)
-      for (int64_t i = 0; i < R; ++i) {
-        acc[i][0] = hn::Add(acc[i][0], part[s][i][0]);
-        acc[i][1] = hn::Add(acc[i][1], part[s][i][1]);
-      }
+      for (int64_t i = 0; i < R; ++i)
+        for (int64_t v = 0; v < NV; ++v) acc[i][v] = hn::Add(acc[i][v], part[s][i][v]);
   if (!t.last) {
-    for (int64_t i = 0; i < t.mr; ++i) {
-      float* crow = t.c + i * t.ldc;
-      store_n(acc[i][0], t.n, crow);
-      if (t.n > L) store_n(acc[i][1], t.n - L, crow + L);
-    }
+    for (int64_t i = 0; i < t.mr; ++i)
+      for (int64_t v = 0; v < NV && t.n > v * L; ++v) store_n(acc[i][v], t.n - v * L, t.c + i * t.ldc + v * L);
     return;
   }
   const Epi epi(t.epilogue);
   for (int64_t i = 0; i < t.mr; ++i) {
     float* crow = t.c + i * t.ldc;
     const float* rrow = t.residual ? t.residual + i * t.ldr : nullptr;
-    for (int64_t v = 0; v < kNV; ++v) {
+    for (int64_t v = 0; v < NV; ++v) {
       const int64_t n = t.n - v * L;
       if (n <= 0) break;
       V x = acc[i][v];
@@ -163,7 +157,8 @@ HWY_INLINE void igemm_tile(const IgemmTile& t) {
 
 template <int64_t R>
 HWY_INLINE void igemm_rows(const IgemmTile& t) {
-  t.prefetch ? igemm_tile<R, true>(t) : igemm_tile<R, false>(t);
+  if (t.vectors == 1) return t.prefetch ? igemm_tile<R, 1, true>(t) : igemm_tile<R, 1, false>(t);
+  t.prefetch ? igemm_tile<R, kNV, true>(t) : igemm_tile<R, kNV, false>(t);
 }
 
 // The smallest tile that covers the rows: a short last tile (or a GEMV) does not pay for kMR.

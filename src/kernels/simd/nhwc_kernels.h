@@ -45,10 +45,11 @@ struct IgemmTile {
   int64_t ldr;
   NhwcEpilogue epilogue;
   bool prefetch;             // the first tile of a block: weights come from memory, fetch ahead
+  int64_t vectors;           // panel width in vectors: 2 (nr), or 1 (nr / 2, for narrow layers)
 };
 
 struct IgemmLayout {
-  int64_t mr, nr;  // tile rows and panel width of the chosen ISA
+  int64_t mr, nr;  // tile rows and (full) panel width of the chosen ISA
   const char* isa;
 };
 

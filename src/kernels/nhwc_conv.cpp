@@ -199,18 +199,27 @@ void nhwc_conv_f32(const NhwcConvWeights& w, const float* x, int64_t batch, cons
   pool = worth_threads(pool, flops);
   const int threads = pool_size(pool);
   if (w.depthwise()) {
-    const float* zero = constant_row(C, false);
-    const int64_t chunk = chunk_pixels(pixels, 1, threads), chunks = (pixels + chunk - 1) / chunk;
-    parallel_for(pool, chunks, [&](int64_t begin, int64_t end) {
-      for (int64_t c = begin; c < end; ++c) {
-        const int64_t p0 = c * chunk, count = std::min(chunk, pixels - p0);
-        auto& rows = row_scratch(size_t(count * taps));
-        build_rows(x, C, win, p0, count, 1, zero, rows.data());
-        DepthwiseRun r{count, taps, C, rows.data(), w.packed(), y + p0 * M, M,
-                       residual ? residual + p0 * M : nullptr, epi};
-        depthwise_f32(r);
-        if (post_activation) activation.apply(y + p0 * M, count * M);
-      }
+    const int64_t KH = win.kernel_h, KW = win.kernel_w;
+    thread_local std::vector<int64_t> offsets;  // the calling thread's; workers only read it
+    offsets.resize(static_cast<size_t>(taps));
+    for (int64_t ky = 0; ky < KH; ++ky)
+      for (int64_t kx = 0; kx < KW; ++kx)
+        offsets[size_t(ky * KW + kx)] = (ky * win.dilation_h * win.in_w + kx * win.dilation_w) * C;
+    // Output columns [ox_lo, ox_hi) have every horizontal tap inside the image.
+    const int64_t ext_w = (KW - 1) * win.dilation_w;
+    const int64_t ox_lo = std::min(win.out_w, (win.pad_left + win.stride_w - 1) / win.stride_w);
+    const int64_t last = win.in_w - 1 - ext_w + win.pad_left;  // the largest ix0 + pad_left that fits
+    const int64_t ox_hi = std::max(ox_lo, std::min(win.out_w, last >= 0 ? last / win.stride_w + 1 : 0));
+    const DepthwiseRows g{x, win.in_h, win.in_w, C, win.out_h, win.out_w, KH, KW, win.stride_h, win.stride_w,
+                          win.dilation_h, win.dilation_w, win.pad_top, win.pad_left, ox_lo, ox_hi, offsets.data(),
+                          w.packed(), y, residual, epi};
+    const int64_t rows = batch * win.out_h;
+    const int64_t per_task = std::max<int64_t>(1, 512 / std::max<int64_t>(1, win.out_w));
+    const int64_t tasks = (rows + per_task - 1) / per_task;
+    parallel_for(pool, tasks, [&](int64_t begin, int64_t end) {
+      const int64_t r0 = begin * per_task, r1 = std::min(rows, end * per_task);
+      depthwise_f32(g, r0, r1);
+      if (post_activation) activation.apply(y + r0 * win.out_w * M, (r1 - r0) * win.out_w * M);
     });
     return;
   }

@@ -174,50 +174,69 @@ IgemmLayout Layout() { return {kMR, kNV * lanes(), hwy::TargetName(HWY_TARGET)};
 
 int64_t DepthwiseLanes() { return lanes(); }
 
-// One block of `lanes` channels over all pixels; the taps' weights stay in registers when
-// there are few enough of them (3x3 and 5x5 kernels).
+// One block of `lanes` channels of one output row; the taps' weights stay in registers when
+// there are few enough of them (3x3 and 5x5 kernels). Rows go outside, channel blocks inside,
+// so the input rows a row reads are in cache for all its blocks.
 template <int64_t kTaps>
-HWY_INLINE void depthwise_block(const DepthwiseRun& r, int64_t cb, const Epi& epi) {
+HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t r, const Epi& epi) {
   const D d;
-  const int64_t L = lanes(), c0 = cb * L, n = r.channels - c0;
-  const int64_t taps = kTaps > 0 ? kTaps : r.taps;
-  const float* wb = r.w + cb * (1 + r.taps) * L;
+  const int64_t L = lanes(), c0 = cb * L, n = g.channels - c0, C = g.channels;
+  const int64_t taps = kTaps > 0 ? kTaps : g.kernel_h * g.kernel_w;
+  const float* wb = g.w + cb * (1 + taps) * L;
   const V bias = hn::LoadU(d, wb);
   V wv[kTaps > 0 ? kTaps : 1];
+  int64_t off[kTaps > 0 ? kTaps : 1];
   if constexpr (kTaps > 0)
-    for (int64_t k = 0; k < kTaps; ++k) wv[k] = hn::LoadU(d, wb + (1 + k) * L);
-  auto weight = [&](int64_t k) {
-    if constexpr (kTaps > 0)
-      return wv[k];
-    else
-      return hn::LoadU(d, wb + (1 + k) * L);
-  };
-  for (int64_t p = 0; p < r.pixels; ++p) {
-    const float* const* rows = r.rows + p * taps;
-    V acc = bias;
-    if (n >= L) {
-      for (int64_t k = 0; k < taps; ++k) acc = hn::MulAdd(hn::LoadU(d, rows[k] + c0), weight(k), acc);
-    } else {
-      const auto m = hn::FirstN(d, size_t(n));
-      for (int64_t k = 0; k < taps; ++k) acc = hn::MulAdd(hn::MaskedLoad(m, d, rows[k] + c0), weight(k), acc);
+    for (int64_t k = 0; k < kTaps; ++k) wv[k] = hn::LoadU(d, wb + (1 + k) * L), off[k] = g.offsets[k] + c0;
+  const auto mask = hn::FirstN(d, size_t(n < L ? n : L));
+  auto load = [&](const float* p) { return n >= L ? hn::LoadU(d, p) : hn::MaskedLoad(mask, d, p); };
+  {
+    const int64_t img = r / g.out_h, oy = r % g.out_h, iy0 = oy * g.stride_h - g.pad_top;
+    const float* image = g.x + img * g.in_h * g.in_w * C;
+    const bool rows_inside = iy0 >= 0 && iy0 + (g.kernel_h - 1) * g.dilation_h < g.in_h;
+    const int64_t lo = rows_inside ? g.ox_lo : g.out_w, hi = rows_inside ? g.ox_hi : g.out_w;
+    for (int64_t ox = 0; ox < g.out_w; ++ox) {
+      const int64_t ix0 = ox * g.stride_w - g.pad_left;
+      V acc = bias;
+      if (ox >= lo && ox < hi) {
+        const float* px = image + (iy0 * g.in_w + ix0) * C;
+        if constexpr (kTaps > 0) {
+          for (int64_t k = 0; k < kTaps; ++k) acc = hn::MulAdd(load(px + off[k]), wv[k], acc);
+        } else {
+          for (int64_t k = 0; k < taps; ++k)
+            acc = hn::MulAdd(load(px + g.offsets[k] + c0), hn::LoadU(d, wb + (1 + k) * L), acc);
+        }
+      } else {  // an edge pixel: only the taps inside the image
+        for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
+          const int64_t iy = iy0 + ky * g.dilation_h;
+          if (iy < 0 || iy >= g.in_h) continue;
+          for (int64_t kx = 0; kx < g.kernel_w; ++kx) {
+            const int64_t ix = ix0 + kx * g.dilation_w;
+            if (ix < 0 || ix >= g.in_w) continue;
+            acc = hn::MulAdd(load(image + (iy * g.in_w + ix) * C + c0),
+                             hn::LoadU(d, wb + (1 + ky * g.kernel_w + kx) * L), acc);
+          }
+        }
+      }
+      const int64_t p = r * g.out_w + ox;
+      if (g.residual) acc = hn::Add(acc, load_n(g.residual + p * C + c0, n));
+      store_n(epi(acc), n, g.y + p * C + c0);
     }
-    float* y = r.y + p * r.ldy + c0;
-    if (r.residual) acc = hn::Add(acc, load_n(r.residual + p * r.ldy + c0, n));
-    store_n(epi(acc), n, y);
   }
 }
 
-void Depthwise(const DepthwiseRun& r) {
-  const Epi epi(r.epilogue);
-  const int64_t L = lanes(), blocks = (r.channels + L - 1) / L;
-  for (int64_t cb = 0; cb < blocks; ++cb) {
-    if (r.taps == 9)
-      depthwise_block<9>(r, cb, epi);
-    else if (r.taps == 25)
-      depthwise_block<25>(r, cb, epi);
-    else
-      depthwise_block<0>(r, cb, epi);
-  }
+void Depthwise(const DepthwiseRows& g, int64_t row_begin, int64_t row_end) {
+  const Epi epi(g.epilogue);
+  const int64_t L = lanes(), blocks = (g.channels + L - 1) / L, taps = g.kernel_h * g.kernel_w;
+  for (int64_t r = row_begin; r < row_end; ++r)
+    for (int64_t cb = 0; cb < blocks; ++cb) {
+      if (taps == 9)
+        depthwise_block<9>(g, cb, r, epi);
+      else if (taps == 25)
+        depthwise_block<25>(g, cb, r, epi);
+      else
+        depthwise_block<0>(g, cb, r, epi);
+    }
 }
 
 template <bool kMax>
@@ -300,7 +319,9 @@ HWY_EXPORT(InterleaveChannels);
 IgemmLayout igemm_f32_layout() { return HWY_DYNAMIC_DISPATCH(Layout)(); }
 void igemm_f32(const IgemmTile& tile) { HWY_DYNAMIC_DISPATCH(Igemm)(tile); }
 int64_t depthwise_f32_lanes() { return HWY_DYNAMIC_DISPATCH(DepthwiseLanes)(); }
-void depthwise_f32(const DepthwiseRun& run) { HWY_DYNAMIC_DISPATCH(Depthwise)(run); }
+void depthwise_f32(const DepthwiseRows& run, int64_t row_begin, int64_t row_end) {
+  HWY_DYNAMIC_DISPATCH(Depthwise)(run, row_begin, row_end);
+}
 void max_pool_f32(const PoolRun& run) { HWY_DYNAMIC_DISPATCH(MaxPool)(run); }
 void avg_pool_f32(const PoolRun& run) { HWY_DYNAMIC_DISPATCH(AvgPool)(run); }
 void channel_mean_f32(const float* x, int64_t pixels, int64_t channels, float scale, float* y) {

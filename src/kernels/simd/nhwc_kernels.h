@@ -58,20 +58,24 @@ IgemmLayout igemm_f32_layout();
 // block starts from bias[j], the last adds residual[i][j] and applies the epilogue.
 void igemm_f32(const IgemmTile& tile);
 
-// Depthwise convolution over one run of output pixels: for each pixel, `taps` row pointers
-// to C channels (or a zero row), weights packed per block of `lanes` channels:
+// Depthwise convolution over output rows [row_begin, row_end) of N x OH (row r is image
+// r / OH, output row r % OH), weights packed per block of `lanes` channels:
 //   block b: lanes biases, then taps x lanes weights (zero-padded channels)
-struct DepthwiseRun {
-  int64_t pixels, taps, channels;
-  const float* const* rows;  // [pixels][taps]
+// Pixels whose window lies inside the image ([ox_lo, ox_hi) of rows whose window rows are all
+// inside) read their taps at fixed offsets; the others skip the taps that fall outside.
+struct DepthwiseRows {
+  const float* x;            // [N, H, W, C]
+  int64_t in_h, in_w, channels, out_h, out_w;
+  int64_t kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+  int64_t ox_lo, ox_hi;
+  const int64_t* offsets;    // [taps]: (ky * dilation_h * W + kx * dilation_w) * C
   const float* w;
-  float* y;                  // pixel p at y + p * ldy
-  int64_t ldy;
+  float* y;                  // [N, OH, OW, C]
   const float* residual;     // same layout as y, or null
   NhwcEpilogue epilogue;
 };
 int64_t depthwise_f32_lanes();  // the channel block width of the chosen ISA
-void depthwise_f32(const DepthwiseRun& run);
+void depthwise_f32(const DepthwiseRows& run, int64_t row_begin, int64_t row_end);
 
 // Pooling over one run of output pixels with the same row pointers (padding points at a row
 // of -inf for max, of zeros for average). `scale` holds one multiplier per pixel (average:

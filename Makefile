@@ -30,11 +30,13 @@ deps:
 	@$(PYTHON) -c "import numpy, pytest" 2>/dev/null || { echo "make deps: installing numpy and pytest for $(PYTHON)"; \
 	  $(PYTHON) -m pip install -q numpy pytest || $(PYTHON) -m pip install -q --break-system-packages numpy pytest; }
 
-# Peers the tests compare against (never needed to build or run edgekit): ONNX Runtime, LiteRT.
+# Peers the tests compare against (never needed to build or run edgekit): ONNX Runtime, LiteRT,
+# and the onnx package, which some Python tests use to write small models.
+PEERS := onnxruntime ai-edge-litert onnx
 deps-peers:
-	@$(PYTHON) -c "import onnxruntime, ai_edge_litert" 2>/dev/null || { echo "make deps-peers: installing onnxruntime ai-edge-litert"; \
-	  $(PYTHON) -m pip install -q onnxruntime ai-edge-litert || \
-	  $(PYTHON) -m pip install -q --break-system-packages onnxruntime ai-edge-litert; }
+	@$(PYTHON) -c "import onnxruntime, ai_edge_litert, onnx" 2>/dev/null || { echo "make deps-peers: installing $(PEERS)"; \
+	  $(PYTHON) -m pip install -q $(PEERS) || \
+	  $(PYTHON) -m pip install -q --break-system-packages $(PEERS); }
 
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE=$$(command -v $(PYTHON)) \

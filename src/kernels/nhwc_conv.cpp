@@ -249,8 +249,10 @@ void nhwc_conv_f32(const NhwcConvWeights& w, const float* x, int64_t batch, cons
   const float* zero = constant_row(std::max(C, kch), false);
   const std::vector<KBlock>& blocks = k_blocks(ktaps, kch, NR);
   const int64_t chunk = chunk_pixels(pixels, MR, threads), chunks = (pixels + chunk - 1) / chunk;
-  // Too few chunks for the threads (small images, many channels): split the panels too.
-  const int64_t splits = chunks >= threads || post_activation ? 1 : std::min<int64_t>(panels, (threads + chunks - 1) / chunks);
+  // Few chunks for the threads (small images, many channels): split the panels too, into
+  // enough pieces that threads claiming them as they come free finish together.
+  const int64_t want = threads > 1 ? int64_t(ThreadPool::kPiecesPerThread) * threads : 1;
+  const int64_t splits = chunks >= want ? 1 : std::min<int64_t>(panels, (want + chunks - 1) / chunks);
   const int64_t panels_per_split = (panels + splits - 1) / splits;
   parallel_for(pool, chunks * splits, [&](int64_t begin, int64_t end) {
     for (int64_t task = begin; task < end; ++task) {
@@ -277,7 +279,12 @@ void nhwc_conv_f32(const NhwcConvWeights& w, const float* x, int64_t batch, cons
           }
         }
       }
-      if (post_activation) activation.apply(y + p0 * M, count * M);
+      if (post_activation) {  // on this task's columns of each row
+        const int64_t c0 = s * panels_per_split * NR;
+        const int64_t c1 = std::min(Mg, (s + 1) * panels_per_split * NR);
+        for (int64_t p = p0; p < p0 + count; ++p)
+          for (int64_t g = 0; g < G && c0 < c1; ++g) activation.apply(y + p * M + g * Mg + c0, c1 - c0);
+      }
     }
   });
 }

@@ -40,7 +40,7 @@ class ThreadPool {
   void run_pieces(const std::function<void(int64_t, int64_t)>& fn, int64_t n, int64_t chunk, int64_t pieces);
 
  public:
-  static constexpr int kSpinMicros = 50;
+  static constexpr int kSpinMicros = 200;
   static constexpr int kPiecesPerThread = 4;
 
  private:

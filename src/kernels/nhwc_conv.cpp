@@ -107,7 +107,7 @@ int64_t chunk_pixels(int64_t pixels, int64_t tile, int threads) {
 }
 
 // Work below ~1 MFLOP stays on the calling thread: waking a worker costs more.
-ThreadPool* worth_threads(ThreadPool* pool, double flops) { return flops >= 1e6 ? pool : nullptr; }
+ThreadPool* worth_threads(ThreadPool* pool, double flops) { return flops >= 2e6 ? pool : nullptr; }
 
 int pool_size(ThreadPool* pool) { return pool ? pool->size() : 1; }
 

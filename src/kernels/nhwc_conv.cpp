@@ -210,9 +210,32 @@ void nhwc_conv_f32(const NhwcConvWeights& w, const float* x, int64_t batch, cons
     const int64_t ox_lo = std::min(win.out_w, (win.pad_left + win.stride_w - 1) / win.stride_w);
     const int64_t last = win.in_w - 1 - ext_w + win.pad_left;  // the largest ix0 + pad_left that fits
     const int64_t ox_hi = std::max(ox_lo, std::min(win.out_w, last >= 0 ? last / win.stride_w + 1 : 0));
-    const DepthwiseRows g{x, win.in_h, win.in_w, C, win.out_h, win.out_w, KH, KW, win.stride_h, win.stride_w,
-                          win.dilation_h, win.dilation_w, win.pad_top, win.pad_left, ox_lo, ox_hi, offsets.data(),
-                          w.packed(), y, residual, epi};
+    DepthwiseRows g{x, win.in_h, win.in_w, C, win.out_h, win.out_w, KH, KW, win.stride_h, win.stride_w,
+                    win.dilation_h, win.dilation_w, win.pad_top, win.pad_left, ox_lo, ox_hi, offsets.data(),
+                    w.packed(), y, residual, epi};
+    // Small padded images (where edge pixels are a large share) are copied with their zero
+    // border once, so every pixel takes the interior path.
+    const int64_t pb = std::max<int64_t>(0, (win.out_h - 1) * win.stride_h + (KH - 1) * win.dilation_h + 1 - win.pad_top - win.in_h);
+    const int64_t pr = std::max<int64_t>(0, (win.out_w - 1) * win.stride_w + ext_w + 1 - win.pad_left - win.in_w);
+    const int64_t hp = win.in_h + win.pad_top + pb, wp = win.in_w + win.pad_left + pr;
+    if ((win.pad_top | win.pad_left | pb | pr) != 0 && batch * hp * wp * C <= (int64_t(128) << 10)) {
+      // The border stays zero between runs of the same geometry; only the image is copied.
+      thread_local std::vector<float> padded;
+      thread_local int64_t padded_for[5] = {-1, -1, -1, -1, -1};
+      const int64_t key[5] = {batch, hp, wp, C, win.pad_top * 4096 + win.pad_left};
+      if (!std::equal(key, key + 5, padded_for)) {
+        padded.assign(size_t(batch * hp * wp * C), 0.f);
+        std::copy(key, key + 5, padded_for);
+      }
+      for (int64_t n = 0; n < batch; ++n)
+        for (int64_t r = 0; r < win.in_h; ++r)
+          std::memcpy(padded.data() + ((n * hp + r + win.pad_top) * wp + win.pad_left) * C,
+                      x + (n * win.in_h + r) * win.in_w * C, size_t(win.in_w * C) * sizeof(float));
+      for (int64_t ky = 0; ky < KH; ++ky)
+        for (int64_t kx = 0; kx < KW; ++kx)
+          offsets[size_t(ky * KW + kx)] = (ky * win.dilation_h * wp + kx * win.dilation_w) * C;
+      g.x = padded.data(), g.in_h = hp, g.in_w = wp, g.pad_top = g.pad_left = 0, g.ox_lo = 0, g.ox_hi = win.out_w;
+    }
     const int64_t rows = batch * win.out_h;
     const int64_t per_task = std::max<int64_t>(1, 512 / std::max<int64_t>(1, win.out_w));
     const int64_t tasks = (rows + per_task - 1) / per_task;

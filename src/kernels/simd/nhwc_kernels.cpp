@@ -11,6 +11,8 @@
 #include "hwy/contrib/math/math-inl.h"
 #include "kernels/simd/nhwc_kernels.h"
 
+#include <type_traits>
+
 HWY_BEFORE_NAMESPACE();
 namespace edgekit {
 namespace HWY_NAMESPACE {
@@ -27,6 +29,9 @@ constexpr int64_t kNV = 2;  // vectors per panel row
 
 inline int64_t lanes() { return int64_t(hn::Lanes(D())); }
 
+// For lambdas on the hot path, which GCC otherwise may leave as calls.
+#define HWY_ATTR_INLINE __attribute__((always_inline))
+
 // The register epilogue: clamp, then the activation (one predictable branch per vector).
 struct Epi {
   V lo, hi, sixth, half, zero, one, alpha, beta, exp_max;
@@ -39,9 +44,23 @@ struct Epi {
   HWY_INLINE V sigmoid(V x) const {
     return hn::Div(one, hn::Add(one, hn::Exp(D(), hn::Min(hn::Neg(x), exp_max))));
   }
-  HWY_INLINE V operator()(V x) const {
+  // The epilogue of `count` vectors: one switch for all of them.
+  template <int64_t kCount>
+  HWY_INLINE void apply(V* x) const {
     using A = NhwcEpilogue::Act;
-    x = hn::Min(hn::Max(x, lo), hi);
+    for (int64_t i = 0; i < kCount; ++i) x[i] = hn::Min(hn::Max(x[i], lo), hi);
+    switch (act) {
+      case A::none: return;
+      case A::hard_swish:
+        for (int64_t i = 0; i < kCount; ++i) x[i] = hn::Mul(x[i], hn::Min(hn::Max(hn::MulAdd(x[i], sixth, half), zero), one));
+        return;
+      default:
+        for (int64_t i = 0; i < kCount; ++i) x[i] = (*this)(x[i], false);
+    }
+  }
+  HWY_INLINE V operator()(V x, bool clamp = true) const {
+    using A = NhwcEpilogue::Act;
+    if (clamp) x = hn::Min(hn::Max(x, lo), hi);
     switch (act) {
       case A::none: return x;
       case A::hard_swish: return hn::Mul(x, hn::Min(hn::Max(hn::MulAdd(x, sixth, half), zero), one));
@@ -177,7 +196,7 @@ int64_t DepthwiseLanes() { return lanes(); }
 // One block of `lanes` channels of one output row; the taps' weights stay in registers when
 // there are few enough of them (3x3 and 5x5 kernels). Rows go outside, channel blocks inside,
 // so the input rows a row reads are in cache for all its blocks.
-template <int64_t kTaps>
+template <int64_t kTaps, bool kFull>  // kFull: the block has `lanes` channels (no mask)
 HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t r, const Epi& epi) {
   const D d;
   const int64_t L = lanes(), c0 = cb * L, n = g.channels - c0, C = g.channels;
@@ -189,39 +208,91 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t r, c
   if constexpr (kTaps > 0)
     for (int64_t k = 0; k < kTaps; ++k) wv[k] = hn::LoadU(d, wb + (1 + k) * L), off[k] = g.offsets[k] + c0;
   const auto mask = hn::FirstN(d, size_t(n < L ? n : L));
-  auto load = [&](const float* p) { return n >= L ? hn::LoadU(d, p) : hn::MaskedLoad(mask, d, p); };
+  auto load = [&](const float* p) HWY_ATTR_INLINE {
+    if constexpr (kFull)
+      return hn::LoadU(d, p);
+    else
+      return hn::MaskedLoad(mask, d, p);
+  };
   {
     const int64_t img = r / g.out_h, oy = r % g.out_h, iy0 = oy * g.stride_h - g.pad_top;
     const float* image = g.x + img * g.in_h * g.in_w * C;
     const bool rows_inside = iy0 >= 0 && iy0 + (g.kernel_h - 1) * g.dilation_h < g.in_h;
     const int64_t lo = rows_inside ? g.ox_lo : g.out_w, hi = rows_inside ? g.ox_hi : g.out_w;
-    for (int64_t ox = 0; ox < g.out_w; ++ox) {
+    // Residual, epilogue and store of `kCount` consecutive pixels from ox.
+    auto finish = [&](int64_t ox, V* acc, auto count) HWY_ATTR_INLINE {
+      constexpr int64_t kCount = decltype(count)::value;
+      const int64_t p = r * g.out_w + ox;
+      if (g.residual)
+        for (int64_t i = 0; i < kCount; ++i) acc[i] = hn::Add(acc[i], load(g.residual + (p + i) * C + c0));
+      epi.apply<kCount>(acc);
+      for (int64_t i = 0; i < kCount; ++i) {
+        if constexpr (kFull)
+          hn::StoreU(acc[i], d, g.y + (p + i) * C + c0);
+        else
+          hn::BlendedStore(acc[i], mask, d, g.y + (p + i) * C + c0);
+      }
+    };
+    using One = std::integral_constant<int64_t, 1>;
+    using Four = std::integral_constant<int64_t, 4>;
+    auto weight = [&](int64_t k) HWY_ATTR_INLINE {
+      if constexpr (kTaps > 0)
+        return wv[k];
+      else
+        return hn::LoadU(d, wb + (1 + k) * L);
+    };
+    auto offset = [&](int64_t k) HWY_ATTR_INLINE {
+      if constexpr (kTaps > 0)
+        return off[k];
+      else
+        return g.offsets[k] + c0;
+    };
+    auto edge = [&](int64_t ox) {  // only the taps inside the image
       const int64_t ix0 = ox * g.stride_w - g.pad_left;
       V acc = bias;
-      if (ox >= lo && ox < hi) {
-        const float* px = image + (iy0 * g.in_w + ix0) * C;
-        if constexpr (kTaps > 0) {
-          for (int64_t k = 0; k < kTaps; ++k) acc = hn::MulAdd(load(px + off[k]), wv[k], acc);
-        } else {
-          for (int64_t k = 0; k < taps; ++k)
-            acc = hn::MulAdd(load(px + g.offsets[k] + c0), hn::LoadU(d, wb + (1 + k) * L), acc);
-        }
-      } else {  // an edge pixel: only the taps inside the image
-        for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
-          const int64_t iy = iy0 + ky * g.dilation_h;
-          if (iy < 0 || iy >= g.in_h) continue;
-          for (int64_t kx = 0; kx < g.kernel_w; ++kx) {
-            const int64_t ix = ix0 + kx * g.dilation_w;
-            if (ix < 0 || ix >= g.in_w) continue;
-            acc = hn::MulAdd(load(image + (iy * g.in_w + ix) * C + c0),
-                             hn::LoadU(d, wb + (1 + ky * g.kernel_w + kx) * L), acc);
-          }
+      for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
+        const int64_t iy = iy0 + ky * g.dilation_h;
+        if (iy < 0 || iy >= g.in_h) continue;
+        for (int64_t kx = 0; kx < g.kernel_w; ++kx) {
+          const int64_t ix = ix0 + kx * g.dilation_w;
+          if (ix < 0 || ix >= g.in_w) continue;
+          acc = hn::MulAdd(load(image + (iy * g.in_w + ix) * C + c0), hn::LoadU(d, wb + (1 + ky * g.kernel_w + kx) * L),
+                           acc);
         }
       }
-      const int64_t p = r * g.out_w + ox;
-      if (g.residual) acc = hn::Add(acc, load_n(g.residual + p * C + c0, n));
-      store_n(epi(acc), n, g.y + p * C + c0);
+      finish(ox, &acc, One());
+    };
+    const float* row_base = image + (iy0 * g.in_w - g.pad_left) * C;  // + ox * stride_w * C: the window's corner
+    const int64_t step = g.stride_w * C;
+    int64_t ox = 0;
+    for (; ox < lo; ++ox) edge(ox);
+    // Four pixels at a time: four independent accumulator chains hide the FMA latency.
+    for (; ox + 4 <= hi; ox += 4) {
+      const float* px = row_base + ox * step;
+      V a[4] = {bias, bias, bias, bias};
+      for (int64_t k = 0; k < taps; ++k) {
+        const V wk = weight(k);
+        const float* q = px + offset(k);
+        a[0] = hn::MulAdd(load(q), wk, a[0]);
+        a[1] = hn::MulAdd(load(q + step), wk, a[1]);
+        a[2] = hn::MulAdd(load(q + 2 * step), wk, a[2]);
+        a[3] = hn::MulAdd(load(q + 3 * step), wk, a[3]);
+      }
+      finish(ox, a, Four());
     }
+    for (; ox < hi; ++ox) {
+      const float* px = row_base + ox * step;
+      V a0 = bias, a1 = hn::Zero(d);
+      int64_t k = 0;
+      for (; k + 2 <= taps; k += 2) {
+        a0 = hn::MulAdd(load(px + offset(k)), weight(k), a0);
+        a1 = hn::MulAdd(load(px + offset(k + 1)), weight(k + 1), a1);
+      }
+      if (k < taps) a0 = hn::MulAdd(load(px + offset(k)), weight(k), a0);
+      V acc = hn::Add(a0, a1);
+      finish(ox, &acc, One());
+    }
+    for (; ox < g.out_w; ++ox) edge(ox);
   }
 }
 
@@ -230,12 +301,13 @@ void Depthwise(const DepthwiseRows& g, int64_t row_begin, int64_t row_end) {
   const int64_t L = lanes(), blocks = (g.channels + L - 1) / L, taps = g.kernel_h * g.kernel_w;
   for (int64_t r = row_begin; r < row_end; ++r)
     for (int64_t cb = 0; cb < blocks; ++cb) {
+      const bool full = g.channels - cb * L >= L;
       if (taps == 9)
-        depthwise_block<9>(g, cb, r, epi);
+        full ? depthwise_block<9, true>(g, cb, r, epi) : depthwise_block<9, false>(g, cb, r, epi);
       else if (taps == 25)
-        depthwise_block<25>(g, cb, r, epi);
+        full ? depthwise_block<25, true>(g, cb, r, epi) : depthwise_block<25, false>(g, cb, r, epi);
       else
-        depthwise_block<0>(g, cb, r, epi);
+        full ? depthwise_block<0, true>(g, cb, r, epi) : depthwise_block<0, false>(g, cb, r, epi);
     }
 }
 

@@ -19,7 +19,7 @@ def test_compare_quick(tmp_path):
     out = tmp_path / "rows.json"
     r = subprocess.run([sys.executable, str(ROOT / "bench" / "compare.py"), "--build", str(BUILD), "--zoo", str(ZOO),
                         "--mlperf", str(tmp_path / "none"), "--models", "kws_dscnn", "--threads", "1", "--runs", "3",
-                        "--warmup", "1", "--json", str(out)], capture_output=True, text=True, timeout=300)
+                        "--warmup", "1", "--rounds", "2", "--json", str(out)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "| kws_dscnn | onnxruntime | 1 |" in r.stdout
     assert "geometric mean ratio" in r.stdout

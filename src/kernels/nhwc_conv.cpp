@@ -41,31 +41,47 @@ const float* constant_row(int64_t n, bool neg_inf) {
 void build_rows(const float* x, int64_t channels, const NhwcWindow& w, int64_t p0, int64_t count, int64_t g,
                 const float* pad, const float** out) {
   const int64_t hw = w.out_h * w.out_w, taps = w.taps();
+  const int64_t rounded = (count + g - 1) / g * g;
   if (w.pointwise()) {  // output pixel p reads input pixel p
-    for (int64_t i = 0; i < count; ++i) out[(i / g) * g + i % g] = x + (p0 + i) * channels;
-    for (int64_t i = count; i < (count + g - 1) / g * g; ++i) out[i] = out[(i / g) * g];
+    for (int64_t i = 0; i < count; ++i) out[i] = x + (p0 + i) * channels;
+    for (int64_t i = count; i < rounded; ++i) out[i] = out[i - i % g];
     return;
   }
+  // Pixels whose window lies inside the image take their taps at fixed offsets.
+  constexpr int64_t kMaxTaps = 64;
+  int64_t offset[kMaxTaps];
+  const bool offsets = taps <= kMaxTaps;
+  if (offsets)
+    for (int64_t ky = 0; ky < w.kernel_h; ++ky)
+      for (int64_t kx = 0; kx < w.kernel_w; ++kx)
+        offset[ky * w.kernel_w + kx] = (ky * w.dilation_h * w.in_w + kx * w.dilation_w) * channels;
+  const int64_t ext_h = (w.kernel_h - 1) * w.dilation_h, ext_w = (w.kernel_w - 1) * w.dilation_w;
   int64_t n = p0 / hw, oy = (p0 % hw) / w.out_w, ox = p0 % w.out_w;
+  int64_t tile = 0, lane = 0;  // i / g and i % g, kept incrementally
   for (int64_t i = 0; i < count; ++i) {
     const float* image = x + n * w.in_h * w.in_w * channels;
     const int64_t iy0 = oy * w.stride_h - w.pad_top, ix0 = ox * w.stride_w - w.pad_left;
-    const float** o = out + (i / g) * taps * g + i % g;
-    for (int64_t ky = 0; ky < w.kernel_h; ++ky) {
-      const int64_t iy = iy0 + ky * w.dilation_h;
-      const bool row_in = iy >= 0 && iy < w.in_h;
-      for (int64_t kx = 0; kx < w.kernel_w; ++kx, o += g) {
-        const int64_t ix = ix0 + kx * w.dilation_w;
-        *o = row_in && ix >= 0 && ix < w.in_w ? image + (iy * w.in_w + ix) * channels : pad;
+    const float** o = out + tile * taps * g + lane;
+    if (offsets && iy0 >= 0 && iy0 + ext_h < w.in_h && ix0 >= 0 && ix0 + ext_w < w.in_w) {
+      const float* corner = image + (iy0 * w.in_w + ix0) * channels;
+      for (int64_t t = 0; t < taps; ++t) o[t * g] = corner + offset[t];
+    } else {
+      for (int64_t ky = 0; ky < w.kernel_h; ++ky) {
+        const int64_t iy = iy0 + ky * w.dilation_h;
+        const bool row_in = iy >= 0 && iy < w.in_h;
+        for (int64_t kx = 0; kx < w.kernel_w; ++kx, o += g) {
+          const int64_t ix = ix0 + kx * w.dilation_w;
+          *o = row_in && ix >= 0 && ix < w.in_w ? image + (iy * w.in_w + ix) * channels : pad;
+        }
       }
     }
+    if (++lane == g) lane = 0, ++tile;
     if (++ox == w.out_w) {
       ox = 0;
       if (++oy == w.out_h) oy = 0, ++n;
     }
   }
   // A last partial tile repeats its first row so the micro-kernel reads only valid memory.
-  const int64_t rounded = (count + g - 1) / g * g;
   for (int64_t i = count; i < rounded; ++i)
     for (int64_t t = 0; t < taps; ++t) out[(i / g) * taps * g + t * g + i % g] = out[(i / g) * taps * g + t * g];
 }
@@ -261,8 +277,14 @@ void nhwc_conv_f32(const NhwcConvWeights& w, const float* x, int64_t batch, cons
   if (G == 1 && win.kernel_w > 1 && win.dilation_w == 1 && C * win.kernel_w <= 64) {
     const int64_t right = std::max<int64_t>(0, (win.out_w - 1) * win.stride_w - win.pad_left + win.kernel_w - win.in_w);
     const int64_t wp = win.in_w + win.pad_left + right;
+    // The zero border stays between runs of the same geometry; only the image is copied.
     thread_local std::vector<float> padded;
-    padded.assign(size_t(batch * win.in_h * wp * C), 0.f);
+    thread_local int64_t padded_for[4] = {-1, -1, -1, -1};
+    const int64_t key[4] = {batch * win.in_h, wp, C, win.pad_left};
+    if (!std::equal(key, key + 4, padded_for)) {
+      padded.assign(size_t(batch * win.in_h * wp * C), 0.f);
+      std::copy(key, key + 4, padded_for);
+    }
     for (int64_t r = 0; r < batch * win.in_h; ++r)
       std::memcpy(padded.data() + (r * wp + win.pad_left) * C, x + r * win.in_w * C, size_t(win.in_w * C) * sizeof(float));
     src = padded.data();

@@ -286,6 +286,9 @@ class UnaryKernel final : public OpKernel {
     visit_dtypes<Fn::kTypes>(x.dtype(), node(), [&](auto tag) {
       using T = decltype(tag);
       using TY = std::conditional_t<Fn::kBoolOut, bool, T>;
+      // A functor may offer a vectorised whole-array f32 form: bool f32_array(x, y, n) const.
+      if constexpr (std::is_same_v<T, float> && requires { fn_.f32_array(x.data<float>(), y.data<float>(), int64_t(0)); })
+        if (fn_.f32_array(x.data<float>(), y.data<float>(), x.numel())) return;
       map_unary(x.data<T>(), y.data<TY>(), x.numel(), fn_);
     });
   }

@@ -17,6 +17,7 @@
 
 #include "graph/graph.h"
 #include "kernels/fast_math.h"
+#include "kernels/simd/vector_math.h"
 
 namespace edgekit {
 
@@ -66,6 +67,10 @@ class FusedActivation {
       case Kind::silu:
         if constexpr (std::is_same_v<T, float>)
           if (kind_ == Kind::silu) return silu_f32_array(data, data, n);
+        [[fallthrough]];
+      case Kind::gelu:
+        if constexpr (std::is_same_v<T, float>)
+          if (kind_ == Kind::gelu) return gelu_f32_array(data, data, n);
         [[fallthrough]];
       default: for (int64_t i = 0; i < n; ++i) data[i] = T(scalar(double(data[i]))); return;
     }

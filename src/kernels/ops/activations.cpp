@@ -3,6 +3,7 @@
 // registered as com.microsoft:Gelu, which is the exact form). All are float-only; f16 is
 // computed in float.
 #include "kernels/elementwise.h"
+#include "kernels/simd/vector_math.h"
 
 namespace edgekit {
 namespace {
@@ -74,6 +75,11 @@ struct GeluFn {
       return x / (C(1) + std::exp(C(-2) * z));
     }
     return C(0.5) * x * std::erfc(x * C(-0.7071067811865476));
+  }
+  bool f32_array(const float* x, float* y, int64_t n) const {
+    if (tanh_approx) return false;
+    gelu_f32_array(x, y, n);
+    return true;
   }
 };
 using Gelu = UnaryKernel<GeluFn>;

@@ -8,6 +8,7 @@
 
 #include "kernels/elementwise.h"
 #include "kernels/fast_math.h"
+#include "kernels/simd/vector_math.h"
 
 namespace edgekit {
 namespace {
@@ -69,17 +70,15 @@ class SoftmaxFamily final : public OpKernel {
   // One [n, inner] block: the op runs along n for each of the `inner` positions. The loops walk
   // rows of `inner` contiguous elements, so a softmax over NCHW channels stays cache-friendly;
   // with inner == 1 this is the plain row case.
-  // Softmax of one contiguous f32 row (inner == 1, the attention case): max, exp into the
-  // output with the vectorisable exp_f32, then scale; the sum is kept in double.
+  // Softmax of one contiguous f32 row (inner == 1, the attention case): max, exp and sum into
+  // the output with vector exp (simd/vector_math.h), then scale.
   // Returns false (nothing written) for rows the general path must handle: all -inf, a NaN
   // maximum, or +inf.
   static bool softmax_row_f32(const float* x, float* y, int64_t n) {
     float m = -std::numeric_limits<float>::infinity();
     for (int64_t k = 0; k < n; ++k) m = x[k] > m ? x[k] : m;
     if (!(m > -std::numeric_limits<float>::infinity()) || m == std::numeric_limits<float>::infinity()) return false;
-    for (int64_t k = 0; k < n; ++k) y[k] = exp_f32(x[k] - m);
-    double sum = 0;
-    for (int64_t k = 0; k < n; ++k) sum += y[k];
+    const double sum = exp_shifted_f32(x, y, n, m);
     const float inv = float(1.0 / sum);
     for (int64_t k = 0; k < n; ++k) y[k] *= inv;
     return true;

@@ -293,6 +293,7 @@ void nhwc_conv_f32(const NhwcConvWeights& w, const float* x, int64_t batch, cons
   }
   const float* zero = constant_row(std::max(C, kch), false);
   const std::vector<KBlock>& blocks = k_blocks(ktaps, kch, NR);
+  const bool small_k = blocks.size() == 1 && panels * panel_floats * int64_t(sizeof(float)) <= kWeightBlockBytes;
   const int64_t chunk = chunk_pixels(pixels, MR, threads), chunks = (pixels + chunk - 1) / chunk;
   // Few chunks for the threads (small images, many channels): split the panels too, into
   // enough pieces that threads claiming them as they come free finish together.
@@ -305,23 +306,29 @@ void nhwc_conv_f32(const NhwcConvWeights& w, const float* x, int64_t batch, cons
       const int64_t p0 = c * chunk, count = std::min(chunk, pixels - p0), tiles = (count + MR - 1) / MR;
       auto& rows = row_scratch(size_t(tiles * MR * ktaps));
       build_rows(src, C, kwin, p0, count, MR, zero, rows.data());
+      const int64_t pan_begin = s * panels_per_split, pan_end = std::min(panels, (s + 1) * panels_per_split);
+      auto run_tile = [&](int64_t g, int64_t pan, size_t b, int64_t t) {
+        const KBlock& kb = blocks[b];
+        const float* bias = w.packed() + g * w.group_stride() + pan * panel_floats;
+        const int64_t col = g * Mg + pan * NR, row0 = p0 + t * MR;
+        IgemmTile tile{std::min(MR, count - t * MR), std::min(NR, Mg - pan * NR), kb.kc, kb.taps,
+                       rows.data() + (t * ktaps + kb.tap0) * MR, g * Cg + kb.k0,
+                       bias + NR + (kb.tap0 * kch + kb.k0) * NR, kch * NR, b == 0 ? bias : nullptr,
+                       y + row0 * M + col, M, b + 1 == blocks.size(),
+                       residual ? residual + row0 * M + col : nullptr, M, epi, t == 0 || (small_k && pan == pan_begin),
+                       NR == L.nr ? 2 : 1};
+        igemm_f32(tile);
+      };
       for (int64_t g = 0; g < G; ++g) {
-        const float* wg = w.packed() + g * w.group_stride();
-        for (int64_t pan = s * panels_per_split; pan < std::min(panels, (s + 1) * panels_per_split); ++pan) {
-          const int64_t col = g * Mg + pan * NR;
-          const float* bias = wg + pan * panel_floats;
-          for (size_t b = 0; b < blocks.size(); ++b) {
-            const KBlock& kb = blocks[b];
-            for (int64_t t = 0; t < tiles; ++t) {
-              const int64_t row0 = p0 + t * MR;
-              IgemmTile tile{std::min(MR, count - t * MR), std::min(NR, Mg - pan * NR), kb.kc, kb.taps,
-                             rows.data() + (t * ktaps + kb.tap0) * MR, g * Cg + kb.k0,
-                             bias + NR + (kb.tap0 * kch + kb.k0) * NR, kch * NR, b == 0 ? bias : nullptr,
-                             y + row0 * M + col, M, b + 1 == blocks.size(),
-                             residual ? residual + row0 * M + col : nullptr, M, epi, t == 0, NR == L.nr ? 2 : 1};
-              igemm_f32(tile);
-            }
-          }
+        if (small_k) {
+          // All of K in one block, and the weights of every panel in L1: each tile's rows are
+          // read once and its output rows written whole, panel after panel.
+          for (int64_t t = 0; t < tiles; ++t)
+            for (int64_t pan = pan_begin; pan < pan_end; ++pan) run_tile(g, pan, 0, t);
+        } else {
+          for (int64_t pan = pan_begin; pan < pan_end; ++pan)
+            for (size_t b = 0; b < blocks.size(); ++b)
+              for (int64_t t = 0; t < tiles; ++t) run_tile(g, pan, b, t);
         }
       }
       if (post_activation) {  // on this task's columns of each row

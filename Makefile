@@ -18,8 +18,9 @@ DEB_BUILD := cmake ninja-build g++ pkg-config libonnx-dev libprotobuf-dev protob
   libflatbuffers-dev flatbuffers-compiler libhwy-dev libsodium-dev nlohmann-json3-dev libcli11-dev \
   pybind11-dev python3-dev python3-numpy python3-pytest python3-pip libgtest-dev googletest zlib1g-dev
 DEB_TEST := python3-torch python3-torchvision python3-onnx
-# libFuzzer and clang's sanitizer runtimes (make fuzz; make test-asan uses g++'s own).
-DEB_FUZZ := clang libclang-rt-14-dev
+# libFuzzer and clang's sanitizer runtimes (make fuzz; make test-asan uses g++'s own), and
+# flatbuffers for Python, which writes small TFLite seeds.
+DEB_FUZZ := clang libclang-rt-14-dev python3-flatbuffers
 
 # $(call apt-install,PACKAGES): installs those of PACKAGES that are missing, nothing when all are there.
 apt-install = missing=$$(for p in $(1); do \

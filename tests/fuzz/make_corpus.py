@@ -5,7 +5,9 @@ under tests/formats/data.
 
   onnx_import    fixtures/onnx/node/*/model.onnx (one small model per ONNX op test) and the
                  zoo's model.onnx files up to --max-model-bytes
-  tflite_import  ../shared/models/mlperf-tiny/*.tflite (float and int8), when present
+  tflite_import  small float models of one or two ops each (tflite_seeds.py, needs the
+                 flatbuffers package) and ../shared/models/mlperf-tiny/*.tflite (float and
+                 int8), when present
   npy            the zoo's input_*.npy / output_*.npy up to --max-array-bytes, and
                  tests/formats/data/npy/*.npy
   npz            tests/formats/data/npy/*.npz, and .npz files written here from the small
@@ -70,6 +72,12 @@ def main():
     onnx += [(p.parent.name, p.read_bytes()) for p in small(zoo.glob("*/model.onnx"), args.max_model_bytes)]
     onnx += [(p.stem, p.read_bytes()) for p in small(regressions.glob("*.onnx"), args.max_model_bytes)]
     tflite = [(p.stem, p.read_bytes()) for p in small(args.mlperf.glob("*.tflite"), 4 * args.max_model_bytes)]
+    try:
+        sys.path.insert(0, str(HERE))
+        import tflite_seeds
+        tflite += tflite_seeds.seeds()
+    except ImportError as e:
+        print(f"make_corpus: no small .tflite seeds ({e}; apt-get install python3-flatbuffers)", file=sys.stderr)
     tflite += [(p.stem, p.read_bytes()) for p in small(regressions.glob("*.tflite"), args.max_model_bytes)]
     arrays = [(f"{p.parent.name}_{p.stem}", p) for p in small(zoo.glob("*/*.npy"), args.max_array_bytes)]
     arrays += [(p.stem, p) for p in small((DATA / "npy").glob("*.npy"), args.max_array_bytes)]

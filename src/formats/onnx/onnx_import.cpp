@@ -12,6 +12,7 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -60,13 +61,23 @@ void copy_field(Dst* dst, const Field& field, int64_t count) {
   for (int64_t i = 0; i < count; ++i) dst[i] = static_cast<Dst>(field.Get(int(i)));
 }
 
+// An external data "offset" or "length": a decimal int64 >= 0, as text in the file.
+int64_t external_int(const onnx::TensorProto& t, const TensorSource& src, const std::string& key,
+                     const std::string& text) {
+  int64_t v = -1;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  EK_CHECK(ec == std::errc() && end == text.data() + text.size() && v >= 0, src.file, ": tensor '", t.name(),
+           "': external data ", key, " '", text, "' is not a non-negative 64-bit integer");
+  return v;
+}
+
 std::string read_external(const onnx::TensorProto& t, const TensorSource& src, size_t want) {
   std::string location;
   int64_t offset = 0, length = -1;
   for (const auto& kv : t.external_data()) {
     if (kv.key() == "location") location = kv.value();
-    else if (kv.key() == "offset") offset = std::stoll(kv.value());
-    else if (kv.key() == "length") length = std::stoll(kv.value());
+    else if (kv.key() == "offset") offset = external_int(t, src, kv.key(), kv.value());
+    else if (kv.key() == "length") length = external_int(t, src, kv.key(), kv.value());
   }
   EK_CHECK(!location.empty(), src.file, ": tensor '", t.name(), "' uses external data without a location");
   EK_CHECK(!src.base_dir.empty(), src.file, ": tensor '", t.name(), "' uses external data, which needs a model path");
@@ -79,8 +90,8 @@ std::string read_external(const onnx::TensorProto& t, const TensorSource& src, s
   f.seekg(0, std::ios::end);
   int64_t size = f.tellg();
   if (length < 0) length = size - offset;
-  EK_CHECK(offset >= 0 && length >= 0 && offset + length <= size, src.file, ": tensor '", t.name(),
-           "': external data range [", offset, ", ", offset + length, ") lies outside ", full.string(), " (", size,
+  EK_CHECK(offset <= size && length >= 0 && length <= size - offset, src.file, ": tensor '", t.name(),
+           "': external data at offset ", offset, ", length ", length, " lies outside ", full.string(), " (", size,
            " bytes)");
   EK_CHECK(size_t(length) == want, src.file, ": tensor '", t.name(), "': external data holds ", length,
            " bytes, expected ", want);

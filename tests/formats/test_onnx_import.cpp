@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "../test_paths.h"
@@ -114,6 +115,29 @@ TEST(OnnxImport, MalformedExternalDataFieldsAreErrors) {
   EXPECT_NE(error_of({{"location", "w.bin"}, {"offset", "9223372036854775807"}, {"length", "8"}}).find("lies outside"),
             std::string::npos);
   std::filesystem::remove_all(dir);
+}
+
+// A 20-byte initializer claiming float[2^29] made the importer allocate and zero 2 GB before
+// finding that raw_data holds 4 bytes; the payload is now checked first.
+TEST(OnnxImport, PayloadIsCheckedBeforeAllocatingTheShape) {
+  auto model = [](const std::string& payload) {
+    std::string tensor = field_varint(1, uint64_t(1) << 29) + field_varint(2, 1) + field_bytes(8, "w") + payload;
+    return field_varint(1, 8) + field_bytes(8, field_varint(2, 13)) + field_bytes(7, field_bytes(5, tensor));
+  };
+  rusage before{}, after{};
+  getrusage(RUSAGE_SELF, &before);
+  for (const auto& [payload, message] : {std::pair{field_bytes(9, std::string(4, '\0')), "raw_data holds 4 bytes"},
+                                         std::pair{field_bytes(4, std::string(4, '\0')), "float_data holds 1 values"}}) {
+    try {
+      import_onnx_bytes(model(payload), "", "huge.onnx");
+      ADD_FAILURE() << "accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("huge.onnx: tensor 'w': ") + message), std::string::npos)
+          << e.what();
+    }
+  }
+  getrusage(RUSAGE_SELF, &after);
+  EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 256 << 10) << "kB of peak RSS grown";
 }
 
 }  // namespace edgekit

@@ -78,20 +78,20 @@ test-python:
 
 # The whole suite again, every target built with -fsanitize=address,undefined (UB is fatal).
 # The Python extension runs in an uninstrumented interpreter, so pytest gets g++'s libasan
-# preloaded and leak checking off (CPython's own allocations look like leaks); CTest and the
-# CLI keep it on.
+# preloaded (with libstdc++, or ASan cannot intercept C++ throws) and leak checking off
+# (CPython's own allocations look like leaks); CTest and the CLI keep it on.
 ASAN_BUILD ?= build-asan
 ASAN_OPTS := detect_stack_use_after_return=1:strict_init_order=1
 UBSAN_ENV := UBSAN_OPTIONS=print_stacktrace=1
-$(ASAN_BUILD)/build.ninja:
+$(ASAN_BUILD)/CMakeCache.txt:
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DEDGEKIT_SANITIZE=ON \
 	  -DPython3_EXECUTABLE=$$(command -v $(PYTHON)) -DEDGEKIT_FIXTURES=$(FIXTURES)
 
-test-asan: deps fixtures $(ASAN_BUILD)/build.ninja
+test-asan: deps fixtures $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	$(MAKE) --no-print-directory test-cpp BUILD=$(ASAN_BUILD) CTEST_ENV="ASAN_OPTIONS=$(ASAN_OPTS) $(UBSAN_ENV)"
 	$(MAKE) --no-print-directory test-python BUILD=$(ASAN_BUILD) \
-	  PYTEST_ENV="ASAN_OPTIONS=$(ASAN_OPTS):detect_leaks=0 $(UBSAN_ENV) LD_PRELOAD=$$(g++ -print-file-name=libasan.so)"
+	  PYTEST_ENV="ASAN_OPTIONS=$(ASAN_OPTS):detect_leaks=0 $(UBSAN_ENV) LD_PRELOAD='$$(g++ -print-file-name=libasan.so) $$(g++ -print-file-name=libstdc++.so)'"
 
 # libFuzzer targets (tests/fuzz), each run for FUZZ_SECONDS on a seed corpus made from the
 # fixtures and the MLPerf Tiny models; fails on any crash, leak, UB, hang (-timeout) or
@@ -100,15 +100,15 @@ test-asan: deps fixtures $(ASAN_BUILD)/build.ninja
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := onnx_import tflite_import npy npz
-FUZZ_FLAGS ?= -timeout=20 -rss_limit_mb=2560 -print_final_stats=1
+FUZZ_FLAGS ?= -timeout=60 -rss_limit_mb=2560 -print_final_stats=1
 deps-fuzz:
 	@$(call apt-install,$(DEB_FUZZ))
 
-$(FUZZ_BUILD)/build.ninja:
+$(FUZZ_BUILD)/CMakeCache.txt:
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DEDGEKIT_FUZZ=ON \
 	  -DEDGEKIT_BUILD_TESTS=OFF -DEDGEKIT_BUILD_PYTHON=OFF
 
-fuzz: deps deps-fuzz fixtures $(FUZZ_BUILD)/build.ninja
+fuzz: deps deps-fuzz fixtures $(FUZZ_BUILD)/CMakeCache.txt
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
 	$(PYTHON) tests/fuzz/make_corpus.py --fixtures $(FIXTURES) --mlperf $(SHARED)/models/mlperf-tiny --out $(FUZZ_BUILD)/seeds
 	@failed=; for t in $(FUZZ_TARGETS); do \
@@ -118,7 +118,7 @@ fuzz: deps deps-fuzz fixtures $(FUZZ_BUILD)/build.ninja
 	  if $(UBSAN_ENV) $(FUZZ_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) $(FUZZ_FLAGS) $$dict \
 	       -artifact_prefix=$(FUZZ_BUILD)/findings/$$t/ $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/seeds/$$t \
 	       > $(FUZZ_BUILD)/fuzz_$$t.log 2>&1; then \
-	    grep -E "^stat::number_of_executed_units|^#[0-9]+ +DONE" $(FUZZ_BUILD)/fuzz_$$t.log | sed 's/^/  /'; \
+	    grep -E "^stat::number_of_executed_units|^#[0-9]+[[:space:]]+DONE" $(FUZZ_BUILD)/fuzz_$$t.log | sed 's/^/  /'; \
 	  else tail -40 $(FUZZ_BUILD)/fuzz_$$t.log; failed="$$failed $$t"; fi; \
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzz: FAILED:$$failed (inputs in $(FUZZ_BUILD)/findings/)"; exit 1; fi; \

@@ -3,6 +3,8 @@
 #   make build   CLI at build/edgekit, Python package importable with PYTHONPATH=build/python
 #   make test    every test: C++ (CTest + GoogleTest) then Python (pytest)
 #   make demo    inspect, run and benchmark a small model end to end
+#   make test-asan   the tests again, built with AddressSanitizer + UBSan into build-asan/
+#   make fuzz        libFuzzer targets (clang) into build-fuzz/, each run FUZZ_SECONDS seconds
 BUILD ?= build
 JOBS ?= $(shell nproc)
 PYTHON ?= python3
@@ -16,17 +18,23 @@ DEB_BUILD := cmake ninja-build g++ pkg-config libonnx-dev libprotobuf-dev protob
   libflatbuffers-dev flatbuffers-compiler libhwy-dev libsodium-dev nlohmann-json3-dev libcli11-dev \
   pybind11-dev python3-dev python3-numpy python3-pytest python3-pip libgtest-dev googletest zlib1g-dev
 DEB_TEST := python3-torch python3-torchvision python3-onnx
+# libFuzzer and clang's sanitizer runtimes (make fuzz; make test-asan uses g++'s own), and
+# flatbuffers for Python, which writes small TFLite seeds.
+DEB_FUZZ := clang libclang-rt-14-dev python3-flatbuffers
 
-.PHONY: all deps deps-peers build test test-cpp test-python fixtures demo bench clean
+# $(call apt-install,PACKAGES): installs those of PACKAGES that are missing, nothing when all are there.
+apt-install = missing=$$(for p in $(1); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "make $@: installing" $$missing; \
+	  $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+.PHONY: all deps deps-peers deps-fuzz build test test-cpp test-python test-asan fuzz fixtures demo bench clean
 all: build
 
 deps:
-	@missing=$$(for p in $(DEB_BUILD) $(DEB_TEST); do \
-	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "make deps: installing" $$missing; \
-	  $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
-	fi
+	@$(call apt-install,$(DEB_BUILD) $(DEB_TEST))
 	@$(PYTHON) -c "import numpy, pytest" 2>/dev/null || { echo "make deps: installing numpy and pytest for $(PYTHON)"; \
 	  $(PYTHON) -m pip install -q numpy pytest || $(PYTHON) -m pip install -q --break-system-packages numpy pytest; }
 
@@ -64,11 +72,59 @@ test: deps build fixtures
 	$(MAKE) --no-print-directory test-cpp test-python
 
 test-cpp:
-	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure --timeout 900
+	cd $(BUILD) && $(CTEST_ENV) ctest -j $(JOBS) --output-on-failure --timeout 900
 
 test-python:
-	EDGEKIT_BUILD_DIR=$(abspath $(BUILD)) EDGEKIT_FIXTURES=$(FIXTURES) EDGEKIT_SHARED=$(SHARED) \
+	$(PYTEST_ENV) EDGEKIT_BUILD_DIR=$(abspath $(BUILD)) EDGEKIT_FIXTURES=$(FIXTURES) EDGEKIT_SHARED=$(SHARED) \
 	  PYTHONPATH=$(abspath $(BUILD))/python $(PYTHON) -m pytest -q tests/python tests/conformance
+
+# The whole suite again, every target built with -fsanitize=address,undefined (UB is fatal).
+# The Python extension runs in an uninstrumented interpreter, so pytest gets g++'s libasan
+# preloaded (with libstdc++, or ASan cannot intercept C++ throws) and leak checking off
+# (CPython's own allocations look like leaks); CTest and the CLI keep it on.
+ASAN_BUILD ?= build-asan
+ASAN_OPTS := detect_stack_use_after_return=1:strict_init_order=1
+UBSAN_ENV := UBSAN_OPTIONS=print_stacktrace=1
+$(ASAN_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DEDGEKIT_SANITIZE=ON \
+	  -DPython3_EXECUTABLE=$$(command -v $(PYTHON)) -DEDGEKIT_FIXTURES=$(FIXTURES)
+
+test-asan: deps fixtures $(ASAN_BUILD)/CMakeCache.txt
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	$(MAKE) --no-print-directory test-cpp BUILD=$(ASAN_BUILD) CTEST_ENV="ASAN_OPTIONS=$(ASAN_OPTS) $(UBSAN_ENV)"
+	$(MAKE) --no-print-directory test-python BUILD=$(ASAN_BUILD) \
+	  PYTEST_ENV="ASAN_OPTIONS=$(ASAN_OPTS):detect_leaks=0 $(UBSAN_ENV) LD_PRELOAD='$$(g++ -print-file-name=libasan.so) $$(g++ -print-file-name=libstdc++.so)'"
+
+# libFuzzer targets (tests/fuzz), each run for FUZZ_SECONDS on a seed corpus made from the
+# fixtures and the MLPerf Tiny models; fails on any crash, leak, UB, hang (-timeout) or
+# allocation over -rss_limit_mb. Findings go to $(FUZZ_BUILD)/findings/<target>/, the corpus
+# grows in $(FUZZ_BUILD)/corpus/<target>/ across runs.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := onnx_import tflite_import npy npz
+FUZZ_FLAGS ?= -timeout=60 -rss_limit_mb=2560 -print_final_stats=1
+deps-fuzz:
+	@$(call apt-install,$(DEB_FUZZ))
+
+$(FUZZ_BUILD)/CMakeCache.txt:
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DEDGEKIT_FUZZ=ON \
+	  -DEDGEKIT_BUILD_TESTS=OFF -DEDGEKIT_BUILD_PYTHON=OFF
+
+fuzz: deps deps-fuzz fixtures $(FUZZ_BUILD)/CMakeCache.txt
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	$(PYTHON) tests/fuzz/make_corpus.py --fixtures $(FIXTURES) --mlperf $(SHARED)/models/mlperf-tiny --out $(FUZZ_BUILD)/seeds
+	@failed=; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/findings/$$t; \
+	  dict=; case $$t in npy|npz) dict=-dict=tests/fuzz/npy.dict;; esac; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s (log in $(FUZZ_BUILD)/fuzz_$$t.log)"; \
+	  if $(UBSAN_ENV) $(FUZZ_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) $(FUZZ_FLAGS) $$dict \
+	       -artifact_prefix=$(FUZZ_BUILD)/findings/$$t/ $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/seeds/$$t \
+	       > $(FUZZ_BUILD)/fuzz_$$t.log 2>&1; then \
+	    grep -E "^stat::number_of_executed_units|^#[0-9]+[[:space:]]+DONE" $(FUZZ_BUILD)/fuzz_$$t.log | sed 's/^/  /'; \
+	  else tail -40 $(FUZZ_BUILD)/fuzz_$$t.log; failed="$$failed $$t"; fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: FAILED:$$failed (inputs in $(FUZZ_BUILD)/findings/)"; exit 1; fi; \
+	echo "fuzz: no crash in $(FUZZ_TARGETS)"
 
 demo: deps build fixtures
 	@bash scripts/demo.sh $(BUILD)/edgekit $(FIXTURES)/zoo/kws_dscnn
@@ -78,4 +134,4 @@ bench: deps deps-peers build fixtures
 	$(PYTHON) bench/compare.py --build $(BUILD) $(BENCH_ARGS)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -210,5 +210,43 @@ TEST(Npz, CorruptArchivesThrow) {
   std::remove(path.c_str());
 }
 
+// Found by fuzz_npz: a directory claiming 3 GB for a few deflated bytes made the reader
+// allocate the 3 GB before zlib could say the data was short.
+TEST(Npz, SizeBeyondDeflateRatioIsRefusedBeforeAllocating) {
+  std::string zip = slurp(fixture("pair_deflated.npz"));
+  size_t central = zip.find("PK\x01\x02");
+  ASSERT_NE(central, std::string::npos);
+  zip.replace(central + 24, 4, "\x00\x00\x00\xc0", 4);  // uncompressed size 0xc0000000
+  std::string msg = error_of([&] { parse_npz(zip, "big.npz"); });
+  EXPECT_NE(msg.find("big.npz: entry '"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("3221225472 bytes cannot come from"), std::string::npos) << msg;
+}
+
+// Little-endian fields of hand-made zip records.
+std::string le(uint64_t v, int bytes) {
+  std::string s;
+  for (int i = 0; i < bytes; ++i) s += char((v >> (8 * i)) & 0xff);
+  return s;
+}
+
+// 64-bit offsets near 2^64 wrapped the bounds checks (offset + record size <= archive size)
+// and were then read from (found by reading; UBSan and ASan report the read in make test-asan).
+TEST(Npz, Zip64OffsetsNearTheTopOfTheRangeAreRefused) {
+  const uint64_t top = ~uint64_t(0) - 15;
+  std::string locator = le(0x07064b50, 4) + le(0, 4) + le(top, 8) + le(1, 4);
+  std::string end =
+      le(0x06054b50, 4) + le(0, 4) + le(0xffff, 2) + le(0xffff, 2) + le(0, 4) + le(0xffffffff, 4) + le(0, 2);
+  EXPECT_NE(error_of([&] { parse_npz(locator + end, "z64.npz"); }).find("z64.npz: corrupt zip64 end record"),
+            std::string::npos);
+
+  std::string extra = le(1, 2) + le(8, 2) + le(top, 8);  // zip64 extra: the local header offset
+  std::string central = le(0x02014b50, 4) + le(45, 2) + le(45, 2) + le(0, 2) + le(0, 2) + le(0, 4) + le(0, 4) +
+                        le(0, 4) + le(0, 4) + le(5, 2) + le(extra.size(), 2) + le(0, 2) + le(0, 2) + le(0, 2) +
+                        le(0, 4) + le(0xffffffff, 4) + "a.npy" + extra;
+  end = le(0x06054b50, 4) + le(0, 4) + le(1, 2) + le(1, 2) + le(central.size(), 4) + le(0, 4) + le(0, 2);
+  std::string msg = error_of([&] { parse_npz(central + end, "local.npz"); });
+  EXPECT_NE(msg.find("local.npz: entry 'a.npy': corrupt local header"), std::string::npos) << msg;
+}
+
 }  // namespace
 }  // namespace edgekit

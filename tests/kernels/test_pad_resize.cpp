@@ -49,6 +49,17 @@ TEST(Pad, AttributesBeforeOpset11AndIntegerData) {
   EXPECT_EQ(y[0].to_int_vector(), (std::vector<int64_t>{5, 1, 2, 5}));
 }
 
+// f16 data: the pad value is converted as a number (it was taken as the raw bits: 1.5 -> 1).
+TEST(Pad, HalfConstantValue) {
+  Node n = make_node("Pad", 3);
+  const Tensor x = Tensor::from<f16_t>({float_to_half(2.f)}, {1});
+  auto y = run_node(n, {x, i64({1, 0}), Tensor::from<f16_t>({float_to_half(1.5f)}, {})});
+  ASSERT_EQ(y[0].dtype(), DType::f16);
+  ASSERT_EQ(y[0].numel(), 2);
+  EXPECT_EQ(half_to_float(y[0].data<f16_t>()[0]), 1.5f);
+  EXPECT_EQ(half_to_float(y[0].data<f16_t>()[1]), 2.f);
+}
+
 TEST(Pad, Errors) {
   Node n = make_node("Pad", 2);
   expect_error(n, {Tensor(DType::f32, {2, 3}), i64({1, 1})}, {"test_Pad", "has 2 values, expected 4"});
@@ -121,6 +132,18 @@ TEST(Resize, TfCropAndResizeExtrapolates) {
   auto y = run_node(n, {Tensor::from<float>({10, 20, 30}, {3}), Tensor::from<float>({0.5f, 1.5f}, {2}), Tensor(),
                         i64({3})});
   expect_close(y[0], {20, 30, -1});
+}
+
+// f16 data: the extrapolation value is converted as a number, not truncated into the bits.
+TEST(Resize, TfCropAndResizeExtrapolatesHalf) {
+  Node n = resize_node("nearest", "tf_crop_and_resize");
+  set_float(n, "extrapolation_value", -1.5f);
+  n.inputs[2] = "";
+  const Tensor x = Tensor::from<f16_t>({float_to_half(10.f), float_to_half(20.f), float_to_half(30.f)}, {3});
+  auto y = run_node(n, {x, Tensor::from<float>({0.5f, 1.5f}, {2}), Tensor(), i64({3})});
+  ASSERT_EQ(y[0].dtype(), DType::f16);
+  ASSERT_EQ(y[0].numel(), 3);
+  EXPECT_EQ(half_to_float(y[0].data<f16_t>()[2]), -1.5f);
 }
 
 TEST(Resize, AxesAndKeepAspectRatio) {

@@ -323,7 +323,13 @@ struct ZipEntry {
   uint64_t compressed = 0, size = 0, local_offset = 0;
 };
 
+// Deflate cannot expand data more than 1032 times (zlib's FAQ), so a larger size claimed by
+// the directory is corrupt; checked before the output buffer is allocated.
+constexpr uint64_t kMaxDeflateRatio = 1032;
+
 std::string inflate_raw(const unsigned char* src, size_t n, size_t out_size, const std::string& where) {
+  EK_CHECK(out_size / kMaxDeflateRatio <= n, where, ": corrupt zip entry: ", out_size, " bytes cannot come from ", n,
+           " deflated bytes");
   std::string out(out_size, '\0');
   z_stream zs{};
   EK_CHECK(inflateInit2(&zs, -MAX_WBITS) == Z_OK, where, ": zlib initialisation failed");
@@ -357,7 +363,7 @@ std::vector<ZipEntry> read_central_directory(const std::string& zip, const std::
   uint64_t cd_offset = read_u32(b + end + 16);
   if ((count == 0xffff || cd_offset == 0xffffffff) && end >= 20 && read_u32(b + end - 20) == kZip64LocatorSig) {
     uint64_t z64 = read_u64(b + end - 20 + 8);
-    EK_CHECK(z64 + 56 <= n && read_u32(b + z64) == kZip64EndSig, path, ": corrupt zip64 end record");
+    EK_CHECK(z64 <= n && n - z64 >= 56 && read_u32(b + z64) == kZip64EndSig, path, ": corrupt zip64 end record");
     count = read_u64(b + z64 + 32);
     cd_size = read_u64(b + z64 + 40);
     cd_offset = read_u64(b + z64 + 48);
@@ -418,7 +424,10 @@ uint32_t crc32_of(const std::string& data) {
 }  // namespace
 
 std::map<std::string, Tensor> read_npz(const std::string& path) {
-  std::string zip = read_file(path, ".npz file");
+  return parse_npz(read_file(path, ".npz file"), path);
+}
+
+std::map<std::string, Tensor> parse_npz(const std::string& zip, const std::string& path) {
   const auto* b = reinterpret_cast<const unsigned char*>(zip.data());
   std::map<std::string, Tensor> out;
   for (const ZipEntry& e : read_central_directory(zip, path)) {
@@ -428,7 +437,8 @@ std::map<std::string, Tensor> read_npz(const std::string& path) {
     EK_CHECK(e.method == 0 || e.method == 8, where, ": unsupported zip compression method ", e.method,
              " (supported: 0 stored, 8 deflate)");
     size_t lo = size_t(e.local_offset);
-    EK_CHECK(e.local_offset + 30 <= zip.size() && read_u32(b + lo) == kLocalSig, where, ": corrupt local header");
+    EK_CHECK(e.local_offset <= zip.size() && zip.size() - e.local_offset >= 30 && read_u32(b + lo) == kLocalSig,
+             where, ": corrupt local header");
     size_t data_at = lo + 30 + read_u16(b + lo + 26) + read_u16(b + lo + 28);
     EK_CHECK(data_at <= zip.size() && e.compressed <= zip.size() - data_at, where, ": truncated: expected ",
              e.compressed, " bytes of data, got ", data_at <= zip.size() ? zip.size() - data_at : 0);

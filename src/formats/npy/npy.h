@@ -16,6 +16,7 @@ std::string serialize_npy(const Tensor& tensor);
 
 // .npz: a zip of .npy files (stored or deflated). Keys drop the ".npy" suffix.
 std::map<std::string, Tensor> read_npz(const std::string& path);
+std::map<std::string, Tensor> parse_npz(const std::string& bytes, const std::string& display_name);
 void write_npz(const std::string& path, const std::map<std::string, Tensor>& tensors);
 
 }  // namespace edgekit

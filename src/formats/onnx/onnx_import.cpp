@@ -12,9 +12,11 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <unordered_set>
 
@@ -60,13 +62,23 @@ void copy_field(Dst* dst, const Field& field, int64_t count) {
   for (int64_t i = 0; i < count; ++i) dst[i] = static_cast<Dst>(field.Get(int(i)));
 }
 
+// An external data "offset" or "length": a decimal int64 >= 0, as text in the file.
+int64_t external_int(const onnx::TensorProto& t, const TensorSource& src, const std::string& key,
+                     const std::string& text) {
+  int64_t v = -1;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  EK_CHECK(ec == std::errc() && end == text.data() + text.size() && v >= 0, src.file, ": tensor '", t.name(),
+           "': external data ", key, " '", text, "' is not a non-negative 64-bit integer");
+  return v;
+}
+
 std::string read_external(const onnx::TensorProto& t, const TensorSource& src, size_t want) {
   std::string location;
   int64_t offset = 0, length = -1;
   for (const auto& kv : t.external_data()) {
     if (kv.key() == "location") location = kv.value();
-    else if (kv.key() == "offset") offset = std::stoll(kv.value());
-    else if (kv.key() == "length") length = std::stoll(kv.value());
+    else if (kv.key() == "offset") offset = external_int(t, src, kv.key(), kv.value());
+    else if (kv.key() == "length") length = external_int(t, src, kv.key(), kv.value());
   }
   EK_CHECK(!location.empty(), src.file, ": tensor '", t.name(), "' uses external data without a location");
   EK_CHECK(!src.base_dir.empty(), src.file, ": tensor '", t.name(), "' uses external data, which needs a model path");
@@ -79,8 +91,8 @@ std::string read_external(const onnx::TensorProto& t, const TensorSource& src, s
   f.seekg(0, std::ios::end);
   int64_t size = f.tellg();
   if (length < 0) length = size - offset;
-  EK_CHECK(offset >= 0 && length >= 0 && offset + length <= size, src.file, ": tensor '", t.name(),
-           "': external data range [", offset, ", ", offset + length, ") lies outside ", full.string(), " (", size,
+  EK_CHECK(offset <= size && length >= 0 && length <= size - offset, src.file, ": tensor '", t.name(),
+           "': external data at offset ", offset, ", length ", length, " lies outside ", full.string(), " (", size,
            " bytes)");
   EK_CHECK(size_t(length) == want, src.file, ": tensor '", t.name(), "': external data holds ", length,
            " bytes, expected ", want);
@@ -99,33 +111,47 @@ Tensor tensor_from_proto(const onnx::TensorProto& t, const TensorSource& src) {
     shape.push_back(d);
   }
   EK_CHECK(!t.has_segment(), where, ": segmented tensors are not supported");
-  Tensor out(dtype, shape);  // validates the element count
-  int64_t n = out.numel();
-  size_t want = out.nbytes();
+  // The payload is checked against the shape before the tensor is allocated, so that a few
+  // bytes claiming a huge shape cannot make the importer allocate (and zero) gigabytes.
+  int64_t n = 1;
+  const int64_t elem = int64_t(dtype_size(dtype));
+  for (int64_t d : shape) {
+    EK_CHECK(d == 0 || n <= std::numeric_limits<int64_t>::max() / elem / d, where, ": shape ", shape_str(shape),
+             " has too many elements");
+    n *= d;
+  }
+  const size_t want = size_t(n * elem);
   auto expect_count = [&](int64_t got, const char* field) {
     EK_CHECK(got == n, where, ": ", field, " holds ", got, " values, shape ", shape_str(shape), " needs ", n);
   };
-  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
-    std::string bytes = read_external(t, src, want);
-    if (want) std::memcpy(out.raw(), bytes.data(), want);
-  } else if (t.has_raw_data()) {
+  std::string external;
+  if (t.data_location() == onnx::TensorProto::EXTERNAL) external = read_external(t, src, want);
+  else if (t.has_raw_data())
     EK_CHECK(t.raw_data().size() == want, where, ": raw_data holds ", t.raw_data().size(), " bytes, expected ", want);
+  else if (dtype == DType::f32) expect_count(t.float_data_size(), "float_data");
+  else if (dtype == DType::f64) expect_count(t.double_data_size(), "double_data");
+  else if (dtype == DType::i64) expect_count(t.int64_data_size(), "int64_data");
+  else if (dtype == DType::u32 || dtype == DType::u64) expect_count(t.uint64_data_size(), "uint64_data");
+  else expect_count(t.int32_data_size(), "int32_data");
+  Tensor out(dtype, shape);
+  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+    if (want) std::memcpy(out.raw(), external.data(), want);
+  } else if (t.has_raw_data()) {
     if (want) std::memcpy(out.raw(), t.raw_data().data(), want);
   } else {
     switch (dtype) {
-      case DType::f32: expect_count(t.float_data_size(), "float_data"); copy_field(out.data<float>(), t.float_data(), n); break;
-      case DType::f64: expect_count(t.double_data_size(), "double_data"); copy_field(out.data<double>(), t.double_data(), n); break;
-      case DType::i64: expect_count(t.int64_data_size(), "int64_data"); copy_field(out.data<int64_t>(), t.int64_data(), n); break;
-      case DType::u32: expect_count(t.uint64_data_size(), "uint64_data"); copy_field(out.data<uint32_t>(), t.uint64_data(), n); break;
-      case DType::u64: expect_count(t.uint64_data_size(), "uint64_data"); copy_field(out.data<uint64_t>(), t.uint64_data(), n); break;
-      case DType::i32: expect_count(t.int32_data_size(), "int32_data"); copy_field(out.data<int32_t>(), t.int32_data(), n); break;
-      case DType::i16: expect_count(t.int32_data_size(), "int32_data"); copy_field(out.data<int16_t>(), t.int32_data(), n); break;
-      case DType::u16: expect_count(t.int32_data_size(), "int32_data"); copy_field(out.data<uint16_t>(), t.int32_data(), n); break;
-      case DType::i8: expect_count(t.int32_data_size(), "int32_data"); copy_field(out.data<int8_t>(), t.int32_data(), n); break;
-      case DType::u8: expect_count(t.int32_data_size(), "int32_data"); copy_field(out.data<uint8_t>(), t.int32_data(), n); break;
-      case DType::boolean: expect_count(t.int32_data_size(), "int32_data"); copy_field(out.data<bool>(), t.int32_data(), n); break;
+      case DType::f32: copy_field(out.data<float>(), t.float_data(), n); break;
+      case DType::f64: copy_field(out.data<double>(), t.double_data(), n); break;
+      case DType::i64: copy_field(out.data<int64_t>(), t.int64_data(), n); break;
+      case DType::u32: copy_field(out.data<uint32_t>(), t.uint64_data(), n); break;
+      case DType::u64: copy_field(out.data<uint64_t>(), t.uint64_data(), n); break;
+      case DType::i32: copy_field(out.data<int32_t>(), t.int32_data(), n); break;
+      case DType::i16: copy_field(out.data<int16_t>(), t.int32_data(), n); break;
+      case DType::u16: copy_field(out.data<uint16_t>(), t.int32_data(), n); break;
+      case DType::i8: copy_field(out.data<int8_t>(), t.int32_data(), n); break;
+      case DType::u8: copy_field(out.data<uint8_t>(), t.int32_data(), n); break;
+      case DType::boolean: copy_field(out.data<bool>(), t.int32_data(), n); break;
       case DType::f16: {  // f16 bits are stored in int32_data
-        expect_count(t.int32_data_size(), "int32_data");
         f16_t* p = out.data<f16_t>();
         for (int64_t i = 0; i < n; ++i) p[i].bits = uint16_t(t.int32_data(int(i)));
         break;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/elementwise.h"
 #include "kernels/op.h"
 #include "kernels/util.h"
 
@@ -68,9 +69,9 @@ class Pad final : public OpKernel {
     for (int64_t a = 0; a < rank; ++a) maps[a] = axis_map(x.dim(int(a)), y.dim(int(a)), pads[a]);
     visit_dtype(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
-      T value = T(0);
-      if (legacy_) value = T(node().attr_float("value", 0.f));
-      else if (ctx.has_input(2) && ctx.input(2).numel() > 0) value = T(ctx.input(2).as_double(0));
+      T value{};
+      if (legacy_) value = convert_value<T>(node().attr_float("value", 0.f));
+      else if (ctx.has_input(2) && ctx.input(2).numel() > 0) value = convert_value<T>(ctx.input(2).as_double(0));
       copy<T>(x, y, maps, value);
     });
   }

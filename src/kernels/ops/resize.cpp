@@ -22,6 +22,7 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/elementwise.h"
 #include "kernels/op.h"
 #include "kernels/util.h"
 
@@ -325,7 +326,7 @@ class Resize final : public OpKernel {
     const std::vector<int64_t> xs = strides_of(x.shape());
     const T* X = static_cast<const T*>(x.raw());
     T* Y = static_cast<T*>(y.raw());
-    const T fill = T(extrapolation_);
+    const T fill = convert_value<T>(extrapolation_);
     std::vector<int64_t> idx(rank, 0);
     for (int64_t e = 0, n = y.numel(); e < n; ++e) {
       int64_t off = 0;

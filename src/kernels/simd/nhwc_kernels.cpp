@@ -311,22 +311,44 @@ void Depthwise(const DepthwiseRows& g, int64_t row_begin, int64_t row_end) {
     }
 }
 
+// Four pixels at a time (four independent max/add chains), full vectors unmasked.
 template <bool kMax>
 HWY_INLINE void pool(const PoolRun& r) {
   const D d;
   const int64_t L = lanes();
-  for (int64_t p = 0; p < r.pixels; ++p) {
+  auto combine = [](V a, V b) HWY_ATTR_INLINE { return kMax ? hn::Max(a, b) : hn::Add(a, b); };
+  int64_t p = 0;
+  for (; p + 4 <= r.pixels; p += 4) {
+    const float* const* rows[4] = {r.rows + p * r.taps, r.rows + (p + 1) * r.taps, r.rows + (p + 2) * r.taps,
+                                   r.rows + (p + 3) * r.taps};
+    int64_t c0 = 0;
+    for (; c0 + L <= r.channels; c0 += L) {
+      V a[4];
+      for (int j = 0; j < 4; ++j) a[j] = hn::LoadU(d, rows[j][0] + c0);
+      for (int64_t k = 1; k < r.taps; ++k)
+        for (int j = 0; j < 4; ++j) a[j] = combine(a[j], hn::LoadU(d, rows[j][k] + c0));
+      for (int j = 0; j < 4; ++j) {
+        float* y = r.y + (p + j) * r.ldy + c0;
+        hn::StoreU(kMax ? a[j] : hn::Mul(a[j], hn::Set(d, r.scale[p + j])), d, y);
+      }
+    }
+    if (c0 < r.channels) {
+      const int64_t n = r.channels - c0;
+      for (int j = 0; j < 4; ++j) {
+        V acc = load_n(rows[j][0] + c0, n);
+        for (int64_t k = 1; k < r.taps; ++k) acc = combine(acc, load_n(rows[j][k] + c0, n));
+        store_n(kMax ? acc : hn::Mul(acc, hn::Set(d, r.scale[p + j])), n, r.y + (p + j) * r.ldy + c0);
+      }
+    }
+  }
+  for (; p < r.pixels; ++p) {
     const float* const* rows = r.rows + p * r.taps;
     float* y = r.y + p * r.ldy;
-    const V scale = kMax ? hn::Zero(d) : hn::Set(d, r.scale[p]);
     for (int64_t c0 = 0; c0 < r.channels; c0 += L) {
       const int64_t n = r.channels - c0;
       V acc = load_n(rows[0] + c0, n);
-      for (int64_t k = 1; k < r.taps; ++k) {
-        const V x = load_n(rows[k] + c0, n);
-        acc = kMax ? hn::Max(acc, x) : hn::Add(acc, x);
-      }
-      store_n(kMax ? acc : hn::Mul(acc, scale), n, y + c0);
+      for (int64_t k = 1; k < r.taps; ++k) acc = combine(acc, load_n(rows[k] + c0, n));
+      store_n(kMax ? acc : hn::Mul(acc, hn::Set(d, r.scale[p])), n, y + c0);
     }
   }
 }

@@ -299,16 +299,26 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t r, c
 void Depthwise(const DepthwiseRows& g, int64_t row_begin, int64_t row_end) {
   const Epi epi(g.epilogue);
   const int64_t L = lanes(), blocks = (g.channels + L - 1) / L, taps = g.kernel_h * g.kernel_w;
-  for (int64_t r = row_begin; r < row_end; ++r)
-    for (int64_t cb = 0; cb < blocks; ++cb) {
-      const bool full = g.channels - cb * L >= L;
-      if (taps == 9)
-        full ? depthwise_block<9, true>(g, cb, r, epi) : depthwise_block<9, false>(g, cb, r, epi);
-      else if (taps == 25)
-        full ? depthwise_block<25, true>(g, cb, r, epi) : depthwise_block<25, false>(g, cb, r, epi);
-      else
-        full ? depthwise_block<0, true>(g, cb, r, epi) : depthwise_block<0, false>(g, cb, r, epi);
-    }
+  auto block = [&](int64_t cb, int64_t r) HWY_ATTR_INLINE {
+    const bool full = g.channels - cb * L >= L;
+    if (taps == 9)
+      full ? depthwise_block<9, true>(g, cb, r, epi) : depthwise_block<9, false>(g, cb, r, epi);
+    else if (taps == 25)
+      full ? depthwise_block<25, true>(g, cb, r, epi) : depthwise_block<25, false>(g, cb, r, epi);
+    else
+      full ? depthwise_block<0, true>(g, cb, r, epi) : depthwise_block<0, false>(g, cb, r, epi);
+  };
+  // When the input rows these output rows read fit in L2, channel blocks go outside (one
+  // weight load per block for all rows); otherwise rows go outside, so each input row is
+  // fetched once for all its blocks.
+  const int64_t in_rows = (row_end - row_begin) * g.stride_h + (g.kernel_h - 1) * g.dilation_h;
+  if (in_rows * g.in_w * g.channels * int64_t(sizeof(float)) <= (int64_t(256) << 10)) {
+    for (int64_t cb = 0; cb < blocks; ++cb)
+      for (int64_t r = row_begin; r < row_end; ++r) block(cb, r);
+  } else {
+    for (int64_t r = row_begin; r < row_end; ++r)
+      for (int64_t cb = 0; cb < blocks; ++cb) block(cb, r);
+  }
 }
 
 // Four pixels at a time (four independent max/add chains), full vectors unmasked.

@@ -6,13 +6,16 @@
 // com.edgekit:ConvNhwc (W stays OIHW; the kernel packs it), MaxPool without Indices,
 // AveragePool and GlobalAveragePool -> com.edgekit:*PoolNhwc. Ops that do not care about the
 // layout join the NHWC region when every activation they read is in it: elementwise ops
-// (constant operands are permuted to match), and Concat (the axis is remapped). At the
+// (constant operands are permuted to match), Concat and Slice (axes remapped), and the channel
+// shuffle Reshape -> Transpose -> Reshape of ShuffleNet (rewritten for NHWC). At the
 // region's edges one Transpose per value converts in (NCHW -> NHWC) or out (NHWC -> NCHW, for
 // readers outside and for graph outputs, which keep their names and layout). Edges between two
 // Transposes then cancel in merge_transposes (TFLite models, NHWC at heart, lose all of theirs),
 // and a Transpose that moves only unit dims becomes a Reshape (transpose_to_reshape).
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <optional>
 #include <set>
 
 #include "passes/pass_manager.h"
@@ -65,21 +68,29 @@ class LayoutNhwc final : public GraphPass {
 
   bool apply(Graph& g) override {
     StaticTypes types(g);
+    GraphUses uses(g);
     std::set<std::string> nhwc_values;  // NCHW names of the values the region produces
-    std::vector<int> role(g.nodes.size(), 0);  // 1 anchor, 2 agnostic member
+    std::vector<int> role(g.nodes.size(), 0);  // 1 anchor, 2 agnostic member, 3 channel shuffle
+    std::map<size_t, std::pair<int64_t, int64_t>> shuffle_groups;  // first Reshape of a shuffle -> groups, C
     for (size_t i = 0; i < g.nodes.size(); ++i) {
       const Node& n = g.nodes[i];
-      if (is_anchor(g, n, types))
+      if (role[i]) continue;  // the inner nodes of a shuffle, marked with its first
+      if (is_anchor(g, n, types)) {
         role[i] = 1;
-      else if (joins(g, n, types, nhwc_values))
-        role[i] = 2;
-      else
+      } else if (auto shuffle = channel_shuffle(g, uses, types, i, nhwc_values)) {
+        role[i] = role[shuffle->transpose] = role[shuffle->reshape] = 3;
+        shuffle_groups[i] = {shuffle->groups, shuffle->channels};
+        nhwc_values.insert(g.nodes[shuffle->reshape].outputs[0]);
         continue;
+      } else if (joins(g, n, types, nhwc_values)) {
+        role[i] = 2;
+      } else {
+        continue;
+      }
       nhwc_values.insert(n.outputs[0]);
     }
     if (std::find(role.begin(), role.end(), 1) == role.end()) return false;
 
-    GraphUses uses(g);
     std::map<std::string, std::string> to_nhwc;  // NCHW name -> its NHWC value
     std::vector<Node> added;
     auto nhwc_of = [&](const std::string& v, const Node& reader) -> std::string {
@@ -102,6 +113,28 @@ class LayoutNhwc final : public GraphPass {
         n.inputs[0] = nhwc_of(before.inputs[0], before);
         n.outputs.resize(1);  // MaxPool's absent Indices
         if (before.op_type == "Conv" && before.has_input(3)) n.inputs[3] = nhwc_of(before.inputs[3], before);
+      } else if (role[i] == 3) {
+        // Channel shuffle [N,C,H,W] -> [N,g,C/g,H,W] -> swap 1,2 -> [N,C,H,W] is, in NHWC,
+        // [N,H,W,C] -> [N,H,W,g,C/g] -> swap 3,4 -> [N,H,W,C].
+        n.attrs.erase("allowzero");  // the new shapes copy dims with 0
+        auto it = shuffle_groups.find(i);
+        if (it != shuffle_groups.end()) {  // the first Reshape
+          n.inputs[0] = nhwc_of(before.inputs[0], before);
+          const auto [groups, channels] = it->second;
+          n.inputs[1] = add_initializer(g, n.name + "_nhwc_shape",
+                                        Tensor::from<int64_t>({0, 0, 0, groups, channels / groups}, {5}));
+          n.outputs[0] = fresh_name(g, before.outputs[0] + "_nhwc");
+          renamed_[before.outputs[0]] = n.outputs[0];
+          continue;  // its output is read only by the shuffle's Transpose
+        }
+        n.inputs[0] = renamed_.at(before.inputs[0]);
+        if (n.op_type == "Transpose") {
+          n.attrs["perm"] = std::vector<int64_t>{0, 1, 2, 4, 3};
+          n.outputs[0] = fresh_name(g, before.outputs[0] + "_nhwc");
+          renamed_[before.outputs[0]] = n.outputs[0];
+          continue;
+        }
+        n.inputs[1] = add_initializer(g, n.name + "_nhwc_shape", Tensor::from<int64_t>({0, 0, 0, -1}, {4}));
       } else {
         for (size_t k = 0; k < n.inputs.size(); ++k) {
           if (n.inputs[k].empty()) continue;
@@ -113,6 +146,7 @@ class LayoutNhwc final : public GraphPass {
           }
         }
         if (n.op_type == "Concat") n.attrs["axis"] = kNhwcAxis[normalized_axis(n)];
+        if (n.op_type == "Slice") n.inputs.resize(std::max<size_t>(n.inputs.size(), 4)), n.inputs[3] = nhwc_axes(g, before);
       }
       n.outputs[0] = to_nhwc.at(before.outputs[0]);
       // Readers outside the region and graph outputs keep the NCHW value under its name.
@@ -124,6 +158,7 @@ class LayoutNhwc final : public GraphPass {
     }
     for (auto& t : added) g.nodes.push_back(std::move(t));
     g.topo_sort();
+    renamed_.clear();
     return true;
   }
 
@@ -157,8 +192,70 @@ class LayoutNhwc final : public GraphPass {
     return (n.op_type == "AveragePool" || n.op_type == "GlobalAveragePool") && n.outputs.size() == 1;
   }
 
+  // Slice (opset >= 10: starts, ends, axes, steps as inputs) of a region value, with constant
+  // parameters: it runs in NHWC with its axes remapped.
+  static bool slice_joins(const Graph& g, const Node& n, const StaticTypes& types, const std::set<std::string>& region) {
+    if (n.inputs.size() < 3 || !region.count(n.inputs[0]) || n.outputs.size() != 1) return false;
+    for (size_t k = 1; k < n.inputs.size(); ++k)
+      if (!n.inputs[k].empty() && !constant_value(g, n.inputs[k])) return false;
+    auto rank = types.rank(n.inputs[0]);
+    if (!rank || *rank != 4 || n.attrs.count("axes") || n.attrs.count("starts")) return false;  // opset < 10 form
+    const Tensor* starts = constant_value(g, n.inputs[1]);
+    return starts && starts->rank() == 1;
+  }
+
+  // Slice's axes input for the NHWC data: given axes remapped, absent axes made explicit.
+  static std::string nhwc_axes(Graph& g, const Node& n) {
+    std::vector<int64_t> axes;
+    if (n.has_input(3)) {
+      axes = constant_value(g, n.inputs[3])->to_int_vector();
+    } else {
+      for (int64_t k = 0; k < constant_value(g, n.inputs[1])->numel(); ++k) axes.push_back(k);
+    }
+    for (auto& a : axes) a = kNhwcAxis[a < 0 ? a + 4 : a];
+    return add_initializer(g, n.name + "_nhwc_axes", Tensor::from<int64_t>(axes, {int64_t(axes.size())}));
+  }
+
+  // Reshape [N,C,H,W] -> [N,g,C/g,H,W], Transpose (0,2,1,3,4), Reshape back to [N,C,H,W] (the
+  // channel shuffle of ShuffleNet), starting at node i on a region value, each link read only
+  // by the next.
+  struct Shuffle {
+    size_t transpose, reshape;
+    int64_t groups, channels;
+  };
+  static std::optional<Shuffle> channel_shuffle(const Graph& g, const GraphUses& uses, const StaticTypes& types,
+                                               size_t i, const std::set<std::string>& region) {
+    const Node& r1 = g.nodes[i];
+    if (r1.op_type != "Reshape" || !r1.domain.empty() || r1.inputs.size() < 2 || !region.count(r1.inputs[0]))
+      return std::nullopt;
+    auto in = types.shape(r1.inputs[0]);
+    auto mid = types.shape(r1.outputs[0]);
+    if (!in || !mid || in->size() != 4 || mid->size() != 5) return std::nullopt;
+    auto t = uses.sole_reader_is(g, r1.outputs[0], "Transpose");
+    if (!t || g.nodes[*t].attr_ints("perm", {}) != std::vector<int64_t>{0, 2, 1, 3, 4}) return std::nullopt;
+    auto r2 = uses.sole_reader_is(g, g.nodes[*t].outputs[0], "Reshape");
+    if (!r2) return std::nullopt;
+    auto out = types.shape(g.nodes[*r2].outputs[0]);
+    // C may be unknown statically (after a Slice); the 5-D target then says it.
+    const int64_t groups = (*mid)[1], C = (*in)[1] > 0 ? (*in)[1] : groups * (*mid)[2];
+    const bool dims_ok = C > 0 && groups > 0 && (*mid)[2] > 0 && groups * (*mid)[2] == C &&
+                         (*mid)[3] == (*in)[2] &&
+                         (*mid)[4] == (*in)[3] && (*in)[2] > 0 && (*in)[3] > 0;
+    // Back to [N,C,H,W]: H and W as the input's, and either N copied (a 0 in the constant
+    // target) or C given, so the other follows from the element count.
+    const Tensor* target = constant_value(g, g.nodes[*r2].inputs.size() > 1 ? g.nodes[*r2].inputs[1] : "");
+    if (!dims_ok || !out || out->size() != 4 || !target || target->numel() != 4) return std::nullopt;
+    const std::vector<int64_t> t2 = target->to_int_vector();
+    if ((*out)[2] != (*in)[2] || (*out)[3] != (*in)[3] || ((*out)[1] != C && (*out)[1] != -1) ||
+        !(t2[0] == 0 || t2[1] == C))
+      return std::nullopt;
+    return Shuffle{*t, *r2, groups, C};
+  }
+
+  std::map<std::string, std::string> renamed_;  // inner shuffle values: NCHW name -> NHWC value
+
   // Inputs of elementwise ops that are data (Clip's min/max are scalars; PRelu's slope is data).
-  static bool is_data_operand(const Node& n, size_t k) { return n.op_type != "Clip" || k == 0; }
+  static bool is_data_operand(const Node& n, size_t k) { return (n.op_type != "Clip" && n.op_type != "Slice") || k == 0; }
 
   static int64_t normalized_axis(const Node& n) {
     const int64_t axis = n.attr_int("axis", 0);
@@ -169,6 +266,7 @@ class LayoutNhwc final : public GraphPass {
   static bool joins(const Graph& g, const Node& n, const StaticTypes& types, const std::set<std::string>& region) {
     if (!n.domain.empty() || n.outputs.size() != 1 || n.inputs.empty()) return false;
     const bool concat = n.op_type == "Concat";
+    if (n.op_type == "Slice") return slice_joins(g, n, types, region);
     if (!concat && !agnostic_elementwise().count(n.op_type)) return false;
     const ValueInfo* out = types.find(n.outputs[0]);
     if (!out || !out->shape_known || out->dims.size() != 4) return false;

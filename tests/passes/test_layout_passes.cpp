@@ -131,3 +131,41 @@ TEST(TransposeToReshape, OnlyUnitDimMovesBecomeReshapes) {
 }
 
 }  // namespace edgekit
+
+namespace edgekit {
+// ShuffleNet's unit: Slice the channels in two, convolve one half, Concat, channel shuffle.
+// All of it runs in NHWC: the Slices' axes and the shuffle's Reshape/Transpose are rewritten.
+TEST(LayoutNhwc, ChannelShuffleAndSlicesStayInside) {
+  Graph g;
+  g.opsets[""] = 13;
+  g.inputs.push_back({"x", DType::f32, {-1, 4, 6, 5}, {"N", "", "", ""}});
+  conv(g, "x", "c0", 4, 8, 1);
+  g.initializers["s0"] = Tensor::from<int64_t>({0}, {1});
+  g.initializers["s4"] = Tensor::from<int64_t>({4}, {1});
+  g.initializers["s8"] = Tensor::from<int64_t>({8}, {1});
+  g.initializers["ax"] = Tensor::from<int64_t>({1}, {1});
+  g.add_node("Slice", {"c0", "s0", "s4", "ax"}, {"left"}, "slice_left");
+  g.add_node("Slice", {"c0", "s4", "s8", "ax"}, {"right"}, "slice_right");
+  conv(g, "right", "c1", 4, 4, 3, 1);
+  Node& cat = g.add_node("Concat", {"left", "c1"}, {"cat"}, "cat");
+  cat.attrs["axis"] = int64_t(1);
+  g.initializers["shape5"] = Tensor::from<int64_t>({0, 2, 4, 6, 5}, {5});
+  g.initializers["shape4"] = Tensor::from<int64_t>({0, -1, 6, 5}, {4});
+  g.add_node("Reshape", {"cat", "shape5"}, {"r5"}, "shuffle_reshape");
+  Node& t = g.add_node("Transpose", {"r5"}, {"t5"}, "shuffle_transpose");
+  t.attrs["perm"] = std::vector<int64_t>{0, 2, 1, 3, 4};
+  g.add_node("Reshape", {"t5", "shape4"}, {"shuffled"}, "shuffle_back");
+  conv(g, "shuffled", "y", 8, 3, 5);
+  g.outputs.push_back({"y", DType::f32, {-1, 3, 6, 5}, {"N", "", "", ""}});
+
+  Graph opt = g;
+  optimize_graph(opt, 3);
+  // The graph input and output Transposes, and the shuffle's own (now swapping the last two dims).
+  EXPECT_EQ(count_op(opt, "Transpose"), 3u);
+  for (const auto& n : opt.nodes)
+    if (n.op_type == "Transpose" && n.name == "shuffle_transpose")
+      EXPECT_EQ(n.attr_ints("perm"), (std::vector<int64_t>{0, 1, 2, 4, 3}));
+  expect_same_outputs(g, 3);
+  expect_same_outputs(g, 3, 7);
+}
+}  // namespace edgekit

@@ -82,6 +82,9 @@ class LayoutNhwc final : public GraphPass {
         shuffle_groups[i] = {shuffle->groups, shuffle->channels};
         nhwc_values.insert(g.nodes[shuffle->reshape].outputs[0]);
         continue;
+      } else if (spatial_reduction(g, n, nhwc_values)) {
+        role[i] = 4;  // reads the region, writes a value with no layout: not in the region
+        continue;
       } else if (joins(g, n, types, nhwc_values)) {
         role[i] = 2;
       } else {
@@ -113,6 +116,15 @@ class LayoutNhwc final : public GraphPass {
         n.inputs[0] = nhwc_of(before.inputs[0], before);
         n.outputs.resize(1);  // MaxPool's absent Indices
         if (before.op_type == "Conv" && before.has_input(3)) n.inputs[3] = nhwc_of(before.inputs[3], before);
+      } else if (role[i] == 4) {
+        // Reduced over H and W without keepdims: [N, C] either way, from NHWC's axes 1 and 2.
+        n.inputs[0] = nhwc_of(before.inputs[0], before);
+        const std::vector<int64_t> axes{1, 2};
+        if (n.has_attr("axes"))
+          n.attrs["axes"] = axes;
+        else
+          n.inputs[1] = add_initializer(g, n.name + "_nhwc_axes", Tensor::from<int64_t>(axes, {2}));
+        continue;  // the output keeps its name and meaning
       } else if (role[i] == 3) {
         // Channel shuffle [N,C,H,W] -> [N,g,C/g,H,W] -> swap 1,2 -> [N,C,H,W] is, in NHWC,
         // [N,H,W,C] -> [N,H,W,g,C/g] -> swap 3,4 -> [N,H,W,C].
@@ -190,6 +202,30 @@ class LayoutNhwc final : public GraphPass {
     }
     if (n.op_type == "MaxPool") return n.outputs.size() == 1 || (n.outputs.size() == 2 && n.outputs[1].empty());
     return (n.op_type == "AveragePool" || n.op_type == "GlobalAveragePool") && n.outputs.size() == 1;
+  }
+
+  // ReduceMean/Max/Sum of a 4-D region value over exactly H and W (axes 2 and 3) with
+  // keepdims = 0: its [N, C] result is the same computed from NHWC (axes 1 and 2).
+  static bool spatial_reduction(const Graph& g, const Node& n, const std::set<std::string>& region) {
+    if (!n.domain.empty() || (n.op_type != "ReduceMean" && n.op_type != "ReduceMax" && n.op_type != "ReduceSum"))
+      return false;
+    if (n.inputs.empty() || !region.count(n.inputs[0]) || n.outputs.size() != 1 || n.attr_int("keepdims", 1) != 0)
+      return false;
+    std::vector<int64_t> axes;
+    if (n.has_attr("axes")) {
+      if (n.op_type == "ReduceSum" && n.opset >= 13) return false;
+      axes = n.attr_ints("axes");
+    } else if (n.has_input(1)) {
+      const Tensor* t = constant_value(g, n.inputs[1]);
+      if (!t) return false;
+      axes = t->to_int_vector();
+    } else {
+      return false;  // all axes
+    }
+    if (n.inputs.size() > 1 && n.has_attr("axes")) return false;
+    for (auto& a : axes) a = a < 0 ? a + 4 : a;
+    std::sort(axes.begin(), axes.end());
+    return axes == std::vector<int64_t>{2, 3} && n.attr_int("noop_with_empty_axes", 0) == 0;
   }
 
   // Slice (opset >= 10: starts, ends, axes, steps as inputs) of a region value, with constant

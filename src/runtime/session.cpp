@@ -82,6 +82,20 @@ void Session::prepare() {
     kernels_[k]->prepare(PrepareContext(g.nodes[k], std::move(consts)));
   }
 
+  // Shape-only ops (Reshape, Flatten, Squeeze, Unsqueeze, Identity) become views of their
+  // input, sharing its buffer, unless their output is a graph output (the caller keeps those).
+  view_.assign(g.nodes.size(), 0);
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    const Node& n = g.nodes[k];
+    const bool shape_only = n.domain.empty() && (n.op_type == "Reshape" || n.op_type == "Flatten" ||
+                                                 n.op_type == "Squeeze" || n.op_type == "Unsqueeze" ||
+                                                 n.op_type == "Identity");
+    if (!shape_only || n.outputs.size() != 1 || output_slots_[k][0] < 0 || input_slots_[k].empty() ||
+        input_slots_[k][0] < 0)
+      continue;
+    view_[k] = std::find(result_slots_.begin(), result_slots_.end(), output_slots_[k][0]) == result_slots_.end();
+  }
+
   // Last use of each computed slot; graph outputs and constants are never released.
   std::vector<int> last_use(num_slots_, -1);
   for (size_t i = 0; i < g.nodes.size(); ++i) {
@@ -90,6 +104,13 @@ void Session::prepare() {
     for (int s : output_slots_[i])  // an output nobody reads dies right after its node
       if (s >= 0 && last_use[size_t(s)] < int(i)) last_use[size_t(s)] = int(i);
   }
+  // A view's buffer is its input's: the input lives as long as the view is read (backwards, so
+  // chains of views reach the first buffer).
+  for (size_t k = g.nodes.size(); k-- > 0;)
+    if (view_[k]) {
+      int& base = last_use[size_t(input_slots_[k][0])];
+      base = std::max(base, last_use[size_t(output_slots_[k][0])]);
+    }
   for (int s : result_slots_) last_use[size_t(s)] = -1;
   last_use_ = last_use;
   produced_at_.assign(num_slots_, -1);
@@ -187,13 +208,19 @@ std::vector<Tensor> Session::run(const std::map<std::string, Tensor>& feeds) {
     const auto& outs = output_slots_[k];
     if (same_shapes && static_node_[k]) {
       // Output types are the recorded ones: the node's infer() reads no computed value.
+      if (view_[k]) {
+        slots_[size_t(outs[0])] = slots_[size_t(input_slots_[k][0])].reshaped(recorded_[k][0].shape);
+        for (int s : release_after_[k]) slots_[size_t(s)] = Tensor();
+        continue;
+      }
       for (size_t i = 0; i < outs.size(); ++i) {
         if (outs[i] < 0) continue;
         const size_t s = size_t(outs[i]);
         slots_[s] = planned_[s].defined() ? planned_[s] : Tensor(recorded_[k][i].dtype, recorded_[k][i].shape);
       }
-    } else {
-      infer_node(k, record.empty() ? nullptr : &record, static_value);
+    } else if (infer_node(k, record.empty() ? nullptr : &record, static_value)) {
+      for (int s : release_after_[k]) slots_[size_t(s)] = Tensor();
+      continue;  // a view: nothing to compute
     }
     int64_t start = options_.profile ? now_ns() : 0;
     kernels_[k]->run(run_contexts_[k]);
@@ -219,8 +246,9 @@ std::vector<Tensor> Session::run(const std::map<std::string, Tensor>& feeds) {
 
 // infer() and output buffers for node k. In a record run (`record` given) it also notes the
 // node's output types and whether they are static: infer() read no computed value and every
-// computed input comes from a static node or a feed.
-void Session::infer_node(size_t k, std::vector<TensorType>* record, std::vector<char>& static_value) {
+// computed input comes from a static node or a feed. Returns true for a view (its output set
+// to the reshaped input, nothing left to run).
+bool Session::infer_node(size_t k, std::vector<TensorType>* record, std::vector<char>& static_value) {
   const Node& node = graph_->nodes[k];
   const auto& ins = input_slots_[k];
   infer_types_.assign(ins.size(), TensorType{});
@@ -241,9 +269,12 @@ void Session::infer_node(size_t k, std::vector<TensorType>* record, std::vector<
     if (outs[i] < 0) continue;
     const TensorType& t = ictx.outputs()[i];
     EK_CHECK(t.dtype != DType::undefined && t.shape_known, node.where(), ": output ", i, " has no inferred type");
-    slots_[size_t(outs[i])] = output_tensor(outs[i], t, record);
+    if (view_[k])
+      slots_[size_t(outs[i])] = slots_[size_t(ins[0])].reshaped(t.shape);
+    else
+      slots_[size_t(outs[i])] = output_tensor(outs[i], t, record);
   }
-  if (!record) return;
+  if (!record) return view_[k];
   bool is_static = true;
   for (size_t i = 0; i < ins.size(); ++i) {
     if (ins[i] < 0) continue;
@@ -254,6 +285,7 @@ void Session::infer_node(size_t k, std::vector<TensorType>* record, std::vector<
   recorded_[k] = ictx.outputs();
   for (int s : outs)
     if (s >= 0) static_value[size_t(s)] = is_static;
+  return view_[k];
 }
 
 }  // namespace edgekit

@@ -69,7 +69,7 @@ class Session {
 
  private:
   void prepare();
-  void infer_node(size_t k, std::vector<TensorType>* record, std::vector<char>& static_value);
+  bool infer_node(size_t k, std::vector<TensorType>* record, std::vector<char>& static_value);
   void check_feed(const ValueInfo& info, const Tensor& t) const;
   void make_arena_plan(const std::vector<Shape>& feed_shapes, const std::vector<TensorType>& record);
   Tensor output_tensor(int slot, const TensorType& type, std::vector<TensorType>* record);
@@ -109,6 +109,7 @@ class Session {
   // From the latest record run: per node, whether its output types follow from the input
   // shapes alone (then later runs skip infer()), and those types; per slot, the arena tensor.
   std::vector<char> static_node_;
+  std::vector<char> view_;  // per node: a shape-only op whose output is a view of its input
   std::vector<std::vector<TensorType>> recorded_;
   std::vector<Tensor> planned_;
   std::vector<TensorType> infer_types_;  // infer_node's scratch

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "runtime/session.h"
 
 namespace edgekit {
@@ -86,6 +89,40 @@ TEST(Session, DataDependentShapesAreReinferredEveryRun) {
     std::vector<Tensor> y = s.run({{"x", x}});
     ASSERT_EQ(y[0].shape(), (Shape{1, positives})) << "positives " << positives;
     for (int i = 0; i < positives; ++i) EXPECT_EQ(y[0].data<int64_t>()[i], i);
+  }
+}
+
+// Reshape-like ops are views of their input (no copy); the input's buffer must then outlive
+// every reader of the view, including across planned runs over a NaN-poisoned arena.
+TEST(Session, ShapeOnlyOpsAreViewsThatKeepTheirBufferAlive) {
+  Graph g;
+  g.opsets[""] = 13;
+  g.inputs.push_back({"x", DType::f32, {2, 8}, {}});
+  g.initializers["s44"] = Tensor::from<int64_t>({4, 4}, {2});
+  g.initializers["s28"] = Tensor::from<int64_t>({2, 8}, {2});
+  g.add_node("Relu", {"x"}, {"a"});
+  g.add_node("Reshape", {"a", "s44"}, {"b"});   // a view of a
+  g.add_node("Neg", {"b"}, {"c"});
+  g.add_node("Flatten", {"c"}, {"f"});          // a view of c, [4, 4] -> [4, 4]
+  g.add_node("Reshape", {"f", "s28"}, {"d"});   // a view of a view
+  g.add_node("Neg", {"x"}, {"e"});              // new buffers while a's view is still to be read
+  g.add_node("Add", {"d", "b2"}, {"y"});
+  g.add_node("Reshape", {"b", "s28"}, {"b2"});  // reads a (through b) late
+  g.topo_sort();
+  g.outputs.push_back({"y", DType::f32, {2, 8}, {}});
+  g.outputs.push_back({"e", DType::f32, {2, 8}, {}});
+  setenv("EDGEKIT_POISON_ARENA", "1", 1);
+  Session s(std::move(g), {.threads = 1, .opt_level = 0});
+  unsetenv("EDGEKIT_POISON_ARENA");
+  Tensor x(DType::f32, {2, 8});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = float(i % 5) - 2.f;
+  for (int run = 0; run < 3; ++run) {
+    std::vector<Tensor> out = s.run({{"x", x}});
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      const float a = std::max(x.data<float>()[i], 0.f);
+      ASSERT_EQ(out[0].data<float>()[i], -a + a) << "run " << run << " at " << i;
+      ASSERT_EQ(out[1].data<float>()[i], -x.data<float>()[i]);
+    }
   }
 }
 

@@ -212,7 +212,9 @@ void nhwc_conv_f32(const NhwcConvWeights& w, const float* x, int64_t batch, cons
   const int64_t pixels = batch * win.out_h * win.out_w;
   if (pixels == 0 || M == 0) return;
   const double flops = 2.0 * double(pixels) * double(M) * double(taps) * double(C / G);
-  pool = worth_threads(pool, flops);
+  // Depthwise runs at a quarter of the GEMM's FLOP rate (one load per multiply-add): weigh
+  // its FLOPs so the thread threshold is about the same time.
+  pool = worth_threads(pool, w.depthwise() ? 4 * flops : flops);
   const int threads = pool_size(pool);
   if (w.depthwise()) {
     const int64_t KH = win.kernel_h, KW = win.kernel_w;
@@ -234,7 +236,7 @@ void nhwc_conv_f32(const NhwcConvWeights& w, const float* x, int64_t batch, cons
     const int64_t pb = std::max<int64_t>(0, (win.out_h - 1) * win.stride_h + (KH - 1) * win.dilation_h + 1 - win.pad_top - win.in_h);
     const int64_t pr = std::max<int64_t>(0, (win.out_w - 1) * win.stride_w + ext_w + 1 - win.pad_left - win.in_w);
     const int64_t hp = win.in_h + win.pad_top + pb, wp = win.in_w + win.pad_left + pr;
-    if ((win.pad_top | win.pad_left | pb | pr) != 0 && batch * hp * wp * C <= (int64_t(128) << 10)) {
+    if ((win.pad_top | win.pad_left | pb | pr) != 0 && batch * hp * wp * C <= (int64_t(32) << 10)) {
       // The border stays zero between runs of the same geometry; only the image is copied.
       thread_local std::vector<float> padded;
       thread_local int64_t padded_for[5] = {-1, -1, -1, -1, -1};
@@ -252,13 +254,28 @@ void nhwc_conv_f32(const NhwcConvWeights& w, const float* x, int64_t batch, cons
           offsets[size_t(ky * KW + kx)] = (ky * win.dilation_h * wp + kx * win.dilation_w) * C;
       g.x = padded.data(), g.in_h = hp, g.in_w = wp, g.pad_top = g.pad_left = 0, g.ox_lo = 0, g.ox_hi = win.out_w;
     }
-    const int64_t rows = batch * win.out_h;
-    const int64_t per_task = std::max<int64_t>(1, 512 / std::max<int64_t>(1, win.out_w));
-    const int64_t tasks = (rows + per_task - 1) / per_task;
-    parallel_for(pool, tasks, [&](int64_t begin, int64_t end) {
-      const int64_t r0 = begin * per_task, r1 = std::min(rows, end * per_task);
-      depthwise_f32(g, r0, r1);
-      if (post_activation) activation.apply(y + r0 * win.out_w * M, (r1 - r0) * win.out_w * M);
+    // Tasks of output rows (about 512 pixels each), cut finer over threads, and over channel
+    // blocks too when the image has few rows (7x7 layers with a thousand channels).
+    const int64_t rows = batch * win.out_h, L = depthwise_f32_lanes(), blocks = (C + L - 1) / L;
+    const int64_t want = threads > 1 ? int64_t(ThreadPool::kPiecesPerThread) * threads : 1;
+    int64_t per_task = std::max<int64_t>(1, 512 / std::max<int64_t>(1, win.out_w));
+    if (threads > 1) per_task = std::min(per_task, std::max<int64_t>(1, rows / want));
+    const int64_t row_tasks = (rows + per_task - 1) / per_task;
+    const int64_t splits = row_tasks >= want ? 1 : std::min(blocks, (want + row_tasks - 1) / row_tasks);
+    const int64_t blocks_per_split = (blocks + splits - 1) / splits;
+    parallel_for(pool, row_tasks * splits, [&](int64_t begin, int64_t end) {
+      for (int64_t task = begin; task < end; ++task) {
+        const int64_t r0 = task / splits * per_task, r1 = std::min(rows, r0 + per_task), sp = task % splits;
+        DepthwiseRows part = g;
+        part.block_begin = sp * blocks_per_split;
+        part.block_end = std::min(blocks, part.block_begin + blocks_per_split);
+        if (part.block_begin >= part.block_end) continue;
+        depthwise_f32(part, r0, r1);
+        if (post_activation) {
+          const int64_t c0 = part.block_begin * L, c1 = std::min(C, part.block_end * L);
+          for (int64_t p = r0 * win.out_w; p < r1 * win.out_w; ++p) activation.apply(y + p * M + c0, c1 - c0);
+        }
+      }
     });
     return;
   }

@@ -304,7 +304,8 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t r, c
 
 void Depthwise(const DepthwiseRows& g, int64_t row_begin, int64_t row_end) {
   const Epi epi(g.epilogue);
-  const int64_t L = lanes(), blocks = (g.channels + L - 1) / L, taps = g.kernel_h * g.kernel_w;
+  const int64_t L = lanes(), taps = g.kernel_h * g.kernel_w;
+  const int64_t all = (g.channels + L - 1) / L, b0 = g.block_begin, b1 = g.block_end < 0 ? all : g.block_end;
   auto block = [&](int64_t cb, int64_t r) HWY_ATTR_INLINE {
     const bool full = g.channels - cb * L >= L;
     if (taps == 9)
@@ -319,11 +320,11 @@ void Depthwise(const DepthwiseRows& g, int64_t row_begin, int64_t row_end) {
   // fetched once for all its blocks.
   const int64_t in_rows = (row_end - row_begin) * g.stride_h + (g.kernel_h - 1) * g.dilation_h;
   if (in_rows * g.in_w * g.channels * int64_t(sizeof(float)) <= (int64_t(256) << 10)) {
-    for (int64_t cb = 0; cb < blocks; ++cb)
+    for (int64_t cb = b0; cb < b1; ++cb)
       for (int64_t r = row_begin; r < row_end; ++r) block(cb, r);
   } else {
     for (int64_t r = row_begin; r < row_end; ++r)
-      for (int64_t cb = 0; cb < blocks; ++cb) block(cb, r);
+      for (int64_t cb = b0; cb < b1; ++cb) block(cb, r);
   }
 }
 

@@ -73,6 +73,7 @@ struct DepthwiseRows {
   float* y;                  // [N, OH, OW, C]
   const float* residual;     // same layout as y, or null
   NhwcEpilogue epilogue;
+  int64_t block_begin = 0, block_end = -1;  // channel blocks to compute (-1: to the last)
 };
 int64_t depthwise_f32_lanes();  // the channel block width of the chosen ISA
 void depthwise_f32(const DepthwiseRows& run, int64_t row_begin, int64_t row_end);

@@ -204,81 +204,80 @@ NhwcConvWeights::NhwcConvWeights(const float* w, const float* bias, int64_t out_
     }
 }
 
-void nhwc_conv_f32(const NhwcConvWeights& w, const float* x, int64_t batch, const NhwcWindow& win, float* y,
-                   const float* residual, const FusedActivation& activation, ThreadPool* pool) {
-  bool post_activation = false;
-  const NhwcEpilogue epi = register_epilogue(activation, &post_activation);
-  const int64_t C = w.in_channels(), M = w.out_channels(), G = w.group(), taps = win.taps();
-  const int64_t pixels = batch * win.out_h * win.out_w;
-  if (pixels == 0 || M == 0) return;
-  const double flops = 2.0 * double(pixels) * double(M) * double(taps) * double(C / G);
-  // Depthwise runs at a quarter of the GEMM's FLOP rate (one load per multiply-add): weigh
-  // its FLOPs so the thread threshold is about the same time.
-  pool = worth_threads(pool, w.depthwise() ? 4 * flops : flops);
+namespace {
+// Depthwise: by output rows, channel-vector kernels (simd/nhwc_kernels.h DepthwiseRows).
+void depthwise_conv(const NhwcConvWeights& w, const float* x, int64_t batch, const NhwcWindow& win, float* y, const float* residual,
+                 const FusedActivation& activation, const NhwcEpilogue& epi, bool post_activation, ThreadPool* pool) {
+  const int64_t C = w.in_channels(), M = w.out_channels(), taps = win.taps();
   const int threads = pool_size(pool);
-  if (w.depthwise()) {
-    const int64_t KH = win.kernel_h, KW = win.kernel_w;
-    thread_local std::vector<int64_t> offsets;  // the calling thread's; workers only read it
-    offsets.resize(static_cast<size_t>(taps));
+  const int64_t KH = win.kernel_h, KW = win.kernel_w;
+  thread_local std::vector<int64_t> offsets;  // the calling thread's; workers only read it
+  offsets.resize(static_cast<size_t>(taps));
+  for (int64_t ky = 0; ky < KH; ++ky)
+    for (int64_t kx = 0; kx < KW; ++kx)
+      offsets[size_t(ky * KW + kx)] = (ky * win.dilation_h * win.in_w + kx * win.dilation_w) * C;
+  // Output columns [ox_lo, ox_hi) have every horizontal tap inside the image.
+  const int64_t ext_w = (KW - 1) * win.dilation_w;
+  const int64_t ox_lo = std::min(win.out_w, (win.pad_left + win.stride_w - 1) / win.stride_w);
+  const int64_t last = win.in_w - 1 - ext_w + win.pad_left;  // the largest ix0 + pad_left that fits
+  const int64_t ox_hi = std::max(ox_lo, std::min(win.out_w, last >= 0 ? last / win.stride_w + 1 : 0));
+  DepthwiseRows g{x, win.in_h, win.in_w, C, win.out_h, win.out_w, KH, KW, win.stride_h, win.stride_w,
+                  win.dilation_h, win.dilation_w, win.pad_top, win.pad_left, ox_lo, ox_hi, offsets.data(),
+                  w.packed(), y, residual, epi};
+  // Small padded images (where edge pixels are a large share) are copied with their zero
+  // border once, so every pixel takes the interior path.
+  const int64_t pb = std::max<int64_t>(0, (win.out_h - 1) * win.stride_h + (KH - 1) * win.dilation_h + 1 - win.pad_top - win.in_h);
+  const int64_t pr = std::max<int64_t>(0, (win.out_w - 1) * win.stride_w + ext_w + 1 - win.pad_left - win.in_w);
+  const int64_t hp = win.in_h + win.pad_top + pb, wp = win.in_w + win.pad_left + pr;
+  if ((win.pad_top | win.pad_left | pb | pr) != 0 && batch * hp * wp * C <= (int64_t(32) << 10)) {
+    // The border stays zero between runs of the same geometry; only the image is copied.
+    thread_local std::vector<float> padded;
+    thread_local int64_t padded_for[5] = {-1, -1, -1, -1, -1};
+    const int64_t key[5] = {batch, hp, wp, C, win.pad_top * 4096 + win.pad_left};
+    if (!std::equal(key, key + 5, padded_for)) {
+      padded.assign(size_t(batch * hp * wp * C), 0.f);
+      std::copy(key, key + 5, padded_for);
+    }
+    for (int64_t n = 0; n < batch; ++n)
+      for (int64_t r = 0; r < win.in_h; ++r)
+        std::memcpy(padded.data() + ((n * hp + r + win.pad_top) * wp + win.pad_left) * C,
+                    x + (n * win.in_h + r) * win.in_w * C, size_t(win.in_w * C) * sizeof(float));
     for (int64_t ky = 0; ky < KH; ++ky)
       for (int64_t kx = 0; kx < KW; ++kx)
-        offsets[size_t(ky * KW + kx)] = (ky * win.dilation_h * win.in_w + kx * win.dilation_w) * C;
-    // Output columns [ox_lo, ox_hi) have every horizontal tap inside the image.
-    const int64_t ext_w = (KW - 1) * win.dilation_w;
-    const int64_t ox_lo = std::min(win.out_w, (win.pad_left + win.stride_w - 1) / win.stride_w);
-    const int64_t last = win.in_w - 1 - ext_w + win.pad_left;  // the largest ix0 + pad_left that fits
-    const int64_t ox_hi = std::max(ox_lo, std::min(win.out_w, last >= 0 ? last / win.stride_w + 1 : 0));
-    DepthwiseRows g{x, win.in_h, win.in_w, C, win.out_h, win.out_w, KH, KW, win.stride_h, win.stride_w,
-                    win.dilation_h, win.dilation_w, win.pad_top, win.pad_left, ox_lo, ox_hi, offsets.data(),
-                    w.packed(), y, residual, epi};
-    // Small padded images (where edge pixels are a large share) are copied with their zero
-    // border once, so every pixel takes the interior path.
-    const int64_t pb = std::max<int64_t>(0, (win.out_h - 1) * win.stride_h + (KH - 1) * win.dilation_h + 1 - win.pad_top - win.in_h);
-    const int64_t pr = std::max<int64_t>(0, (win.out_w - 1) * win.stride_w + ext_w + 1 - win.pad_left - win.in_w);
-    const int64_t hp = win.in_h + win.pad_top + pb, wp = win.in_w + win.pad_left + pr;
-    if ((win.pad_top | win.pad_left | pb | pr) != 0 && batch * hp * wp * C <= (int64_t(32) << 10)) {
-      // The border stays zero between runs of the same geometry; only the image is copied.
-      thread_local std::vector<float> padded;
-      thread_local int64_t padded_for[5] = {-1, -1, -1, -1, -1};
-      const int64_t key[5] = {batch, hp, wp, C, win.pad_top * 4096 + win.pad_left};
-      if (!std::equal(key, key + 5, padded_for)) {
-        padded.assign(size_t(batch * hp * wp * C), 0.f);
-        std::copy(key, key + 5, padded_for);
-      }
-      for (int64_t n = 0; n < batch; ++n)
-        for (int64_t r = 0; r < win.in_h; ++r)
-          std::memcpy(padded.data() + ((n * hp + r + win.pad_top) * wp + win.pad_left) * C,
-                      x + (n * win.in_h + r) * win.in_w * C, size_t(win.in_w * C) * sizeof(float));
-      for (int64_t ky = 0; ky < KH; ++ky)
-        for (int64_t kx = 0; kx < KW; ++kx)
-          offsets[size_t(ky * KW + kx)] = (ky * win.dilation_h * wp + kx * win.dilation_w) * C;
-      g.x = padded.data(), g.in_h = hp, g.in_w = wp, g.pad_top = g.pad_left = 0, g.ox_lo = 0, g.ox_hi = win.out_w;
-    }
-    // Tasks of output rows (about 512 pixels each), cut finer over threads, and over channel
-    // blocks too when the image has few rows (7x7 layers with a thousand channels).
-    const int64_t rows = batch * win.out_h, L = depthwise_f32_lanes(), blocks = (C + L - 1) / L;
-    const int64_t want = threads > 1 ? int64_t(ThreadPool::kPiecesPerThread) * threads : 1;
-    int64_t per_task = std::max<int64_t>(1, 512 / std::max<int64_t>(1, win.out_w));
-    if (threads > 1) per_task = std::min(per_task, std::max<int64_t>(1, rows / want));
-    const int64_t row_tasks = (rows + per_task - 1) / per_task;
-    const int64_t splits = row_tasks >= want ? 1 : std::min(blocks, (want + row_tasks - 1) / row_tasks);
-    const int64_t blocks_per_split = (blocks + splits - 1) / splits;
-    parallel_for(pool, row_tasks * splits, [&](int64_t begin, int64_t end) {
-      for (int64_t task = begin; task < end; ++task) {
-        const int64_t r0 = task / splits * per_task, r1 = std::min(rows, r0 + per_task), sp = task % splits;
-        DepthwiseRows part = g;
-        part.block_begin = sp * blocks_per_split;
-        part.block_end = std::min(blocks, part.block_begin + blocks_per_split);
-        if (part.block_begin >= part.block_end) continue;
-        depthwise_f32(part, r0, r1);
-        if (post_activation) {
-          const int64_t c0 = part.block_begin * L, c1 = std::min(C, part.block_end * L);
-          for (int64_t p = r0 * win.out_w; p < r1 * win.out_w; ++p) activation.apply(y + p * M + c0, c1 - c0);
-        }
-      }
-    });
-    return;
+        offsets[size_t(ky * KW + kx)] = (ky * win.dilation_h * wp + kx * win.dilation_w) * C;
+    g.x = padded.data(), g.in_h = hp, g.in_w = wp, g.pad_top = g.pad_left = 0, g.ox_lo = 0, g.ox_hi = win.out_w;
   }
+  // Tasks of output rows (about 512 pixels each), cut finer over threads, and over channel
+  // blocks too when the image has few rows (7x7 layers with a thousand channels).
+  const int64_t rows = batch * win.out_h, L = depthwise_f32_lanes(), blocks = (C + L - 1) / L;
+  const int64_t want = threads > 1 ? int64_t(ThreadPool::kPiecesPerThread) * threads : 1;
+  int64_t per_task = std::max<int64_t>(1, 512 / std::max<int64_t>(1, win.out_w));
+  if (threads > 1) per_task = std::min(per_task, std::max<int64_t>(1, rows / want));
+  const int64_t row_tasks = (rows + per_task - 1) / per_task;
+  const int64_t splits = row_tasks >= want ? 1 : std::min(blocks, (want + row_tasks - 1) / row_tasks);
+  const int64_t blocks_per_split = (blocks + splits - 1) / splits;
+  parallel_for(pool, row_tasks * splits, [&](int64_t begin, int64_t end) {
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t r0 = task / splits * per_task, r1 = std::min(rows, r0 + per_task), sp = task % splits;
+      DepthwiseRows part = g;
+      part.block_begin = sp * blocks_per_split;
+      part.block_end = std::min(blocks, part.block_begin + blocks_per_split);
+      if (part.block_begin >= part.block_end) continue;
+      depthwise_f32(part, r0, r1);
+      if (post_activation) {
+        const int64_t c0 = part.block_begin * L, c1 = std::min(C, part.block_end * L);
+        for (int64_t p = r0 * win.out_w; p < r1 * win.out_w; ++p) activation.apply(y + p * M + c0, c1 - c0);
+      }
+    }
+  });
+}
+
+// Dense and grouped convolution: the indirect GEMM over chunks of output pixels.
+void igemm_conv(const NhwcConvWeights& w, const float* x, int64_t batch, const NhwcWindow& win, float* y, const float* residual,
+                 const FusedActivation& activation, const NhwcEpilogue& epi, bool post_activation, ThreadPool* pool) {
+  const int64_t C = w.in_channels(), M = w.out_channels(), G = w.group(), taps = win.taps();
+  const int64_t pixels = batch * win.out_h * win.out_w;
+  const int threads = pool_size(pool);
 
   const IgemmLayout L = layout();
   const int64_t MR = L.mr, NR = w.panel_width(), Cg = C / G, Mg = M / G, panels = (Mg + NR - 1) / NR;
@@ -356,6 +355,21 @@ void nhwc_conv_f32(const NhwcConvWeights& w, const float* x, int64_t batch, cons
       }
     }
   });
+}
+}  // namespace
+
+void nhwc_conv_f32(const NhwcConvWeights& w, const float* x, int64_t batch, const NhwcWindow& win, float* y,
+                   const float* residual, const FusedActivation& activation, ThreadPool* pool) {
+  bool post_activation = false;
+  const NhwcEpilogue epi = register_epilogue(activation, &post_activation);
+  const int64_t C = w.in_channels(), M = w.out_channels(), G = w.group(), taps = win.taps();
+  const int64_t pixels = batch * win.out_h * win.out_w;
+  if (pixels == 0 || M == 0) return;
+  const double flops = 2.0 * double(pixels) * double(M) * double(taps) * double(C / G);
+  // Depthwise runs at a quarter of the GEMM's FLOP rate (one load per multiply-add): weigh
+  // its FLOPs so the thread threshold is about the same time.
+  pool = worth_threads(pool, w.depthwise() ? 4 * flops : flops);
+  (w.depthwise() ? depthwise_conv : igemm_conv)(w, x, batch, win, y, residual, activation, epi, post_activation, pool);
 }
 
 void packed_gemm_f32(const NhwcConvWeights& w, const float* a, int64_t m, float* y, const FusedActivation& activation,

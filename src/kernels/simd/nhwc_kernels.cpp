@@ -199,7 +199,8 @@ int64_t DepthwiseLanes() { return lanes(); }
 // there are few enough of them (3x3 and 5x5 kernels). Rows go outside, channel blocks inside,
 // so the input rows a row reads are in cache for all its blocks.
 template <int64_t kTaps, bool kFull>  // kFull: the block has `lanes` channels (no mask)
-HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t r, const Epi& epi) {
+HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_begin, int64_t row_end,
+                                const Epi& epi) {
   const D d;
   const int64_t L = lanes(), c0 = cb * L, n = g.channels - c0, C = g.channels;
   const int64_t taps = kTaps > 0 ? kTaps : g.kernel_h * g.kernel_w;
@@ -218,7 +219,7 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t r, c
     else
       return hn::MaskedLoad(mask, d, p);
   };
-  {
+  for (int64_t r = row_begin; r < row_end; ++r) {  // set-up above once for all the rows
     const int64_t img = r / g.out_h, oy = r % g.out_h, iy0 = oy * g.stride_h - g.pad_top;
     const float* image = g.x + img * g.in_h * g.in_w * C;
     const bool rows_inside = iy0 >= 0 && iy0 + (g.kernel_h - 1) * g.dilation_h < g.in_h;
@@ -273,8 +274,8 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t r, c
     int64_t ox = 0;
     for (; ox < lo; ++ox) edge(ox);
     // Four pixels at a time: four independent accumulator chains hide the FMA latency.
-    for (; ox + 4 <= hi; ox += 4) {
-      const float* px = row_base + ox * step;
+    auto four = [&](int64_t at) HWY_ATTR_INLINE {
+      const float* px = row_base + at * step;
       V a[4] = {bias, bias, bias, bias};
       for (int64_t k = 0; k < taps; ++k) {
         const V wk = weight(k);
@@ -284,8 +285,13 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t r, c
         a[2] = hn::MulAdd(load(q + 2 * step), wk, a[2]);
         a[3] = hn::MulAdd(load(q + 3 * step), wk, a[3]);
       }
-      finish(ox, a, Four());
-    }
+      finish(at, a, Four());
+    };
+    const int64_t first = ox;
+    for (; ox + 4 <= hi; ox += 4) four(ox);
+    // The last one to three: a group ending at hi, recomputing a few (the same values), rather
+    // than latency-bound single pixels.
+    if (ox < hi && hi - first >= 4) four(hi - 4), ox = hi;
     for (; ox < hi; ++ox) {
       const float* px = row_base + ox * step;
       V a0 = bias, a1 = hn::Zero(d);
@@ -306,25 +312,24 @@ void Depthwise(const DepthwiseRows& g, int64_t row_begin, int64_t row_end) {
   const Epi epi(g.epilogue);
   const int64_t L = lanes(), taps = g.kernel_h * g.kernel_w;
   const int64_t all = (g.channels + L - 1) / L, b0 = g.block_begin, b1 = g.block_end < 0 ? all : g.block_end;
-  auto block = [&](int64_t cb, int64_t r) HWY_ATTR_INLINE {
+  auto block = [&](int64_t cb, int64_t r0, int64_t r1) HWY_ATTR_INLINE {
     const bool full = g.channels - cb * L >= L;
     if (taps == 9)
-      full ? depthwise_block<9, true>(g, cb, r, epi) : depthwise_block<9, false>(g, cb, r, epi);
+      full ? depthwise_block<9, true>(g, cb, r0, r1, epi) : depthwise_block<9, false>(g, cb, r0, r1, epi);
     else if (taps == 25)
-      full ? depthwise_block<25, true>(g, cb, r, epi) : depthwise_block<25, false>(g, cb, r, epi);
+      full ? depthwise_block<25, true>(g, cb, r0, r1, epi) : depthwise_block<25, false>(g, cb, r0, r1, epi);
     else
-      full ? depthwise_block<0, true>(g, cb, r, epi) : depthwise_block<0, false>(g, cb, r, epi);
+      full ? depthwise_block<0, true>(g, cb, r0, r1, epi) : depthwise_block<0, false>(g, cb, r0, r1, epi);
   };
   // When the input rows these output rows read fit in L2, channel blocks go outside (one
   // weight load per block for all rows); otherwise rows go outside, so each input row is
   // fetched once for all its blocks.
   const int64_t in_rows = (row_end - row_begin) * g.stride_h + (g.kernel_h - 1) * g.dilation_h;
   if (in_rows * g.in_w * g.channels * int64_t(sizeof(float)) <= (int64_t(256) << 10)) {
-    for (int64_t cb = b0; cb < b1; ++cb)
-      for (int64_t r = row_begin; r < row_end; ++r) block(cb, r);
+    for (int64_t cb = b0; cb < b1; ++cb) block(cb, row_begin, row_end);
   } else {
     for (int64_t r = row_begin; r < row_end; ++r)
-      for (int64_t cb = b0; cb < b1; ++cb) block(cb, r);
+      for (int64_t cb = b0; cb < b1; ++cb) block(cb, r, r + 1);
   }
 }
 

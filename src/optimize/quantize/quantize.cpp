@@ -213,14 +213,15 @@ class StaticQuantizer {
     }
     EK_CHECK(!info_.empty(), "the model has no op static quantization handles (Conv, Gemm, MatMul with constant weights, Add, pooling, ...)",
              o_.exclude.empty() ? "" : " outside --exclude");
-    // A Relu (or Clip from 0) reading a quantized Conv/Gemm/MatMul alone folds into its range.
+    // A Relu (or Clip from 0) reading a quantized Conv/Gemm/MatMul/Add alone folds into its range.
     if (!o_.symmetric_activations)
       for (auto& [i, q] : info_) {
         const Node& n = g_.nodes[i];
         const bool clip0 = n.op_type == "Clip" && n.has_input(1) && scalar_constant(g_, n.inputs[1]) == 0.0;
         if (n.op_type != "Relu" && !clip0) continue;
         auto p = uses.producer.find(n.inputs[0]);
-        if (p == uses.producer.end() || !info_.count(p->second) || info_[p->second].weight < 0) continue;
+        if (p == uses.producer.end() || !info_.count(p->second)) continue;
+        if (info_[p->second].weight < 0 && g_.nodes[p->second].op_type != "Add") continue;
         if (uses.use_count(n.inputs[0]) != 1) continue;
         absorbed_[p->second] = i;
       }

@@ -70,5 +70,6 @@ std::unique_ptr<GraphPass> make_fuse_residual_add();
 std::unique_ptr<GraphPass> make_fuse_activation();
 std::unique_ptr<GraphPass> make_layout_nhwc();
 std::unique_ptr<GraphPass> make_transpose_to_reshape();
+std::unique_ptr<GraphPass> make_fuse_qdq();
 
 }  // namespace edgekit

@@ -84,15 +84,3 @@ def test_tflite_python(name):
         assert len(got) == len(want)
         for g, w in zip(got, want):
             check_close(g, w, MODELS[name], f"{name} seed {seed} (Python)")
-
-
-def test_int8_models_are_refused_with_a_clear_error(tmp_path):
-    cli = BUILD / "edgekit"
-    if not cli.exists():
-        pytest.skip(f"{cli} is not built (make build)")
-    path = model_path("vww_96_int8")
-    np.save(tmp_path / "x.npy", np.zeros((1, 96, 96, 3), np.int8))
-    r = subprocess.run([str(cli), "run", str(path), "--input", str(tmp_path / "x.npy"), "-o", str(tmp_path / "o")],
-                       capture_output=True, text=True, timeout=60)
-    assert r.returncode != 0
-    assert "quantized TFLite models are not supported yet" in r.stderr, r.stderr

@@ -15,6 +15,7 @@
 #include "formats/model_loader.h"
 #include "formats/tflite/tflite_import.h"
 #include "formats/tflite/tflite_reader.h"
+#include "kernels/op.h"
 
 // The small-model tables below are written as aggregates with trailing members left default.
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -226,35 +227,47 @@ TEST(TfliteImport, ResnetAddsKeepNhwcAndFullyConnectedIsGemm) {
   for (const auto& [name, info] : g.value_info) EXPECT_EQ(name.find("/nchw"), std::string::npos) << name;
 }
 
-TEST(TfliteImport, QuantizedModelsAreRefusedNamingTensorAndOperator) {
+TEST(TfliteImport, Int8ModelImportsOntoInt8OpsInNhwc) {
   MLPERF_MODEL(path, "vww_96_int8.tflite");
-  std::string msg = error_of([&] { import_tflite(path); });
-  EXPECT_NE(msg.find("quantized TFLite models are not supported yet"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("input_1_int8"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("of operator 0 (CONV_2D)"), std::string::npos) << msg;
-  EXPECT_EQ(msg.find('\n'), std::string::npos);
+  Graph g = import_tflite(path);
+  ASSERT_EQ(g.inputs.size(), 1u);
+  EXPECT_EQ(g.inputs[0].dtype, DType::i8);
+  EXPECT_EQ(g.inputs[0].dims, (Shape{1, 96, 96, 3}));
+  EXPECT_EQ(g.outputs[0].dtype, DType::i8);
+  std::map<std::string, int> ops;
+  for (const auto& n : g.nodes) ++ops[n.op_type];
+  EXPECT_EQ(ops["QLinearConvNhwc"], 27);  // 14 convs + 13 depthwise, no layout Transposes
+  EXPECT_EQ(ops["Transpose"], 0);
+  EXPECT_EQ(ops["QAveragePoolNhwc"], 1);
+  EXPECT_EQ(ops["QFullyConnected"], 1);
+  EXPECT_EQ(ops["Softmax"], 1);  // in float, between DequantizeLinear and QuantizeLinear
+  for (const auto& n : g.nodes)
+    if (n.op_type == "QLinearConvNhwc") {
+      EXPECT_EQ(n.domain, kEdgekitDomain);
+      const Tensor& w = g.initializers.at(n.inputs[3]);
+      EXPECT_EQ(w.dtype(), DType::i8);  // weights stay int8 (OIHW)
+      EXPECT_EQ(g.initializers.at(n.inputs[4]).numel(), w.dim(0));  // per-channel scales
+      EXPECT_EQ(g.initializers.at(n.inputs[8]).dtype(), DType::i32);
+    }
 
-  // Their parameters are readable already: per-tensor activations, per-channel conv weights.
+  // The parameters stay readable: per-tensor activations, per-channel conv weights.
   std::vector<TfliteTensorQuantization> q = tflite_quantization(read_bytes(path), path);
-  ASSERT_FALSE(q.empty());
   int per_channel = 0;
   for (const auto& t : q) {
     ASSERT_TRUE(t.params.quantized()) << t.tensor_name;
     EXPECT_EQ(t.params.zero_point.size(), t.params.scale.size()) << t.tensor_name;
-    if (t.params.per_channel()) {
-      ++per_channel;
-      EXPECT_TRUE(t.params.quantized_dimension == 0 || t.params.quantized_dimension == 3) << t.tensor_name;
-    }
+    if (t.params.per_channel()) ++per_channel;
   }
   EXPECT_GE(per_channel, 27);  // every conv and depthwise filter
 }
 
-TEST(TfliteImport, AllInt8ModelsAreRefused) {
+TEST(TfliteImport, AllInt8MlperfModelsImport) {
   for (const char* file : {"ad01_int8.tflite", "kws_ref_model.tflite", "pretrainedResnet_quant.tflite"}) {
     const std::string path = mlperf_dir() + "/" + file;
     if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not found";
-    std::string msg = error_of([&] { import_tflite(path); });
-    EXPECT_NE(msg.find("quantized TFLite models are not supported yet: tensor"), std::string::npos) << msg;
+    Graph g = import_tflite(path);
+    EXPECT_EQ(g.inputs.at(0).dtype, DType::i8) << file;
+    verify(g);
   }
 }
 
@@ -601,10 +614,24 @@ TEST(TfliteImport, UnsupportedOpNamesCodeAndIndex) {
   EXPECT_NE(msg.find("not supported"), std::string::npos) << msg;
 }
 
-TEST(TfliteImport, QuantizedTensorInFloatGraphIsRefused) {
+TEST(TfliteImport, QuantizeOpBecomesQuantizeLinear) {
   std::vector<TTensor> t = {{"x", {1, 4}}, {"q", {1, 4}, 9, {}, {0.5f}, {3}}};
+  Graph g = import_tflite_bytes(build_tflite(t, {{114, {0}, {1}}}, {0}, {1}), "q.tflite");
+  ASSERT_EQ(g.nodes.size(), 1u);
+  EXPECT_EQ(g.nodes[0].op_type, "QuantizeLinear");
+  EXPECT_EQ(g.outputs[0].dtype, DType::i8);
+  const Node& n = g.nodes[0];
+  Tensor y = run_node(n, {Tensor::from<float>({0.f, 1.f, -1.25f, 100.f}, {1, 4}), g.initializers.at(n.inputs[1]),
+                          g.initializers.at(n.inputs[2])})
+                 .at(0);
+  EXPECT_EQ(std::vector<int>(y.data<int8_t>(), y.data<int8_t>() + 4), (std::vector<int>{3, 5, 1, 127}));
+}
+
+TEST(TfliteImport, Int16ActivationsAreRefused) {
+  std::vector<TTensor> t = {{"x", {1, 4}}, {"q", {1, 4}, 7, {}, {0.5f}, {0}}};  // INT16
   std::string msg = error_of([&] { import_tflite_bytes(build_tflite(t, {{114, {0}, {1}}}, {0}, {1}), "q.tflite"); });
-  EXPECT_NE(msg.find("tensor 1 'q' (INT8, scale 0.5, zero point 3) of operator 0 (QUANTIZE)"), std::string::npos)
+  EXPECT_NE(msg.find("tensor 1 'q' (INT16, scale 0.5, zero point 0) of operator 0 (QUANTIZE) is not supported"),
+            std::string::npos)
       << msg;
 }
 

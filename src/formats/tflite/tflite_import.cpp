@@ -146,9 +146,10 @@ class Importer {
  private:
   // ---- checks before anything is built
 
-  // Quantized activations mean an int8 model, which this importer does not take yet. Quantized
-  // constants feeding an op with float outputs are weights of a dynamic-range ("hybrid")
-  // model: they are dequantized once at import and the op runs in float.
+  // Quantized activations of 8 bits (int8, uint8) become edgekit's int8 ops (see "int8
+  // operators" below); other quantized activations (int16) are refused. Quantized constants
+  // feeding an op with float outputs are weights of a dynamic-range ("hybrid") model: they are
+  // dequantized once at import and the op runs in float.
   void refuse_quantized() const {
     for (const OperatorInfo& op : m_.operators) {
       bool float_outputs = std::all_of(op.outputs.begin(), op.outputs.end(), [&](int o) {
@@ -161,12 +162,15 @@ class Importer {
         const TensorInfo& t = m_.tensors[size_t(idx)];
         const TfliteQuantization& q = t.quantization;
         if (!q.quantized() || is_float(t.dtype)) continue;
-        if (float_outputs && m_.constant_data(t).first) continue;
-        fail(m_.display_name, ": quantized TFLite models are not supported yet: tensor ", idx, " '", t.name, "' (",
-             tensor_type_name(t.type), ", ",
+        const bool constant = m_.constant_data(t).first != nullptr;
+        if (float_outputs && constant) continue;
+        if ((t.dtype == DType::i8 || t.dtype == DType::u8) && (constant || !q.per_channel())) continue;
+        if (t.dtype == DType::i32 && constant) continue;  // int32 biases of int8 ops
+        fail(m_.display_name, ": quantized tensor ", idx, " '", t.name, "' (", tensor_type_name(t.type), ", ",
              q.per_channel() ? cat(q.scale.size(), " per-channel scales along dim ", q.quantized_dimension)
                              : cat("scale ", q.scale[0], ", zero point ", q.zero_point.empty() ? 0 : q.zero_point[0]),
-             ") of operator ", op.index, " (", op.op_name(), ")");
+             ") of operator ", op.index, " (", op.op_name(),
+             ") is not supported: edgekit imports 8-bit quantized activations (int8, uint8), per tensor");
       }
     }
   }
@@ -734,8 +738,309 @@ class Importer {
     if (z != y) emit("Cast", {z}, {y}, y + "/cast").attrs["to"] = onnx_dtype_code(tout(0).dtype);
   }
 
+
+  // ---- int8 operators
+  //
+  // An operator with 8-bit quantized activations maps to edgekit's int8 ops in NHWC (no layout
+  // Transposes): CONV_2D and DEPTHWISE_CONV_2D to com.edgekit:QLinearConvNhwc (weights OIHW,
+  // per-channel scales kept), FULLY_CONNECTED to QFullyConnected, ADD to QAdd,
+  // AVERAGE_POOL_2D to QAveragePoolNhwc, LOGISTIC / TANH / HARD_SWISH / ELU / LEAKY_RELU to
+  // QLookup. Ops that only move data (RESHAPE, TRANSPOSE, SLICE, MAX_POOL_2D, CONCATENATION
+  // with one shared scale, ...) run on the int8 values as they are. Everything else runs in
+  // float between DequantizeLinear and QuantizeLinear nodes (SOFTMAX, MEAN, ...), which is
+  // within one quantization step of TFLite's integer kernels. QUANTIZE and DEQUANTIZE become
+  // QuantizeLinear / DequantizeLinear.
+
+  static bool is_quantized_8bit(const TensorInfo& t) {
+    return (t.dtype == DType::i8 || t.dtype == DType::u8) && t.quantization.quantized();
+  }
+
+  bool quantized_op() const {
+    for (const auto* list : {&op_->inputs, &op_->outputs})
+      for (int idx : *list)
+        if (idx >= 0 && is_quantized_8bit(m_.tensors[size_t(idx)]) && !m_.constant_data(m_.tensors[size_t(idx)]).first)
+          return true;
+    return false;
+  }
+
+  // Scale and zero-point initializers of a per-tensor quantized tensor, made once.
+  std::pair<std::string, std::string> qparams(const TensorInfo& t) {
+    auto it = qparams_.find(t.index);
+    if (it != qparams_.end()) return it->second;
+    const TfliteQuantization& q = t.quantization;
+    if (!q.quantized() || q.per_channel()) op_fail("tensor '", t.name, "' needs one scale and zero point");
+    const std::string base = names_[size_t(t.index)];
+    const int64_t zp = q.zero_point.empty() ? 0 : q.zero_point[0];
+    Tensor z(t.dtype, {});
+    if (t.dtype == DType::i8) {
+      if (zp < -128 || zp > 127) op_fail("zero point ", zp, " of '", t.name, "' does not fit int8");
+      z.data<int8_t>()[0] = int8_t(zp);
+    } else {
+      if (zp < 0 || zp > 255) op_fail("zero point ", zp, " of '", t.name, "' does not fit uint8");
+      z.data<uint8_t>()[0] = uint8_t(zp);
+    }
+    auto names = std::make_pair(add_const(Tensor::scalar<float>(q.scale[0]), base + "/scale"),
+                                add_const(std::move(z), base + "/zero_point"));
+    return qparams_[t.index] = names;
+  }
+
+  // An int8 constant as stored (not dequantized), optionally permuted.
+  std::string raw_const(size_t i, const std::vector<int64_t>& perm = {}) {
+    const TensorInfo& t = tin(i);
+    if (!is_const(i)) op_fail("input ", i, " ('", t.name, "') must be a constant tensor");
+    Tensor raw = m_.constant(t);
+    return add_const(perm.empty() ? raw : permute(raw, perm), names_[size_t(t.index)] + "/q");
+  }
+
+  // Per-channel (or per-tensor) weight scales as a 1-D / scalar initializer, zero points of w's dtype.
+  std::pair<std::string, std::string> weight_qparams(const TensorInfo& w, int64_t channels) {
+    const TfliteQuantization& q = w.quantization;
+    if (!q.quantized()) op_fail("weights '", w.name, "' are not quantized");
+    const size_t n = q.scale.size();
+    if (n != 1 && int64_t(n) != channels)
+      op_fail("weights '", w.name, "' have ", n, " scales for ", channels, " output channels");
+    Tensor s(DType::f32, n == 1 ? Shape{} : Shape{int64_t(n)});
+    Tensor z(w.dtype, n == 1 ? Shape{} : Shape{int64_t(n)});
+    for (size_t c = 0; c < n; ++c) {
+      s.data<float>()[c] = q.scale[c];
+      const int64_t zp = q.zero_point.size() > c ? q.zero_point[c] : 0;
+      if (w.dtype == DType::i8) z.data<int8_t>()[c] = int8_t(zp);
+      else z.data<uint8_t>()[c] = uint8_t(zp);
+    }
+    const std::string base = names_[size_t(w.index)];
+    return {add_const(std::move(s), base + "/scale"), add_const(std::move(z), base + "/zero_point")};
+  }
+
+  static void set_activation_range(Node& n, int act) {
+    switch (Activation(act)) {
+      case Activation::NONE: return;
+      case Activation::RELU: n.attrs["activation_min"] = 0.0f; return;
+      case Activation::RELU6: n.attrs["activation_min"] = 0.0f, n.attrs["activation_max"] = 6.0f; return;
+      case Activation::RELU_N1_TO_1: n.attrs["activation_min"] = -1.0f, n.attrs["activation_max"] = 1.0f; return;
+      default: break;
+    }
+    fail("fused activation ", act, " is not supported on int8 operators");
+  }
+
+  Node& emit_edgekit(const std::string& op_type, std::vector<std::string> inputs, const std::string& y) {
+    Node& n = emit(op_type, std::move(inputs), {y}, y);
+    n.domain = kEdgekitDomain;
+    n.opset = 1;
+    g_.opsets[kEdgekitDomain] = 1;
+    return n;
+  }
+
+  void qconv(bool depthwise) {
+    const TensorInfo& x = tin(0);
+    const TensorInfo& w = tin(1);
+    const Shape& f = w.shape;
+    if (f.size() != 4 || x.shape.size() != 4) op_fail("expected 4-D NHWC input and 4-D filter");
+    Window win;
+    int act = 0;
+    int64_t group = 1, out_c = 0;
+    std::vector<int64_t> perm;
+    if (depthwise) {
+      namespace O = fields::DepthwiseConv2DOptions;
+      FlatTable o = options(OptionsType::depthwise_conv2d);
+      win = {o.scalar<int8_t>(O::padding, 0), f[1], f[2], o.scalar<int32_t>(O::stride_h, 0),
+             o.scalar<int32_t>(O::stride_w, 0), o.scalar<int32_t>(O::dilation_h_factor, 1),
+             o.scalar<int32_t>(O::dilation_w_factor, 1)};
+      act = o.scalar<int8_t>(O::fused_activation_function, 0);
+      group = x.shape[3];
+      if (group <= 0 || f[0] != 1 || f[3] % group != 0) op_fail("filter ", shape_str(f), " does not fit input ", shape_str(x.shape));
+      perm = {3, 0, 1, 2};
+      out_c = f[3];
+    } else {
+      namespace O = fields::Conv2DOptions;
+      FlatTable o = options(OptionsType::conv2d);
+      win = {o.scalar<int8_t>(O::padding, 0), f[1], f[2], o.scalar<int32_t>(O::stride_h, 0),
+             o.scalar<int32_t>(O::stride_w, 0), o.scalar<int32_t>(O::dilation_h_factor, 1),
+             o.scalar<int32_t>(O::dilation_w_factor, 1)};
+      act = o.scalar<int8_t>(O::fused_activation_function, 0);
+      if (f[3] <= 0 || x.shape[3] % f[3] != 0) op_fail("input channels ", x.shape[3], " are not a multiple of ", f[3]);
+      group = x.shape[3] / f[3];
+      perm = {0, 3, 1, 2};
+      out_c = f[0];
+    }
+    auto [xs, xz] = qparams(x);
+    auto [ws, wz] = weight_qparams(w, out_c);
+    auto [ys, yz] = qparams(tout(0));
+    std::string y = out(0);
+    Node& n = emit_edgekit("QLinearConvNhwc", {in(0), xs, xz, raw_const(1, perm), ws, wz, ys, yz,
+                                               has_in(2) ? raw_const(2) : ""}, y);
+    set_window(n, win);
+    n.attrs["dilations"] = std::vector<int64_t>{win.dh, win.dw};
+    n.attrs["group"] = group;
+    set_activation_range(n, act);
+  }
+
+  void qfully_connected() {
+    namespace O = fields::FullyConnectedOptions;
+    FlatTable o = options(OptionsType::fully_connected);
+    int act = o.scalar<int8_t>(O::fused_activation_function, 0);
+    if (o.scalar<int8_t>(O::weights_format, 0) != 0) op_fail("shuffled weights formats are not supported");
+    const Shape& wshape = tin(1).shape;
+    if (wshape.size() != 2) op_fail("weights must be 2-D [out, in], got ", shape_str(wshape));
+    const std::string y = out(0);
+    std::string a = in(0);
+    if (rank_of(0) != 2 || tin(0).shape[1] != wshape[1]) {
+      std::string flat = fresh(y + "/flat");
+      emit("Reshape", {a, ints_const({-1, wshape[1]}, y + "/flat_shape")}, {flat}, y + "/flatten");
+      a = flat;
+    }
+    const Shape& yshape = tout(0).shape;
+    const bool restore = yshape.size() != 2;
+    std::string fc_out = restore ? fresh(y + "/2d") : y;
+    auto [xs, xz] = qparams(tin(0));
+    auto [ws, wz] = weight_qparams(tin(1), wshape[0]);
+    auto [ys, yz] = qparams(tout(0));
+    Node& n = emit_edgekit("QFullyConnected", {a, xs, xz, raw_const(1), ws, wz, ys, yz, has_in(2) ? raw_const(2) : ""},
+                           fc_out);
+    n.name = y;  // emit_edgekit names the node after its output
+    set_activation_range(n, act);
+    if (restore) emit("Reshape", {fc_out, ints_const(yshape, y + "/shape")}, {y}, y + "/restore");
+  }
+
+  void qadd() {
+    int act = options(OptionsType::add).scalar<int8_t>(fields::ArithmeticOptions::fused_activation_function, 0);
+    auto operand = [&](size_t i) { return is_const(i) ? raw_const(i) : in(i); };
+    auto [as, az] = qparams(tin(0));
+    auto [bs, bz] = qparams(tin(1));
+    auto [ys, yz] = qparams(tout(0));
+    Node& n = emit_edgekit("QAdd", {operand(0), as, az, operand(1), bs, bz, ys, yz}, out(0));
+    set_activation_range(n, act);
+  }
+
+  void qaverage_pool() {
+    namespace O = fields::Pool2DOptions;
+    FlatTable o = options(OptionsType::pool2d);
+    Window w{o.scalar<int8_t>(O::padding, 0), o.scalar<int32_t>(O::filter_height, 0),
+             o.scalar<int32_t>(O::filter_width, 0), o.scalar<int32_t>(O::stride_h, 0), o.scalar<int32_t>(O::stride_w, 0),
+             1, 1};
+    if (rank_of(0) != 4) op_fail("expected a 4-D NHWC input, got ", shape_str(tin(0).shape));
+    auto [xs, xz] = qparams(tin(0));
+    auto [ys, yz] = qparams(tout(0));
+    Node& n = emit_edgekit("QAveragePoolNhwc", {in(0), xs, xz, ys, yz}, out(0));
+    set_window(n, w);
+    n.attrs["count_include_pad"] = int64_t(0);
+    set_activation_range(n, o.scalar<int8_t>(O::fused_activation_function, 0));
+  }
+
+  void qlookup(const char* function) {
+    auto [xs, xz] = qparams(tin(0));
+    auto [ys, yz] = qparams(tout(0));
+    Node& n = emit_edgekit("QLookup", {in(0), xs, xz, ys, yz}, out(0));
+    n.attrs["function"] = std::string(function);
+    if (op_->code == int32_t(Op::LEAKY_RELU))
+      n.attrs["alpha"] = options(OptionsType::leaky_relu).scalar<float>(fields::LeakyReluOptions::alpha, 0.0f);
+  }
+
+  // Every non-constant 8-bit tensor of the op has one and the same scale and zero point, and no
+  // input is a quantized constant: the op can move int8 values as they are.
+  bool shares_one_quantization() const {
+    const TfliteQuantization* first = nullptr;
+    for (const auto* list : {&op_->inputs, &op_->outputs})
+      for (int idx : *list) {
+        if (idx < 0) continue;
+        const TensorInfo& t = m_.tensors[size_t(idx)];
+        if (!is_quantized_8bit(t)) continue;
+        if (m_.constant_data(t).first) return false;
+        if (first && (first->scale != t.quantization.scale || first->zero_point != t.quantization.zero_point))
+          return false;
+        first = &t.quantization;
+      }
+    return true;
+  }
+
+  // The op in float: quantized inputs dequantized, quantized outputs quantized back.
+  void dequantized_fallback() {
+    std::vector<std::pair<int, std::string>> saved;
+    std::vector<std::pair<int, std::string>> requantize;  // tensor index, float value name
+    for (int idx : op_->inputs) {
+      if (idx < 0) continue;
+      const TensorInfo& t = m_.tensors[size_t(idx)];
+      if (!is_quantized_8bit(t) || m_.constant_data(t).first) continue;
+      auto it = dq_of_.find(idx);
+      if (it == dq_of_.end()) {
+        auto [s, z] = qparams(t);
+        std::string f = fresh(names_[size_t(idx)] + "/dequantized");
+        emit("DequantizeLinear", {names_[size_t(idx)], s, z}, {f}, f);
+        it = dq_of_.emplace(idx, f).first;
+      }
+      saved.push_back({idx, names_[size_t(idx)]});
+      names_[size_t(idx)] = it->second;
+    }
+    for (int idx : op_->outputs) {
+      if (idx < 0 || !is_quantized_8bit(m_.tensors[size_t(idx)])) continue;
+      saved.push_back({idx, names_[size_t(idx)]});
+      names_[size_t(idx)] = fresh(names_[size_t(idx)] + "/float");
+      requantize.push_back({idx, names_[size_t(idx)]});
+    }
+    convert_float();
+    for (auto it = saved.rbegin(); it != saved.rend(); ++it) names_[size_t(it->first)] = it->second;
+    for (const auto& [idx, f] : requantize) {
+      auto [s, z] = qparams(m_.tensors[size_t(idx)]);
+      emit("QuantizeLinear", {f, s, z}, {names_[size_t(idx)]}, names_[size_t(idx)] + "/quantize");
+    }
+  }
+
+  void convert_quantized() {
+    const bool in_q = has_in(0) && is_quantized_8bit(tin(0)), out_q = is_quantized_8bit(tout(0));
+    switch (Op(op_->code)) {
+      case Op::CONV_2D: return qconv(false);
+      case Op::DEPTHWISE_CONV_2D: return qconv(true);
+      case Op::FULLY_CONNECTED:
+        if (is_const(1) && in_q && out_q) return qfully_connected();
+        break;
+      case Op::ADD:
+        if (in_q && out_q && is_quantized_8bit(tin(1))) return qadd();
+        break;
+      case Op::AVERAGE_POOL_2D:
+        if (in_q && out_q) return qaverage_pool();
+        break;
+      case Op::LOGISTIC: if (in_q && out_q) return qlookup("Sigmoid"); break;
+      case Op::TANH: if (in_q && out_q) return qlookup("Tanh"); break;
+      case Op::HARD_SWISH: if (in_q && out_q) return qlookup("HardSwish"); break;
+      case Op::ELU: if (in_q && out_q) return qlookup("Elu"); break;
+      case Op::LEAKY_RELU: if (in_q && out_q) return qlookup("LeakyRelu"); break;
+      case Op::QUANTIZE:
+        if (!in_q) {  // float -> int8
+          auto [s, z] = qparams(tout(0));
+          emit("QuantizeLinear", {in(0), s, z}, {out(0)}, out(0));
+          return;
+        }
+        break;  // int8 -> int8 requantization: through float below
+      case Op::DEQUANTIZE: {
+        auto [s, z] = qparams(tin(0));
+        emit("DequantizeLinear", {in(0), s, z}, {out(0)}, out(0));
+        return;
+      }
+      case Op::RESHAPE: case Op::SQUEEZE: case Op::EXPAND_DIMS: case Op::TRANSPOSE: case Op::STRIDED_SLICE:
+      case Op::SLICE: case Op::GATHER: case Op::SPLIT:
+        if (shares_one_quantization()) return convert_float();
+        break;
+      case Op::MAX_POOL_2D:
+        if (shares_one_quantization() &&
+            options(OptionsType::pool2d).scalar<int8_t>(fields::Pool2DOptions::fused_activation_function, 0) == 0)
+          return convert_float();
+        break;
+      case Op::CONCATENATION:
+        if (shares_one_quantization() && options(OptionsType::concatenation)
+                                                 .scalar<int8_t>(fields::ConcatenationOptions::fused_activation_function, 0) == 0)
+          return convert_float();
+        break;
+      default: break;
+    }
+    dequantized_fallback();
+  }
+
   void convert() {
     if (op_->outputs.empty()) op_fail("operator has no outputs");
+    if (quantized_op()) return convert_quantized();
+    convert_float();
+  }
+
+  void convert_float() {
     switch (Op(op_->code)) {
       case Op::CONV_2D: return conv2d();
       case Op::DEPTHWISE_CONV_2D: return depthwise_conv2d();
@@ -833,6 +1138,8 @@ class Importer {
   std::unordered_set<std::string> used_names_, node_names_, layout_nodes_;
   std::map<std::string, std::string> nchw_of_;  // NHWC value -> the same data in NCHW
   int dequantized_ = 0;                          // hybrid-model weights turned into float
+  std::map<int, std::pair<std::string, std::string>> qparams_;  // tensor index -> scale, zero point
+  std::map<int, std::string> dq_of_;             // tensor index -> its DequantizeLinear output
 };
 
 std::string read_file(const std::string& path) {

@@ -8,8 +8,11 @@
 // with group = C). Transposes that would undo each other between two such ops are left out.
 // Nodes are named after the TFLite tensor they produce.
 //
-// Quantized (int8/uint8/int16) models are refused for now with an error naming the first
-// quantized tensor and its operator; tflite_quantization() already reads their parameters.
+// Quantized models with 8-bit activations (int8, uint8; weights per tensor or per channel)
+// import onto edgekit's int8 ops (com.edgekit:QLinearConvNhwc, QFullyConnected, QAdd,
+// QAveragePoolNhwc, QLookup; QuantizeLinear / DequantizeLinear around ops run in float), with
+// TFLite's integer arithmetic; graph inputs and outputs keep their int8 dtype. int16
+// activations are refused with an error naming the tensor and its operator.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -1,0 +1,108 @@
+// com.edgekit:QAdd: y = a + b on int8/uint8 values with numpy broadcasting, in TFLite's
+// integer arithmetic: both inputs rescaled to a common 2^20-scaled fixed point, summed, then
+// requantized to y (multipliers from the scales, as TFLite's ADD prepares them).
+//   inputs a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point
+//   attrs  activation_min / activation_max
+#include <algorithm>
+
+#include "kernels/qop_common.h"
+
+namespace edgekit {
+namespace {
+
+constexpr int kLeftShift = 20;
+
+struct QAddParams {
+  int32_t a_zp, b_zp, y_zp;
+  QuantMultiplier a_mult, b_mult, y_mult;
+  QuantRange act;
+};
+
+class QAdd final : public OpKernel {
+ public:
+  explicit QAdd(const Node& node) : OpKernel(node) {}
+
+  void infer(InferContext& ctx) const override {
+    ctx.expect_inputs(8, 8);
+    check_quant_input(ctx, 0, 2, "input 0 (a)");
+    check_quant_input(ctx, 3, 5, "input 3 (b)");
+    const DType y = ctx.input_type(7).dtype;
+    check_dtype(node(), "input 7 (y_zero_point)", y, kQuant8Types);
+    const TensorType& a = ctx.input_type(0);
+    const TensorType& b = ctx.input_type(3);
+    if (!a.shape_known || !b.shape_known) return ctx.set_output_unknown(0, y);
+    ctx.set_output(0, y, broadcast_shapes({a.shape, b.shape}, node()));
+  }
+
+  void prepare(const PrepareContext& ctx) override {
+    auto aq = constant_quant_params(ctx, 1, "a"), bq = constant_quant_params(ctx, 4, "b");
+    auto yq = constant_quant_params(ctx, 6, "y");
+    if (aq && bq && yq) prepared_ = params(*aq, *bq, *yq, ctx.constant_input(7)->dtype());
+  }
+
+  void run(RunContext& ctx) const override {
+    const Tensor& a = ctx.input(0);
+    const Tensor& b = ctx.input(3);
+    Tensor& y = ctx.output(0);
+    const QAddParams p = prepared_ ? *prepared_
+                                   : params(run_quant_params(ctx, 1, "a"), run_quant_params(ctx, 4, "b"),
+                                            run_quant_params(ctx, 6, "y"), y.dtype());
+    visit_dtypes<kQuant8Types>(a.dtype(), node(), [&](auto ta) {
+      visit_dtypes<kQuant8Types>(b.dtype(), node(), [&](auto tb) {
+        visit_dtypes<kQuant8Types>(y.dtype(), node(), [&](auto ty) {
+          compute(p, a.data<decltype(ta)>(), a.shape(), b.data<decltype(tb)>(), b.shape(), y.data<decltype(ty)>(),
+                  y.shape());
+        });
+      });
+    });
+  }
+
+ private:
+  QAddParams params(const QuantParams& a, const QuantParams& b, const QuantParams& y, DType t) const {
+    const double twice_max = 2.0 * std::max(double(a.scale[0]), double(b.scale[0]));
+    QAddParams p;
+    p.a_zp = a.zero_point[0], p.b_zp = b.zero_point[0], p.y_zp = y.zero_point[0];
+    p.a_mult = quantize_multiplier(double(a.scale[0]) / twice_max);
+    p.b_mult = quantize_multiplier(double(b.scale[0]) / twice_max);
+    const double out = twice_max / (double(1 << kLeftShift) * double(y.scale[0]));
+    EK_CHECK(out < 1.0, node().where(), ": output scale ", y.scale[0], " is too small for inputs of scales ",
+             a.scale[0], " and ", b.scale[0]);
+    p.y_mult = quantize_multiplier(out);
+    p.act = activation_range(node(), y, t);
+    return p;
+  }
+
+  template <class TA, class TB, class TY>
+  static void compute(const QAddParams& p, const TA* a, const Shape& as, const TB* b, const Shape& bs, TY* y,
+                      const Shape& ys) {
+    auto one = [&](int32_t av, int32_t bv) {
+      const int32_t sa = multiply_by_quantized_multiplier((av - p.a_zp) * (1 << kLeftShift), p.a_mult);
+      const int32_t sb = multiply_by_quantized_multiplier((bv - p.b_zp) * (1 << kLeftShift), p.b_mult);
+      const int32_t v = multiply_by_quantized_multiplier(sa + sb, p.y_mult) + p.y_zp;
+      return TY(std::min(std::max(v, p.act.lo), p.act.hi));
+    };
+    const int64_t n = shape_numel(ys);
+    if (as == ys && bs == ys) {
+      for (int64_t i = 0; i < n; ++i) y[i] = one(a[i], b[i]);
+      return;
+    }
+    const std::vector<int64_t> sa = broadcast_strides(as, ys), sb = broadcast_strides(bs, ys);
+    std::vector<int64_t> idx(ys.size(), 0);
+    int64_t oa = 0, ob = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      y[i] = one(a[oa], b[ob]);
+      for (size_t d = ys.size(); d-- > 0;) {  // odometer
+        oa += sa[d], ob += sb[d];
+        if (++idx[d] < ys[d]) break;
+        oa -= sa[d] * ys[d], ob -= sb[d] * ys[d];
+        idx[d] = 0;
+      }
+    }
+  }
+
+  std::optional<QAddParams> prepared_;
+};
+
+}  // namespace
+EK_REGISTER_OP_DOMAIN(kEdgekitDomain, "QAdd", QAdd);
+}  // namespace edgekit

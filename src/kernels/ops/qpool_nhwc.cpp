@@ -1,0 +1,113 @@
+// com.edgekit:QAveragePoolNhwc and QGlobalAveragePoolNhwc: int8/uint8 average pooling in NHWC.
+//   inputs x [N,H,W,C], x_scale, x_zero_point, y_scale, y_zero_point
+//   attrs  kernel_shape, strides, pads, count_include_pad (AveragePool; TFLite: 0), and
+//          activation_min / activation_max
+// With equal input and output parameters (TFLite requires it) the result is TFLite's: the sum of
+// the window's values divided by the count, rounded half away from zero. Otherwise the sum
+// minus count * x_zp is requantized by x_scale / (y_scale * count) in fixed point.
+#include <algorithm>
+
+#include "kernels/conv_geometry.h"
+#include "kernels/qop_common.h"
+
+namespace edgekit {
+namespace {
+
+class QAveragePoolNhwc final : public OpKernel {
+ public:
+  explicit QAveragePoolNhwc(const Node& node)
+      : OpKernel(node), global_(node.op_type == "QGlobalAveragePoolNhwc"),
+        include_pad_(node.attr_int("count_include_pad", 0) != 0) {}
+
+  void infer(InferContext& ctx) const override {
+    ctx.expect_inputs(5, 5);
+    check_quant_input(ctx, 0, 2, "input 0 (x)");
+    const DType y = ctx.input_type(4).dtype;
+    check_dtype(node(), "input 4 (y_zero_point)", y, kQuant8Types);
+    const TensorType& x = ctx.input_type(0);
+    if (!x.shape_known) return ctx.set_output_unknown(0, y);
+    EK_CHECK(x.shape.size() == 4, node().where(), ": expected a 4-D NHWC input, got ", shape_str(x.shape));
+    if (global_) return ctx.set_output(0, y, {x.shape[0], 1, 1, x.shape[3]});
+    const WindowGeometry g = geometry(x.shape);
+    ctx.set_output(0, y, {x.shape[0], g.output[0], g.output[1], x.shape[3]});
+  }
+
+  void run(RunContext& ctx) const override {
+    const Tensor& x = ctx.input(0);
+    Tensor& y = ctx.output(0);
+    const QuantParams xq = run_quant_params(ctx, 1, "x"), yq = run_quant_params(ctx, 3, "y");
+    const Shape& s = x.shape();
+    WindowGeometry g;
+    if (global_) {
+      g.input = g.kernel = {s[1], s[2]};
+      g.output = g.strides = g.dilations = {1, 1};
+      g.pad_begin = g.pad_end = {0, 0};
+    } else {
+      g = geometry(s);
+    }
+    const QuantRange act = activation_range(node(), yq, y.dtype());
+    const bool same = xq.scale[0] == yq.scale[0] && xq.zero_point[0] == yq.zero_point[0];
+    std::vector<QuantMultiplier> mult;  // by count, when the parameters differ
+    if (!same)
+      for (int64_t c = 0; c <= g.kernel[0] * g.kernel[1]; ++c)
+        mult.push_back(c ? quantize_multiplier(double(xq.scale[0]) / (double(yq.scale[0]) * double(c)))
+                         : QuantMultiplier{});
+    visit_dtypes<kQuant8Types>(x.dtype(), node(), [&](auto tx) {
+      visit_dtypes<kQuant8Types>(y.dtype(), node(), [&](auto ty) {
+        using TX = decltype(tx);
+        using TY = decltype(ty);
+        const TX* src = x.data<TX>();
+        TY* dst = y.data<TY>();
+        const int64_t C = s[3], H = s[1], W = s[2];
+        std::vector<int32_t> acc(static_cast<size_t>(C));
+        for (int64_t n = 0; n < s[0]; ++n)
+          for (int64_t oh = 0; oh < g.output[0]; ++oh)
+            for (int64_t ow = 0; ow < g.output[1]; ++ow) {
+              std::fill(acc.begin(), acc.end(), 0);
+              int32_t count = 0;
+              for (int64_t kh = 0; kh < g.kernel[0]; ++kh) {
+                const int64_t ih = oh * g.strides[0] - g.pad_begin[0] + kh;
+                if (ih < 0 || ih >= H) continue;
+                for (int64_t kw = 0; kw < g.kernel[1]; ++kw) {
+                  const int64_t iw = ow * g.strides[1] - g.pad_begin[1] + kw;
+                  if (iw < 0 || iw >= W) continue;
+                  const TX* p = src + ((n * H + ih) * W + iw) * C;
+                  for (int64_t c = 0; c < C; ++c) acc[size_t(c)] += int32_t(p[c]);
+                  ++count;
+                }
+              }
+              const int32_t inside = count;
+              if (include_pad_) count = int32_t(g.kernel[0] * g.kernel[1]);
+              TY* out = dst + ((n * g.output[0] + oh) * g.output[1] + ow) * C;
+              for (int64_t c = 0; c < C; ++c) {
+                int32_t v;
+                if (count == 0) {
+                  v = yq.zero_point[0];
+                } else if (same) {
+                  // padded taps count as the zero point (real 0) under count_include_pad
+                  int32_t a = acc[size_t(c)] + (count - inside) * xq.zero_point[0];
+                  v = a > 0 ? (a + count / 2) / count : (a - count / 2) / count;
+                } else {
+                  int32_t a = acc[size_t(c)] - inside * xq.zero_point[0];
+                  v = yq.zero_point[0] + multiply_by_quantized_multiplier(a, mult[size_t(count)]);
+                }
+                out[c] = TY(std::min(std::max(v, act.lo), act.hi));
+              }
+            }
+      });
+    });
+  }
+
+ private:
+  WindowGeometry geometry(const Shape& x) const {
+    WindowAttrs w = WindowAttrs::read(node(), 2);
+    return w.resolve(node(), {x[1], x[2]});
+  }
+
+  bool global_, include_pad_;
+};
+
+}  // namespace
+EK_REGISTER_OP_DOMAIN(kEdgekitDomain, "QAveragePoolNhwc", QAveragePoolNhwc);
+EK_REGISTER_OP_DOMAIN(kEdgekitDomain, "QGlobalAveragePoolNhwc", QAveragePoolNhwc);
+}  // namespace edgekit

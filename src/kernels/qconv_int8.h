@@ -1,0 +1,78 @@
+// The int8 convolution / fully-connected engine behind com.edgekit:QLinearConvNhwc and
+// QFullyConnected (NHWC activations, int32 accumulation, fixed-point requantization).
+//
+// A convolution is a GEMM of output pixels x output channels. For a chunk of output pixels
+// the input taps are gathered into rows of K = KH*KW*C/group bytes (padding pixels hold the
+// input zero point, so they add nothing), stored as unsigned bytes x' = x + 128 for int8 x
+// (x itself for uint8), each row padded to a multiple of 4. The weights (int8, symmetric:
+// zero point 0) are packed once in panels of 16 output channels, four k at a time:
+//   panel p, quad q: [16 channels][4 bytes] = w[c][4q .. 4q+3]
+// which is the operand order of AVX-512 VNNI's vpdpbusd (u8 x s8 -> i32 sums of four); the
+// AVX2 and portable paths sign-extend it to int16 and use pairwise multiply-adds
+// (simd/qgemm_int8.cpp). Because x' = x + off, the accumulator is corrected once per channel:
+//   acc = B[m] - (x_zp + off) * sum_k w[m][k] + sum_k x'[k] w[m][k]
+// The correction is folded into the packed bias. Depthwise convolutions (one channel per
+// group) run a channel-vector loop instead. Results do not depend on the ISA or the thread
+// count: integer arithmetic throughout, requantized by requantize.h's TFLite rules.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/dtype.h"
+#include "kernels/quant_ref.h"
+#include "kernels/requantize.h"
+
+namespace edgekit {
+
+class ThreadPool;
+
+struct QConvInt8Params {
+  int64_t out_channels = 0;
+  DType x_dtype = DType::i8, y_dtype = DType::i8;
+  int32_t x_zero_point = 0, y_zero_point = 0;
+  QuantRange act{-128, 127};                // output clamp (dtype range and fused activation)
+  std::vector<int32_t> bias;                // [M] as given (reference path)
+  std::vector<QuantMultiplier> multiplier;  // [M]
+  // Packed by pack_qconv_weights:
+  int64_t in_per_group = 0, kernel_h = 1, kernel_w = 1, group = 1;
+  int64_t k = 0, k_padded = 0;              // per group: KH*KW*C/group, rounded up to 4
+  bool depthwise = false;                   // C/group == 1 and M == group
+  std::vector<int32_t> packed_bias;         // [M] with the zero-point correction
+  std::shared_ptr<int8_t> packed;           // panels (GEMM) or [taps][M] (depthwise)
+  int64_t panels_per_group = 0;
+};
+
+constexpr int64_t kQGemmPanel = 16;  // output channels per packed panel
+
+// Packs OIHW int8 weights with zero points w_zp (must all be 0 for the fast path; else the
+// params stay unpacked and the op runs its reference loop).
+void pack_qconv_weights(QConvInt8Params& p, const int8_t* w, const std::vector<int32_t>& w_zp, int64_t in_per_group,
+                        int64_t kernel_h, int64_t kernel_w, int64_t group);
+inline bool qconv_packed(const QConvInt8Params& p) { return p.packed != nullptr; }
+
+// y = requantized conv(x); x, y NHWC of p's dtypes, s with nhwc = true.
+void qconv_nhwc_int8(const QConvInt8Params& p, const void* x, const IntConvShape& s, void* y, ThreadPool* pool);
+
+// y[rows, M] = requantized x[rows, K] x W^T: a fully-connected layer (a 1x1 conv over rows).
+void qgemm_int8(const QConvInt8Params& p, const void* x, int64_t rows, void* y, ThreadPool* pool);
+
+// y[r, m] = clamp(y_zp + MBQM(acc[r, m], multiplier[m])): the reference requantization
+// (acc already holds the bias).
+void requantize_rows(const QConvInt8Params& p, const int32_t* acc, int64_t rows, void* y);
+
+// The micro-kernel's ISA on this CPU ("AVX3_DL" when VNNI runs), for inspect/bench output.
+const char* qgemm_int8_target();
+
+// One tile for the micro-kernel: rows x' [mr][k_padded] (u8), one panel, out acc [mr][16].
+struct QGemmTile {
+  int64_t mr;             // 1..8
+  int64_t k_padded;       // multiple of 4
+  const uint8_t* a;       // row r at a + r * a_stride
+  int64_t a_stride;
+  const int8_t* w;        // the panel: k_padded / 4 quads of 64 bytes
+  int32_t* acc;           // [mr][16], overwritten
+};
+void qgemm_int8_tile(const QGemmTile& t);  // dispatched to the best ISA
+
+}  // namespace edgekit

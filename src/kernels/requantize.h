@@ -1,0 +1,102 @@
+// Integer requantization, as TFLite (and gemmlowp) define it, so int8 results are the same
+// bit for bit on every machine.
+//
+// A real multiplier M (e.g. input_scale * weight_scale / output_scale) is held as a Q31
+// integer m in [2^30, 2^31) and a power-of-two exponent: M = m * 2^(shift - 31).
+// Multiplying an int32 accumulator by it is
+//   MultiplyByQuantizedMultiplier(x, m, shift) =
+//     RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x << max(shift, 0), m), max(-shift, 0))
+// where the high multiply rounds half away from zero and the division by 2^e rounds half away
+// from zero (TFLite's default, double-rounding build). No float is touched at run time.
+//
+// Also here: the quantization parameters of a tensor (per tensor, or per channel along an
+// axis), read from the scale / zero-point inputs ONNX's quantized ops take, and the value
+// conversions both directions with ONNX's semantics (round half to even, saturate).
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "core/tensor.h"
+#include "graph/graph.h"
+
+namespace edgekit {
+
+struct QuantMultiplier {
+  int32_t multiplier = 0;  // Q31, in [2^30, 2^31) unless the real multiplier is 0
+  int shift = 0;           // left shift when > 0, right shift when < 0
+};
+
+// TFLite's QuantizeMultiplier: frexp, then round(q * 2^31) half away from zero; multipliers
+// below 2^-31 become 0. `real` must be finite and >= 0 (callers check and name the node).
+QuantMultiplier quantize_multiplier(double real);
+
+inline int32_t saturating_rounding_doubling_high_mul(int32_t a, int32_t b) {
+  if (a == b && a == std::numeric_limits<int32_t>::min()) return std::numeric_limits<int32_t>::max();
+  int64_t ab = int64_t(a) * int64_t(b);
+  int64_t nudge = ab >= 0 ? (int64_t(1) << 30) : (1 - (int64_t(1) << 30));
+  return int32_t((ab + nudge) / (int64_t(1) << 31));
+}
+
+// x / 2^exponent rounded half away from zero; exponent in [0, 31].
+inline int32_t rounding_divide_by_pot(int32_t x, int exponent) {
+  const int32_t mask = int32_t((int64_t(1) << exponent) - 1);
+  const int32_t remainder = x & mask;
+  const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+inline int32_t multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int shift) {
+  const int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+  // x << left wraps like TFLite's int32 multiply (done unsigned: no UB on hostile scales).
+  const int32_t shifted = int32_t(uint32_t(x) * (uint32_t(1) << left));
+  return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, multiplier), right);
+}
+inline int32_t multiply_by_quantized_multiplier(int32_t x, QuantMultiplier m) {
+  return multiply_by_quantized_multiplier(x, m.multiplier, m.shift);
+}
+
+// The integer range of an 8-bit dtype (i8: -128..127, u8: 0..255; i32 for bias tensors).
+struct QuantRange {
+  int32_t lo, hi;
+};
+QuantRange quant_range(DType t);  // throws for other dtypes
+inline bool is_quant_dtype(DType t) { return t == DType::i8 || t == DType::u8; }
+
+// Quantization parameters of one tensor: real = scale[c] * (q - zero_point[c]), with c the
+// index along `axis` when there is more than one scale.
+struct QuantParams {
+  std::vector<float> scale;
+  std::vector<int32_t> zero_point;
+  DType dtype = DType::u8;  // the quantized dtype (from the zero point; u8 when it is absent)
+  int64_t axis = -1;        // per-channel axis (normalised), -1 per tensor
+
+  bool per_channel() const { return scale.size() > 1 || axis >= 0; }
+  size_t channels() const { return scale.size(); }
+  float scale_at(size_t c) const { return scale.size() == 1 ? scale[0] : scale[c]; }
+  int32_t zero_point_at(size_t c) const { return zero_point.size() == 1 ? zero_point[0] : zero_point[c]; }
+};
+
+// Reads scale (f32 or f16) and zero point (optional: `zero_point` may be null) tensors as
+// ONNX's QuantizeLinear / DequantizeLinear / QLinear* take them: scalars (or one element) per
+// tensor, else 1-D along `axis` of a tensor of `data_shape` (axis may be negative; pass
+// allow_axis = false where the op has per-tensor parameters only). Checks that scales are
+// finite and positive, zero points fit their dtype and lengths match; errors name `what` and
+// the node.
+QuantParams read_quant_params(const Node& node, const char* what, const Tensor& scale, const Tensor* zero_point,
+                              const Shape& data_shape, int64_t axis, bool allow_axis);
+
+// ONNX QuantizeLinear for one value: saturate(round_half_even(x / scale) + zero_point).
+inline int32_t quantize_value(float x, float scale, int32_t zero_point, QuantRange r) {
+  float q = std::nearbyint(x / scale);  // the default rounding mode is to nearest even
+  if (std::isnan(q)) return zero_point < r.lo ? r.lo : zero_point > r.hi ? r.hi : zero_point;
+  double v = double(q) + double(zero_point);
+  return v < r.lo ? r.lo : v > r.hi ? r.hi : int32_t(v);
+}
+
+// TFLite's clamp bounds of a fused activation in the quantized domain: [lo, hi] real (either
+// may be infinite) to quantized, rounded half away from zero and clamped to the dtype range.
+QuantRange quantized_activation_range(float lo, float hi, float scale, int32_t zero_point, DType t);
+
+}  // namespace edgekit

@@ -1,0 +1,256 @@
+// fuse_qdq: QDQ patterns (DequantizeLinear -> float op -> QuantizeLinear, as ONNX Runtime's
+// quantizer and `edgekit quantize` write them) become edgekit's int8 ops:
+//   DQ(x), DQ(w int8), [DQ(b int32)] -> Conv [-> Relu] -> Q    QLinearConvNhwc between Transposes
+//   DQ(x), DQ(w), [DQ(b)] -> Gemm (transA 0, alpha = beta = 1) / MatMul (2-D constant B) -> Q
+//                                                             QFullyConnected (W as [N, K])
+//   DQ(a), DQ(b) -> Add -> Q                                  QAdd (Transposes of both sides sunk)
+//   DQ(x) -> AveragePool / GlobalAveragePool -> Q             Q*PoolNhwc between Transposes
+//   DQ(x) -> Sigmoid / Tanh / HardSwish / ... -> Q            QLookup
+//   DQ(x) -> MaxPool / Flatten / Reshape / Relu -> Q, same parameters: the op on the int8 values
+// Activations must be quantized per tensor; weights may be per channel (axis 0 of OIHW, or of
+// Gemm's [N, K]). The Transposes around NHWC ops cancel between neighbours (merge_transposes).
+// Runs before constant folding, which would otherwise fold the weights' DequantizeLinear.
+#include <set>
+
+#include "passes/pass_manager.h"
+
+namespace edgekit {
+namespace {
+
+struct Dq {  // a DequantizeLinear node's operands
+  std::string q, scale, zero_point;
+  int64_t axis = 1;
+  size_t node = 0;
+};
+
+class FuseQdq final : public GraphPass {
+ public:
+  const char* name() const override { return "fuse_qdq"; }
+  std::vector<std::string> op_types() const override { return {"QuantizeLinear"}; }
+
+  bool apply(Graph& g) override {
+    bool changed = false;
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      GraphUses uses(g);
+      if (try_fuse(g, uses, i)) changed = true;
+    }
+    return changed;
+  }
+
+ private:
+  static bool per_tensor(const Graph& g, const std::string& scale) {
+    const Tensor* t = constant_value(g, scale);
+    return t && t->numel() == 1;
+  }
+
+  std::optional<Dq> dq_of(const Graph& g, const GraphUses& u, const std::string& v, bool allow_axis = false) const {
+    auto p = u.producer_is(g, v, "DequantizeLinear");
+    if (!p) return std::nullopt;
+    const Node& n = g.nodes[*p];
+    if (n.inputs.size() < 3 || !constant_value(g, n.inputs[1]) || !constant_value(g, n.inputs[2])) return std::nullopt;
+    if (!allow_axis && !per_tensor(g, n.inputs[1])) return std::nullopt;
+    return Dq{n.inputs[0], n.inputs[1], n.inputs[2], n.attr_int("axis", 1), *p};
+  }
+
+  // The QuantizeLinear reading v alone (per tensor, constant params).
+  std::optional<size_t> q_of(const Graph& g, const GraphUses& u, const std::string& v) const {
+    auto r = u.sole_reader_is(g, v, "QuantizeLinear");
+    if (!r || u.is_graph_output(v)) return std::nullopt;
+    const Node& n = g.nodes[*r];
+    if (n.inputs.size() < 3 || !per_tensor(g, n.inputs[1]) || !constant_value(g, n.inputs[2])) return std::nullopt;
+    const DType t = constant_value(g, n.inputs[2])->dtype();
+    if (t != DType::i8 && t != DType::u8) return std::nullopt;
+    return r;
+  }
+
+  static bool same_params(const Graph& g, const Dq& a, const Node& q) {
+    return constant_value(g, a.scale)->as_double(0) == constant_value(g, q.inputs[1])->as_double(0) &&
+           constant_value(g, a.zero_point)->as_int(0) == constant_value(g, q.inputs[2])->as_int(0) &&
+           constant_value(g, a.zero_point)->dtype() == constant_value(g, q.inputs[2])->dtype();
+  }
+
+  static Node make(const Graph& g, const std::string& op, std::vector<std::string> in, std::vector<std::string> out,
+                   const std::string& name, bool edgekit) {
+    Node n;
+    n.op_type = op, n.inputs = std::move(in), n.outputs = std::move(out), n.name = fresh_name(g, name);
+    if (edgekit) n.domain = kEdgekitDomain, n.opset = 1;
+    else n.opset = 13;
+    return n;
+  }
+  static Node transpose(const Graph& g, const std::string& x, const std::string& y, std::vector<int64_t> perm) {
+    Node t = make(g, "Transpose", {x}, {y}, y + "/Transpose", false);
+    t.attrs["perm"] = std::move(perm);
+    return t;
+  }
+
+  // Replaces node `first` .. `last` (the float op and its Q, plus an optional activation in
+  // between) by `repl`, inserted where the float op stood.
+  static void replace(Graph& g, const std::vector<size_t>& dead, std::vector<Node> repl, size_t at) {
+    std::vector<bool> kill(g.nodes.size(), false);
+    for (size_t d : dead) kill[d] = true;
+    std::vector<Node> out;
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      if (i == at)
+        for (auto& r : repl) out.push_back(std::move(r));
+      if (!kill[i]) out.push_back(std::move(g.nodes[i]));
+    }
+    g.nodes = std::move(out);
+    g.topo_sort();
+    g.opsets[kEdgekitDomain] = 1;
+  }
+
+  bool try_fuse(Graph& g, const GraphUses& u, size_t i) {
+    const Node& n = g.nodes[i];
+    if (!n.domain.empty() || n.outputs.empty()) return false;
+    const std::string& op = n.op_type;
+    if (op == "Conv" || op == "Gemm" || op == "MatMul") return fuse_weighted(g, u, i);
+    if (op == "Add") return fuse_add(g, u, i);
+    static const std::set<std::string> pools = {"AveragePool", "GlobalAveragePool"};
+    static const std::set<std::string> lookups = {"Sigmoid", "Tanh", "HardSwish", "HardSigmoid", "LeakyRelu", "Elu"};
+    static const std::set<std::string> moves = {"MaxPool", "Flatten", "Reshape", "Relu"};
+    if (!pools.count(op) && !lookups.count(op) && !moves.count(op)) return false;
+    if (n.outputs.size() != 1) return false;
+    auto x = dq_of(g, u, n.inputs[0]);
+    auto q = x ? q_of(g, u, n.outputs[0]) : std::nullopt;
+    if (!q) return false;
+    const Node& qn = g.nodes[*q];
+    const std::string y = qn.outputs[0];
+    if (moves.count(op)) {
+      if (!same_params(g, *x, qn)) return false;
+      Node m = n;
+      m.inputs[0] = x->q, m.outputs[0] = y;
+      replace(g, {i, *q}, {m}, i);
+      return true;
+    }
+    if (lookups.count(op)) {
+      Node m = make(g, "QLookup", {x->q, x->scale, x->zero_point, qn.inputs[1], qn.inputs[2]}, {y}, n.name + "/int8", true);
+      for (const auto& [k, v] : n.attrs) m.attrs[k] = v;
+      m.attrs["function"] = op;
+      replace(g, {i, *q}, {m}, i);
+      return true;
+    }
+    // pools, in NHWC
+    if (op == "AveragePool" && (n.attr_int("ceil_mode", 0) || n.has_attr("dilations"))) return false;
+    const std::string t_in = fresh_name(g, x->q + "/nhwc"), t_out = fresh_name(g, y + "/nhwc");
+    Node p = make(g, op == "AveragePool" ? "QAveragePoolNhwc" : "QGlobalAveragePoolNhwc",
+                  {t_in, x->scale, x->zero_point, qn.inputs[1], qn.inputs[2]}, {t_out}, n.name + "/int8", true);
+    for (const char* a : {"kernel_shape", "strides", "pads", "auto_pad", "count_include_pad"})
+      if (n.has_attr(a)) p.attrs[a] = n.attrs.at(a);
+    replace(g, {i, *q}, {transpose(g, x->q, t_in, {0, 2, 3, 1}), p, transpose(g, t_out, y, {0, 3, 1, 2})}, i);
+    return true;
+  }
+
+  bool fuse_weighted(Graph& g, const GraphUses& u, size_t i) {
+    const Node& n = g.nodes[i];
+    if (n.inputs.size() < 2) return false;
+    auto x = dq_of(g, u, n.inputs[0]);
+    auto w = x ? dq_of(g, u, n.inputs[1], true) : std::nullopt;
+    if (!w) return false;
+    const Tensor* wt = constant_value(g, w->q);
+    if (!wt || wt->dtype() != DType::i8 || n.has_attr("_activation") || n.has_attr("_residual")) return false;
+    std::optional<Dq> b;
+    if (n.has_input(2)) {
+      b = dq_of(g, u, n.inputs[2], true);
+      if (!b || !constant_value(g, b->q) || constant_value(g, b->q)->dtype() != DType::i32) return false;
+    }
+    // Optional Relu / Clip between the op and its Q.
+    std::string out = n.outputs[0];
+    std::optional<size_t> act;
+    float act_lo = 0, act_hi = 0;
+    bool has_hi = false;
+    if (!q_of(g, u, out)) {
+      for (const char* a : {"Relu", "Clip"}) {
+        auto r = u.sole_reader_is(g, out, a);
+        if (!r || u.is_graph_output(out)) continue;
+        const Node& an = g.nodes[*r];
+        if (an.op_type == "Clip") {
+          auto lo = an.has_input(1) ? scalar_constant(g, an.inputs[1]) : std::nullopt;
+          auto hi = an.has_input(2) ? scalar_constant(g, an.inputs[2]) : std::nullopt;
+          if (!lo || (an.has_input(2) && !hi)) continue;
+          act_lo = float(*lo), act_hi = hi ? float(*hi) : 0.f, has_hi = hi.has_value();
+        }
+        act = r;
+      }
+      if (!act) return false;
+      out = g.nodes[*act].outputs[0];
+    }
+    auto q = q_of(g, u, out);
+    if (!q) return false;
+    const Node& qn = g.nodes[*q];
+    const std::string y = qn.outputs[0];
+    std::vector<size_t> dead = {i, *q};
+    if (act) dead.push_back(*act);
+    auto set_act = [&](Node& m) {
+      if (!act) return;
+      m.attrs["activation_min"] = act_lo;
+      if (has_hi) m.attrs["activation_max"] = act_hi;
+    };
+    const std::string bias = b ? b->q : "";
+    if (n.op_type == "Conv") {
+      if (wt->rank() != 4 || (w->axis != 0 && !per_tensor(g, w->scale))) return false;
+      const std::string t_in = fresh_name(g, x->q + "/nhwc"), t_out = fresh_name(g, y + "/nhwc");
+      Node c = make(g, "QLinearConvNhwc",
+                    {t_in, x->scale, x->zero_point, w->q, w->scale, w->zero_point, qn.inputs[1], qn.inputs[2], bias},
+                    {t_out}, n.name + "/int8", true);
+      if (bias.empty()) c.inputs.pop_back();
+      for (const char* a : {"kernel_shape", "strides", "pads", "dilations", "group", "auto_pad"})
+        if (n.has_attr(a)) c.attrs[a] = n.attrs.at(a);
+      set_act(c);
+      replace(g, dead, {transpose(g, x->q, t_in, {0, 2, 3, 1}), c, transpose(g, t_out, y, {0, 3, 1, 2})}, i);
+      return true;
+    }
+    // Gemm / MatMul: weights as [N, K].
+    if (wt->rank() != 2) return false;
+    const bool nk = n.op_type == "Gemm" && n.attr_int("transB", 0);
+    if (n.op_type == "Gemm" && (n.attr_int("transA", 0) || n.attr_float("alpha", 1.f) != 1.f || n.attr_float("beta", 1.f) != 1.f))
+      return false;
+    const int64_t channel_axis = nk ? 0 : 1;
+    if (!per_tensor(g, w->scale) && w->axis != channel_axis) return false;
+    std::string wq = w->q;
+    if (!nk) {
+      const int64_t K = wt->dim(0), N = wt->dim(1);
+      Tensor t(DType::i8, {N, K});
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t c = 0; c < N; ++c) t.data<int8_t>()[c * K + k] = wt->data<int8_t>()[k * N + c];
+      wq = add_initializer(g, w->q + "/nk", t);
+    }
+    if (n.op_type == "Gemm" && b && constant_value(g, b->q)->rank() != 1) return false;
+    Node fc = make(g, "QFullyConnected",
+                   {x->q, x->scale, x->zero_point, wq, w->scale, w->zero_point, qn.inputs[1], qn.inputs[2], bias}, {y},
+                   n.name + "/int8", true);
+    if (bias.empty()) fc.inputs.pop_back();
+    set_act(fc);
+    replace(g, dead, {fc}, i);
+    return true;
+  }
+
+  bool fuse_add(Graph& g, const GraphUses& u, size_t i) {
+    const Node& n = g.nodes[i];
+    auto a = dq_of(g, u, n.inputs[0]);
+    auto b = a ? dq_of(g, u, n.inputs[1]) : std::nullopt;
+    auto q = b ? q_of(g, u, n.outputs[0]) : std::nullopt;
+    if (!q) return false;
+    const Node& qn = g.nodes[*q];
+    const std::string y = qn.outputs[0];
+    // Both sides leaving an NHWC region through the same Transpose: add in NHWC, transpose once.
+    auto ta = u.producer_is(g, a->q, "Transpose"), tb = u.producer_is(g, b->q, "Transpose");
+    if (ta && tb && g.nodes[*ta].attrs.count("perm") && g.nodes[*ta].attr_ints("perm") == g.nodes[*tb].attr_ints("perm")) {
+      const std::string t_out = fresh_name(g, y + "/inner");
+      Node add = make(g, "QAdd", {g.nodes[*ta].inputs[0], a->scale, a->zero_point, g.nodes[*tb].inputs[0], b->scale,
+                                  b->zero_point, qn.inputs[1], qn.inputs[2]},
+                      {t_out}, n.name + "/int8", true);
+      replace(g, {i, *q}, {add, transpose(g, t_out, y, g.nodes[*ta].attr_ints("perm"))}, i);
+      return true;
+    }
+    Node add = make(g, "QAdd", {a->q, a->scale, a->zero_point, b->q, b->scale, b->zero_point, qn.inputs[1], qn.inputs[2]},
+                    {y}, n.name + "/int8", true);
+    replace(g, {i, *q}, {add}, i);
+    return true;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<GraphPass> make_fuse_qdq() { return std::make_unique<FuseQdq>(); }
+
+}  // namespace edgekit

@@ -1,0 +1,170 @@
+// The fixed-point requantization helpers against values TFLite's own functions give, and the
+// int8 convolution engine (kernels/qconv_int8.h) against the integer reference loop
+// (kernels/quant_ref.h) on random odd shapes, on every SIMD target this CPU runs (AVX-512
+// VNNI, AVX-512, AVX2, portable), at one and two threads.
+#define HWY_WANT_AVX3_DL 1  // the int8 kernels are compiled for AVX3_DL too; list it
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "hwy/targets.h"
+
+#include "core/thread_pool.h"
+#include "kernels/qconv_int8.h"
+#include "kernels/requantize.h"
+
+namespace edgekit {
+namespace {
+
+TEST(Requantize, QuantizeMultiplierAsTflite) {
+  QuantMultiplier m = quantize_multiplier(0.5);
+  EXPECT_EQ(m.multiplier, 1 << 30);
+  EXPECT_EQ(m.shift, 0);
+  m = quantize_multiplier(1.0);
+  EXPECT_EQ(m.multiplier, 1 << 30);
+  EXPECT_EQ(m.shift, 1);
+  m = quantize_multiplier(0.0);
+  EXPECT_EQ(m.multiplier, 0);
+  m = quantize_multiplier(0.75 / 1024);
+  EXPECT_EQ(m.multiplier, 1610612736);  // 0.75 * 2^31
+  EXPECT_EQ(m.shift, -10);
+  m = quantize_multiplier(std::ldexp(1.0, -40));  // below 2^-31: zero
+  EXPECT_EQ(m.multiplier, 0);
+  EXPECT_THROW(quantize_multiplier(std::ldexp(1.0, 31)), Error);
+}
+
+TEST(Requantize, RoundingIsHalfAwayFromZero) {
+  EXPECT_EQ(rounding_divide_by_pot(5, 1), 3);
+  EXPECT_EQ(rounding_divide_by_pot(-5, 1), -3);
+  EXPECT_EQ(rounding_divide_by_pot(4, 1), 2);
+  EXPECT_EQ(rounding_divide_by_pot(-7, 2), -2);
+  EXPECT_EQ(saturating_rounding_doubling_high_mul(INT32_MIN, INT32_MIN), INT32_MAX);
+  EXPECT_EQ(saturating_rounding_doubling_high_mul(1 << 30, 1 << 30), 1 << 29);
+  // 100 * 0.5 = 50; 101 * 0.5 = 50.5 -> 51; -101 * 0.5 = -50.5 -> -50: gemmlowp's high multiply
+  // nudges by 1 - 2^30 below zero, so an exact negative half rounds toward zero (as in TFLite).
+  QuantMultiplier half = quantize_multiplier(0.5);
+  EXPECT_EQ(multiply_by_quantized_multiplier(100, half), 50);
+  EXPECT_EQ(multiply_by_quantized_multiplier(101, half), 51);
+  EXPECT_EQ(multiply_by_quantized_multiplier(-101, half), -50);
+  EXPECT_EQ(multiply_by_quantized_multiplier(-103, quantize_multiplier(0.25)), -26);  // -25.75
+  // a multiplier > 1 shifts left first
+  EXPECT_EQ(multiply_by_quantized_multiplier(3, quantize_multiplier(3.0)), 9);
+}
+
+TEST(Requantize, QuantizeValueRoundsHalfToEvenAndSaturates) {
+  const QuantRange i8 = quant_range(DType::i8);
+  EXPECT_EQ(quantize_value(2.5f, 1.f, 0, i8), 2);
+  EXPECT_EQ(quantize_value(3.5f, 1.f, 0, i8), 4);
+  EXPECT_EQ(quantize_value(-2.5f, 1.f, 0, i8), -2);
+  EXPECT_EQ(quantize_value(1000.f, 1.f, 0, i8), 127);
+  EXPECT_EQ(quantize_value(-1000.f, 1.f, 10, i8), -128);
+  EXPECT_EQ(quantize_value(std::nanf(""), 1.f, 10, i8), 10);
+  const QuantRange act = quantized_activation_range(0.f, 6.f, 0.05f, -128, DType::i8);
+  EXPECT_EQ(act.lo, -128);
+  EXPECT_EQ(act.hi, -8);  // -128 + 6 / 0.05
+}
+
+struct Case {
+  IntConvShape s;
+  DType x_dtype;
+};
+
+Case random_case(std::mt19937& rng) {
+  auto pick = [&](int lo, int hi) { return int64_t(std::uniform_int_distribution<int>(lo, hi)(rng)); };
+  Case c;
+  IntConvShape& s = c.s;
+  s.nhwc = true;
+  s.batch = pick(1, 2);
+  s.in_h = pick(1, 9), s.in_w = pick(1, 9);
+  s.kernel_h = pick(1, 3), s.kernel_w = pick(1, 3);
+  if (pick(0, 5) == 0) s.kernel_h = s.kernel_w = 5;
+  s.stride_h = pick(1, 2), s.stride_w = pick(1, 2);
+  s.dilation_h = pick(0, 4) == 0 ? 2 : 1, s.dilation_w = 1;
+  s.pad_top = pick(0, s.kernel_h / 2 + 1 > 2 ? 2 : s.kernel_h / 2), s.pad_left = pick(0, s.kernel_w / 2);
+  const int64_t kind = pick(0, 3);
+  if (kind == 0) {  // depthwise
+    s.in_c = s.out_c = s.group = pick(1, 40);
+  } else if (kind == 1) {  // grouped
+    s.group = pick(2, 3);
+    s.in_c = s.group * pick(1, 9), s.out_c = s.group * pick(1, 21);
+  } else {
+    s.group = 1, s.in_c = pick(1, 70), s.out_c = pick(1, 50);
+  }
+  const int64_t eh = (s.kernel_h - 1) * s.dilation_h + 1, ew = (s.kernel_w - 1) * s.dilation_w + 1;
+  s.in_h = std::max(s.in_h, eh - 2 * s.pad_top);
+  s.in_w = std::max(s.in_w, ew - 2 * s.pad_left);
+  s.out_h = (s.in_h + 2 * s.pad_top - eh) / s.stride_h + 1;
+  s.out_w = (s.in_w + 2 * s.pad_left - ew) / s.stride_w + 1;
+  c.x_dtype = pick(0, 1) ? DType::i8 : DType::u8;
+  return c;
+}
+
+template <class TX>
+void check_case(const Case& c, std::mt19937& rng, ThreadPool* pool) {
+  const IntConvShape& s = c.s;
+  const int64_t cg = s.in_c / s.group;
+  std::uniform_int_distribution<int> byte(-128, 127), ubyte(0, 255), bias(-20000, 20000);
+  std::vector<TX> x(size_t(s.batch * s.in_h * s.in_w * s.in_c));
+  for (auto& v : x) v = TX(std::is_signed_v<TX> ? byte(rng) : ubyte(rng));
+  std::vector<int8_t> w(size_t(s.out_c * cg * s.kernel_h * s.kernel_w));
+  for (auto& v : w) v = int8_t(byte(rng));
+  QConvInt8Params p;
+  p.out_channels = s.out_c;
+  p.x_dtype = c.x_dtype;
+  p.y_dtype = (rng() & 1) ? DType::i8 : DType::u8;
+  p.x_zero_point = std::is_signed_v<TX> ? byte(rng) : ubyte(rng);
+  p.y_zero_point = p.y_dtype == DType::i8 ? byte(rng) : ubyte(rng);
+  p.act = quant_range(p.y_dtype);
+  if (rng() & 1) p.act.lo += 20;  // a fused Relu-like clamp
+  for (int64_t m = 0; m < s.out_c; ++m) {
+    p.bias.push_back(bias(rng));
+    p.multiplier.push_back(quantize_multiplier(std::uniform_real_distribution<double>(1e-5, 2e-3)(rng)));
+  }
+  pack_qconv_weights(p, w.data(), {0}, cg, s.kernel_h, s.kernel_w, s.group);
+  ASSERT_TRUE(qconv_packed(p));
+  const int64_t out_n = s.batch * s.out_h * s.out_w * s.out_c;
+  std::vector<int32_t> acc(static_cast<size_t>(out_n));
+  int_conv_ref(x.data(), p.x_zero_point, w.data(), {0}, p.bias.data(), s, acc.data());
+  std::vector<uint8_t> want(static_cast<size_t>(out_n)), got(static_cast<size_t>(out_n), 0xAB);
+  requantize_rows(p, acc.data(), out_n / s.out_c, want.data());
+  qconv_nhwc_int8(p, x.data(), s, got.data(), pool);
+  for (int64_t i = 0; i < out_n; ++i)
+    ASSERT_EQ(int(got[size_t(i)]), int(want[size_t(i)]))
+        << "element " << i << " of " << out_n << ": N" << s.batch << " " << s.in_h << "x" << s.in_w << "x" << s.in_c
+        << " -> " << s.out_c << " k" << s.kernel_h << "x" << s.kernel_w << " s" << s.stride_h << s.stride_w << " g"
+        << s.group << (p.depthwise ? " depthwise" : "");
+}
+
+TEST(QConvInt8, MatchesReferenceOnEveryTarget) {
+  ThreadPool pool(2);
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(cat("target ", hwy::TargetName(target), " (", qgemm_int8_target(), ")"));
+    std::mt19937 rng(7);
+    for (int i = 0; i < 60; ++i) {
+      Case c = random_case(rng);
+      ThreadPool* p = (i & 1) ? &pool : nullptr;
+      if (c.x_dtype == DType::i8) check_case<int8_t>(c, rng, p);
+      else check_case<uint8_t>(c, rng, p);
+      if (HasFatalFailure()) break;
+    }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
+TEST(QConvInt8, DeepKAcrossRowBlocks) {  // K above the portable path's 1024-byte row block
+  std::mt19937 rng(3);
+  Case c;
+  c.s.nhwc = true, c.s.in_h = 3, c.s.in_w = 3, c.s.in_c = 300, c.s.out_c = 17, c.s.kernel_h = c.s.kernel_w = 3;
+  c.s.pad_top = c.s.pad_left = 1, c.s.out_h = c.s.out_w = 3;
+  c.x_dtype = DType::i8;
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(hwy::TargetName(target));
+    check_case<int8_t>(c, rng, nullptr);
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
+}  // namespace
+}  // namespace edgekit

@@ -1,0 +1,104 @@
+"""edgekit quantize: static QDQ output that ONNX Runtime runs and that edgekit's fused int8 kernels
+reproduce within one output quantization step; dynamic and fp16 modes; and a one-line error for
+every bad input."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from conftest import ZOO  # noqa: E402
+
+
+def model(name="kws_dscnn"):
+    p = ZOO / name / "model.onnx"
+    if not p.exists():
+        pytest.skip(f"{p} not found (make fixtures)")
+    return p
+
+
+def quantize(cli, *args):
+    return subprocess.run([cli, "quantize", *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+def calib(tmp_path, shape=(32, 1, 49, 10), name="input", dtype=np.float32, fill=None):
+    x = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    if fill is not None:
+        x.flat[3] = fill
+    p = tmp_path / "calib.npz"
+    np.savez(p, **{name: x})
+    return p
+
+
+def one_line_error(r, text):
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("edgekit: error:"), r.stderr
+    assert text in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("method", ["minmax", "percentile", "entropy", "mse"])
+def test_static_qdq_runs_in_ort_and_matches_edgekit_int8(cli, tmp_path, method):
+    ort = pytest.importorskip("onnxruntime")
+    out = tmp_path / "q.onnx"
+    r = quantize(cli, model(), "-o", out, "--calibration", calib(tmp_path), "--method", method, "--json")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["by_op"]["Conv"] == 9 and rep["output_bytes"] < rep["input_bytes"]
+    x = np.random.default_rng(1).standard_normal((8, 1, 49, 10)).astype(np.float32)
+    want = ort.InferenceSession(str(out)).run(None, {"input": x})[0]
+    fp32 = ort.InferenceSession(str(model())).run(None, {"input": x})[0]
+    sys.path.insert(0, str(Path(cli).parent / "python"))
+    import edgekit
+    got = edgekit.Session(str(out)).run({"input": x})[0]
+    import onnx
+    m = onnx.load(str(out))
+    scale = [i for i in m.graph.initializer if i.name == "output/scale"]
+    step = onnx.numpy_helper.to_array(scale[0]).item()
+    assert np.mean(np.abs(got - want) <= step * 1.001) >= 0.999
+    sqnr = 10 * np.log10((fp32 ** 2).sum() / ((want - fp32) ** 2).sum())
+    assert sqnr > 20, sqnr  # on random data; entropy clips hardest (about 24 dB here)
+
+
+def test_dynamic_and_fp16(cli, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    x = np.random.default_rng(1).standard_normal((4, 1, 28, 28)).astype(np.float32)
+    fp32 = ort.InferenceSession(str(model("fashion_cnn"))).run(None, {"input": x})[0]
+    for mode, tol in [("dynamic", 0.05), ("fp16", 0.01)]:
+        out = tmp_path / f"{mode}.onnx"
+        r = quantize(cli, model("fashion_cnn"), "-o", out, "--mode", mode)
+        assert r.returncode == 0, r.stderr
+        y = ort.InferenceSession(str(out)).run(None, {"input": x})[0]
+        assert np.max(np.abs(y - fp32)) <= tol * np.max(np.abs(fp32)), mode
+    assert (tmp_path / "fp16.onnx").stat().st_size <= 0.51 * model("fashion_cnn").stat().st_size
+
+
+def test_bad_inputs_are_one_line_errors(cli, tmp_path):
+    m = model()
+    out = tmp_path / "q.onnx"
+    one_line_error(quantize(cli, m, "-o", out, "--calibration", calib(tmp_path, shape=(4, 1, 10, 49))), "has shape [4,1,10,49]")
+    one_line_error(quantize(cli, m, "-o", out, "--calibration", calib(tmp_path, dtype=np.float64)), "has dtype f64")
+    one_line_error(quantize(cli, m, "-o", out, "--calibration", calib(tmp_path, shape=(0, 1, 49, 10))), "holds no samples")
+    one_line_error(quantize(cli, m, "-o", out, "--calibration", calib(tmp_path, fill=np.nan)), "non-finite value (nan)")
+    one_line_error(quantize(cli, m, "-o", out, "--calibration", calib(tmp_path, fill=np.inf)), "non-finite value (inf)")
+    two = tmp_path / "two.npz"
+    np.savez(two, a=np.zeros((2, 1, 49, 10), np.float32), b=np.zeros((2, 1, 49, 10), np.float32))
+    one_line_error(quantize(cli, m, "-o", out, "--calibration", two), "no array named 'input'")
+    one_line_error(quantize(cli, m, "-o", out), "--mode static needs --calibration")
+    one_line_error(quantize(cli, m, "-o", out, "--calibration", tmp_path / "missing.npz"), "calibration data not found")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    one_line_error(quantize(cli, m, "-o", out, "--calibration", empty), "holds no .npy files")
+    one_line_error(quantize(cli, m, "-o", out, "--mode", "dynamic", "--exclude", "Gemm"), "no op dynamic quantization handles")
+    one_line_error(quantize(cli, m, "-o", out, "--calibration", calib(tmp_path), "--exclude", "Conv", "Gemm", "Relu",
+                            "GlobalAveragePool", "Flatten"), "has no op static quantization handles")
+    one_line_error(quantize(cli, m, "-o", out, "--mode", "bogus"), "unknown quantization mode 'bogus'")
+
+
+def test_exclude_of_unknown_name_warns(cli, tmp_path):
+    r = quantize(cli, model(), "-o", tmp_path / "q.onnx", "--calibration", calib(tmp_path), "--exclude", "no_such_node")
+    assert r.returncode == 0, r.stderr
+    assert "edgekit: warning: --exclude 'no_such_node' names no node and no op type" in r.stderr

@@ -1,0 +1,101 @@
+// edgekit quantize MODEL -o OUT [--mode dynamic|static|fp16] [--calibration DATA] ...: post-training
+// quantization (optimize/quantize/quantize.h), written as ONNX (QDQ for static, ONNX Runtime's
+// dynamic form, fp16 weights).
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <unistd.h>
+
+#include "common.h"
+#include "formats/model_loader.h"
+#include "formats/onnx/onnx_export.h"
+#include "optimize/quantize/quantize.h"
+
+namespace edgekit::cli {
+
+namespace {
+
+struct QuantizeCliOptions {
+  std::string model, output, mode = "static", calibration, method = "minmax", format = "onnx";
+  bool per_tensor = false, per_channel = false, symmetric = false, int8_io = false, json = false;
+  std::vector<std::string> exclude;
+  int threads = 1;
+  int64_t batch = 32;
+};
+
+void progress_bar(size_t done, size_t total) {
+  if (!isatty(2)) return;
+  const int width = 30, filled = int(width * done / std::max<size_t>(total, 1));
+  std::cerr << "\rcalibrating [" << std::string(size_t(filled), '#') << std::string(size_t(width - filled), ' ') << "] "
+            << done << "/" << total << " batches" << (done == total ? "\n" : "") << std::flush;
+}
+
+void quantize(const QuantizeCliOptions& c) {
+  check_threads(c.threads);
+  EK_CHECK(c.format == "onnx", "--format ", c.format,
+           ": only onnx is written yet (the .ekm compiled format lands with the ekm work)");
+  EK_CHECK(!(c.per_tensor && c.per_channel), "--per-channel and --per-tensor exclude each other");
+  QuantizeOptions o;
+  o.mode = quantize_mode_from_name(c.mode);
+  o.method = calibration_method_from_name(c.method);
+  // Static: per channel unless --per-tensor; dynamic: per tensor unless --per-channel.
+  o.per_channel = o.mode == QuantizeMode::static_int8 ? !c.per_tensor : c.per_channel;
+  o.symmetric_activations = c.symmetric;
+  o.int8_io = c.int8_io;
+  o.exclude = c.exclude;
+  o.threads = c.threads;
+  o.progress = progress_bar;
+  Graph model = load_model(c.model);
+  EK_CHECK(o.mode == QuantizeMode::static_int8 || c.calibration.empty(), "--calibration is for --mode static");
+  EK_CHECK(o.mode != QuantizeMode::static_int8 || !c.calibration.empty(),
+           "--mode static needs --calibration DATA (a .npz or a folder of .npy files)");
+  CalibrationSet data;
+  if (!c.calibration.empty()) data = load_calibration_data(c.calibration, model, c.batch);
+  QuantizeReport report;
+  Graph q = quantize_model(model, o, &data, &report);
+  for (const auto& w : report.warnings) std::cerr << "edgekit: warning: " << w << "\n";
+  export_onnx(q, c.output);
+  const auto in_size = std::filesystem::file_size(c.model), out_size = std::filesystem::file_size(c.output);
+  if (c.json) {
+    nlohmann::ordered_json j = {{"model", c.model}, {"output", c.output}, {"mode", c.mode},
+                                {"quantized_nodes", report.quantized_nodes}, {"by_op", report.by_op},
+                                {"input_bytes", in_size}, {"output_bytes", out_size},
+                                {"calibration_batches", data.size()}, {"warnings", report.warnings}};
+    std::cout << j.dump() << "\n";
+    return;
+  }
+  std::cout << "Quantized " << c.model << " (" << c.mode << ") -> " << c.output << "\n  " << report.quantized_nodes
+            << " nodes:";
+  for (const auto& [op, n] : report.by_op) std::cout << " " << op << " " << n;
+  std::cout << "\n  size " << in_size << " -> " << out_size << " bytes (" << std::fixed << std::setprecision(2)
+            << double(out_size) / double(in_size) << "x)\n";
+}
+
+}  // namespace
+
+void add_quantize_command(CLI::App& app) {
+  auto o = std::make_shared<QuantizeCliOptions>();
+  CLI::App* cmd = app.add_subcommand("quantize", "Quantize a float model: static int8 (calibrated), dynamic int8 or fp16");
+  cmd->add_option("MODEL", o->model, "Float model (.onnx or .tflite)")->required();
+  cmd->add_option("-o,--output", o->output, "Output model (.onnx)")->required();
+  cmd->add_option("--mode", o->mode, "static | dynamic | fp16")->capture_default_str();
+  cmd->add_option("--calibration", o->calibration, "Calibration data: a .npz or a folder of .npy files (static)");
+  cmd->add_option("--method", o->method, "Calibration range: minmax | percentile | entropy | mse")->capture_default_str();
+  cmd->add_flag("--per-channel", o->per_channel, "Weights per output channel (default for static)");
+  cmd->add_flag("--per-tensor", o->per_tensor, "Weights per tensor");
+  cmd->add_flag("--symmetric-activations", o->symmetric, "Activation zero points 0");
+  cmd->add_flag("--int8-io", o->int8_io, "Graph inputs and outputs become int8 (static)");
+  cmd->add_option("--exclude", o->exclude, "Node names or op types to keep in float")->expected(1, -1);
+  cmd->add_option("--format", o->format, "onnx (QDQ / ONNX Runtime's dynamic form)")->capture_default_str();
+  cmd->add_option("--batch", o->batch, "Calibration batch size")->capture_default_str();
+  add_threads_option(cmd, o->threads);
+  cmd->add_flag("--json", o->json, "Print one JSON object");
+  cmd->footer(
+      "Examples:\n"
+      "  edgekit quantize model.onnx -o model.int8.onnx --calibration calib.npz\n"
+      "  edgekit quantize model.onnx -o model.dyn.onnx --mode dynamic\n"
+      "  edgekit quantize model.onnx -o model.fp16.onnx --mode fp16");
+  cmd->callback([o] { quantize(*o); });
+}
+
+}  // namespace edgekit::cli

@@ -266,6 +266,13 @@ bool infer_broadcast_output(InferContext& ctx, size_t first_input, size_t num_in
 // A binary functor has the same members with operator()(C a, C b), plus
 //   static constexpr bool kIntDivides = true;  // integer inputs: a zero divisor is an error
 
+// Detected on the functor type (not on the member inside the lambda): clang 14 rejects
+// a requires-expression naming a captured member in a discarded branch.
+template <class Fn>
+inline constexpr bool has_f32_array = requires(const Fn& fn, const float* x, float* y) {
+  fn.f32_array(x, y, int64_t(0));
+};
+
 template <class Fn>
 class UnaryKernel final : public OpKernel {
  public:
@@ -287,7 +294,7 @@ class UnaryKernel final : public OpKernel {
       using T = decltype(tag);
       using TY = std::conditional_t<Fn::kBoolOut, bool, T>;
       // A functor may offer a vectorised whole-array f32 form: bool f32_array(x, y, n) const.
-      if constexpr (std::is_same_v<T, float> && requires { fn_.f32_array(x.data<float>(), y.data<float>(), int64_t(0)); })
+      if constexpr (std::is_same_v<T, float> && has_f32_array<Fn>)
         if (fn_.f32_array(x.data<float>(), y.data<float>(), x.numel())) return;
       map_unary(x.data<T>(), y.data<TY>(), x.numel(), fn_);
     });

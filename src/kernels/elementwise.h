@@ -266,8 +266,7 @@ bool infer_broadcast_output(InferContext& ctx, size_t first_input, size_t num_in
 // A binary functor has the same members with operator()(C a, C b), plus
 //   static constexpr bool kIntDivides = true;  // integer inputs: a zero divisor is an error
 
-// Detected on the functor type (not on the member inside the lambda): clang 14 rejects
-// a requires-expression naming a captured member in a discarded branch.
+// Whether a unary functor has a vectorised whole-array f32 form.
 template <class Fn>
 inline constexpr bool has_f32_array = requires(const Fn& fn, const float* x, float* y) {
   fn.f32_array(x, y, int64_t(0));
@@ -290,12 +289,13 @@ class UnaryKernel final : public OpKernel {
   void run(RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
     Tensor& y = ctx.output(0);
+    // A functor may offer a vectorised whole-array f32 form: bool f32_array(x, y, n) const.
+    // Tested here, outside the generic lambda, where the discarded branch is dependent.
+    if constexpr (has_f32_array<Fn>)
+      if (x.dtype() == DType::f32 && fn_.f32_array(x.data<float>(), y.data<float>(), x.numel())) return;
     visit_dtypes<Fn::kTypes>(x.dtype(), node(), [&](auto tag) {
       using T = decltype(tag);
       using TY = std::conditional_t<Fn::kBoolOut, bool, T>;
-      // A functor may offer a vectorised whole-array f32 form: bool f32_array(x, y, n) const.
-      if constexpr (std::is_same_v<T, float> && has_f32_array<Fn>)
-        if (fn_.f32_array(x.data<float>(), y.data<float>(), x.numel())) return;
       map_unary(x.data<T>(), y.data<TY>(), x.numel(), fn_);
     });
   }

@@ -86,6 +86,9 @@ void build_rows(const float* x, int64_t channels, const NhwcWindow& w, int64_t p
     for (int64_t t = 0; t < taps; ++t) out[(i / g) * taps * g + t * g + i % g] = out[(i / g) * taps * g + t * g];
 }
 
+// Row pointers a convolution keeps between runs at most (8 bytes each): 1 MB a layer.
+constexpr int64_t kMaxCachedRows = int64_t(1) << 17;
+
 std::vector<const float*>& row_scratch(size_t n) {
   thread_local std::vector<const float*> rows;
   if (rows.size() < n) rows.resize(n);
@@ -316,19 +319,35 @@ void igemm_conv(const NhwcConvWeights& w, const float* x, int64_t batch, const N
   const int64_t want = threads > 1 ? int64_t(ThreadPool::kPiecesPerThread) * threads : 1;
   const int64_t splits = chunks >= want ? 1 : std::min<int64_t>(panels, (want + chunks - 1) / chunks);
   const int64_t panels_per_split = (panels + splits - 1) / splits;
+  // Row pointers of every chunk come from the weights' cache when it was built for this input
+  // address and geometry, else are built (into the cache when it is free and not too big).
+  const int64_t chunk_rows = (chunk + MR - 1) / MR * MR * ktaps;
+  NhwcRowCache& cache = w.row_cache();
+  std::unique_lock<std::mutex> cache_lock(cache.mutex, std::try_to_lock);
+  const bool use_cache = cache_lock.owns_lock() && chunks * chunk_rows <= kMaxCachedRows;
+  const std::array<int64_t, 11> key = {int64_t(reinterpret_cast<uintptr_t>(src)), int64_t(reinterpret_cast<uintptr_t>(zero)),
+                                    batch, kwin.in_h, kwin.in_w, kwin.out_h, kwin.out_w, kwin.kernel_w, chunk, MR, C};
+  const bool cached = use_cache && cache.valid && cache.key == key;
+  if (use_cache && !cached) {
+    cache.valid = false;  // again only once every chunk is built
+    cache.rows.resize(size_t(chunks * chunk_rows));
+  }
   parallel_for(pool, chunks * splits, [&](int64_t begin, int64_t end) {
     for (int64_t task = begin; task < end; ++task) {
       const int64_t c = task / splits, s = task % splits;
       const int64_t p0 = c * chunk, count = std::min(chunk, pixels - p0), tiles = (count + MR - 1) / MR;
-      auto& rows = row_scratch(size_t(tiles * MR * ktaps));
-      build_rows(src, C, kwin, p0, count, MR, zero, rows.data());
+      // A chunk cut into panel splits has one task per split: the first fills the cache,
+      // the others build their own copy.
+      const bool own = use_cache && (cached || s == 0);
+      const float** rows_ptr = own ? cache.rows.data() + c * chunk_rows : row_scratch(size_t(chunk_rows)).data();
+      if (!cached || !own) build_rows(src, C, kwin, p0, count, MR, zero, rows_ptr);
       const int64_t pan_begin = s * panels_per_split, pan_end = std::min(panels, (s + 1) * panels_per_split);
       auto run_tile = [&](int64_t g, int64_t pan, size_t b, int64_t t) {
         const KBlock& kb = blocks[b];
         const float* bias = w.packed() + g * w.group_stride() + pan * panel_floats;
         const int64_t col = g * Mg + pan * NR, row0 = p0 + t * MR;
         IgemmTile tile{std::min(MR, count - t * MR), std::min(NR, Mg - pan * NR), kb.kc, kb.taps,
-                       rows.data() + (t * ktaps + kb.tap0) * MR, g * Cg + kb.k0,
+                       rows_ptr + (t * ktaps + kb.tap0) * MR, g * Cg + kb.k0,
                        bias + NR + (kb.tap0 * kch + kb.k0) * NR, kch * NR, b == 0 ? bias : nullptr,
                        y + row0 * M + col, M, b + 1 == blocks.size(),
                        residual ? residual + row0 * M + col : nullptr, M, epi, t == 0 || (small_k && pan == pan_begin),
@@ -355,6 +374,7 @@ void igemm_conv(const NhwcConvWeights& w, const float* x, int64_t batch, const N
       }
     }
   });
+  if (use_cache && !cached) cache.key = key, cache.valid = true;
 }
 }  // namespace
 

@@ -5,12 +5,15 @@
 //     weights packed once into the micro-kernel's panels with the bias in front;
 //   - depthwise convolution and pooling vectorise over channels, whatever the image size.
 // The micro-kernels are in simd/nhwc_kernels.h; this file plans the work: row pointers built
-// per chunk of output pixels (reused by every panel), chunks and panels split over threads,
+// per chunk of output pixels (reused by every panel, and kept for the next run while the input
+// stays at the same address), chunks and panels split over threads,
 // the fused activation run in registers when it is a clamp/HardSwish/LeakyRelu, else on
 // each chunk right after it is computed. Results do not depend on the thread count.
 #pragma once
 #include <cstdint>
+#include <array>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "kernels/conv_geometry.h"
@@ -31,6 +34,17 @@ struct NhwcWindow {
   bool pointwise() const;  // 1x1, stride 1, no padding: the input rows are the GEMM rows
 };
 
+// The row pointers of a convolution, kept between runs: they depend only on where the input
+// is and on the geometry, and a Session's arena does not move (XNNPACK keeps its indirection
+// buffer for the same reason). Shared by copies of the weights; a run that finds it in use
+// by another thread builds its own.
+struct NhwcRowCache {
+  std::mutex mutex;
+  bool valid = false;
+  std::array<int64_t, 11> key{};  // input address, zero row, geometry and chunking it was built for
+  std::vector<const float*> rows;
+};
+
 // Conv weights packed for this CPU's micro-kernel, once.
 class NhwcConvWeights {
  public:
@@ -46,6 +60,7 @@ class NhwcConvWeights {
   const float* packed() const { return packed_.get(); }
   int64_t panel_width() const { return panel_width_; }  // output channels per packed panel
   int64_t group_stride() const { return group_stride_; }  // floats between groups' panels
+  NhwcRowCache& row_cache() const { return *row_cache_; }
 
  private:
   int64_t out_channels_, in_per_group_, kernel_h_, kernel_w_, group_;
@@ -53,6 +68,7 @@ class NhwcConvWeights {
   int64_t group_stride_ = 0;
   int64_t panel_width_ = 0;
   std::shared_ptr<float> packed_;
+  std::shared_ptr<NhwcRowCache> row_cache_ = std::make_shared<NhwcRowCache>();
 };
 
 // y[N, OH, OW, M] = act(conv(x[N, H, W, C], w) + bias (+ residual, same shape as y)).

@@ -194,6 +194,33 @@ TEST(NhwcConv, LargeChannelCountsUseKBlocksAndPanels) {
   }
 }
 
+TEST(NhwcConv, RowPointersKeptBetweenRunsFollowTheInput) {
+  // The row pointers are cached per layer, keyed by the input's address: runs on another
+  // buffer with other values, then on the first again, must each read their own input
+  // (24 channels: read in place; 3 channels: through the padded copy of a first layer).
+  std::mt19937 rng(17);
+  for (const ConvCase& c : {ConvCase{1, 24, 20, 9, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, false, "Relu"},
+                            ConvCase{1, 3, 8, 16, 16, 3, 3, 2, 1, 1, 1, 1, 1, 1, true, false, ""}}) {
+    Tensor w = random_tensor({c.M, c.C / c.G, c.KH, c.KW}, rng), b = random_tensor({c.M}, rng);
+    const Graph g = conv_graph(c);
+    const Node& node = g.nodes[0];
+    auto kernel = create_op(node);
+    kernel->prepare(PrepareContext(node, {nullptr, &w, &b}));
+    const int64_t OH = (c.H + c.pt + c.pb - c.KH) / c.S + 1, OW = (c.W + c.pl + c.pr - c.KW) / c.S + 1;
+    Tensor x1 = random_tensor({c.N, c.H, c.W, c.C}, rng), x2 = random_tensor({c.N, c.H, c.W, c.C}, rng);
+    ThreadPool pool(2);
+    for (const Tensor* x : {&x1, &x2, &x1, &x2}) {
+      std::vector<double> want = naive_conv_nhwc(c, *x, w, &b, nullptr, OH, OW);
+      for (double& v : want) v = activate(c.act, v);
+      Tensor y(DType::f32, {c.N, OH, OW, c.M});
+      RunContext rctx(node, {x, &w, &b}, {&y}, &pool);
+      kernel->run(rctx);
+      for (int64_t i = 0; i < y.numel(); ++i)
+        ASSERT_NEAR(y.data<float>()[i], want[size_t(i)], 2e-5 * (1 + std::fabs(want[size_t(i)]))) << "C " << c.C;
+    }
+  }
+}
+
 TEST(NhwcConv, ErrorsNameTheNode) {
   Node n = make_node("ConvNhwc", 2);
   n.domain = kEdgekitDomain;

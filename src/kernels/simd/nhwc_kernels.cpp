@@ -138,6 +138,22 @@ HWY_INLINE void igemm_tile(const IgemmTile& t) {
         w += kS * NV * L;
       }
     }
+    if constexpr (kS == 1 && NV == 1) {
+      // One vector per row: a broadcast feeds a single multiply-add, so loading each row's
+      // pointer per k would make the loads, not the FMAs, the limit. Four k per pointer load,
+      // with the four weight vectors in registers.
+      constexpr int64_t kU = 4;
+      for (; k + kU <= t.kc; k += kU) {
+        V wv[kU];
+        for (int64_t u = 0; u < kU; ++u) wv[u] = hn::LoadU(d, w + u * L);
+        if constexpr (kPrefetch) hwy::Prefetch(w + 16 * kU * L);
+        w += kU * L;
+        for (int64_t i = 0; i < R; ++i) {
+          const float* a = rows[i] + k;
+          for (int64_t u = 0; u < kU; ++u) acc[i][0] = hn::MulAdd(hn::Set(d, a[u]), wv[u], acc[i][0]);
+        }
+      }
+    }
     for (; k < t.kc; ++k) {
       V wv[NV];
       for (int64_t v = 0; v < NV; ++v) wv[v] = hn::LoadU(d, w + v * L);

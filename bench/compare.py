@@ -11,7 +11,13 @@ Each (model, threads) pair is measured in --rounds rounds (engines alternating i
 round) and each engine's best round is kept: a burst of load from other tenants of a shared
 machine then has to hit every round of one engine to bias the ratio.
 
-usage: bench/compare.py [--build build] [--threads 1 2] [--runs 50] [--rounds 3] [--models NAME ...] [--json FILE]
+With --int8, each zoo model is also quantized by `edgekit quantize --mode static` (per-channel
+symmetric weights, QDQ ONNX; calibration: 64 standard-normal samples of the input's shape, seed
+0) and that same QDQ file is run by edgekit and by ONNX Runtime side by side: the table gains
+edgekit int8 ms, ORT int8 ms, edgekit int8/fp32 and edgekit/ORT on int8. Models the quantizer
+refuses get no int8 figures (the reason goes to stderr).
+
+usage: bench/compare.py [--build build] [--threads 1 2] [--runs 50] [--rounds 3] [--models NAME ...] [--int8] [--json FILE]
 """
 import argparse
 import json
@@ -21,6 +27,7 @@ import pathlib
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -80,6 +87,23 @@ def bench_peer(m, threads, runs, warmup):
     return j["median_ms"], j["peak_rss_mb"]
 
 
+def quantize_int8(cli, m, out_dir):
+    """The model as static int8 QDQ ONNX from edgekit quantize, or None (reason on stderr)."""
+    import numpy as np
+    if m["peer"] != "ort" or not m["input"] or not pathlib.Path(m["input"]).exists():
+        return None
+    shape = np.load(m["input"]).shape
+    calib = pathlib.Path(out_dir) / f"{m['name']}.calib.npz"
+    np.savez(calib, np.random.default_rng(0).standard_normal((64,) + tuple(shape[1:])).astype(np.float32))
+    out = pathlib.Path(out_dir) / f"{m['name']}.int8.onnx"
+    r = subprocess.run([cli, "quantize", str(m["path"]), "-o", str(out), "--mode", "static", "--calibration", str(calib)],
+                       capture_output=True, text=True, timeout=1800)
+    if r.returncode != 0:
+        print(f"no int8 for {m['name']}: {(r.stderr or r.stdout).strip().splitlines()[-1:]}", file=sys.stderr)
+        return None
+    return dict(m, path=out)
+
+
 def geomean(xs):
     return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
 
@@ -95,6 +119,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--models", nargs="*")
     ap.add_argument("--quick", action="store_true", help="10 runs, 3 warm-ups")
+    ap.add_argument("--int8", action="store_true",
+                    help="also quantize each zoo model (static int8 QDQ) and time it in edgekit and ONNX Runtime")
     ap.add_argument("--json", help="also write the rows to this file")
     a = ap.parse_args()
     if a.quick:
@@ -109,6 +135,8 @@ def main():
         return 1
     have = {p: peer_available(p) for p in ("ort", "tflite")}
     rows = []
+    tmp = tempfile.TemporaryDirectory(prefix="compare_int8_")
+    int8 = {m["name"]: quantize_int8(str(cli), m, tmp.name) for m in models} if a.int8 else {}
     for i, m in enumerate(models):
         if not have[m["peer"]]:
             print(f"skip {m['name']}: peer {m['peer']} is not installed (make deps-peers)", file=sys.stderr)
@@ -127,17 +155,35 @@ def main():
             row = {"model": m["name"], "peer": "onnxruntime" if m["peer"] == "ort" else "tflite", "threads": t,
                    "edgekit_ms": ek_ms, "peer_ms": p_ms, "ratio": ek_ms / p_ms,
                    "edgekit_rss_mb": ek_rss, "peer_rss_mb": p_rss}
+            q = int8.get(m["name"])
+            if q:
+                qres = {}
+                for rnd in range(max(1, a.rounds)):
+                    order = ["edgekit", "peer"] if (i + t + rnd) % 2 == 0 else ["peer", "edgekit"]
+                    for eng in order:
+                        ms = (bench_edgekit(str(cli), q, t, a.runs, a.warmup) if eng == "edgekit"
+                              else bench_peer(q, t, a.runs, a.warmup))[0]
+                        qres[eng] = min(ms, qres.get(eng, ms))
+                row.update(int8_edgekit_ms=qres["edgekit"], int8_peer_ms=qres["peer"],
+                           int8_over_fp32=qres["edgekit"] / ek_ms, int8_ratio=qres["edgekit"] / qres["peer"])
             rows.append(row)
-            print(f"  {m['name']:<24} {t}t  edgekit {ek_ms:8.3f} ms  {row['peer']} {p_ms:8.3f} ms  ratio {row['ratio']:.2f}",
+            print(f"  {m['name']:<24} {t}t  edgekit {ek_ms:8.3f} ms  {row['peer']} {p_ms:8.3f} ms  ratio {row['ratio']:.2f}"
+                  + (f"  int8: edgekit {row['int8_edgekit_ms']:.3f} ms ORT {row['int8_peer_ms']:.3f} ms"
+                     f" int8/fp32 {row['int8_over_fp32']:.2f} ek/ORT {row['int8_ratio']:.2f}" if q else ""),
                   file=sys.stderr, flush=True)
     print(f"# edgekit vs peers — {time.strftime('%Y-%m-%d')}, {cpu_model()}, {os.cpu_count()} cores\n")
     print(f"Median of {a.runs} runs after {a.warmup} warm-ups, best of {max(1, a.rounds)} alternating rounds per engine; "
           f"ratio = edgekit / peer (lower is better); RSS is the largest of the rounds.\n")
-    print("| model | peer | threads | edgekit ms | peer ms | ratio | edgekit RSS MB | peer RSS MB |")
-    print("|---|---|---|---|---|---|---|---|")
+    q_head = " edgekit int8 ms | ORT int8 ms | int8/fp32 (edgekit) | edgekit/ORT int8 |" if a.int8 else ""
+    print("| model | peer | threads | edgekit ms | peer ms | ratio | edgekit RSS MB | peer RSS MB |" + q_head)
+    print("|---|---|---|---|---|---|---|---|" + "---|" * (4 if a.int8 else 0))
     for r in rows:
+        q_cols = ""
+        if a.int8:
+            q_cols = (f" {r['int8_edgekit_ms']:.3f} | {r['int8_peer_ms']:.3f} | {r['int8_over_fp32']:.2f} | "
+                      f"{r['int8_ratio']:.2f} |" if "int8_ratio" in r else " - | - | - | - |")
         print(f"| {r['model']} | {r['peer']} | {r['threads']} | {r['edgekit_ms']:.3f} | {r['peer_ms']:.3f} | "
-              f"{r['ratio']:.2f} | {r['edgekit_rss_mb']:.1f} | {r['peer_rss_mb']:.1f} |")
+              f"{r['ratio']:.2f} | {r['edgekit_rss_mb']:.1f} | {r['peer_rss_mb']:.1f} |" + q_cols)
     print()
     for t in a.threads:
         rs = [r["ratio"] for r in rows if r["threads"] == t]

@@ -32,3 +32,22 @@ def test_compare_without_binary_fails_cleanly(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 1
     assert "is not built" in r.stderr
+
+
+def test_compare_int8_columns(tmp_path):
+    pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (make deps-peers)")
+    pytest.importorskip("numpy")
+    if not (ZOO / "kws_dscnn" / "model.onnx").exists():
+        pytest.skip(f"no zoo in {ZOO} (make fixtures)")
+    if not (BUILD / "edgekit").exists():
+        pytest.skip("edgekit is not built")
+    out = tmp_path / "rows.json"
+    r = subprocess.run([sys.executable, str(ROOT / "bench" / "compare.py"), "--build", str(BUILD), "--zoo", str(ZOO),
+                        "--mlperf", str(tmp_path / "none"), "--models", "kws_dscnn", "--threads", "1", "--runs", "3",
+                        "--warmup", "1", "--rounds", "1", "--int8", "--json", str(out)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "edgekit int8 ms | ORT int8 ms |" in r.stdout
+    row = json.loads(out.read_text())[0]
+    assert row["int8_edgekit_ms"] > 0 and row["int8_peer_ms"] > 0
+    assert row["int8_over_fp32"] > 0 and row["int8_ratio"] > 0

@@ -5,6 +5,7 @@
 #   make demo    inspect, run and benchmark a small model end to end
 #   make test-asan   the tests again, built with AddressSanitizer + UBSan into build-asan/
 #   make fuzz        libFuzzer targets (clang) into build-fuzz/, each run FUZZ_SECONDS seconds
+#   make size        device runtime size and .ekm load time against ONNX Runtime
 BUILD ?= build
 JOBS ?= $(shell nproc)
 PYTHON ?= python3
@@ -30,7 +31,7 @@ apt-install = missing=$$(for p in $(1); do \
 	  $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi
 
-.PHONY: all deps deps-peers deps-fuzz build test test-cpp test-python test-asan fuzz fixtures demo bench clean
+.PHONY: all deps deps-peers deps-fuzz build test test-cpp test-python test-asan fuzz fixtures demo bench size clean
 all: build
 
 deps:
@@ -101,7 +102,7 @@ test-asan: deps fixtures $(ASAN_BUILD)/CMakeCache.txt
 # grows in $(FUZZ_BUILD)/corpus/<target>/ across runs.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := onnx_import tflite_import npy npz
+FUZZ_TARGETS := onnx_import tflite_import npy npz ekm_load
 FUZZ_FLAGS ?= -timeout=60 -rss_limit_mb=2560 -print_final_stats=1
 deps-fuzz:
 	@$(call apt-install,$(DEB_FUZZ))
@@ -112,7 +113,8 @@ $(FUZZ_BUILD)/CMakeCache.txt:
 
 fuzz: deps deps-fuzz fixtures $(FUZZ_BUILD)/CMakeCache.txt
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
-	$(PYTHON) tests/fuzz/make_corpus.py --fixtures $(FIXTURES) --mlperf $(SHARED)/models/mlperf-tiny --out $(FUZZ_BUILD)/seeds
+	$(PYTHON) tests/fuzz/make_corpus.py --fixtures $(FIXTURES) --mlperf $(SHARED)/models/mlperf-tiny \
+	  --edgekit $(FUZZ_BUILD)/edgekit --out $(FUZZ_BUILD)/seeds
 	@failed=; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/findings/$$t; \
 	  dict=; case $$t in npy|npz) dict=-dict=tests/fuzz/npy.dict;; esac; \
@@ -132,6 +134,11 @@ demo: deps build fixtures
 # edgekit against ONNX Runtime / TFLite side by side; BENCH_ARGS e.g. "--threads 1 --runs 100".
 bench: deps deps-peers build fixtures
 	$(PYTHON) bench/compare.py --build $(BUILD) $(BENCH_ARGS)
+
+# Device runtime size (libedgekit_rt.so, a minimal static program) and .ekm load time versus
+# ONNX Runtime's session creation, side by side; SIZE_ARGS e.g. "--models kws_dscnn --repeats 30".
+size: deps deps-peers build fixtures
+	PYTHONPATH=$(abspath $(BUILD))/python $(PYTHON) bench/size.py --build $(BUILD) --zoo $(FIXTURES)/zoo $(SIZE_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

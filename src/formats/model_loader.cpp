@@ -3,6 +3,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "ekm/ekm.h"
 #include "formats/onnx/onnx_import.h"
 #include "formats/tflite/tflite_import.h"
 
@@ -31,7 +32,7 @@ std::string read_head(const std::string& path, size_t n) {
 ModelFormat detect_model_format(const std::string& path) {
   std::string head = read_head(path, 16);
   if (head.size() >= 8 && std::memcmp(head.data() + 4, "TFL3", 4) == 0) return ModelFormat::tflite;
-  if (head.size() >= 4 && std::memcmp(head.data(), "EKM", 3) == 0) return ModelFormat::ekm;
+  if (has_ekm_magic(head.data(), head.size())) return ModelFormat::ekm;
   // An ONNX ModelProto starts with a protobuf field tag; field 1 (ir_version, varint) is 0x08,
   // other fields (opset_import 8, graph 7, producer 2..) use length-delimited tags.
   if (!head.empty()) {
@@ -46,8 +47,8 @@ Graph load_model(const std::string& path) {
   switch (detect_model_format(path)) {
     case ModelFormat::onnx: return import_onnx(path);
     case ModelFormat::tflite: return import_tflite(path);
-    case ModelFormat::ekm: fail(path, ": .ekm models are not supported by this build yet");
-    default: fail(path, ": not a model edgekit can read (expected ONNX or TFLite content)");
+    case ModelFormat::ekm: return read_ekm(path).graph;
+    default: fail(path, ": not a model edgekit can read (expected ONNX, TFLite or .ekm content)");
   }
 }
 

@@ -84,6 +84,9 @@ class Graph {
   std::string producer;       // producer name and version, when the file says
   std::map<std::string, int> opsets;  // domain -> version ("" is ONNX's default domain)
   std::map<std::string, std::string> metadata;
+  // >= 0: the graph was compiled (an .ekm file) after the passes of this --opt-level ran;
+  // a Session runs it as it is. -1: as imported, not yet optimised.
+  int compiled_opt_level = -1;
 
   std::vector<ValueInfo> inputs;   // runtime inputs (never initializers)
   std::vector<ValueInfo> outputs;

@@ -11,7 +11,7 @@
 #include <thread>
 #include <unordered_map>
 
-#include "formats/model_loader.h"
+#include "runtime/model_file.h"
 #include "passes/pass_manager.h"
 
 namespace edgekit {
@@ -24,7 +24,7 @@ int64_t now_ns() {
 }  // namespace
 
 Session::Session(const std::string& model_path, SessionOptions options)
-    : Session(load_model(model_path), options) {}
+    : Session(load_model_file(model_path), options) {}
 
 Session::Session(Graph graph, SessionOptions options)
     : options_(options), graph_(std::make_unique<Graph>(std::move(graph))) {
@@ -37,7 +37,7 @@ Session::Session(Graph graph, SessionOptions options)
   created_ns_ = now_ns();
   graph_->topo_sort();
   verify(*graph_);  // passes rely on a well-formed graph
-  optimize_graph(*graph_, options_.opt_level);
+  if (graph_->compiled_opt_level < 0) optimize_graph(*graph_, options_.opt_level);  // .ekm: done at compile time
   prepare();
 }
 
@@ -159,6 +159,16 @@ void Session::make_arena_plan(const std::vector<Shape>& feed_shapes, const std::
     if (arena_.offsets[s] >= 0)
       planned_[s] = Tensor::wrap(arena_.dtypes[s], arena_.shapes[s],
                                  static_cast<char*>(arena_.memory.get()) + arena_.offsets[s], arena_.memory);
+}
+
+std::vector<Session::PlannedTensor> Session::planned_tensors() const {
+  std::vector<PlannedTensor> out;
+  if (!arena_.valid) return out;
+  for (size_t s = 0; s < num_slots_; ++s)
+    if (arena_.offsets[s] >= 0)
+      out.push_back({slot_names_[s], arena_.offsets[s],
+                     shape_numel(arena_.shapes[s]) * int64_t(dtype_size(arena_.dtypes[s]))});
+  return out;
 }
 
 Tensor Session::output_tensor(int slot, const TensorType& t, std::vector<TensorType>* record) {

@@ -60,6 +60,12 @@ class Session {
   // Intermediate tensors live at fixed offsets in one arena; outputs are allocated apart
   // because the caller keeps them.
   const MemoryPlan& memory_plan() const { return arena_.plan; }
+  // The tensors that plan placed: name, arena offset and size in bytes (edgekit compile stores them).
+  struct PlannedTensor {
+    std::string name;
+    int64_t offset = 0, bytes = 0;
+  };
+  std::vector<PlannedTensor> planned_tensors() const;
 
   // Events recorded since the last clear, when options().profile is set. Recording stops at
   // kMaxProfileEvents so a long benchmark cannot grow without bound.

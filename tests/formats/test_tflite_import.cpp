@@ -4,6 +4,8 @@
 #include <flatbuffers/flatbuffers.h>
 #include <gtest/gtest.h>
 
+#include "error_of.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -51,14 +53,7 @@ const Node* find_node(const Graph& g, const std::string& name) {
   return nullptr;
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 // ---- the float MLPerf Tiny models
 

@@ -12,18 +12,23 @@ under tests/formats/data.
                  tests/formats/data/npy/*.npy
   npz            tests/formats/data/npy/*.npz, and .npz files written here from the small
                  .npy seeds, stored and deflated, as np.savez and np.savez_compressed do
+  ekm_load       the small zoo models and a few ONNX node tests compiled to .ekm by --edgekit
+                 (the fuzz build's own CLI), at opt levels 0 and 3
 
 Regression inputs found by fuzzing (tests/formats/data/fuzz/*.<ext>) join the target of their
 extension. Each output folder is emptied first; file names are <source>-<sha1 prefix>.
 
-  python3 tests/fuzz/make_corpus.py --fixtures fixtures --mlperf ../shared/models/mlperf-tiny --out build-fuzz/seeds
+  python3 tests/fuzz/make_corpus.py --fixtures fixtures --mlperf ../shared/models/mlperf-tiny \
+      --edgekit build-fuzz/edgekit --out build-fuzz/seeds
 """
 import argparse
 import hashlib
 import io
 import pathlib
 import shutil
+import subprocess
 import sys
+import tempfile
 import zipfile
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -57,11 +62,27 @@ def write_seeds(folder, seeds):
     return len(seen), sum(len(d) for _, d in seeds)
 
 
+def compiled(edgekit, models, levels=(0, 3)):
+    """(label, .ekm bytes) of each model compiled at each level; models it refuses are skipped."""
+    seeds = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, path in models:
+            for level in levels:
+                out = pathlib.Path(tmp) / f"{label}-{level}.ekm"
+                r = subprocess.run([str(edgekit), "compile", str(path), "-o", str(out), "--opt-level", str(level)],
+                                   capture_output=True, text=True, timeout=300)
+                if r.returncode == 0:
+                    seeds.append((f"{label}-O{level}", out.read_bytes()))
+    return seeds
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--fixtures", type=pathlib.Path, required=True, help="make fixtures' output folder")
     ap.add_argument("--mlperf", type=pathlib.Path, required=True, help="folder of the MLPerf Tiny .tflite files")
     ap.add_argument("--out", type=pathlib.Path, required=True, help="one subfolder per target is written here")
+    ap.add_argument("--edgekit", type=pathlib.Path, help="edgekit CLI that compiles the .ekm seeds")
+    ap.add_argument("--ekm-node-tests", type=int, default=40, help="ONNX node tests compiled to .ekm seeds")
     ap.add_argument("--max-model-bytes", type=int, default=1 << 20)
     ap.add_argument("--max-array-bytes", type=int, default=64 << 10)
     args = ap.parse_args()
@@ -89,11 +110,21 @@ def main():
         group = [(f"a{j}", data) for j, (_, data) in enumerate(npy[i:i + 3])]
         npz += [(f"stored{i}", npz_bytes(group, False)), (f"deflated{i}", npz_bytes(group, True))]
 
+    ekm = []
+    if args.edgekit and args.edgekit.exists():
+        sources = [(p.parent.name, p) for p in small(zoo.glob("*/model.onnx"), args.max_model_bytes)]
+        tests = small(node.glob("*/model.onnx"), 64 << 10)
+        step = max(1, len(tests) // max(1, args.ekm_node_tests))
+        sources += [(p.parent.name, p) for p in tests[::step]]
+        ekm = compiled(args.edgekit, sources)
+    else:
+        print("make_corpus: no --edgekit, so no .ekm seeds", file=sys.stderr)
+
     if not onnx:
         print(f"make_corpus: no ONNX seeds under {args.fixtures} (run make fixtures)", file=sys.stderr)
     if not tflite:
         print(f"make_corpus: no .tflite seeds in {args.mlperf}", file=sys.stderr)
-    for target, seeds in [("onnx_import", onnx), ("tflite_import", tflite), ("npy", npy), ("npz", npz)]:
+    for target, seeds in [("onnx_import", onnx), ("tflite_import", tflite), ("npy", npy), ("npz", npz), ("ekm_load", ekm)]:
         count, size = write_seeds(args.out / target, seeds)
         print(f"make_corpus: {target}: {count} seeds, {size / 1e6:.1f} MB")
 

@@ -38,3 +38,22 @@ def make_add_relu_model(path, onnx):
     model.ir_version = 8
     onnx.save(model, str(path))
     return path
+
+
+def run_cli(cli, *args, timeout=600):
+    """build/edgekit with args (paths allowed), output captured as text."""
+    import subprocess
+
+    return subprocess.run([str(cli), *map(str, args)], capture_output=True, text=True, timeout=timeout)
+
+
+def expect_cli_error(r, *words, code=None):
+    """The CLI failed with exactly one line on stderr, 'edgekit: error: ...', containing every word."""
+    assert r.returncode != 0, f"expected failure, got 0; stdout: {r.stdout}"
+    if code is not None:
+        assert r.returncode == code, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got: {r.stderr!r}"
+    assert lines[0].startswith("edgekit: error: "), lines[0]
+    for w in words:
+        assert w in lines[0], f"{w!r} not in {lines[0]!r}"

@@ -6,7 +6,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from pyhelpers import CLI, MLPERF, ZOO_MODEL, make_add_relu_model
+from pyhelpers import CLI, MLPERF, ZOO_MODEL, expect_cli_error, make_add_relu_model, run_cli
 
 MODEL = ZOO_MODEL / "model.onnx"
 needs_zoo = pytest.mark.skipif(not MODEL.exists(), reason=f"no zoo model at {MODEL} (set EDGEKIT_ZOO_DIR)")
@@ -19,19 +19,8 @@ def cli():
     return str(CLI)
 
 
-def edgekit(cli, *args, timeout=300):
-    return subprocess.run([cli, *map(str, args)], capture_output=True, text=True, timeout=timeout)
-
-
-def expect_error(r, *words, code=None):
-    assert r.returncode != 0, f"expected failure, got 0; stdout: {r.stdout}"
-    if code is not None:
-        assert r.returncode == code, r.stderr
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1, f"expected one line on stderr, got: {r.stderr!r}"
-    assert lines[0].startswith("edgekit: error: "), lines[0]
-    for w in words:
-        assert w in lines[0], f"{w!r} not in {lines[0]!r}"
+edgekit = run_cli  # test_cli's name for it; other test files import both from here
+expect_error = expect_cli_error
 
 
 @pytest.mark.parametrize("sub", ["", "inspect", "run", "bench"])

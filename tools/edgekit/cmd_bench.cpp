@@ -216,7 +216,7 @@ void bench(const BenchOptions& o) {
 void add_bench_command(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
   CLI::App* cmd = app.add_subcommand("bench", "Measure a model's latency (median, p90, min, mean) and peak memory");
-  cmd->add_option("MODEL", o->model, "Model file (.onnx or .tflite)")->required();
+  cmd->add_option("MODEL", o->model, "Model file (.onnx, .tflite or .ekm)")->required();
   add_input_option(cmd, o->inputs, /*required=*/false);
   add_threads_option(cmd, o->threads);
   add_opt_level_option(cmd, o->opt_level);

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "common.h"
+#include "ekm/ekm.h"
 #include "passes/pass_manager.h"
 #include "runtime/session.h"
 #include "flops.h"
@@ -34,9 +35,78 @@ nlohmann::ordered_json value_json(const ValueInfo& v) {
   return {{"name", v.name}, {"dtype", dtype_name(v.dtype)}, {"shape", shape_json(v)}};
 }
 
+std::string floats_text(const std::vector<float>& v) {
+  std::string s;
+  for (float f : v) s += (s.empty() ? "" : ",") + cat(f);
+  return s;
+}
+
+nlohmann::ordered_json ekm_json(const EkmModel& m) {
+  const EkmPreprocessing& p = m.metadata.preprocessing;
+  nlohmann::ordered_json j = {{"format_version", m.format_version},
+                              {"sha256", m.sha256},
+                              {"opt_level", m.opt_level},
+                              {"threads_hint", m.threads_hint},
+                              {"weight_bytes", m.weight_bytes},
+                              {"name", m.metadata.name},
+                              {"version", m.metadata.version},
+                              {"author", m.metadata.author},
+                              {"description", m.metadata.description},
+                              {"labels", m.metadata.labels},
+                              {"preprocessing",
+                               {{"layout", p.layout},
+                                {"mean", p.mean},
+                                {"std", p.std},
+                                {"image_width", p.image_width},
+                                {"image_height", p.image_height},
+                                {"sample_rate", p.sample_rate}}}};
+  if (m.memory_plan.present) {
+    nlohmann::ordered_json planned_for = nlohmann::ordered_json::object();
+    for (const auto& in : m.memory_plan.inputs) planned_for[in.name] = in.dims;
+    j["memory_plan"] = {{"arena_bytes", m.memory_plan.arena_bytes},
+                        {"naive_bytes", m.memory_plan.naive_bytes},
+                        {"tensors", m.memory_plan.tensors.size()},
+                        {"input_shapes", planned_for}};
+  }
+  return j;
+}
+
+void add_ekm_rows(const EkmModel& m, Table& summary) {
+  summary.rows.push_back({"Compiled", cat("format version ", m.format_version, ", opt level ", m.opt_level,
+                                          m.threads_hint ? cat(", threads hint ", m.threads_hint) : std::string(),
+                                          ", sha256 ", m.sha256.substr(0, 16), "...")});
+  const EkmMetadata& md = m.metadata;
+  std::string about;
+  for (const auto& [key, value] : {std::pair{"name", md.name}, {"version", md.version}, {"author", md.author}})
+    if (!value.empty()) about += cat(about.empty() ? "" : ", ", key, " ", value);
+  if (!about.empty()) summary.rows.push_back({"Metadata", about});
+  if (!md.description.empty()) summary.rows.push_back({"Description", md.description});
+  if (!md.labels.empty())
+    summary.rows.push_back({"Labels", cat(md.labels.size(), " (", md.labels.front(), ", ...)")});
+  const EkmPreprocessing& p = md.preprocessing;
+  std::string pre;
+  if (!p.layout.empty()) pre += p.layout;
+  if (p.image_width) pre += cat(pre.empty() ? "" : ", ", p.image_width, "x", p.image_height);
+  if (!p.mean.empty()) pre += cat(pre.empty() ? "" : ", ", "mean ", floats_text(p.mean));
+  if (!p.std.empty()) pre += cat(pre.empty() ? "" : ", ", "std ", floats_text(p.std));
+  if (p.sample_rate) pre += cat(pre.empty() ? "" : ", ", p.sample_rate, " Hz");
+  if (!pre.empty()) summary.rows.push_back({"Preprocessing", pre});
+  if (m.memory_plan.present)
+    summary.rows.push_back({"Stored plan", cat(human_bytes(double(m.memory_plan.arena_bytes)), " arena for ",
+                                               m.memory_plan.tensors.size(), " tensors (naive ",
+                                               human_bytes(double(m.memory_plan.naive_bytes)), ")")});
+}
+
 void inspect(const InspectOptions& o) {
   ModelFormat format = detect_model_format(o.model);
-  Graph g = load_model(o.model);
+  EkmModel ekm;  // what a compiled model carries beside its graph
+  Graph g;
+  if (format == ModelFormat::ekm) {
+    ekm = read_ekm(o.model);
+    g = std::move(ekm.graph);
+  } else {
+    g = load_model(o.model);
+  }
   g.topo_sort();
   if (o.opt_level >= 0) optimize_graph(g, o.opt_level);
   MemoryPlan plan;
@@ -88,6 +158,7 @@ void inspect(const InspectOptions& o) {
     j["unsupported_ops"] = unsupported;
     if (o.opt_level >= 0) j["opt_level"] = o.opt_level;
     if (o.plan) j["memory_plan"] = {{"arena_bytes", plan.arena_bytes}, {"naive_bytes", plan.naive_bytes}};
+    if (format == ModelFormat::ekm) j["ekm"] = ekm_json(ekm);
     std::cout << j.dump(2) << "\n";
     return;
   }
@@ -119,6 +190,7 @@ void inspect(const InspectOptions& o) {
                                                human_bytes(double(plan.naive_bytes)), " if each had its own buffer (",
                                                fixed(plan.naive_bytes ? 100.0 * double(plan.arena_bytes) / double(plan.naive_bytes) : 0, 0),
                                                "%)")});
+  if (format == ModelFormat::ekm) add_ekm_rows(ekm, summary);
   if (!g.name.empty()) summary.rows.insert(summary.rows.begin() + 1, {"Graph", g.name});
   summary.print(std::cout, "");
 
@@ -148,7 +220,7 @@ void inspect(const InspectOptions& o) {
 void add_inspect_command(CLI::App& app) {
   auto o = std::make_shared<InspectOptions>();
   CLI::App* cmd = app.add_subcommand("inspect", "Show a model's format, inputs, outputs, ops, parameters and FLOPs");
-  cmd->add_option("MODEL", o->model, "Model file (.onnx or .tflite)")->required();
+  cmd->add_option("MODEL", o->model, "Model file (.onnx, .tflite or .ekm)")->required();
   cmd->add_flag("--json", o->json, "Print one JSON object instead of tables");
   cmd->add_option("--opt-level", o->opt_level, "Show the graph after optimisation at this level (0..3)")
       ->check(CLI::Range(0, 3));

@@ -78,7 +78,7 @@ void run(const RunOptions& o) {
 void add_run_command(CLI::App& app) {
   auto o = std::make_shared<RunOptions>();
   CLI::App* cmd = app.add_subcommand("run", "Run a model once on inputs from .npy/.npz files and save its outputs");
-  cmd->add_option("MODEL", o->model, "Model file (.onnx or .tflite)")->required();
+  cmd->add_option("MODEL", o->model, "Model file (.onnx, .tflite or .ekm)")->required();
   add_input_option(cmd, o->inputs, /*required=*/true);
   cmd->add_option("-o,--output-dir", o->output_dir, "Directory for the outputs (created if missing)")
       ->capture_default_str();

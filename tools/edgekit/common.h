@@ -24,6 +24,7 @@ void add_inspect_command(CLI::App& app);
 void add_run_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
+void add_compile_command(CLI::App& app);
 
 // --threads: adds the option to `cmd` (default 1) and checks it in the callback.
 void add_threads_option(CLI::App* cmd, int& threads);

@@ -25,7 +25,7 @@ int report(const std::string& message, int code) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"edgekit: inspect, run and benchmark ONNX and TFLite models on the CPU", "edgekit"};
+  CLI::App app{"edgekit: inspect, run, benchmark, quantize and compile ONNX, TFLite and .ekm models on the CPU", "edgekit"};
   app.set_version_flag("--version", std::string("edgekit ") + EDGEKIT_VERSION);
   app.require_subcommand(1);
   app.footer("Run 'edgekit COMMAND --help' for a command's options.");
@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   edgekit::cli::add_run_command(app);
   edgekit::cli::add_bench_command(app);
   edgekit::cli::add_quantize_command(app);
+  edgekit::cli::add_compile_command(app);
 
   if (argc == 1) {  // bare `edgekit`: show what it can do
     std::cout << app.help();

@@ -1,0 +1,277 @@
+// .ekm round trips and hostile files. Linked against edgekit_runtime_core only (what
+// libedgekit_rt holds), so these tests also show that the device runtime needs no importer.
+#include <gtest/gtest.h>
+
+#include "error_of.h"
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include "ekm/ekm.h"
+#include "ekm/ekm_header.h"
+#include "runtime/model_file.h"
+#include "runtime/session.h"
+
+namespace edgekit {
+
+namespace {
+
+std::string temp_path(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / ("edgekit_test_ekm_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  return (dir / name).string();
+}
+
+using test::error_of;
+
+// y = Relu(x @ w + b) then Reshape by a constant shape; every attribute kind appears somewhere.
+Graph small_graph() {
+  Graph g;
+  g.name = "small";
+  g.source_format = "test";
+  g.opsets[""] = 17;
+  g.metadata["origin"] = "unit test";
+  g.inputs.push_back({"x", DType::f32, {2, 3}, {"", ""}});
+  Tensor w(DType::f32, {3, 4}), b(DType::f32, {4});
+  for (int i = 0; i < 12; ++i) w.data<float>()[i] = float(i % 5) - 2.0f;
+  for (int i = 0; i < 4; ++i) b.data<float>()[i] = 0.25f * float(i);
+  g.initializers["w"] = w;
+  g.initializers["b"] = b;
+  g.add_node("MatMul", {"x", "w"}, {"xw"}, "mm");
+  Node& add = g.add_node("Add", {"xw", "b"}, {"s"}, "add");
+  add.attrs["note"] = std::string("kept");  // unknown attributes travel untouched
+  add.attrs["f"] = 1.5f;
+  add.attrs["fs"] = std::vector<float>{1, 2};
+  add.attrs["is"] = std::vector<int64_t>{3, 4};
+  add.attrs["ss"] = std::vector<std::string>{"a", ""};
+  g.add_node("Relu", {"s"}, {"r"}, "relu");
+  Node& c = g.add_node("Constant", {}, {"shape"}, "shape_const");
+  c.attrs["value"] = Tensor::from<int64_t>({4, 2}, {2});
+  g.add_node("Reshape", {"r", "shape"}, {"y"}, "reshape");
+  g.outputs.push_back({"y", DType::f32, {4, 2}, {"", ""}});
+  return g;
+}
+
+Tensor input() {
+  Tensor x(DType::f32, {2, 3});
+  for (int i = 0; i < 6; ++i) x.data<float>()[i] = float(i) - 2.5f;
+  return x;
+}
+
+std::string write_small(const std::string& name, int opt_level = 0) {
+  EkmModel m;
+  m.graph = small_graph();
+  m.opt_level = opt_level;
+  m.metadata.name = "small";
+  m.metadata.labels = {"cat", "dog"};
+  m.metadata.preprocessing.mean = {0.5f};
+  m.metadata.preprocessing.std = {0.25f};
+  m.metadata.preprocessing.layout = "NCHW";
+  m.memory_plan.present = true;
+  m.memory_plan.arena_bytes = 128;
+  m.memory_plan.tensors = {{"xw", 0, 32}};
+  std::string path = temp_path(name);
+  write_ekm(m, path);
+  return path;
+}
+
+std::vector<uint8_t> read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), {}};
+}
+
+void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+}
+
+// Recomputes the hash after a deliberate change, so a test reaches the checks behind it.
+void rehash(std::vector<uint8_t>& bytes) {
+  uint8_t digest[32];
+  ekm::content_hash(bytes.data(), bytes.size(), digest);
+  std::memcpy(bytes.data() + offsetof(ekm::Header, sha256), digest, 32);
+}
+
+ekm::Header header_of(const std::vector<uint8_t>& bytes) {
+  ekm::Header h;
+  std::memcpy(&h, bytes.data(), sizeof h);
+  return h;
+}
+
+}  // namespace
+
+TEST(Ekm, RoundTripKeepsGraphMetadataAndOutputs) {
+  std::string path = write_small("round.ekm");
+  EkmModel m = read_ekm(path);
+  EXPECT_EQ(m.format_version, kEkmFormatVersion);
+  EXPECT_EQ(m.sha256.size(), 64u);
+  EXPECT_EQ(m.graph.name, "small");
+  EXPECT_EQ(m.graph.source_format, "test");
+  EXPECT_EQ(m.graph.opsets.at(""), 17);
+  EXPECT_EQ(m.graph.metadata.at("origin"), "unit test");
+  EXPECT_EQ(m.graph.compiled_opt_level, 0);
+  EXPECT_EQ(m.metadata.labels, (std::vector<std::string>{"cat", "dog"}));
+  EXPECT_EQ(m.metadata.preprocessing.layout, "NCHW");
+  EXPECT_EQ(m.metadata.preprocessing.std, std::vector<float>{0.25f});
+  ASSERT_TRUE(m.memory_plan.present);
+  EXPECT_EQ(m.memory_plan.arena_bytes, 128);
+  ASSERT_EQ(m.memory_plan.tensors.size(), 1u);
+  EXPECT_EQ(m.memory_plan.tensors[0].name, "xw");
+
+  Graph g = small_graph();
+  ASSERT_EQ(m.graph.nodes.size(), g.nodes.size());
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    EXPECT_EQ(m.graph.nodes[i].name, g.nodes[i].name);
+    EXPECT_EQ(m.graph.nodes[i].op_type, g.nodes[i].op_type);
+    EXPECT_EQ(m.graph.nodes[i].inputs, g.nodes[i].inputs);
+    EXPECT_EQ(m.graph.nodes[i].outputs, g.nodes[i].outputs);
+    EXPECT_EQ(m.graph.nodes[i].attrs.size(), g.nodes[i].attrs.size());
+  }
+  const Node& add = m.graph.nodes[1];
+  EXPECT_EQ(add.attr_string("note"), "kept");
+  EXPECT_EQ(add.attr_float("f"), 1.5f);
+  EXPECT_EQ(add.attr_floats("fs"), (std::vector<float>{1, 2}));
+  EXPECT_EQ(add.attr_ints("is"), (std::vector<int64_t>{3, 4}));
+  EXPECT_EQ(add.attr_strings("ss"), (std::vector<std::string>{"a", ""}));
+  EXPECT_EQ(m.graph.nodes[3].attr_tensor("value").to_int_vector(), (std::vector<int64_t>{4, 2}));
+  const Tensor& w = m.graph.initializers.at("w");
+  EXPECT_EQ(std::memcmp(w.raw(), g.initializers.at("w").raw(), w.nbytes()), 0);
+
+  Session from_ekm(std::move(m.graph)), from_graph(small_graph(), {.opt_level = 0});
+  Tensor a = from_ekm.run({{"x", input()}})[0], b = from_graph.run({{"x", input()}})[0];
+  ASSERT_EQ(a.shape(), (Shape{4, 2}));
+  EXPECT_EQ(std::memcmp(a.raw(), b.raw(), a.nbytes()), 0);
+}
+
+TEST(Ekm, WeightsAreAlignedAndUsedInPlace) {
+  std::string path = write_small("aligned.ekm");
+  auto bytes = read_file(path);
+  ekm::Header h = header_of(bytes);
+  EXPECT_EQ(h.weights_offset % kEkmAlignment, 0u);
+  EkmModel m = read_ekm(path);
+  const Tensor& w = m.graph.initializers.at("w");
+  const Tensor& b = m.graph.initializers.at("b");
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(w.raw()) % kEkmAlignment, 0u);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(b.raw()) % kEkmAlignment, 0u);
+  // Both live in the one mapping of the file, in order: no copies were made.
+  auto distance = reinterpret_cast<const char*>(b.raw()) - reinterpret_cast<const char*>(w.raw());
+  EXPECT_LT(std::abs(distance), 256);
+}
+
+TEST(Ekm, SessionOpensEkmPathAndRunsItAsCompiled) {
+  std::string path = write_small("session.ekm");
+  Session s(path, {.opt_level = 3});  // a compiled graph is not optimised again
+  EXPECT_EQ(s.graph().nodes.size(), small_graph().nodes.size());
+  Tensor y = s.run({{"x", input()}})[0];
+  EXPECT_EQ(y.shape(), (Shape{4, 2}));
+}
+
+TEST(Ekm, RuntimeWithoutImporterRejectsOtherFormatsClearly) {
+  std::string path = temp_path("model.onnx");
+  write_file(path, {0x08, 0x07, 0x12, 0x00});
+  std::string e = error_of([&] { load_model_file(path); });
+  EXPECT_NE(e.find("reads only compiled models"), std::string::npos) << e;
+  EXPECT_NE(e.find("edgekit compile"), std::string::npos) << e;
+}
+
+TEST(Ekm, WrongMagicIsNamed) {
+  std::string path = temp_path("magic.ekm");
+  auto bytes = read_file(write_small("magic_src.ekm"));
+  bytes[0] = 'X';
+  write_file(path, bytes);
+  std::string e = error_of([&] { read_ekm(path); });
+  EXPECT_NE(e.find("wrong magic \"XKMODEL.\""), std::string::npos) << e;
+  EXPECT_NE(e.find(path), std::string::npos) << e;
+}
+
+TEST(Ekm, NewerFormatVersionIsNamed) {
+  std::string path = temp_path("version.ekm");
+  auto bytes = read_file(write_small("version_src.ekm"));
+  uint32_t v = kEkmFormatVersion + 1;
+  std::memcpy(bytes.data() + offsetof(ekm::Header, format_version), &v, 4);
+  rehash(bytes);
+  write_file(path, bytes);
+  std::string e = error_of([&] { read_ekm(path); });
+  EXPECT_NE(e.find(cat("format version ", v, " is newer than this edgekit reads (up to ", kEkmFormatVersion, ")")),
+            std::string::npos)
+      << e;
+}
+
+TEST(Ekm, ChangedByteFailsTheHash) {
+  std::string path = temp_path("hash.ekm");
+  auto bytes = read_file(write_small("hash_src.ekm"));
+  bytes.back() ^= 1;  // last weight byte
+  write_file(path, bytes);
+  std::string e = error_of([&] { read_ekm(path); });
+  EXPECT_NE(e.find("content hash mismatch"), std::string::npos) << e;
+  // A header field is covered too.
+  bytes.back() ^= 1;
+  bytes[offsetof(ekm::Header, reserved)] = 1;
+  write_file(path, bytes);
+  e = error_of([&] { read_ekm(path); });
+  EXPECT_NE(e.find("content hash mismatch"), std::string::npos) << e;
+}
+
+TEST(Ekm, TruncatedAndTinyFilesAreNamed) {
+  std::string path = temp_path("short.ekm");
+  auto bytes = read_file(write_small("short_src.ekm"));
+  auto cut = bytes;
+  cut.resize(bytes.size() - 10);
+  write_file(path, cut);
+  std::string e = error_of([&] { read_ekm(path); });
+  EXPECT_NE(e.find("(truncated)"), std::string::npos) << e;
+  cut.resize(40);
+  write_file(path, cut);
+  e = error_of([&] { read_ekm(path); });
+  EXPECT_NE(e.find("less than the 128-byte .ekm header"), std::string::npos) << e;
+  write_file(path, {});
+  e = error_of([&] { read_ekm(path); });
+  EXPECT_NE(e.find("empty file"), std::string::npos) << e;
+  e = error_of([&] { read_ekm(std::filesystem::temp_directory_path().string()); });
+  EXPECT_NE(e.find("not a regular file"), std::string::npos) << e;
+  e = error_of([&] { read_ekm(temp_path("missing.ekm")); });
+  EXPECT_NE(e.find("cannot open"), std::string::npos) << e;
+}
+
+TEST(Ekm, GarbageProgramFailsVerification) {
+  std::string path = temp_path("garbage.ekm");
+  auto bytes = read_file(write_small("garbage_src.ekm"));
+  ekm::Header h = header_of(bytes);
+  for (size_t i = h.program_offset; i < h.program_offset + h.program_bytes; ++i) bytes[i] = uint8_t(i * 37 + 11);
+  rehash(bytes);
+  write_file(path, bytes);
+  std::string e = error_of([&] { read_ekm(path); });
+  EXPECT_NE(e.find("fails flatbuffer verification"), std::string::npos) << e;
+}
+
+TEST(Ekm, TensorOutsideTheWeightSectionIsNamed) {
+  // Shrink the weight section in the header: the last tensor no longer fits.
+  std::string path = temp_path("extent.ekm");
+  auto bytes = read_file(write_small("extent_src.ekm"));
+  ekm::Header h = header_of(bytes);
+  size_t drop = 8;
+  h.weights_bytes -= drop;
+  h.file_bytes -= drop;
+  bytes.resize(bytes.size() - drop);
+  std::memcpy(bytes.data(), &h, sizeof h);
+  rehash(bytes);
+  write_file(path, bytes);
+  std::string e = error_of([&] { read_ekm(path); });
+  EXPECT_NE(e.find("lie outside the"), std::string::npos) << e;
+  EXPECT_NE(e.find("node 'shape_const' (Constant) attribute 'value'"), std::string::npos) << e;  // the last tensor written
+}
+
+TEST(Ekm, UnalignedBytesInMemoryAreCopiedAndRead) {
+  auto bytes = read_file(write_small("memory_src.ekm"));
+  std::vector<uint8_t> shifted(bytes.size() + 1);
+  std::memcpy(shifted.data() + 1, bytes.data(), bytes.size());
+  EkmModel m = read_ekm_bytes(shifted.data() + 1, bytes.size(), "memory", nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(m.graph.initializers.at("w").raw()) % kEkmAlignment, 0u);
+  shifted.clear();  // the model must not depend on the caller's bytes
+  Session s(std::move(m.graph));
+  EXPECT_EQ(s.run({{"x", input()}})[0].shape(), (Shape{4, 2}));
+}
+
+}  // namespace edgekit

@@ -1,17 +1,13 @@
-#include <sodium.h>
-
-#include "core/error.h"
 #include "ekm/ekm_header.h"
+#include "ekm/sha256.h"
 
 namespace edgekit::ekm {
 
 void content_hash(const uint8_t* file, size_t size, uint8_t out[32]) {
-  EK_CHECK(sodium_init() >= 0, "libsodium failed to initialise");
-  crypto_hash_sha256_state state;
-  crypto_hash_sha256_init(&state);
-  crypto_hash_sha256_update(&state, file, offsetof(Header, sha256));
-  if (size > sizeof(Header)) crypto_hash_sha256_update(&state, file + sizeof(Header), size - sizeof(Header));
-  crypto_hash_sha256_final(&state, out);
+  Sha256 h;
+  h.update(file, offsetof(Header, sha256));
+  if (size > sizeof(Header)) h.update(file + sizeof(Header), size - sizeof(Header));
+  h.final(out);
 }
 
 std::string hex(const uint8_t* bytes, size_t n) {

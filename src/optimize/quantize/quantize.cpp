@@ -35,18 +35,18 @@ CalibrationMethod calibration_method_from_name(const std::string& n) {
 
 namespace {
 
-void check_sample(const ValueInfo& in, const Tensor& t, const std::string& file) {
-  EK_CHECK(t.dtype() == in.dtype, file, ": calibration data for input '", in.name, "' has dtype ", dtype_name(t.dtype()),
+void check_sample(const ValueInfo& in, const Tensor& t, const std::string& file, const std::string& role) {
+  EK_CHECK(t.dtype() == in.dtype, file, ": ", role, " for input '", in.name, "' has dtype ", dtype_name(t.dtype()),
            ", the model expects ", dtype_name(in.dtype));
-  EK_CHECK(t.rank() == in.dims.size(), file, ": calibration data for input '", in.name, "' has shape ",
+  EK_CHECK(t.rank() == in.dims.size(), file, ": ", role, " for input '", in.name, "' has shape ",
            shape_str(t.shape()), ", the model expects ", in.shape_string());
   for (size_t d = 1; d < in.dims.size(); ++d)
-    EK_CHECK(in.dims[d] < 0 || in.dims[d] == t.shape()[d], file, ": calibration data for input '", in.name,
+    EK_CHECK(in.dims[d] < 0 || in.dims[d] == t.shape()[d], file, ": ", role, " for input '", in.name,
              "' has shape ", shape_str(t.shape()), ", the model expects ", in.shape_string());
-  EK_CHECK(t.shape().empty() || t.shape()[0] > 0, file, ": calibration data for input '", in.name, "' holds no samples");
+  EK_CHECK(t.shape().empty() || t.shape()[0] > 0, file, ": ", role, " for input '", in.name, "' holds no samples");
   if (t.dtype() == DType::f32)
     for (int64_t i = 0; i < t.numel(); ++i)
-      EK_CHECK(std::isfinite(t.data<float>()[i]), file, ": calibration data for input '", in.name,
+      EK_CHECK(std::isfinite(t.data<float>()[i]), file, ": ", role, " for input '", in.name,
                "' has a non-finite value (", t.data<float>()[i], ") at element ", i);
 }
 
@@ -62,9 +62,13 @@ Tensor rows(const Tensor& t, int64_t begin, int64_t end) {
 
 }  // namespace
 
-CalibrationSet load_calibration_data(const std::string& path, const Graph& model, int64_t batch) {
+CalibrationSet load_calibration_data(const std::string& path, const Graph& model, int64_t batch,
+                                     const std::string& role, std::vector<std::string>* sources) {
   namespace fs = std::filesystem;
-  EK_CHECK(fs::exists(path), path, ": calibration data not found");
+  EK_CHECK(fs::exists(path), path, ": ", role, " not found");
+  EK_CHECK(batch >= 1, "batch size must be at least 1, got ", batch);
+  if (sources) sources->clear();
+  EK_CHECK(!model.inputs.empty(), path, ": the model has no inputs to feed ", role, " to");
   std::map<std::string, Tensor> arrays;
   if (fs::is_directory(path)) {
     EK_CHECK(model.inputs.size() == 1, path, ": a folder of .npy files serves one-input models; this model has ",
@@ -78,7 +82,7 @@ CalibrationSet load_calibration_data(const std::string& path, const Graph& model
     }
     std::sort(files.begin(), files.end());
     EK_CHECK(!files.empty(), path, images ? ": image folders are not supported yet (convert the images to .npy)"
-                                          : ": the calibration folder holds no .npy files");
+                                          : cat(": the ", role, " folder holds no .npy files"));
     CalibrationSet out;
     for (const auto& f : files) {
       Tensor t = read_npy(f.string());
@@ -87,19 +91,21 @@ CalibrationSet load_calibration_data(const std::string& path, const Graph& model
         s.insert(s.begin(), 1);
         t = t.reshaped(s);
       }
-      check_sample(model.inputs[0], t, f.string());
+      check_sample(model.inputs[0], t, f.string(), role);
       out.push_back({{model.inputs[0].name, t}});
+      if (sources) sources->push_back(f.string());
     }
     return out;
   }
   arrays = read_npz(path);
-  EK_CHECK(!arrays.empty(), path, ": the calibration .npz holds no arrays");
+  EK_CHECK(!arrays.empty(), path, ": the ", role, " .npz holds no arrays");
   std::map<std::string, Tensor> by_input;
   for (const ValueInfo& in : model.inputs) {
     auto it = arrays.find(in.name);
     if (it == arrays.end() && model.inputs.size() == 1 && arrays.size() == 1) it = arrays.begin();
-    EK_CHECK(it != arrays.end(), path, ": no array named '", in.name, "' (the model's input) in the calibration .npz");
-    check_sample(in, it->second, path);
+    EK_CHECK(it != arrays.end(), path, ": no array named '", in.name, "' (the model's input) in the ", role, " .npz");
+    check_sample(in, it->second, cat(path, "['", it->first, "']"), role);
+    EK_CHECK(it->second.rank() > 0, path, "['", it->first, "']: ", role, " needs a leading sample dim");
     by_input[in.name] = it->second;
   }
   const int64_t n = by_input.begin()->second.shape().at(0);
@@ -110,6 +116,7 @@ CalibrationSet load_calibration_data(const std::string& path, const Graph& model
     std::map<std::string, Tensor> feed;
     for (const auto& [name, t] : by_input) feed[name] = rows(t, b, std::min(n, b + batch));
     out.push_back(std::move(feed));
+    if (sources) sources->push_back(cat(path, " samples ", b, "..", std::min(n, b + batch) - 1));
   }
   return out;
 }

@@ -189,6 +189,15 @@ struct Params {
   int32_t zero_point;
 };
 
+// Drops the initializers no node reads (the float weights a quantized copy replaced).
+void eliminate_unused_initializers(Graph& g) {
+  std::set<std::string> used;
+  for (const auto& n : g.nodes) used.insert(n.inputs.begin(), n.inputs.end());
+  for (const auto& o : g.outputs) used.insert(o.name);
+  for (auto it = g.initializers.begin(); it != g.initializers.end();)
+    it = used.count(it->first) ? std::next(it) : g.initializers.erase(it);
+}
+
 Tensor scalar_i8(int32_t v) {
   Tensor t(DType::i8, {});
   t.data<int8_t>()[0] = int8_t(v);
@@ -403,7 +412,7 @@ class StaticQuantizer {
     if (g_.opsets[""] < 13) g_.opsets[""] = 13;
     if (o_.int8_io) make_int8_io();
     g_.value_info.clear();  // types changed (v/float and the rest); shape inference recomputes
-    eliminate_unused_initializers();
+    eliminate_unused_initializers(g_);
     verify(g_);
   }
 
@@ -431,13 +440,6 @@ class StaticQuantizer {
       replace_uses(g_, q, out.name);
       out.dtype = DType::i8;
     }
-  }
-
-  void eliminate_unused_initializers() {
-    std::set<std::string> used;
-    for (const auto& n : g_.nodes) used.insert(n.inputs.begin(), n.inputs.end());
-    for (auto it = g_.initializers.begin(); it != g_.initializers.end();)
-      it = used.count(it->first) ? std::next(it) : g_.initializers.erase(it);
   }
 
   const QuantizeOptions& o_;
@@ -509,6 +511,7 @@ Graph quantize_dynamic(const Graph& model, const QuantizeOptions& o, QuantizeRep
   g.nodes = std::move(nodes);
   if (g.opsets[""] < 11) g.opsets[""] = 11;
   g.value_info.clear();
+  eliminate_unused_initializers(g);
   verify(g);
   return g;
 }

@@ -69,7 +69,6 @@ CalibrationSet load_calibration_data(const std::string& path, const Graph& model
   EK_CHECK(batch >= 1, "batch size must be at least 1, got ", batch);
   if (sources) sources->clear();
   EK_CHECK(!model.inputs.empty(), path, ": the model has no inputs to feed ", role, " to");
-  std::map<std::string, Tensor> arrays;
   if (fs::is_directory(path)) {
     EK_CHECK(model.inputs.size() == 1, path, ": a folder of .npy files serves one-input models; this model has ",
              model.inputs.size(), " inputs (use a .npz with one array per input)");
@@ -97,26 +96,34 @@ CalibrationSet load_calibration_data(const std::string& path, const Graph& model
     }
     return out;
   }
-  arrays = read_npz(path);
-  EK_CHECK(!arrays.empty(), path, ": the ", role, " .npz holds no arrays");
+  return calibration_from_arrays(read_npz(path), model, batch, path, role, sources);
+}
+
+CalibrationSet calibration_from_arrays(const std::map<std::string, Tensor>& arrays, const Graph& model, int64_t batch,
+                                       const std::string& source, const std::string& role,
+                                       std::vector<std::string>* sources) {
+  EK_CHECK(batch >= 1, "batch size must be at least 1, got ", batch);
+  EK_CHECK(!model.inputs.empty(), source, ": the model has no inputs to feed ", role, " to");
+  if (sources) sources->clear();
+  EK_CHECK(!arrays.empty(), source, ": the ", role, " holds no arrays");
   std::map<std::string, Tensor> by_input;
   for (const ValueInfo& in : model.inputs) {
     auto it = arrays.find(in.name);
     if (it == arrays.end() && model.inputs.size() == 1 && arrays.size() == 1) it = arrays.begin();
-    EK_CHECK(it != arrays.end(), path, ": no array named '", in.name, "' (the model's input) in the ", role, " .npz");
-    check_sample(in, it->second, cat(path, "['", it->first, "']"), role);
-    EK_CHECK(it->second.rank() > 0, path, "['", it->first, "']: ", role, " needs a leading sample dim");
+    EK_CHECK(it != arrays.end(), source, ": no array named '", in.name, "' (the model's input) in the ", role);
+    check_sample(in, it->second, cat(source, "['", it->first, "']"), role);
+    EK_CHECK(it->second.rank() > 0, source, "['", it->first, "']: ", role, " needs a leading sample dim");
     by_input[in.name] = it->second;
   }
   const int64_t n = by_input.begin()->second.shape().at(0);
   for (const auto& [name, t] : by_input)
-    EK_CHECK(t.shape()[0] == n, path, ": inputs hold different sample counts (", n, " and ", t.shape()[0], ")");
+    EK_CHECK(t.shape()[0] == n, source, ": inputs hold different sample counts (", n, " and ", t.shape()[0], ")");
   CalibrationSet out;
   for (int64_t b = 0; b < n; b += batch) {
     std::map<std::string, Tensor> feed;
     for (const auto& [name, t] : by_input) feed[name] = rows(t, b, std::min(n, b + batch));
     out.push_back(std::move(feed));
-    if (sources) sources->push_back(cat(path, " samples ", b, "..", std::min(n, b + batch) - 1));
+    if (sources) sources->push_back(cat(source, " samples ", b, "..", std::min(n, b + batch) - 1));
   }
   return out;
 }

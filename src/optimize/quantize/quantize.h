@@ -63,6 +63,11 @@ using CalibrationSet = std::vector<std::map<std::string, Tensor>>;
 CalibrationSet load_calibration_data(const std::string& path, const Graph& model, int64_t batch = 32,
                                      const std::string& role = "calibration data",
                                      std::vector<std::string>* sources = nullptr);
+// The same from arrays in memory (one per input name, or one for a one-input model; dim 0
+// counts samples), e.g. from Python; errors name them as `source`['name'].
+CalibrationSet calibration_from_arrays(const std::map<std::string, Tensor>& arrays, const Graph& model, int64_t batch,
+                                       const std::string& source, const std::string& role = "calibration data",
+                                       std::vector<std::string>* sources = nullptr);
 
 struct QuantizeReport {
   int quantized_nodes = 0;

@@ -9,8 +9,13 @@
 Inputs are checked against the model before anything runs: a wrong dtype, shape or name
 raises edgekit.Error (a RuntimeError) with a one-line message saying what was expected.
 Arrays are never converted silently: cast with arr.astype(...) yourself.
+
+    edgekit.quantize("model.onnx", "model.int8.onnx", calibration="calib.npz")   # static int8, QDQ
+    edgekit.quantize("model.onnx", "model.int8.onnx", calibration={"input": x})  # arrays, dim 0 = samples
+    edgekit.quantize("model.onnx", "model.dyn.onnx", mode="dynamic")
 """
 import os as _os
+import warnings as _warnings
 
 import numpy as _np
 
@@ -19,7 +24,7 @@ from . import _edgekit
 
 Error.__module__ = "edgekit"  # shown as edgekit.Error in tracebacks
 
-__all__ = ["Error", "Session", "ValueInfo", "load_npy", "save_npy", "__version__"]
+__all__ = ["Error", "Session", "ValueInfo", "load_npy", "quantize", "save_npy", "__version__"]
 
 
 class ValueInfo:
@@ -112,3 +117,60 @@ def load_npy(path):
 def save_npy(path, array):
     """Writes a .npy file numpy can read (format 1.0, C order)."""
     _edgekit.write_npy(_os.fspath(path), _as_input(array, _os.fspath(path)))
+
+
+def _check_int(name, value, low):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < low:
+        raise Error(f"{name} must be at least {low}, got {value}")
+
+
+def quantize(model, output, mode="static", calibration=None, method="minmax", per_channel=None,
+             symmetric_activations=False, int8_io=False, exclude=(), batch=32, threads=1):
+    """Quantizes the float model at path `model` and writes ONNX to `output`, as the CLI's
+    `edgekit quantize` does (the same C++ quantize_model; docs/quantization.md).
+
+    mode: "static" (int8 QDQ, calibrated), "dynamic" (int8 Gemm/MatMul weights, activations
+      quantized at run time) or "fp16" (half-size weights).
+    calibration (static only): a path to a .npz (one array per input name, dim 0 counting
+      samples) or to a folder of .npy files, or arrays in memory: a dict {input name: array}
+      or, for a one-input model, one array; dim 0 counts samples. Checked like the files
+      (dtype, shape, finite values).
+    method: "minmax", "percentile", "entropy" or "mse" (the calibration range).
+    per_channel: weights per output channel; None means the CLI's default (True for static,
+      False for dynamic).
+    symmetric_activations, int8_io, exclude (node names or op types kept in float), batch
+      (calibration batch size) and threads as the CLI's --symmetric-activations, --int8-io,
+      --exclude, --batch and --threads.
+
+    Returns a dict: quantized_nodes, by_op {op type: count}, warnings (each also issued as a
+    Python warning), calibration_batches, input_bytes, output_bytes. Raises edgekit.Error with
+    the CLI's one-line messages on bad input."""
+    for name, value in (("mode", mode), ("method", method)):
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    _check_int("batch", batch, 1)
+    _check_int("threads", threads, 1)
+    if per_channel is None:
+        per_channel = mode == "static"
+    if isinstance(exclude, str):
+        exclude = [exclude]
+    path, arrays = "", {}
+    if isinstance(calibration, (str, bytes, _os.PathLike)):
+        path = _os.fsdecode(calibration)
+        if not path:
+            raise Error("calibration: empty path")
+    elif isinstance(calibration, dict):
+        arrays = {str(k): _as_input(v, f"calibration['{k}']") for k, v in calibration.items()}
+        if not arrays:
+            raise Error("calibration: the dict holds no arrays")
+    elif calibration is not None:
+        arrays = {"array": _as_input(calibration, "calibration")}
+    report = _edgekit.quantize(_os.fspath(model), _os.fspath(output), mode, path, arrays, method, bool(per_channel),
+                               bool(symmetric_activations), bool(int8_io), [str(e) for e in exclude], batch, threads)
+    for w in report["warnings"]:
+        _warnings.warn(w, stacklevel=2)
+    report["input_bytes"] = _os.path.getsize(model)
+    report["output_bytes"] = _os.path.getsize(output)
+    return report

@@ -9,7 +9,10 @@
 
 #include <mutex>
 
+#include "formats/model_loader.h"
 #include "formats/npy/npy.h"
+#include "formats/onnx/onnx_export.h"
+#include "optimize/quantize/quantize.h"
 #include "runtime/session.h"
 
 namespace py = pybind11;
@@ -107,6 +110,49 @@ py::list infos(const std::vector<ValueInfo>& values) {
   return out;
 }
 
+// edgekit.quantize: what `edgekit quantize` does (tools/edgekit/cmd_quantize.cpp), calibration
+// from a file (`calibration_path`) or from arrays by input name (`calibration_arrays`).
+py::dict quantize(const std::string& model_path, const std::string& output, const std::string& mode,
+                  const std::string& calibration_path, const py::dict& calibration_arrays, const std::string& method,
+                  bool per_channel, bool symmetric_activations, bool int8_io, const std::vector<std::string>& exclude,
+                  int64_t batch, int threads) {
+  QuantizeOptions o;
+  o.mode = quantize_mode_from_name(mode);
+  o.method = calibration_method_from_name(method);
+  o.per_channel = per_channel;
+  o.symmetric_activations = symmetric_activations;
+  o.int8_io = int8_io;
+  o.exclude = exclude;
+  o.threads = threads;
+  std::map<std::string, Tensor> arrays;
+  for (auto [k, v] : calibration_arrays) {
+    std::string name = py::str(k);
+    arrays[name] = tensor_from_buffer(py::reinterpret_borrow<py::buffer>(v), "calibration['" + name + "']");
+  }
+  const bool has_data = !calibration_path.empty() || !arrays.empty();
+  QuantizeReport report;
+  size_t batches = 0;
+  {
+    py::gil_scoped_release release;
+    Graph g = load_model(model_path);
+    EK_CHECK(o.mode == QuantizeMode::static_int8 || !has_data, "calibration is for mode='static'");
+    EK_CHECK(o.mode != QuantizeMode::static_int8 || has_data,
+             "mode='static' needs calibration data (a .npz, a folder of .npy files, or arrays)");
+    CalibrationSet data;
+    if (!calibration_path.empty()) data = load_calibration_data(calibration_path, g, batch);
+    else if (!arrays.empty()) data = calibration_from_arrays(arrays, g, batch, "calibration");
+    batches = data.size();
+    Graph q = quantize_model(g, o, &data, &report);
+    export_onnx(q, output);
+  }
+  py::dict r;
+  r["quantized_nodes"] = report.quantized_nodes;
+  r["by_op"] = report.by_op;
+  r["warnings"] = report.warnings;
+  r["calibration_batches"] = batches;
+  return r;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_edgekit, m) {
@@ -159,6 +205,9 @@ PYBIND11_MODULE(_edgekit, m) {
         return out;
       });
 
+  m.def("quantize", &quantize, py::arg("model"), py::arg("output"), py::arg("mode"), py::arg("calibration_path"),
+        py::arg("calibration_arrays"), py::arg("method"), py::arg("per_channel"), py::arg("symmetric_activations"),
+        py::arg("int8_io"), py::arg("exclude"), py::arg("batch"), py::arg("threads"));
   m.def("read_npy", [](const std::string& path) { return TensorBuffer{read_npy(path)}; });
   m.def("write_npy", [](const std::string& path, const py::buffer& array) {
     write_npy(path, tensor_from_buffer(array, path));

@@ -57,3 +57,37 @@ def expect_cli_error(r, *words, code=None):
     assert lines[0].startswith("edgekit: error: "), lines[0]
     for w in words:
         assert w in lines[0], f"{w!r} not in {lines[0]!r}"
+
+
+def make_cnn(path, input_name="x", input_dtype=None, input_shape=("N", 1, 8, 8), output_name="logits",
+             hidden="h", seed=0):
+    """x -> Conv 3x3 (4) -> Relu -> Conv 3x3 (8) -> Relu -> GlobalAveragePool -> Flatten -> Gemm (5)."""
+    import numpy as np
+    import pytest
+
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+
+    def init(name, *shape):
+        return numpy_helper.from_array((rng.standard_normal(shape) * 0.5).astype(np.float32), name)
+
+    inits = [init("w1", 4, 1, 3, 3), init("b1", 4), init("w2", 8, 4, 3, 3), init("b2", 8), init("w3", 5, 8),
+             init("b3", 5)]
+    nodes = [
+        helper.make_node("Conv", [input_name, "w1", "b1"], [f"{hidden}1"], name="conv1", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", [f"{hidden}1"], [f"{hidden}1r"], name="relu1"),
+        helper.make_node("Conv", [f"{hidden}1r", "w2", "b2"], [f"{hidden}2"], name="conv2", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", [f"{hidden}2"], [f"{hidden}2r"], name="relu2"),
+        helper.make_node("GlobalAveragePool", [f"{hidden}2r"], [f"{hidden}3"], name="gap"),
+        helper.make_node("Flatten", [f"{hidden}3"], [f"{hidden}4"], name="flatten"),
+        helper.make_node("Gemm", [f"{hidden}4", "w3", "b3"], [output_name], name="fc", transB=1),
+    ]
+    x = helper.make_tensor_value_info(input_name, input_dtype or TensorProto.FLOAT, list(input_shape))
+    y = helper.make_tensor_value_info(output_name, TensorProto.FLOAT, [input_shape[0], 5])
+    graph = helper.make_graph(nodes, "cnn", [x], [y], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="edgekit-tests")
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path

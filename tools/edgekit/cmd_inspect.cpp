@@ -1,6 +1,7 @@
 // edgekit inspect MODEL [--json]: what a model is made of, without running it.
 #include <algorithm>
 #include <filesystem>
+#include <iomanip>
 #include <iostream>
 #include <set>
 
@@ -11,6 +12,7 @@
 #include "flops.h"
 #include "formats/model_loader.h"
 #include "kernels/op.h"
+#include "quant_summary.h"
 
 namespace edgekit::cli {
 
@@ -71,6 +73,18 @@ nlohmann::ordered_json ekm_json(const EkmModel& m) {
   return j;
 }
 
+nlohmann::ordered_json quant_json(const QuantParamStats& s) {
+  nlohmann::ordered_json j = {{"tensors", s.tensors}, {"per_tensor", s.per_tensor}, {"per_channel", s.per_channel},
+                              {"channels", s.channels}, {"dtypes", s.dtypes}};
+  if (s.tensors) {
+    j["scale_min"] = s.scale_min;
+    j["scale_max"] = s.scale_max;
+    j["zero_point_min"] = s.zero_point_min;
+    j["zero_point_max"] = s.zero_point_max;
+  }
+  return j;
+}
+
 void add_ekm_rows(const EkmModel& m, Table& summary) {
   summary.rows.push_back({"Compiled", cat("format version ", m.format_version, ", opt level ", m.opt_level,
                                           m.threads_hint ? cat(", threads hint ", m.threads_hint) : std::string(),
@@ -97,6 +111,40 @@ void add_ekm_rows(const EkmModel& m, Table& summary) {
                                                human_bytes(double(m.memory_plan.naive_bytes)), ")")});
 }
 
+// Quantized tensors by kind, and the initializers' bytes by dtype (the model's size by storage type).
+void print_storage(const QuantSummary& q, const std::map<DType, DTypeShare>& by_dtype) {
+  if (q.total()) {
+    std::cout << "\nQuantization (" << q.total() << " quantized tensors)\n";
+    Table t{{"kind", "tensors", "dtype", "per-tensor", "per-channel", "scale min", "scale max", "zero points"},
+            {},
+            {false, true, false, true, true, true, true, true}};
+    auto row = [&](const char* kind, const QuantParamStats& s) {
+      if (!s.tensors) return;
+      std::string dtypes;
+      for (const auto& d : s.dtypes) dtypes += (dtypes.empty() ? "" : ",") + d;
+      t.rows.push_back({kind, std::to_string(s.tensors), dtypes, std::to_string(s.per_tensor),
+                        s.per_channel ? cat(s.per_channel, " (", s.channels, " ch)") : "0",
+                        cat(std::setprecision(3), s.scale_min), cat(std::setprecision(3), s.scale_max),
+                        s.zero_point_min == s.zero_point_max ? std::to_string(s.zero_point_min)
+                                                             : cat(s.zero_point_min, "..", s.zero_point_max)});
+    };
+    row("activation", q.activations);
+    row("weight", q.weights);
+    row("bias", q.biases);
+    if (q.runtime_quantized)
+      t.rows.push_back({"at run time", std::to_string(q.runtime_quantized), "-", "-", "-", "-", "-", "-"});
+    t.print(std::cout);
+  }
+  size_t total = 0;
+  for (const auto& [d, s] : by_dtype) total += s.bytes;
+  std::cout << "\nInitializers by dtype\n";
+  Table t{{"dtype", "tensors", "elements", "size", "share"}, {}, {false, true, true, true, true}};
+  for (const auto& [d, s] : by_dtype)
+    t.rows.push_back({dtype_name(d), std::to_string(s.tensors), thousands(s.elements), human_bytes(double(s.bytes)),
+                      total ? fixed(100.0 * double(s.bytes) / double(total), 1) + "%" : "-"});
+  t.print(std::cout);
+}
+
 void inspect(const InspectOptions& o) {
   ModelFormat format = detect_model_format(o.model);
   EkmModel ekm;  // what a compiled model carries beside its graph
@@ -108,6 +156,9 @@ void inspect(const InspectOptions& o) {
     g = load_model(o.model);
   }
   g.topo_sort();
+  // Storage as the file holds it, whatever --opt-level shows of the ops.
+  const QuantSummary quant = summarize_quantization(g);
+  const std::map<DType, DTypeShare> by_dtype = initializers_by_dtype(g);
   if (o.opt_level >= 0) optimize_graph(g, o.opt_level);
   MemoryPlan plan;
   if (o.plan) {  // plan for one run on random inputs (dynamic dims as 1)
@@ -159,6 +210,16 @@ void inspect(const InspectOptions& o) {
     if (o.opt_level >= 0) j["opt_level"] = o.opt_level;
     if (o.plan) j["memory_plan"] = {{"arena_bytes", plan.arena_bytes}, {"naive_bytes", plan.naive_bytes}};
     if (format == ModelFormat::ekm) j["ekm"] = ekm_json(ekm);
+    nlohmann::ordered_json dtypes = nlohmann::ordered_json::object();
+    for (const auto& [d, s] : by_dtype)
+      dtypes[dtype_name(d)] = {{"tensors", s.tensors}, {"elements", s.elements}, {"bytes", s.bytes}};
+    j["initializers_by_dtype"] = dtypes;
+    if (quant.total())
+      j["quantization"] = {{"tensors", quant.total()},
+                           {"activations", quant_json(quant.activations)},
+                           {"weights", quant_json(quant.weights)},
+                           {"biases", quant_json(quant.biases)},
+                           {"runtime_quantized", quant.runtime_quantized}};
     std::cout << j.dump(2) << "\n";
     return;
   }
@@ -213,6 +274,7 @@ void inspect(const InspectOptions& o) {
                          f > 0 && flops.total > 0 ? fixed(100 * f / flops.total, 1) + "%" : ""});
   }
   hist.print(std::cout);
+  print_storage(quant, by_dtype);
 }
 
 }  // namespace
@@ -229,7 +291,9 @@ void add_inspect_command(CLI::App& app) {
                 "intermediate tensors");
   cmd->footer(
       "Shapes print symbolic dims by name, e.g. [batch,3,224,224]. FLOPs count a multiply-add as 2 and\n"
-      "take dynamic dims as 1.");
+      "take dynamic dims as 1. A quantized model (QDQ, QLinear ops, TFLite int8) also shows its\n"
+      "quantized tensors by kind (activation, weight, bias): scale and zero-point ranges, per-tensor\n"
+      "and per-channel counts; every model shows its initializers' size by dtype, as stored.");
   cmd->callback([o] { inspect(*o); });
 }
 

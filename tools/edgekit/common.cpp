@@ -30,7 +30,8 @@ bool is_npz(const std::string& path) {
   return f.gcount() == 2 && head[0] == 'P' && head[1] == 'K';  // zip magic
 }
 
-// Checks dtype and shape with the file in the message and a hint how to fix it.
+}  // namespace
+
 void check_feed(const ValueInfo& info, const Tensor& t, const std::string& source) {
   EK_CHECK(t.dtype() == info.dtype, "input '", info.name, "' from ", source, ": expected dtype ",
            dtype_name(info.dtype), ", got ", dtype_name(t.dtype()), " (convert with arr.astype(np.",
@@ -41,7 +42,6 @@ void check_feed(const ValueInfo& info, const Tensor& t, const std::string& sourc
   EK_CHECK(ok, "input '", info.name, "' from ", source, ": expected shape ", shape_text(info), ", got ",
            shape_str(t.shape()));
 }
-}  // namespace
 
 void add_threads_option(CLI::App* cmd, int& threads) {
   cmd->add_option("--threads", threads, cat("Threads used inside ops, 1..", max_threads(), " (this machine's cores)"))

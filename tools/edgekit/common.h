@@ -25,6 +25,7 @@ void add_run_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 void add_compile_command(CLI::App& app);
+void add_compare_command(CLI::App& app);
 
 // --threads: adds the option to `cmd` (default 1) and checks it in the callback.
 void add_threads_option(CLI::App* cmd, int& threads);
@@ -38,6 +39,9 @@ void add_input_option(CLI::App* cmd, std::vector<std::string>& specs, bool requi
 // Reads every --input, checks names, dtypes and shapes against the session's inputs with the
 // file named in the message, and makes sure every model input is given.
 std::map<std::string, Tensor> load_inputs(const Session& session, const std::vector<std::string>& specs);
+// Checks one feed's dtype and shape against a model input; the error names `source` (a file,
+// a sample) and says how to convert.
+void check_feed(const ValueInfo& info, const Tensor& t, const std::string& source);
 // Seeded random feeds shaped like the model's inputs (dynamic dims as 1).
 std::map<std::string, Tensor> random_inputs(const Session& session, uint64_t seed);
 

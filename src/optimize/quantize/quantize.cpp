@@ -35,18 +35,18 @@ CalibrationMethod calibration_method_from_name(const std::string& n) {
 
 namespace {
 
-void check_sample(const ValueInfo& in, const Tensor& t, const std::string& file) {
-  EK_CHECK(t.dtype() == in.dtype, file, ": calibration data for input '", in.name, "' has dtype ", dtype_name(t.dtype()),
+void check_sample(const ValueInfo& in, const Tensor& t, const std::string& file, const std::string& role) {
+  EK_CHECK(t.dtype() == in.dtype, file, ": ", role, " for input '", in.name, "' has dtype ", dtype_name(t.dtype()),
            ", the model expects ", dtype_name(in.dtype));
-  EK_CHECK(t.rank() == in.dims.size(), file, ": calibration data for input '", in.name, "' has shape ",
+  EK_CHECK(t.rank() == in.dims.size(), file, ": ", role, " for input '", in.name, "' has shape ",
            shape_str(t.shape()), ", the model expects ", in.shape_string());
   for (size_t d = 1; d < in.dims.size(); ++d)
-    EK_CHECK(in.dims[d] < 0 || in.dims[d] == t.shape()[d], file, ": calibration data for input '", in.name,
+    EK_CHECK(in.dims[d] < 0 || in.dims[d] == t.shape()[d], file, ": ", role, " for input '", in.name,
              "' has shape ", shape_str(t.shape()), ", the model expects ", in.shape_string());
-  EK_CHECK(t.shape().empty() || t.shape()[0] > 0, file, ": calibration data for input '", in.name, "' holds no samples");
+  EK_CHECK(t.shape().empty() || t.shape()[0] > 0, file, ": ", role, " for input '", in.name, "' holds no samples");
   if (t.dtype() == DType::f32)
     for (int64_t i = 0; i < t.numel(); ++i)
-      EK_CHECK(std::isfinite(t.data<float>()[i]), file, ": calibration data for input '", in.name,
+      EK_CHECK(std::isfinite(t.data<float>()[i]), file, ": ", role, " for input '", in.name,
                "' has a non-finite value (", t.data<float>()[i], ") at element ", i);
 }
 
@@ -62,10 +62,13 @@ Tensor rows(const Tensor& t, int64_t begin, int64_t end) {
 
 }  // namespace
 
-CalibrationSet load_calibration_data(const std::string& path, const Graph& model, int64_t batch) {
+CalibrationSet load_calibration_data(const std::string& path, const Graph& model, int64_t batch,
+                                     const std::string& role, std::vector<std::string>* sources) {
   namespace fs = std::filesystem;
-  EK_CHECK(fs::exists(path), path, ": calibration data not found");
-  std::map<std::string, Tensor> arrays;
+  EK_CHECK(fs::exists(path), path, ": ", role, " not found");
+  EK_CHECK(batch >= 1, "batch size must be at least 1, got ", batch);
+  if (sources) sources->clear();
+  EK_CHECK(!model.inputs.empty(), path, ": the model has no inputs to feed ", role, " to");
   if (fs::is_directory(path)) {
     EK_CHECK(model.inputs.size() == 1, path, ": a folder of .npy files serves one-input models; this model has ",
              model.inputs.size(), " inputs (use a .npz with one array per input)");
@@ -78,7 +81,7 @@ CalibrationSet load_calibration_data(const std::string& path, const Graph& model
     }
     std::sort(files.begin(), files.end());
     EK_CHECK(!files.empty(), path, images ? ": image folders are not supported yet (convert the images to .npy)"
-                                          : ": the calibration folder holds no .npy files");
+                                          : cat(": the ", role, " folder holds no .npy files"));
     CalibrationSet out;
     for (const auto& f : files) {
       Tensor t = read_npy(f.string());
@@ -87,29 +90,40 @@ CalibrationSet load_calibration_data(const std::string& path, const Graph& model
         s.insert(s.begin(), 1);
         t = t.reshaped(s);
       }
-      check_sample(model.inputs[0], t, f.string());
+      check_sample(model.inputs[0], t, f.string(), role);
       out.push_back({{model.inputs[0].name, t}});
+      if (sources) sources->push_back(f.string());
     }
     return out;
   }
-  arrays = read_npz(path);
-  EK_CHECK(!arrays.empty(), path, ": the calibration .npz holds no arrays");
+  return calibration_from_arrays(read_npz(path), model, batch, path, role, sources);
+}
+
+CalibrationSet calibration_from_arrays(const std::map<std::string, Tensor>& arrays, const Graph& model, int64_t batch,
+                                       const std::string& source, const std::string& role,
+                                       std::vector<std::string>* sources) {
+  EK_CHECK(batch >= 1, "batch size must be at least 1, got ", batch);
+  EK_CHECK(!model.inputs.empty(), source, ": the model has no inputs to feed ", role, " to");
+  if (sources) sources->clear();
+  EK_CHECK(!arrays.empty(), source, ": the ", role, " holds no arrays");
   std::map<std::string, Tensor> by_input;
   for (const ValueInfo& in : model.inputs) {
     auto it = arrays.find(in.name);
     if (it == arrays.end() && model.inputs.size() == 1 && arrays.size() == 1) it = arrays.begin();
-    EK_CHECK(it != arrays.end(), path, ": no array named '", in.name, "' (the model's input) in the calibration .npz");
-    check_sample(in, it->second, path);
+    EK_CHECK(it != arrays.end(), source, ": no array named '", in.name, "' (the model's input) in the ", role);
+    check_sample(in, it->second, cat(source, "['", it->first, "']"), role);
+    EK_CHECK(it->second.rank() > 0, source, "['", it->first, "']: ", role, " needs a leading sample dim");
     by_input[in.name] = it->second;
   }
   const int64_t n = by_input.begin()->second.shape().at(0);
   for (const auto& [name, t] : by_input)
-    EK_CHECK(t.shape()[0] == n, path, ": inputs hold different sample counts (", n, " and ", t.shape()[0], ")");
+    EK_CHECK(t.shape()[0] == n, source, ": inputs hold different sample counts (", n, " and ", t.shape()[0], ")");
   CalibrationSet out;
   for (int64_t b = 0; b < n; b += batch) {
     std::map<std::string, Tensor> feed;
     for (const auto& [name, t] : by_input) feed[name] = rows(t, b, std::min(n, b + batch));
     out.push_back(std::move(feed));
+    if (sources) sources->push_back(cat(source, " samples ", b, "..", std::min(n, b + batch) - 1));
   }
   return out;
 }
@@ -181,6 +195,15 @@ struct Params {
   float scale;
   int32_t zero_point;
 };
+
+// Drops the initializers no node reads (the float weights a quantized copy replaced).
+void eliminate_unused_initializers(Graph& g) {
+  std::set<std::string> used;
+  for (const auto& n : g.nodes) used.insert(n.inputs.begin(), n.inputs.end());
+  for (const auto& o : g.outputs) used.insert(o.name);
+  for (auto it = g.initializers.begin(); it != g.initializers.end();)
+    it = used.count(it->first) ? std::next(it) : g.initializers.erase(it);
+}
 
 Tensor scalar_i8(int32_t v) {
   Tensor t(DType::i8, {});
@@ -396,7 +419,7 @@ class StaticQuantizer {
     if (g_.opsets[""] < 13) g_.opsets[""] = 13;
     if (o_.int8_io) make_int8_io();
     g_.value_info.clear();  // types changed (v/float and the rest); shape inference recomputes
-    eliminate_unused_initializers();
+    eliminate_unused_initializers(g_);
     verify(g_);
   }
 
@@ -424,13 +447,6 @@ class StaticQuantizer {
       replace_uses(g_, q, out.name);
       out.dtype = DType::i8;
     }
-  }
-
-  void eliminate_unused_initializers() {
-    std::set<std::string> used;
-    for (const auto& n : g_.nodes) used.insert(n.inputs.begin(), n.inputs.end());
-    for (auto it = g_.initializers.begin(); it != g_.initializers.end();)
-      it = used.count(it->first) ? std::next(it) : g_.initializers.erase(it);
   }
 
   const QuantizeOptions& o_;
@@ -502,6 +518,7 @@ Graph quantize_dynamic(const Graph& model, const QuantizeOptions& o, QuantizeRep
   g.nodes = std::move(nodes);
   if (g.opsets[""] < 11) g.opsets[""] = 11;
   g.value_info.clear();
+  eliminate_unused_initializers(g);
   verify(g);
   return g;
 }

@@ -57,8 +57,17 @@ using CalibrationSet = std::vector<std::map<std::string, Tensor>>;
 // Reads a .npz (arrays named after the inputs, or one array for a one-input model; dim 0
 // counts samples) or a folder of .npy files (one sample or batch each, one-input models), in
 // batches of up to `batch` samples. Checks dtype and shape against the model's inputs, that
-// the set is not empty and that every value is finite; errors name the file.
-CalibrationSet load_calibration_data(const std::string& path, const Graph& model, int64_t batch = 32);
+// the set is not empty and that every value is finite; errors name the file and call the data
+// `role` ("calibration data for input 'x' has shape ..."). When `sources` is given it receives,
+// per entry, where the entry came from: "DIR/x.npy", or "FILE.npz samples 32..63".
+CalibrationSet load_calibration_data(const std::string& path, const Graph& model, int64_t batch = 32,
+                                     const std::string& role = "calibration data",
+                                     std::vector<std::string>* sources = nullptr);
+// The same from arrays in memory (one per input name, or one for a one-input model; dim 0
+// counts samples), e.g. from Python; errors name them as `source`['name'].
+CalibrationSet calibration_from_arrays(const std::map<std::string, Tensor>& arrays, const Graph& model, int64_t batch,
+                                       const std::string& source, const std::string& role = "calibration data",
+                                       std::vector<std::string>* sources = nullptr);
 
 struct QuantizeReport {
   int quantized_nodes = 0;

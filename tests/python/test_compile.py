@@ -146,3 +146,21 @@ def test_damaged_ekm_files_are_named(cli, tmp_path):
 
     with pytest.raises(edgekit_py.Error, match="content hash mismatch"):
         edgekit_py.Session(str(tmp_path / "flipped.ekm"))
+
+
+@needs_zoo
+def test_quantize_writes_ekm_that_matches_the_qdq_onnx(cli, tmp_path):
+    calib = tmp_path / "calib.npz"
+    rng = np.random.default_rng(0)
+    np.savez(calib, input=rng.standard_normal((16, 1, 49, 10)).astype(np.float32))
+    qdq, ekm = tmp_path / "q.onnx", tmp_path / "q.ekm"
+    for out, fmt in [(qdq, "onnx"), (ekm, "ekm")]:
+        r = edgekit(cli, "quantize", MODEL, "-o", out, "--mode", "static", "--calibration", calib, "--format", fmt)
+        assert r.returncode == 0, r.stderr
+    assert json.loads(edgekit(cli, "inspect", ekm, "--json").stdout)["format"] == "ekm"
+    feeds = {"input": np.load(ZOO_MODEL / "input_0.npy")}
+    want = edgekit_py.Session(str(qdq)).run(feeds)[0]
+    got = edgekit_py.Session(str(ekm)).run(feeds)[0]
+    np.testing.assert_array_equal(want, got)  # the same int8 kernels either way
+    expect_error(edgekit(cli, "quantize", MODEL, "-o", tmp_path / "x", "--mode", "static", "--calibration", calib,
+                         "--format", "tflite"), "--format tflite", "onnx or ekm")

@@ -9,7 +9,7 @@
 #include "common.h"
 #include "ekm/ekm.h"
 #include "formats/model_loader.h"
-#include "runtime/session.h"
+#include "runtime/compile.h"
 
 namespace edgekit::cli {
 
@@ -89,12 +89,6 @@ EkmMetadata metadata_from(const CompileOptions& o) {
   return m;
 }
 
-bool known_input_ranks(const Graph& g) {
-  for (const auto& in : g.inputs)
-    if (!in.shape_known) return false;
-  return true;
-}
-
 std::string planned_shapes(const EkmMemoryPlan& plan) {
   std::string s;
   for (const auto& in : plan.inputs) s += (s.empty() ? "" : ", ") + in.name + " " + shape_str(in.dims);
@@ -104,32 +98,10 @@ std::string planned_shapes(const EkmMemoryPlan& plan) {
 void compile(const CompileOptions& o) {
   EK_CHECK(o.opt_level >= 0 && o.opt_level <= 3, "--opt-level ", o.opt_level, ": expected 0..3");
   EK_CHECK(o.threads_hint >= 0 && o.threads_hint <= 1024, "--threads-hint ", o.threads_hint, ": expected 0..1024");
-  EkmModel m;
-  m.metadata = metadata_from(o);  // option errors before the (slower) model work
+  EkmMetadata metadata = metadata_from(o);  // option errors before the (slower) model work
   auto start = std::chrono::steady_clock::now();
-  Session session(load_model(o.model), SessionOptions{.threads = 1, .opt_level = o.opt_level});
-  m.graph = session.graph();
-  // A run on zeros makes the memory plan for the declared shapes (dynamic dims as 1) and proves
-  // every kernel can be created and run.
-  if (known_input_ranks(m.graph)) {
-    std::map<std::string, Tensor> feeds;
-    for (ValueInfo in : m.graph.inputs) {
-      for (int64_t& d : in.dims) d = d < 0 ? 1 : d;
-      feeds[in.name] = Tensor(in.dtype, in.dims);
-      m.memory_plan.inputs.push_back(in);
-    }
-    try {
-      session.run(feeds);
-    } catch (const Error& e) {
-      fail(o.model, ": the compiled graph does not run on zero inputs of its declared shapes: ", e.what());
-    }
-    m.memory_plan.present = true;
-    m.memory_plan.arena_bytes = int64_t(session.memory_plan().arena_bytes);
-    m.memory_plan.naive_bytes = int64_t(session.memory_plan().naive_bytes);
-    for (const auto& t : session.planned_tensors()) m.memory_plan.tensors.push_back({t.name, t.offset, t.bytes});
-  }
-  if (m.graph.compiled_opt_level < 0) m.graph.compiled_opt_level = o.opt_level;
-  m.opt_level = m.graph.compiled_opt_level;
+  EkmModel m = compile_graph(load_model(o.model), o.opt_level, o.model);
+  m.metadata = std::move(metadata);
   m.threads_hint = o.threads_hint;
   m.producer = std::string("edgekit ") + EDGEKIT_VERSION;
   write_ekm(m, o.output);

@@ -10,6 +10,7 @@
 #include "formats/model_loader.h"
 #include "formats/onnx/onnx_export.h"
 #include "optimize/quantize/quantize.h"
+#include "runtime/compile.h"
 
 namespace edgekit::cli {
 
@@ -32,8 +33,7 @@ void progress_bar(size_t done, size_t total) {
 
 void quantize(const QuantizeCliOptions& c) {
   check_threads(c.threads);
-  EK_CHECK(c.format == "onnx", "--format ", c.format,
-           ": only onnx is written yet (the .ekm compiled format lands with the ekm work)");
+  EK_CHECK(c.format == "onnx" || c.format == "ekm", "--format ", c.format, ": expected onnx or ekm");
   EK_CHECK(!(c.per_tensor && c.per_channel), "--per-channel and --per-tensor exclude each other");
   QuantizeOptions o;
   o.mode = quantize_mode_from_name(c.mode);
@@ -54,7 +54,13 @@ void quantize(const QuantizeCliOptions& c) {
   QuantizeReport report;
   Graph q = quantize_model(model, o, &data, &report);
   for (const auto& w : report.warnings) std::cerr << "edgekit: warning: " << w << "\n";
-  export_onnx(q, c.output);
+  if (c.format == "ekm") {  // compiled: the int8 kernels chosen and the plan made now
+    EkmModel m = compile_graph(std::move(q), 3, c.model);
+    m.producer = std::string("edgekit ") + EDGEKIT_VERSION;
+    write_ekm(m, c.output);
+  } else {
+    export_onnx(q, c.output);
+  }
   const auto in_size = std::filesystem::file_size(c.model), out_size = std::filesystem::file_size(c.output);
   if (c.json) {
     nlohmann::ordered_json j = {{"model", c.model}, {"output", c.output}, {"mode", c.mode},
@@ -86,7 +92,7 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_flag("--symmetric-activations", o->symmetric, "Activation zero points 0");
   cmd->add_flag("--int8-io", o->int8_io, "Graph inputs and outputs become int8 (static)");
   cmd->add_option("--exclude", o->exclude, "Node names or op types to keep in float")->expected(1, -1);
-  cmd->add_option("--format", o->format, "onnx (QDQ / ONNX Runtime's dynamic form)")->capture_default_str();
+  cmd->add_option("--format", o->format, "onnx (QDQ / ONNX Runtime's dynamic form, runs in ONNX Runtime too) or ekm (compiled for edgekit)")->capture_default_str();
   cmd->add_option("--batch", o->batch, "Calibration batch size")->capture_default_str();
   add_threads_option(cmd, o->threads);
   cmd->add_flag("--json", o->json, "Print one JSON object");

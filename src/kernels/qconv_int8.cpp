@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "core/thread_pool.h"
 
@@ -17,6 +18,19 @@ template <class TY>
 inline void store_requantized(const QConvInt8Params& p, int32_t acc, int64_t m, TY* dst) {
   int32_t v = multiply_by_quantized_multiplier(acc, p.multiplier[size_t(m)]) + p.y_zero_point;
   *dst = TY(std::min(std::max(v, p.act.lo), p.act.hi));
+}
+
+inline void store_requantized(const RequantizeArgs& r, int8_t* out) { requantize_to_i8(r, out); }
+inline void store_requantized(const RequantizeArgs& r, uint8_t* out) { requantize_to_u8(r, out); }
+
+// Channels [c0, c0 + n) of one output pixel: acc (+ bias when given) requantized, vectorised.
+template <class TY>
+inline void store_channels(const QConvInt8Params& p, const int32_t* acc, const int32_t* bias, int64_t c0, int64_t n,
+                           TY* dst) {
+  const RequantizeChannels& ch = p.channels;
+  store_requantized(RequantizeArgs{acc, bias, ch.multiplier.data() + c0, ch.left.data() + c0, ch.right.data() + c0,
+                                   n, p.y_zero_point, p.act.lo, p.act.hi},
+                    dst);
 }
 
 template <class TY>
@@ -51,57 +65,91 @@ void depthwise(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
             for (int64_t c = 0; c < c_n; ++c) a[c] += (int32_t(xp[c]) - zx) * int32_t(wp[c]);
           }
         }
-        TY* yp = y + ((n * s.out_h + oh) * s.out_w + ow) * c_n;
-        for (int64_t c = 0; c < c_n; ++c) store_requantized(p, a[c], c, yp + c);
+        store_channels(p, a, nullptr, 0, c_n, y + ((n * s.out_h + oh) * s.out_w + ow) * c_n);
       }
     }
   });
 }
 
-// The GEMM path: gather rows of x' for a chunk of pixels, then every panel over them.
+// x' as unsigned bytes: int8 inputs are offset by 128 (x ^ 0x80) once for the whole tensor,
+// since a 3x3 convolution gathers each input byte up to nine times; uint8 inputs are used as
+// they are. The buffer is the calling thread's, reused across calls.
+template <class TX>
+const uint8_t* unsigned_input(const TX* x, int64_t n) {
+  if constexpr (std::is_same_v<TX, uint8_t>) {
+    return x;
+  } else {
+    thread_local std::vector<uint8_t> converted;
+    if (converted.size() < size_t(n)) converted.resize(size_t(n));
+    for (int64_t i = 0; i < n; ++i) converted[size_t(i)] = uint8_t(x[i]) ^ 0x80;
+    return converted.data();
+  }
+}
+
+// The GEMM path: gather rows of x' for a chunk of pixels, then every panel over them. A 1x1,
+// stride-1, unpadded convolution whose rows need no padding to a multiple of 4 reads its rows
+// where they lie in x'.
 template <class TX, class TY>
 void gemm_conv(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY* y, ThreadPool* pool) {
   const int64_t rows = s.batch * s.out_h * s.out_w, kp = p.k_padded, cg = p.in_per_group;
-  const int64_t mg = p.out_channels / p.group, taps = s.kernel_h * s.kernel_w;
-  const uint8_t off = uint8_t(input_offset(p.x_dtype));
-  const uint8_t pad = uint8_t(p.x_zero_point + off);
+  const int64_t mg = p.out_channels / p.group;
+  const uint8_t pad = uint8_t(p.x_zero_point + input_offset(p.x_dtype));
+  const uint8_t* xu = unsigned_input(x, s.batch * s.in_h * s.in_w * s.in_c);
+  const bool direct = s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_top == 0 &&
+                      s.pad_left == 0 && s.out_h == s.in_h && s.out_w == s.in_w && p.k == kp;
+  // Taps kw = 0.. of one kernel row are one run of KW * C bytes when they step one pixel at a
+  // time through a single group's whole channel range.
+  const bool row_runs = p.group == 1 && s.stride_w > 0 && s.dilation_w == 1;
   const int64_t chunks = (rows + kChunkRows - 1) / kChunkRows;
   const double flops = 2.0 * double(rows) * double(p.out_channels) * double(p.k);
   parallel_for(flops >= 2e6 ? pool : nullptr, chunks, [&](int64_t begin, int64_t end) {
-    std::vector<uint8_t> a(size_t(kChunkRows * kp));
+    std::vector<uint8_t> gathered(direct ? 0 : size_t(kChunkRows * kp));
     alignas(64) int32_t acc[kTileRows * kQGemmPanel];
     for (int64_t chunk = begin; chunk < end; ++chunk) {
       const int64_t r0 = chunk * kChunkRows, nr = std::min(kChunkRows, rows - r0);
       for (int64_t g = 0; g < p.group; ++g) {
-        for (int64_t r = 0; r < nr; ++r) {  // gather
-          const int64_t pix = r0 + r, n = pix / (s.out_h * s.out_w), rem = pix % (s.out_h * s.out_w);
-          const int64_t oh = rem / s.out_w, ow = rem % s.out_w;
-          uint8_t* dst = a.data() + r * kp;
-          for (int64_t t = 0; t < taps; ++t) {
-            const int64_t ih = oh * s.stride_h - s.pad_top + (t / s.kernel_w) * s.dilation_h;
-            const int64_t iw = ow * s.stride_w - s.pad_left + (t % s.kernel_w) * s.dilation_w;
-            uint8_t* d = dst + t * cg;
-            if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) {
-              std::memset(d, pad, size_t(cg));
-              continue;
+        const uint8_t* a = direct ? xu + r0 * s.in_c + g * cg : gathered.data();
+        const int64_t a_stride = direct ? s.in_c : kp;
+        if (!direct) {
+          int64_t n = r0 / (s.out_h * s.out_w), oh = r0 / s.out_w % s.out_h, ow = r0 % s.out_w;
+          for (int64_t r = 0; r < nr; ++r) {
+            uint8_t* dst = gathered.data() + r * kp;
+            const int64_t ih0 = oh * s.stride_h - s.pad_top, iw0 = ow * s.stride_w - s.pad_left;
+            const bool whole_row = row_runs && iw0 >= 0 && iw0 + s.kernel_w <= s.in_w;
+            for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
+              const int64_t ih = ih0 + kh * s.dilation_h;
+              uint8_t* d = dst + kh * s.kernel_w * cg;
+              if (ih < 0 || ih >= s.in_h) {
+                std::memset(d, pad, size_t(s.kernel_w * cg));
+                continue;
+              }
+              const uint8_t* src_row = xu + (n * s.in_h + ih) * s.in_w * s.in_c + g * cg;
+              if (whole_row) {
+                std::memcpy(d, src_row + iw0 * s.in_c, size_t(s.kernel_w * cg));
+                continue;
+              }
+              for (int64_t kw = 0; kw < s.kernel_w; ++kw, d += cg) {
+                const int64_t iw = iw0 + kw * s.dilation_w;
+                if (iw < 0 || iw >= s.in_w) std::memset(d, pad, size_t(cg));
+                else std::memcpy(d, src_row + iw * s.in_c, size_t(cg));
+              }
             }
-            const TX* src = x + ((n * s.in_h + ih) * s.in_w + iw) * s.in_c + g * cg;
-            if (off) for (int64_t c = 0; c < cg; ++c) d[c] = uint8_t(src[c]) ^ 0x80;
-            else std::memcpy(d, src, size_t(cg));
+            std::memset(dst + p.k, 0, size_t(kp - p.k));
+            if (++ow == s.out_w) {
+              ow = 0;
+              if (++oh == s.out_h) oh = 0, ++n;
+            }
           }
-          std::memset(dst + p.k, 0, size_t(kp - p.k));
         }
         for (int64_t pnl = 0; pnl < p.panels_per_group; ++pnl) {
           const int8_t* w = p.packed.get() + (g * p.panels_per_group + pnl) * kp * kQGemmPanel;
           const int64_t c0 = g * mg + pnl * kQGemmPanel, nc = std::min(kQGemmPanel, mg - pnl * kQGemmPanel);
           for (int64_t t0 = 0; t0 < nr; t0 += kTileRows) {
             const int64_t mr = std::min(kTileRows, nr - t0);
-            qgemm_int8_tile({mr, kp, a.data() + t0 * kp, kp, w, acc});
-            for (int64_t r = 0; r < mr; ++r) {
-              TY* yp = y + (r0 + t0 + r) * p.out_channels + c0;
-              for (int64_t j = 0; j < nc; ++j)
-                store_requantized(p, acc[r * kQGemmPanel + j] + p.packed_bias[size_t(c0 + j)], c0 + j, yp + j);
-            }
+            qgemm_int8_tile({mr, kp, a + t0 * a_stride, a_stride, w, acc});
+            for (int64_t r = 0; r < mr; ++r)
+              store_channels(p, acc + r * kQGemmPanel, p.packed_bias.data() + c0, c0, nc,
+                             y + (r0 + t0 + r) * p.out_channels + c0);
           }
         }
       }
@@ -131,6 +179,7 @@ void pack_qconv_weights(QConvInt8Params& p, const int8_t* w, const std::vector<i
   p.k_padded = (p.k + 3) / 4 * 4;
   p.depthwise = in_per_group == 1 && mg == 1;
   p.packed_bias = p.bias;
+  p.channels.set(p.multiplier);
   if (p.depthwise) {
     p.packed = std::shared_ptr<int8_t>(new int8_t[size_t(taps * m)], std::default_delete<int8_t[]>());
     for (int64_t t = 0; t < taps; ++t)

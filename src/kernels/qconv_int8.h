@@ -34,6 +34,7 @@ struct QConvInt8Params {
   QuantRange act{-128, 127};                // output clamp (dtype range and fused activation)
   std::vector<int32_t> bias;                // [M] as given (reference path)
   std::vector<QuantMultiplier> multiplier;  // [M]
+  RequantizeChannels channels;              // the same, as arrays (set by pack_qconv_weights)
   // Packed by pack_qconv_weights:
   int64_t in_per_group = 0, kernel_h = 1, kernel_w = 1, group = 1;
   int64_t k = 0, k_padded = 0;              // per group: KH*KW*C/group, rounded up to 4

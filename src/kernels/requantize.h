@@ -57,6 +57,31 @@ inline int32_t multiply_by_quantized_multiplier(int32_t x, QuantMultiplier m) {
   return multiply_by_quantized_multiplier(x, m.multiplier, m.shift);
 }
 
+// Per-channel multipliers as arrays, the form the vector path reads: shift split into a left
+// and a right shift, each within [0, 31].
+struct RequantizeChannels {
+  std::vector<int32_t> multiplier, left, right;
+  void set(const std::vector<QuantMultiplier>& multipliers);
+};
+
+// out[i] = clamp(zero_point + MultiplyByQuantizedMultiplier(acc[i] + bias[i], channel i), lo, hi)
+// for i < n, vectorised (simd/requantize_simd.cpp) and bit-identical to the scalar functions
+// above. bias may be null; the channel arrays are indexed like acc, or null (all three) for one
+// multiplier `uniform` for every element. out may be acc (in place).
+struct RequantizeArgs {
+  const int32_t* acc;
+  const int32_t* bias;
+  const int32_t* multiplier;
+  const int32_t* left;
+  const int32_t* right;
+  int64_t n;
+  int32_t zero_point, lo, hi;
+  QuantMultiplier uniform{};
+};
+void requantize_to_i8(const RequantizeArgs& args, int8_t* out);
+void requantize_to_u8(const RequantizeArgs& args, uint8_t* out);
+void requantize_to_i32(const RequantizeArgs& args, int32_t* out);  // chained fixed-point steps; zero_point 0
+
 // The integer range of an 8-bit dtype (i8: -128..127, u8: 0..255; i32 for bias tensors).
 struct QuantRange {
   int32_t lo, hi;

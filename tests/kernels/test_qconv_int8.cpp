@@ -168,3 +168,24 @@ TEST(QConvInt8, DeepKAcrossRowBlocks) {  // K above the portable path's 1024-byt
 
 }  // namespace
 }  // namespace edgekit
+
+namespace edgekit {
+// 1x1, stride 1, no padding, channels a multiple of 4: rows are read in place (no gather), for
+// both input dtypes, with and without groups; 3x3 stride 1 with whole kernel rows copied at once.
+TEST(QConvInt8, PointwiseAndRowRunPathsMatchReference) {
+  std::mt19937 rng(11);
+  for (int64_t group : {1, 2})
+    for (DType x : {DType::i8, DType::u8})
+      for (int64_t kernel : {1, 3}) {
+        Case c;
+        c.s.nhwc = true, c.s.batch = 2, c.s.in_h = 5, c.s.in_w = 7, c.s.in_c = 8 * group, c.s.out_c = 20 * group;
+        c.s.kernel_h = c.s.kernel_w = kernel, c.s.group = group;
+        c.s.pad_top = c.s.pad_left = kernel / 2;
+        c.s.out_h = c.s.in_h, c.s.out_w = c.s.in_w;
+        c.x_dtype = x;
+        if (x == DType::i8) check_case<int8_t>(c, rng, nullptr);
+        else check_case<uint8_t>(c, rng, nullptr);
+        ASSERT_FALSE(HasFatalFailure()) << "group " << group << " kernel " << kernel;
+      }
+}
+}  // namespace edgekit

@@ -9,9 +9,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <iostream>
-
 #include <fstream>
+#include <iostream>
 
 #include "common.h"
 #include "flops.h"
@@ -37,7 +36,13 @@ struct BenchOptions {
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
+// The process's own peak RSS: VmHWM of /proc/self/status. getrusage's ru_maxrss is not used
+// first because Linux carries it across exec, so a process started by a large parent (a
+// Python benchmark harness) would report the parent's size.
 double peak_rss_mb() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   return double(ru.ru_maxrss) / 1024.0;  // Linux reports kilobytes

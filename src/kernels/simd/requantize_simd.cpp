@@ -1,0 +1,117 @@
+// Vector requantization (kernels/requantize.h's requantize_to_i8 / _u8): the same integer
+// steps as multiply_by_quantized_multiplier, a vector of channels at a time, so the int8
+// kernels' epilogues cost a few instructions an output instead of a scalar call.
+//
+//   SaturatingRoundingDoublingHighMul(a, m) = (a * m + 2^30) >> 31 in 64 bits (floor shift):
+//     TFLite's sign-dependent nudge and truncating division give exactly this, and the one
+//     saturating case (a = m = INT32_MIN) cannot occur because m >= 2^30 or m == 0.
+//   RoundingDivideByPOT(x, e) = (x >> e) + (remainder > (mask >> 1) + (x < 0)).
+// 32 x 32 -> 64-bit products come from MulEven on the even lanes and on the odd lanes shifted
+// down; the two halves are put back together with OddEven.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/simd/requantize_simd.cpp"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+
+#include <algorithm>
+#include <type_traits>
+
+#include "kernels/requantize.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace edgekit {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+#if HWY_TARGET != HWY_SCALAR  // one-lane targets have no 64-bit lanes to pair with; scalar loop only
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE V high_mul(D d, V a, V m) {
+  const hn::Repartition<int64_t, D> d64;
+  const auto nudge = hn::Set(d64, int64_t(1) << 30);
+  const auto even = hn::ShiftRight<31>(hn::Add(hn::MulEven(a, m), nudge));
+  const V a_odd = hn::BitCast(d, hn::ShiftRight<32>(hn::BitCast(d64, a)));
+  const V m_odd = hn::BitCast(d, hn::ShiftRight<32>(hn::BitCast(d64, m)));
+  const auto odd = hn::ShiftRight<31>(hn::Add(hn::MulEven(a_odd, m_odd), nudge));
+  return hn::OddEven(hn::BitCast(d, hn::ShiftLeft<32>(odd)), hn::BitCast(d, even));
+}
+
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE V rounding_divide(D d, V x, V exponent) {
+  const hn::RebindToUnsigned<D> du;
+  const V one = hn::Set(d, 1);
+  const V mask = hn::Sub(hn::BitCast(d, hn::BitCast(du, one) << hn::BitCast(du, exponent)), one);
+  const V remainder = hn::And(x, mask);
+  const V negative = hn::BitCast(d, hn::ShiftRight<31>(hn::BitCast(du, x)));  // 1 when x < 0
+  const V threshold = hn::Add(hn::ShiftRight<1>(mask), negative);
+  // A true mask is -1: subtracting it adds one.
+  return hn::Sub(x >> exponent, hn::VecFromMask(d, hn::Gt(remainder, threshold)));
+}
+
+#endif
+
+template <class T>
+HWY_INLINE void requantize(const RequantizeArgs& r, T* out) {
+  const bool uniform = r.multiplier == nullptr;
+  const int32_t u_left = std::min(std::max(r.uniform.shift, 0), 31);
+  const int32_t u_right = std::min(std::max(-r.uniform.shift, 0), 31);
+  int64_t i = 0;
+#if HWY_TARGET != HWY_SCALAR
+  const hn::ScalableTag<int32_t> d;
+  const hn::RebindToUnsigned<decltype(d)> du;
+  const hn::Rebind<T, decltype(d)> dt;
+  const int64_t lanes = int64_t(hn::Lanes(d));
+  const auto zp = hn::Set(d, r.zero_point), lo = hn::Set(d, r.lo), hi = hn::Set(d, r.hi);
+  const auto um = hn::Set(d, r.uniform.multiplier), ul = hn::Set(d, u_left), ur = hn::Set(d, u_right);
+  for (; i + lanes <= r.n; i += lanes) {
+    auto x = hn::LoadU(d, r.acc + i);
+    if (r.bias) x = hn::Add(x, hn::LoadU(d, r.bias + i));
+    const auto m = uniform ? um : hn::LoadU(d, r.multiplier + i);
+    const auto left = uniform ? ul : hn::LoadU(d, r.left + i);
+    const auto right = uniform ? ur : hn::LoadU(d, r.right + i);
+    // x << left wraps, as the scalar path's unsigned multiply does.
+    x = hn::BitCast(d, hn::BitCast(du, x) << hn::BitCast(du, left));
+    auto v = rounding_divide(d, high_mul(d, x, m), right);
+    v = hn::Min(hn::Max(hn::Add(v, zp), lo), hi);
+    if constexpr (std::is_same_v<T, int32_t>) hn::StoreU(v, d, out + i);
+    else hn::StoreU(hn::DemoteTo(dt, v), dt, out + i);
+  }
+#endif
+  for (; i < r.n; ++i) {
+    const int32_t x = r.acc[i] + (r.bias ? r.bias[i] : 0);
+    const int shift = uniform ? (u_left > 0 ? u_left : -u_right) : r.left[i] > 0 ? r.left[i] : -r.right[i];
+    const int32_t v = multiply_by_quantized_multiplier(x, uniform ? r.uniform.multiplier : r.multiplier[i], shift);
+    // In 64 bits: with lo/hi at the int32 limits (requantize_to_i32) v + zero_point must not wrap.
+    out[i] = T(std::min<int64_t>(std::max<int64_t>(int64_t(v) + r.zero_point, r.lo), r.hi));
+  }
+}
+
+void RequantizeToI8(const RequantizeArgs& r, int8_t* out) { requantize(r, out); }
+void RequantizeToU8(const RequantizeArgs& r, uint8_t* out) { requantize(r, out); }
+void RequantizeToI32(const RequantizeArgs& r, int32_t* out) { requantize(r, out); }
+
+}  // namespace HWY_NAMESPACE
+}  // namespace edgekit
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace edgekit {
+HWY_EXPORT(RequantizeToI8);
+HWY_EXPORT(RequantizeToU8);
+HWY_EXPORT(RequantizeToI32);
+void requantize_to_i8(const RequantizeArgs& r, int8_t* out) { HWY_DYNAMIC_DISPATCH(RequantizeToI8)(r, out); }
+void requantize_to_u8(const RequantizeArgs& r, uint8_t* out) { HWY_DYNAMIC_DISPATCH(RequantizeToU8)(r, out); }
+void requantize_to_i32(const RequantizeArgs& r, int32_t* out) { HWY_DYNAMIC_DISPATCH(RequantizeToI32)(r, out); }
+
+void RequantizeChannels::set(const std::vector<QuantMultiplier>& ms) {
+  multiplier.resize(ms.size());
+  left.resize(ms.size());
+  right.resize(ms.size());
+  for (size_t c = 0; c < ms.size(); ++c) {
+    multiplier[c] = ms[c].multiplier;
+    // quantize_multiplier keeps non-zero multipliers' shifts within [-31, 31]; a zero one gives 0.
+    left[c] = std::min(std::max(ms[c].shift, 0), 31);
+    right[c] = std::min(std::max(-ms[c].shift, 0), 31);
+  }
+}
+}  // namespace edgekit
+#endif

@@ -1,0 +1,57 @@
+// com.edgekit:QAdd: the vector path (same shapes) against the scalar broadcast path.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "kernels/op.h"
+#include "op_test_util.h"
+
+namespace edgekit {
+
+namespace {
+
+template <class T>
+Tensor random_q(Shape shape, std::mt19937& rng) {
+  Tensor t(dtype_of<T>, shape);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<T>()[i] = T(int(rng() % 256) + (std::is_signed_v<T> ? -128 : 0));
+  return t;
+}
+
+template <class T>
+void check_vector_path_matches_scalar(uint32_t seed, float a_scale, float b_scale, float y_scale) {
+  std::mt19937 rng(seed);
+  Node n = test::make_node("QAdd", 8);
+  n.domain = kEdgekitDomain;
+  const int64_t count = 777;  // several 256-element blocks and a tail
+  Tensor a = random_q<T>({1, count}, rng), b = random_q<T>({1, count}, rng);
+  const T zp_a = T(std::is_signed_v<T> ? 3 : 130), zp_b = T(std::is_signed_v<T> ? -7 : 120);
+  const T zp_y = T(std::is_signed_v<T> ? 1 : 128);
+  auto inputs = [&](const Tensor& x) {
+    return std::vector<Tensor>{x, Tensor::scalar(a_scale), Tensor::scalar(zp_a), b, Tensor::scalar(b_scale),
+                               Tensor::scalar(zp_b), Tensor::scalar(y_scale), Tensor::scalar(zp_y)};
+  };
+  Tensor vector_path = run_node(n, inputs(a))[0];
+  Tensor scalar_path = run_node(n, inputs(a.reshaped({count})))[0];  // [N] + [1, N]: the broadcast loop
+  ASSERT_EQ(vector_path.shape(), scalar_path.shape());
+  int in_range = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    const T v = vector_path.data<T>()[i];
+    ASSERT_EQ(int(v), int(scalar_path.data<T>()[i])) << "element " << i;
+    in_range += v != std::numeric_limits<T>::min() && v != std::numeric_limits<T>::max();
+  }
+  EXPECT_GT(in_range, count / 2);  // the clamp did not hide the arithmetic
+}
+
+}  // namespace
+
+TEST(QAdd, VectorPathMatchesScalarInt8) {
+  check_vector_path_matches_scalar<int8_t>(1, 0.02f, 0.03f, 0.05f);
+  check_vector_path_matches_scalar<int8_t>(2, 0.1f, 0.001f, 0.1f);
+}
+
+TEST(QAdd, VectorPathMatchesScalarUint8) {
+  check_vector_path_matches_scalar<uint8_t>(3, 0.02f, 0.03f, 0.05f);
+  check_vector_path_matches_scalar<uint8_t>(4, 0.5f, 0.25f, 0.6f);
+}
+
+}  // namespace edgekit

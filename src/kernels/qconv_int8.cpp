@@ -40,37 +40,6 @@ void requantize_rows_t(const QConvInt8Params& p, const int32_t* acc, int64_t row
     for (int64_t c = 0; c < m; ++c) store_requantized(p, acc[r * m + c], c, y + r * m + c);
 }
 
-// Depthwise: each output channel reads its own input channel; vectorised over channels.
-template <class TX, class TY>
-void depthwise(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY* y, ThreadPool* pool) {
-  const int64_t c_n = s.out_c, rows = s.batch * s.out_h;
-  const int8_t* w = p.packed.get();
-  const double flops = 2.0 * double(rows) * double(s.out_w) * double(c_n) * double(s.kernel_h * s.kernel_w);
-  parallel_for(flops >= 2e6 ? pool : nullptr, rows, [&](int64_t begin, int64_t end) {
-    std::vector<int32_t> acc(static_cast<size_t>(c_n));
-    for (int64_t row = begin; row < end; ++row) {
-      const int64_t n = row / s.out_h, oh = row % s.out_h;
-      for (int64_t ow = 0; ow < s.out_w; ++ow) {
-        std::copy(p.packed_bias.begin(), p.packed_bias.end(), acc.begin());
-        int32_t* a = acc.data();
-        for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
-          const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
-          if (ih < 0 || ih >= s.in_h) continue;
-          for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
-            const int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
-            if (iw < 0 || iw >= s.in_w) continue;
-            const TX* xp = x + ((n * s.in_h + ih) * s.in_w + iw) * c_n;
-            const int8_t* wp = w + (kh * s.kernel_w + kw) * c_n;
-            const int32_t zx = p.x_zero_point;
-            for (int64_t c = 0; c < c_n; ++c) a[c] += (int32_t(xp[c]) - zx) * int32_t(wp[c]);
-          }
-        }
-        store_channels(p, a, nullptr, 0, c_n, y + ((n * s.out_h + oh) * s.out_w + ow) * c_n);
-      }
-    }
-  });
-}
-
 // x' as unsigned bytes: int8 inputs are offset by 128 (x ^ 0x80) once for the whole tensor,
 // since a 3x3 convolution gathers each input byte up to nine times; uint8 inputs are used as
 // they are. The buffer is the calling thread's, reused across calls.
@@ -81,9 +50,31 @@ const uint8_t* unsigned_input(const TX* x, int64_t n) {
   } else {
     thread_local std::vector<uint8_t> converted;
     if (converted.size() < size_t(n)) converted.resize(size_t(n));
-    for (int64_t i = 0; i < n; ++i) converted[size_t(i)] = uint8_t(x[i]) ^ 0x80;
-    return converted.data();
+    uint8_t* __restrict dst = converted.data();
+    const uint8_t* __restrict src = reinterpret_cast<const uint8_t*>(x);
+    for (int64_t i = 0; i < n; ++i) dst[i] = src[i] ^ 0x80;
+    return dst;
   }
+}
+
+// Depthwise: each output channel reads its own input channel; one output row a kernel call,
+// vectorised over channels (simd/qdepthwise_int8.cpp).
+template <class TX, class TY>
+void depthwise(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY* y, ThreadPool* pool) {
+  const int64_t c_n = s.out_c, rows = s.batch * s.out_h;
+  const uint8_t* xu = unsigned_input(x, s.batch * s.in_h * s.in_w * s.in_c);
+  const double flops = 2.0 * double(rows) * double(s.out_w) * double(c_n) * double(s.kernel_h * s.kernel_w);
+  const RequantizeChannels& ch = p.channels;
+  parallel_for(flops >= 2e6 ? pool : nullptr, rows, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t n = r / s.out_h, oh = r % s.out_h;
+      qdepthwise_int8_row({xu + n * s.in_h * s.in_w * c_n, s.in_h, s.in_w, c_n, oh * s.stride_h - s.pad_top,
+                           s.kernel_h, s.kernel_w, s.stride_w, s.pad_left, s.dilation_h, s.dilation_w, s.out_w,
+                           p.x_zero_point + input_offset(p.x_dtype), p.packed.get(), p.packed_bias.data(),
+                           ch.multiplier.data(), ch.left.data(), ch.right.data(), p.y_zero_point, p.act.lo, p.act.hi,
+                           y + r * s.out_w * c_n, std::is_same_v<TY, int8_t>});
+    }
+  });
 }
 
 // The GEMM path: gather rows of x' for a chunk of pixels, then every panel over them. A 1x1,
@@ -104,7 +95,7 @@ void gemm_conv(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
   const double flops = 2.0 * double(rows) * double(p.out_channels) * double(p.k);
   parallel_for(flops >= 2e6 ? pool : nullptr, chunks, [&](int64_t begin, int64_t end) {
     std::vector<uint8_t> gathered(direct ? 0 : size_t(kChunkRows * kp));
-    alignas(64) int32_t acc[kTileRows * kQGemmPanel];
+    std::vector<int32_t> sums(size_t(kTileRows * p.panels_per_group * kQGemmPanel));
     for (int64_t chunk = begin; chunk < end; ++chunk) {
       const int64_t r0 = chunk * kChunkRows, nr = std::min(kChunkRows, rows - r0);
       for (int64_t g = 0; g < p.group; ++g) {
@@ -141,16 +132,18 @@ void gemm_conv(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
             }
           }
         }
-        for (int64_t pnl = 0; pnl < p.panels_per_group; ++pnl) {
-          const int8_t* w = p.packed.get() + (g * p.panels_per_group + pnl) * kp * kQGemmPanel;
-          const int64_t c0 = g * mg + pnl * kQGemmPanel, nc = std::min(kQGemmPanel, mg - pnl * kQGemmPanel);
-          for (int64_t t0 = 0; t0 < nr; t0 += kTileRows) {
-            const int64_t mr = std::min(kTileRows, nr - t0);
-            qgemm_int8_tile({mr, kp, a + t0 * a_stride, a_stride, w, acc});
-            for (int64_t r = 0; r < mr; ++r)
-              store_channels(p, acc + r * kQGemmPanel, p.packed_bias.data() + c0, c0, nc,
-                             y + (r0 + t0 + r) * p.out_channels + c0);
+        // Each tile of rows against every panel of the group, sums side by side in one row
+        // buffer, then each row requantized over all the group's channels in one call.
+        const int64_t row_len = p.panels_per_group * kQGemmPanel;
+        for (int64_t t0 = 0; t0 < nr; t0 += kTileRows) {
+          const int64_t mr = std::min(kTileRows, nr - t0);
+          for (int64_t pnl = 0; pnl < p.panels_per_group; ++pnl) {
+            const int8_t* w = p.packed.get() + (g * p.panels_per_group + pnl) * kp * kQGemmPanel;
+            qgemm_int8_tile({mr, kp, a + t0 * a_stride, a_stride, w, sums.data() + pnl * kQGemmPanel, row_len});
           }
+          for (int64_t r = 0; r < mr; ++r)
+            store_channels(p, sums.data() + r * row_len, p.packed_bias.data() + g * mg, g * mg, mg,
+                           y + (r0 + t0 + r) * p.out_channels + g * mg);
         }
       }
     }

@@ -62,6 +62,22 @@ void qgemm_int8(const QConvInt8Params& p, const void* x, int64_t rows, void* y, 
 // (acc already holds the bias).
 void requantize_rows(const QConvInt8Params& p, const int32_t* acc, int64_t rows, void* y);
 
+// One output row (image n, row oh) of a depthwise convolution (simd/qdepthwise_int8.cpp).
+struct QDepthwiseRow {
+  const uint8_t* x;        // x' of image n, NHWC: unsigned bytes (int8 inputs offset by 128)
+  int64_t in_h, in_w, channels;
+  int64_t ih0;             // oh * stride_h - pad_top
+  int64_t kernel_h, kernel_w, stride_w, pad_left, dilation_h, dilation_w, out_w;
+  int32_t x_zero_point;    // of x' (the input's zero point plus the offset)
+  const int8_t* w;         // [taps][channels]
+  const int32_t* bias;     // [channels]
+  const int32_t *multiplier, *left, *right;  // [channels] (RequantizeChannels)
+  int32_t y_zero_point, lo, hi;
+  void* y;                 // [out_w][channels]
+  bool y_signed;           // int8, else uint8
+};
+void qdepthwise_int8_row(const QDepthwiseRow& r);  // dispatched to the best ISA
+
 // The micro-kernel's ISA on this CPU ("AVX3_DL" when VNNI runs), for inspect/bench output.
 const char* qgemm_int8_target();
 
@@ -72,7 +88,8 @@ struct QGemmTile {
   const uint8_t* a;       // row r at a + r * a_stride
   int64_t a_stride;
   const int8_t* w;        // the panel: k_padded / 4 quads of 64 bytes
-  int32_t* acc;           // [mr][16], overwritten
+  int32_t* acc;           // [mr][16] at acc + r * acc_stride, overwritten
+  int64_t acc_stride = kQGemmPanel;
 };
 void qgemm_int8_tile(const QGemmTile& t);  // dispatched to the best ISA
 

@@ -6,6 +6,7 @@
 //   DQ(a), DQ(b) -> Add -> Q                                  QAdd (Transposes of both sides sunk)
 //   DQ(x) -> AveragePool / GlobalAveragePool -> Q             Q*PoolNhwc between Transposes
 //   DQ(x) -> Sigmoid / Tanh / HardSwish / ... -> Q            QLookup
+//   DQ(x) -> MaxPool (2-D) -> Q, same parameters             MaxPoolNhwc on the int8 values, between Transposes
 //   DQ(x) -> MaxPool / Flatten / Reshape / Relu -> Q, same parameters: the op on the int8 values
 // Activations must be quantized per tensor; weights may be per channel (axis 0 of OIHW, or of
 // Gemm's [N, K]). The Transposes around NHWC ops cancel between neighbours (merge_transposes).
@@ -99,6 +100,11 @@ class FuseQdq final : public GraphPass {
     g.opsets[kEdgekitDomain] = 1;
   }
 
+  // A 2-D MaxPool without Indices and with the default storage order.
+  static bool max_pool_2d(const Node& n) {
+    return n.outputs.size() == 1 && n.attr_ints("kernel_shape", {}).size() == 2 && n.attr_int("storage_order", 0) == 0;
+  }
+
   bool try_fuse(Graph& g, const GraphUses& u, size_t i) {
     const Node& n = g.nodes[i];
     if (!n.domain.empty() || n.outputs.empty()) return false;
@@ -115,6 +121,14 @@ class FuseQdq final : public GraphPass {
     if (!q) return false;
     const Node& qn = g.nodes[*q];
     const std::string y = qn.outputs[0];
+    if (op == "MaxPool" && same_params(g, *x, qn) && max_pool_2d(n)) {  // in NHWC, on the int8 values
+      const std::string t_in = fresh_name(g, x->q + "/nhwc"), t_out = fresh_name(g, y + "/nhwc");
+      Node p = make(g, "MaxPoolNhwc", {t_in}, {t_out}, n.name + "/int8", true);
+      for (const char* a : {"kernel_shape", "strides", "pads", "auto_pad", "dilations", "ceil_mode"})
+        if (n.has_attr(a)) p.attrs[a] = n.attrs.at(a);
+      replace(g, {i, *q}, {transpose(g, x->q, t_in, {0, 2, 3, 1}), p, transpose(g, t_out, y, {0, 3, 1, 2})}, i);
+      return true;
+    }
     if (moves.count(op)) {
       if (!same_params(g, *x, qn)) return false;
       Node m = n;

@@ -102,3 +102,23 @@ def test_exclude_of_unknown_name_warns(cli, tmp_path):
     r = quantize(cli, model(), "-o", tmp_path / "q.onnx", "--calibration", calib(tmp_path), "--exclude", "no_such_node")
     assert r.returncode == 0, r.stderr
     assert "edgekit: warning: --exclude 'no_such_node' names no node and no op type" in r.stderr
+
+
+def test_int8_max_pool_runs_in_nhwc_and_matches_ort(cli, tmp_path):
+    """fashion_cnn's MaxPools between int8 convolutions become MaxPoolNhwc on the int8 values."""
+    ort = pytest.importorskip("onnxruntime")
+    out = tmp_path / "q.onnx"
+    r = quantize(cli, model("fashion_cnn"), "-o", out, "--calibration", calib(tmp_path, shape=(16, 1, 28, 28)))
+    assert r.returncode == 0, r.stderr
+    ops = json.loads(subprocess.run([cli, "inspect", str(out), "--opt-level", "3", "--json"], capture_output=True,
+                                    text=True, check=True).stdout)["ops"]
+    assert ops.get("com.edgekit:MaxPoolNhwc") == 2 and "MaxPool" not in ops, ops
+    x = np.random.default_rng(2).standard_normal((4, 1, 28, 28)).astype(np.float32)
+    want = ort.InferenceSession(str(out)).run(None, {"input": x})[0]
+    sys.path.insert(0, str(Path(cli).parent / "python"))
+    import edgekit
+    got = edgekit.Session(str(out)).run({"input": x})[0]
+    import onnx
+    m = onnx.load(str(out))
+    step = [onnx.numpy_helper.to_array(i).item() for i in m.graph.initializer if i.name == "output/scale"][0]
+    assert np.mean(np.abs(got - want) <= step * 1.001) >= 0.999

@@ -42,7 +42,7 @@ HWY_NOINLINE __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) void tile_vnn
       acc[r] = hn::Vec<decltype(d32)>{_mm512_dpbusd_epi32(acc[r].raw, _mm512_set1_epi32(a), w)};
     }
   }
-  for (int r = 0; r < MR; ++r) hn::StoreU(acc[r], d32, t.acc + r * kP);
+  for (int r = 0; r < MR; ++r) hn::StoreU(acc[r], d32, t.acc + r * t.acc_stride);
 }
 #endif
 
@@ -78,7 +78,7 @@ HWY_INLINE void tile_i16(const QGemmTile& t) {
     // Lane 2c + {0,1} of the odd-plus-even sums hold channel c's two partial sums.
     for (int r = 0; r < MR; ++r) {
       hn::StoreU(hn::RearrangeToOddPlusEven(acc0[r], acc1[r]), d32, part);
-      for (int64_t c = 0; c < cpv; ++c) t.acc[r * kP + v0 + c] = part[2 * c] + part[2 * c + 1];
+      for (int64_t c = 0; c < cpv; ++c) t.acc[r * t.acc_stride + v0 + c] = part[2 * c] + part[2 * c + 1];
     }
   }
 }
@@ -91,7 +91,7 @@ HWY_INLINE void tile_scalar(const QGemmTile& t) {
       int32_t sum = 0;
       for (int64_t k = 0; k < t.k_padded; ++k)
         sum += int32_t(t.a[r * t.a_stride + k]) * int32_t(t.w[(k / 4) * 4 * kP + c * 4 + k % 4]);
-      t.acc[r * kP + c] = sum;
+      t.acc[r * t.acc_stride + c] = sum;
     }
 }
 

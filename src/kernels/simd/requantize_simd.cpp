@@ -1,17 +1,11 @@
-// Vector requantization (kernels/requantize.h's requantize_to_i8 / _u8): the same integer
-// steps as multiply_by_quantized_multiplier, a vector of channels at a time, so the int8
-// kernels' epilogues cost a few instructions an output instead of a scalar call.
-//
-//   SaturatingRoundingDoublingHighMul(a, m) = (a * m + 2^30) >> 31 in 64 bits (floor shift):
-//     TFLite's sign-dependent nudge and truncating division give exactly this, and the one
-//     saturating case (a = m = INT32_MIN) cannot occur because m >= 2^30 or m == 0.
-//   RoundingDivideByPOT(x, e) = (x >> e) + (remainder > (mask >> 1) + (x < 0)).
-// 32 x 32 -> 64-bit products come from MulEven on the even lanes and on the odd lanes shifted
-// down; the two halves are put back together with OddEven.
+// Vector requantization (kernels/requantize.h's requantize_to_i8 / _u8 / _i32): the integer
+// steps of multiply_by_quantized_multiplier a vector of channels at a time (requantize-inl.h),
+// so the int8 kernels' epilogues cost a few instructions an output instead of a scalar call.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/simd/requantize_simd.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
+#include "kernels/simd/requantize-inl.h"
 
 #include <algorithm>
 #include <type_traits>
@@ -23,32 +17,6 @@ namespace edgekit {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-#if HWY_TARGET != HWY_SCALAR  // one-lane targets have no 64-bit lanes to pair with; scalar loop only
-template <class D, class V = hn::Vec<D>>
-HWY_INLINE V high_mul(D d, V a, V m) {
-  const hn::Repartition<int64_t, D> d64;
-  const auto nudge = hn::Set(d64, int64_t(1) << 30);
-  const auto even = hn::ShiftRight<31>(hn::Add(hn::MulEven(a, m), nudge));
-  const V a_odd = hn::BitCast(d, hn::ShiftRight<32>(hn::BitCast(d64, a)));
-  const V m_odd = hn::BitCast(d, hn::ShiftRight<32>(hn::BitCast(d64, m)));
-  const auto odd = hn::ShiftRight<31>(hn::Add(hn::MulEven(a_odd, m_odd), nudge));
-  return hn::OddEven(hn::BitCast(d, hn::ShiftLeft<32>(odd)), hn::BitCast(d, even));
-}
-
-template <class D, class V = hn::Vec<D>>
-HWY_INLINE V rounding_divide(D d, V x, V exponent) {
-  const hn::RebindToUnsigned<D> du;
-  const V one = hn::Set(d, 1);
-  const V mask = hn::Sub(hn::BitCast(d, hn::BitCast(du, one) << hn::BitCast(du, exponent)), one);
-  const V remainder = hn::And(x, mask);
-  const V negative = hn::BitCast(d, hn::ShiftRight<31>(hn::BitCast(du, x)));  // 1 when x < 0
-  const V threshold = hn::Add(hn::ShiftRight<1>(mask), negative);
-  // A true mask is -1: subtracting it adds one.
-  return hn::Sub(x >> exponent, hn::VecFromMask(d, hn::Gt(remainder, threshold)));
-}
-
-#endif
-
 template <class T>
 HWY_INLINE void requantize(const RequantizeArgs& r, T* out) {
   const bool uniform = r.multiplier == nullptr;
@@ -57,7 +25,6 @@ HWY_INLINE void requantize(const RequantizeArgs& r, T* out) {
   int64_t i = 0;
 #if HWY_TARGET != HWY_SCALAR
   const hn::ScalableTag<int32_t> d;
-  const hn::RebindToUnsigned<decltype(d)> du;
   const hn::Rebind<T, decltype(d)> dt;
   const int64_t lanes = int64_t(hn::Lanes(d));
   const auto zp = hn::Set(d, r.zero_point), lo = hn::Set(d, r.lo), hi = hn::Set(d, r.hi);
@@ -68,9 +35,7 @@ HWY_INLINE void requantize(const RequantizeArgs& r, T* out) {
     const auto m = uniform ? um : hn::LoadU(d, r.multiplier + i);
     const auto left = uniform ? ul : hn::LoadU(d, r.left + i);
     const auto right = uniform ? ur : hn::LoadU(d, r.right + i);
-    // x << left wraps, as the scalar path's unsigned multiply does.
-    x = hn::BitCast(d, hn::BitCast(du, x) << hn::BitCast(du, left));
-    auto v = rounding_divide(d, high_mul(d, x, m), right);
+    auto v = requant_multiply(d, x, m, left, right);
     v = hn::Min(hn::Max(hn::Add(v, zp), lo), hi);
     if constexpr (std::is_same_v<T, int32_t>) hn::StoreU(v, d, out + i);
     else hn::StoreU(hn::DemoteTo(dt, v), dt, out + i);

@@ -248,7 +248,8 @@ class StaticQuantizer {
         if (uses.use_count(n.inputs[0]) != 1) continue;
         absorbed_[p->second] = i;
       }
-    for (const auto& [i, q] : info_) {
+    for (const auto& [index, q] : info_) {
+      const auto i = index;  // a plain variable: clang 14 cannot capture a structured binding
       const Node& n = g_.nodes[i];
       if (!absorbed_.count(i) && std::none_of(absorbed_.begin(), absorbed_.end(), [&](auto& a) { return a.second == i; }))
         for (size_t a : q.activations) observed_.insert(n.inputs[a]);

@@ -43,10 +43,11 @@ def test_quick_study_end_to_end(cli, tmp_path):
         pytest.skip(f"{SHARED}/tools/export_zoo.py (the fashion_cnn architecture) is absent")
     py = torch_python()
     env = dict(os.environ, EDGEKIT_SHARED=str(SHARED))
+    torch_env = {k: v for k, v in env.items() if k != "LD_PRELOAD"}  # make test-asan preloads libasan
     data = tmp_path / "fashion"
 
     r = run([py, ROOT / "scripts/train_fashion_cnn.py", data, "--epochs", "1", "--train-subset", "2000",
-             "--test-subset", "1000"], env=env)
+             "--test-subset", "1000"], env=torch_env)
     assert "test accuracy" in r.stdout
     for f in ("model.onnx", "model.pt", "calib.npz", "test_x.npy", "test_y.npy"):
         assert (data / f).exists(), f

@@ -6,6 +6,7 @@
 #   make test-asan   the tests again, built with AddressSanitizer + UBSan into build-asan/
 #   make fuzz        libFuzzer targets (clang) into build-fuzz/, each run FUZZ_SECONDS seconds
 #   make size        device runtime size and .ekm load time against ONNX Runtime
+#   make quant-study Fashion-MNIST accuracy of edgekit's quantizer against ORT and PyTorch
 BUILD ?= build
 JOBS ?= $(shell nproc)
 PYTHON ?= python3
@@ -31,7 +32,7 @@ apt-install = missing=$$(for p in $(1); do \
 	  $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi
 
-.PHONY: all deps deps-peers deps-fuzz build test test-cpp test-python test-asan fuzz fixtures demo bench size clean
+.PHONY: all deps deps-peers deps-fuzz build test test-cpp test-python test-asan fuzz fixtures demo bench size quant-study clean
 all: build
 
 deps:
@@ -139,6 +140,18 @@ bench: deps deps-peers build fixtures
 # ONNX Runtime's session creation, side by side; SIZE_ARGS e.g. "--models kws_dscnn --repeats 30".
 size: deps deps-peers build fixtures
 	PYTHONPATH=$(abspath $(BUILD))/python $(PYTHON) bench/size.py --build $(BUILD) --zoo $(FIXTURES)/zoo $(SIZE_ARGS)
+
+# Fashion-MNIST accuracy study (docs/quantization.md): trains the zoo's fashion_cnn with PyTorch
+# into $(FASHION) once (model, calibration and test data; >= 91% or it fails), then quantizes it
+# with edgekit, ONNX Runtime and PyTorch and prints one table. QUANT_STUDY_ARGS e.g. "--json r.json".
+FASHION ?= $(FIXTURES)/fashion
+TORCH_PYTHON ?= /usr/bin/python3
+$(FASHION)/.done:
+	EDGEKIT_SHARED=$(SHARED) $(TORCH_PYTHON) scripts/train_fashion_cnn.py $(FASHION) --min-accuracy 0.91 && touch $@
+
+quant-study: deps deps-peers build $(FASHION)/.done
+	EDGEKIT_SHARED=$(SHARED) $(PYTHON) scripts/quant_accuracy.py $(FASHION) --build $(BUILD) \
+	  --torch-python $(TORCH_PYTHON) --work $(BUILD)/quant-study $(QUANT_STUDY_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

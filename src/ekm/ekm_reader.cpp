@@ -34,9 +34,13 @@ std::vector<std::string> strings(const flatbuffers::Vector<flatbuffers::Offset<f
   return out;
 }
 
+// Copied as bytes: the verifier checks a vector's length field for 4-byte alignment but not
+// its 8-byte elements, which a hostile file can misalign (found by fuzz_ekm_load).
 template <class T>
 std::vector<T> scalars(const flatbuffers::Vector<T>* v) {
-  return v ? std::vector<T>(v->begin(), v->end()) : std::vector<T>();
+  std::vector<T> out(v ? v->size() : 0);
+  if (!out.empty()) std::memcpy(out.data(), v->Data(), out.size() * sizeof(T));
+  return out;
 }
 
 // Builds a Graph from a verified program, checking what the flatbuffer verifier cannot:

@@ -117,6 +117,7 @@ def main():
         step = max(1, len(tests) // max(1, args.ekm_node_tests))
         sources += [(p.parent.name, p) for p in tests[::step]]
         ekm = compiled(args.edgekit, sources)
+        ekm += [(p.stem, p.read_bytes()) for p in small(regressions.glob("*.ekm"), args.max_model_bytes)]
     else:
         print("make_corpus: no --edgekit, so no .ekm seeds", file=sys.stderr)
 

@@ -88,6 +88,10 @@ std::optional<std::vector<int64_t>> input_ints(const InferContext& ctx, size_t i
 }
 
 void set_output_unknown_dims(InferContext& ctx, size_t i, DType dtype, size_t rank) {
+  // The rank often comes from a declared dim of a shape tensor, which a hostile model can make
+  // 2^48 (found by fuzz_ekm_load): no real tensor has that many dims, so the rank stays unknown.
+  constexpr size_t kMaxKnownRank = 64;
+  if (rank > kMaxKnownRank) return ctx.set_output_unknown(i, dtype);
   ctx.set_output(i, dtype, Shape(rank, -1));
 }
 

@@ -82,6 +82,11 @@ void requantize_to_i8(const RequantizeArgs& args, int8_t* out);
 void requantize_to_u8(const RequantizeArgs& args, uint8_t* out);
 void requantize_to_i32(const RequantizeArgs& args, int32_t* out);  // chained fixed-point steps; zero_point 0
 
+// ONNX QuantizeLinear of n floats with one scale and zero point (quantize_value below, a vector
+// at a time; the same results, NaN included).
+void quantize_f32_to_i8(const float* x, int64_t n, float scale, int32_t zero_point, int8_t* out);
+void quantize_f32_to_u8(const float* x, int64_t n, float scale, int32_t zero_point, uint8_t* out);
+
 // The integer range of an 8-bit dtype (i8: -128..127, u8: 0..255; i32 for bias tensors).
 struct QuantRange {
   int32_t lo, hi;

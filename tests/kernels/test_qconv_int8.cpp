@@ -189,3 +189,27 @@ TEST(QConvInt8, PointwiseAndRowRunPathsMatchReference) {
       }
 }
 }  // namespace edgekit
+
+namespace edgekit {
+// Depthwise with enough channels for every vector width's int16 path, then the int32, 128-bit
+// and scalar tails (72 = 32 + 32 + 8 on AVX-512; 4 x 16 + 8 on AVX2), on every target.
+TEST(QConvInt8, WideDepthwiseMatchesReferenceOnEveryTarget) {
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(hwy::TargetName(target));
+    std::mt19937 rng(5);
+    for (int64_t stride : {1, 2})
+      for (DType x : {DType::i8, DType::u8}) {
+        Case c;
+        c.s.nhwc = true, c.s.batch = 1, c.s.in_h = 6, c.s.in_w = 5, c.s.in_c = c.s.out_c = c.s.group = 72 + 3;
+        c.s.kernel_h = c.s.kernel_w = 3, c.s.stride_h = c.s.stride_w = stride, c.s.pad_top = c.s.pad_left = 1;
+        c.s.out_h = (c.s.in_h + 2 - 3) / stride + 1, c.s.out_w = (c.s.in_w + 2 - 3) / stride + 1;
+        c.x_dtype = x;
+        if (x == DType::i8) check_case<int8_t>(c, rng, nullptr);
+        else check_case<uint8_t>(c, rng, nullptr);
+        ASSERT_FALSE(HasFatalFailure());
+      }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+}  // namespace edgekit

@@ -94,3 +94,38 @@ TEST(RequantizeSimd, NullBiasAddsNothing) {
 }
 
 }  // namespace edgekit
+
+namespace edgekit {
+// QuantizeLinear's vector path against quantize_value: ties to even, saturation, NaN, infinities.
+TEST(QuantizeSimd, MatchesScalarOnEveryTarget) {
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(hwy::TargetName(target));
+    std::mt19937 rng(3);
+    const float scale = 0.05f;
+    for (int64_t n : {0, 1, 7, 16, 33, 70, 1000}) {
+      std::vector<float> x;
+      for (int64_t i = 0; i < n; ++i) {
+        switch (i % 7) {
+          case 0: x.push_back(float(int(rng() % 600) - 300) * scale + 0.5f * scale); break;  // exact halves
+          case 1: x.push_back(std::numeric_limits<float>::quiet_NaN()); break;
+          case 2: x.push_back(i % 2 ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity()); break;
+          case 3: x.push_back(1e30f * (i % 2 ? 1 : -1)); break;
+          default: x.push_back(std::uniform_real_distribution<float>(-8, 8)(rng));
+        }
+      }
+      for (int32_t zp : {-5, 0, 17}) {
+        std::vector<int8_t> got(x.size());
+        quantize_f32_to_i8(x.data(), n, scale, zp, got.data());
+        for (int64_t i = 0; i < n; ++i)
+          ASSERT_EQ(int(got[size_t(i)]), quantize_value(x[size_t(i)], scale, zp, {-128, 127})) << "x " << x[size_t(i)];
+        std::vector<uint8_t> got_u(x.size());
+        quantize_f32_to_u8(x.data(), n, scale, zp + 128, got_u.data());
+        for (int64_t i = 0; i < n; ++i)
+          ASSERT_EQ(int(got_u[size_t(i)]), quantize_value(x[size_t(i)], scale, zp + 128, {0, 255})) << "x " << x[size_t(i)];
+      }
+    }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+}  // namespace edgekit

@@ -1,6 +1,8 @@
 // QuantizeLinear: y = saturate(round_half_even(x / y_scale) + y_zero_point), per tensor or (from
 // opset 13) per channel along `axis`. y's dtype is the zero point's, u8 when it is absent.
 // x may be f32 or f16 (opset 19); the quotient is computed in float, as ONNX's reference does.
+#include <type_traits>
+
 #include "kernels/elementwise.h"
 #include "kernels/requantize.h"
 
@@ -42,9 +44,17 @@ class QuantizeLinear final : public OpKernel {
       visit_dtypes<dtype_bit(DType::i8) | dtype_bit(DType::u8)>(y.dtype(), node(), [&](auto ty) {
         using TY = decltype(ty);
         TY* dst = y.data<TY>();
-        for (int64_t i = 0, n = x.numel(); i < n; ++i) {
-          size_t c = size_t((i / inner) % channels);
-          dst[i] = TY(quantize_value(load(src[i]), q.scale_at(c), q.zero_point_at(c), r));
+        const int64_t n = x.numel();
+        if constexpr (std::is_same_v<TX, float>) {
+          if (q.channels() == 1) {  // per tensor, from f32: the vector path
+            if constexpr (std::is_same_v<TY, int8_t>) return quantize_f32_to_i8(src, n, q.scale[0], q.zero_point_at(0), dst);
+            else return quantize_f32_to_u8(src, n, q.scale[0], q.zero_point_at(0), dst);
+          }
+        }
+        // Channel c covers `inner` consecutive elements, channels cycling (no division per element).
+        for (int64_t i = 0, c = 0, left = inner; i < n; ++i) {
+          dst[i] = TY(quantize_value(load(src[i]), q.scale_at(size_t(c)), q.zero_point_at(size_t(c)), r));
+          if (--left == 0) left = inner, c = c + 1 == channels ? 0 : c + 1;
         }
       });
     });

@@ -79,7 +79,8 @@ void depthwise(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
 
 // The GEMM path: gather rows of x' for a chunk of pixels, then every panel over them. A 1x1,
 // stride-1, unpadded convolution whose rows need no padding to a multiple of 4 reads its rows
-// where they lie in x'.
+// where they lie in x'; with VNNI, a convolution whose channels fill whole quads reads each
+// tap in place through row pointers.
 template <class TX, class TY>
 void gemm_conv(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY* y, ThreadPool* pool) {
   const int64_t rows = s.batch * s.out_h * s.out_w, kp = p.k_padded, cg = p.in_per_group;
@@ -91,17 +92,40 @@ void gemm_conv(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
   // Taps kw = 0.. of one kernel row are one run of KW * C bytes when they step one pixel at a
   // time through a single group's whole channel range.
   const bool row_runs = p.group == 1 && s.stride_w > 0 && s.dilation_w == 1;
+  // With VNNI and whole quads per tap, the kernel reads each tap where it lies in x'
+  // (padding taps read pad_row): no bytes are copied.
+  const int64_t taps = s.kernel_h * s.kernel_w;
+  const bool indirect = !direct && p.group == 1 && cg % 4 == 0 && qgemm_int8_indirect_available();
+  const std::vector<uint8_t> pad_row(indirect ? size_t(cg) : 0, pad);
   const int64_t chunks = (rows + kChunkRows - 1) / kChunkRows;
   const double flops = 2.0 * double(rows) * double(p.out_channels) * double(p.k);
   parallel_for(flops >= 2e6 ? pool : nullptr, chunks, [&](int64_t begin, int64_t end) {
-    std::vector<uint8_t> gathered(direct ? 0 : size_t(kChunkRows * kp));
+    std::vector<uint8_t> gathered(direct || indirect ? 0 : size_t(kChunkRows * kp));
+    std::vector<const uint8_t*> tap_rows(indirect ? size_t(kChunkRows * taps) : 0);
     std::vector<int32_t> sums(size_t(kTileRows * p.panels_per_group * kQGemmPanel));
     for (int64_t chunk = begin; chunk < end; ++chunk) {
       const int64_t r0 = chunk * kChunkRows, nr = std::min(kChunkRows, rows - r0);
       for (int64_t g = 0; g < p.group; ++g) {
         const uint8_t* a = direct ? xu + r0 * s.in_c + g * cg : gathered.data();
         const int64_t a_stride = direct ? s.in_c : kp;
-        if (!direct) {
+        if (indirect) {  // a pointer per row and tap instead of the bytes
+          int64_t n = r0 / (s.out_h * s.out_w), oh = r0 / s.out_w % s.out_h, ow = r0 % s.out_w;
+          for (int64_t r = 0; r < nr; ++r) {
+            const uint8_t** row = tap_rows.data() + r * taps;
+            for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
+              const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+              for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
+                const int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
+                const bool inside = ih >= 0 && ih < s.in_h && iw >= 0 && iw < s.in_w;
+                *row++ = inside ? xu + ((n * s.in_h + ih) * s.in_w + iw) * s.in_c : pad_row.data();
+              }
+            }
+            if (++ow == s.out_w) {
+              ow = 0;
+              if (++oh == s.out_h) oh = 0, ++n;
+            }
+          }
+        } else if (!direct) {
           int64_t n = r0 / (s.out_h * s.out_w), oh = r0 / s.out_w % s.out_h, ow = r0 % s.out_w;
           for (int64_t r = 0; r < nr; ++r) {
             uint8_t* dst = gathered.data() + r * kp;
@@ -139,7 +163,10 @@ void gemm_conv(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
           const int64_t mr = std::min(kTileRows, nr - t0);
           for (int64_t pnl = 0; pnl < p.panels_per_group; ++pnl) {
             const int8_t* w = p.packed.get() + (g * p.panels_per_group + pnl) * kp * kQGemmPanel;
-            qgemm_int8_tile({mr, kp, a + t0 * a_stride, a_stride, w, sums.data() + pnl * kQGemmPanel, row_len});
+            if (indirect)
+              qgemm_int8_tile_indirect({mr, taps, cg, tap_rows.data() + t0 * taps, w, sums.data() + pnl * kQGemmPanel, row_len});
+            else
+              qgemm_int8_tile({mr, kp, a + t0 * a_stride, a_stride, w, sums.data() + pnl * kQGemmPanel, row_len});
           }
           for (int64_t r = 0; r < mr; ++r)
             store_channels(p, sums.data() + r * row_len, p.packed_bias.data() + g * mg, g * mg, mg,

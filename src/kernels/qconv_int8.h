@@ -93,4 +93,18 @@ struct QGemmTile {
 };
 void qgemm_int8_tile(const QGemmTile& t);  // dispatched to the best ISA
 
+// The same with the rows given indirectly (no gather): per row, one pointer per kernel tap to
+// `kc` contiguous bytes (kc a multiple of 4; a padding tap points at a row of the pad byte).
+// The weights' quads of tap t start at quad t * kc / 4, as pack_qconv_weights lays them out.
+struct QGemmIndirectTile {
+  int64_t mr, taps, kc;
+  const uint8_t* const* rows;  // [mr][taps]
+  const int8_t* w;
+  int32_t* acc;                // [mr][16] at acc + r * acc_stride, overwritten
+  int64_t acc_stride;
+};
+// Whether this CPU's best ISA has the indirect kernel (AVX-512 VNNI); else callers gather.
+bool qgemm_int8_indirect_available();
+void qgemm_int8_tile_indirect(const QGemmIndirectTile& t);
+
 }  // namespace edgekit

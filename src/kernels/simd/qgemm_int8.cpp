@@ -44,6 +44,29 @@ HWY_NOINLINE __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) void tile_vnn
   }
   for (int r = 0; r < MR; ++r) hn::StoreU(acc[r], d32, t.acc + r * t.acc_stride);
 }
+
+// The indirect form: the row base changes per tap, the weights stream on.
+template <int MR>
+HWY_NOINLINE __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) void tile_vnni_indirect(const QGemmIndirectTile& t) {
+  const hn::ScalableTag<int32_t> d32;
+  hn::Vec<decltype(d32)> acc[MR];
+  for (int r = 0; r < MR; ++r) acc[r] = hn::Zero(d32);
+  const int64_t quads = t.kc / 4;
+  const int8_t* w = t.w;
+  for (int64_t tap = 0; tap < t.taps; ++tap) {
+    const uint8_t* a[MR];
+    for (int r = 0; r < MR; ++r) a[r] = t.rows[r * t.taps + tap];
+    for (int64_t q = 0; q < quads; ++q, w += 64) {
+      const __m512i wv = _mm512_loadu_si512(w);
+      for (int r = 0; r < MR; ++r) {
+        int32_t x;
+        std::memcpy(&x, a[r] + q * 4, 4);
+        acc[r] = hn::Vec<decltype(d32)>{_mm512_dpbusd_epi32(acc[r].raw, _mm512_set1_epi32(x), wv)};
+      }
+    }
+  }
+  for (int r = 0; r < MR; ++r) hn::StoreU(acc[r], d32, t.acc + r * t.acc_stride);
+}
 #endif
 
 // Generic: int16 lanes hold [channel][4 k]; a vector of int16 covers Lanes/4 channels. Rows
@@ -121,6 +144,26 @@ void QGemmTileKernel(const QGemmTile& t) {
 
 const char* QGemmTarget() { return hwy::TargetName(HWY_TARGET); }
 
+bool QGemmIndirectAvailable() { return HWY_TARGET == HWY_AVX3_DL; }
+
+void QGemmTileIndirectKernel(const QGemmIndirectTile& t) {
+#if HWY_TARGET == HWY_AVX3_DL
+  switch (t.mr) {
+    case 1: return tile_vnni_indirect<1>(t);
+    case 2: return tile_vnni_indirect<2>(t);
+    case 3: return tile_vnni_indirect<3>(t);
+    case 4: return tile_vnni_indirect<4>(t);
+    case 5: return tile_vnni_indirect<5>(t);
+    case 6: return tile_vnni_indirect<6>(t);
+    case 7: return tile_vnni_indirect<7>(t);
+    default: return tile_vnni_indirect<8>(t);
+  }
+#else
+  (void)t;  // callers check qgemm_int8_indirect_available() first
+  HWY_ASSERT(false);
+#endif
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace edgekit
 HWY_AFTER_NAMESPACE();
@@ -129,6 +172,10 @@ HWY_AFTER_NAMESPACE();
 namespace edgekit {
 HWY_EXPORT(QGemmTileKernel);
 HWY_EXPORT(QGemmTarget);
+HWY_EXPORT(QGemmIndirectAvailable);
+HWY_EXPORT(QGemmTileIndirectKernel);
+bool qgemm_int8_indirect_available() { return HWY_DYNAMIC_DISPATCH(QGemmIndirectAvailable)(); }
+void qgemm_int8_tile_indirect(const QGemmIndirectTile& t) { HWY_DYNAMIC_DISPATCH(QGemmTileIndirectKernel)(t); }
 void qgemm_int8_tile(const QGemmTile& t) { HWY_DYNAMIC_DISPATCH(QGemmTileKernel)(t); }
 const char* qgemm_int8_target() { return HWY_DYNAMIC_DISPATCH(QGemmTarget)(); }
 }  // namespace edgekit

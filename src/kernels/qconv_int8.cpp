@@ -97,6 +97,12 @@ void gemm_conv(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
   const int64_t taps = s.kernel_h * s.kernel_w;
   const bool indirect = !direct && p.group == 1 && cg % 4 == 0 && qgemm_int8_indirect_available();
   const std::vector<uint8_t> pad_row(indirect ? size_t(cg) : 0, pad);
+  // Pixels whose window lies inside the image take their tap pointers from fixed offsets.
+  const int64_t extent_h = (s.kernel_h - 1) * s.dilation_h + 1, extent_w = (s.kernel_w - 1) * s.dilation_w + 1;
+  std::vector<int64_t> tap_offset;
+  for (int64_t kh = 0; indirect && kh < s.kernel_h; ++kh)
+    for (int64_t kw = 0; kw < s.kernel_w; ++kw)
+      tap_offset.push_back((kh * s.dilation_h * s.in_w + kw * s.dilation_w) * s.in_c);
   const int64_t chunks = (rows + kChunkRows - 1) / kChunkRows;
   const double flops = 2.0 * double(rows) * double(p.out_channels) * double(p.k);
   parallel_for(flops >= 2e6 ? pool : nullptr, chunks, [&](int64_t begin, int64_t end) {
@@ -112,12 +118,18 @@ void gemm_conv(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
           int64_t n = r0 / (s.out_h * s.out_w), oh = r0 / s.out_w % s.out_h, ow = r0 % s.out_w;
           for (int64_t r = 0; r < nr; ++r) {
             const uint8_t** row = tap_rows.data() + r * taps;
-            for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
-              const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
-              for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
-                const int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
-                const bool inside = ih >= 0 && ih < s.in_h && iw >= 0 && iw < s.in_w;
-                *row++ = inside ? xu + ((n * s.in_h + ih) * s.in_w + iw) * s.in_c : pad_row.data();
+            const int64_t ih0 = oh * s.stride_h - s.pad_top, iw0 = ow * s.stride_w - s.pad_left;
+            if (ih0 >= 0 && ih0 + extent_h <= s.in_h && iw0 >= 0 && iw0 + extent_w <= s.in_w) {
+              const uint8_t* base = xu + ((n * s.in_h + ih0) * s.in_w + iw0) * s.in_c;
+              for (int64_t t = 0; t < taps; ++t) row[t] = base + tap_offset[size_t(t)];
+            } else {
+              for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
+                const int64_t ih = ih0 + kh * s.dilation_h;
+                for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
+                  const int64_t iw = iw0 + kw * s.dilation_w;
+                  const bool inside = ih >= 0 && ih < s.in_h && iw >= 0 && iw < s.in_w;
+                  *row++ = inside ? xu + ((n * s.in_h + ih) * s.in_w + iw) * s.in_c : pad_row.data();
+                }
               }
             }
             if (++ow == s.out_w) {

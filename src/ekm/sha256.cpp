@@ -117,6 +117,7 @@ void Sha256::update(const void* data, size_t bytes) {
   }
   const auto* p = static_cast<const uint8_t*>(data);
   total_ += bytes;
+  if (bytes == 0) return;
   if (block_used_) {
     size_t take = std::min(bytes, 64 - block_used_);
     std::memcpy(block_ + block_used_, p, take);
@@ -130,7 +131,7 @@ void Sha256::update(const void* data, size_t bytes) {
     p += bytes / 64 * 64;
     bytes %= 64;
   }
-  std::memcpy(block_, p, bytes);
+  if (bytes) std::memcpy(block_, p, bytes);  // p may be null for an empty update
   block_used_ = bytes;
 }
 

@@ -122,3 +122,33 @@ def test_int8_max_pool_runs_in_nhwc_and_matches_ort(cli, tmp_path):
     m = onnx.load(str(out))
     step = [onnx.numpy_helper.to_array(i).item() for i in m.graph.initializer if i.name == "output/scale"][0]
     assert np.mean(np.abs(got - want) <= step * 1.001) >= 0.999
+
+
+def test_shared_weights_and_bias_each_get_their_own_dequantize(cli, tmp_path):
+    """Exporters dedupe equal constants (torchvision's squeezenet shares one zero bias between
+    convolutions): each use gets its own DequantizeLinear, with distinct names."""
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(4)
+    w = numpy_helper.from_array(rng.standard_normal((4, 4, 3, 3)).astype(np.float32), "w")
+    b = numpy_helper.from_array(np.zeros(4, np.float32), "b")
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+             helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
+             helper.make_node("Conv", ["r1", "w", "b"], ["y"], pads=[1, 1, 1, 1], name="conv2")]
+    g = helper.make_graph(nodes, "shared", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4, 8, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4, 8, 8])], initializer=[w, b])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    src, out = tmp_path / "shared.onnx", tmp_path / "q.onnx"
+    onnx.save(m, str(src))
+    r = quantize(cli, src, "-o", out, "--calibration", calib(tmp_path, shape=(8, 4, 8, 8), name="x"))
+    assert r.returncode == 0, r.stderr
+    onnx.checker.check_model(onnx.load(str(out)))
+    x = rng.standard_normal((2, 4, 8, 8)).astype(np.float32)
+    want = ort.InferenceSession(str(out)).run(None, {"x": x})[0]
+    sys.path.insert(0, str(Path(cli).parent / "python"))
+    import edgekit
+    got = edgekit.Session(str(out)).run({"x": x})[0]
+    step = [onnx.numpy_helper.to_array(i).item() for i in onnx.load(str(out)).graph.initializer if i.name == "y/scale"][0]
+    assert np.mean(np.abs(got - want) <= step * 1.001) >= 0.999

@@ -308,6 +308,15 @@ class StaticQuantizer {
     return params_[v] = {scale, zp};
   }
 
+  // A name free in the graph and among the nodes made but not inserted yet: a weight or bias
+  // shared by several nodes (exporters dedupe equal constants) gets one DequantizeLinear each.
+  std::string pending_name(const std::string& base) {
+    std::string name = fresh_name(g_, base);
+    for (int i = 1; pending_.count(name); ++i) name = fresh_name(g_, cat(base, "_", i));
+    pending_.insert(name);
+    return name;
+  }
+
   // Q then DQ of value `v` (written as v/float by its producer, or a graph input).
   void qdq(const std::string& v, bool graph_input, std::vector<Node>& out_nodes) {
     Params p = activation_params(v);
@@ -341,10 +350,10 @@ class StaticQuantizer {
     Tensor st = o_.per_channel ? Tensor::from<float>(scale, {channels}) : Tensor::scalar<float>(scale[0]);
     Tensor zt(DType::i8, o_.per_channel ? Shape{channels} : Shape{});
     Node dq;
-    dq.op_type = "DequantizeLinear", dq.name = fresh_name(g_, base + "/DequantizeLinear"), dq.opset = 13;
+    dq.op_type = "DequantizeLinear", dq.name = pending_name(base + "/DequantizeLinear"), dq.opset = 13;
     dq.inputs = {add_initializer(g_, base + "/quantized", q), add_initializer(g_, base + "/scale", st),
                  add_initializer(g_, base + "/zero_point", zt)};
-    dq.outputs = {fresh_name(g_, base + "/dq")};
+    dq.outputs = {pending_name(base + "/dq")};
     if (o_.per_channel) dq.attrs["axis"] = axis;
     n.inputs[size_t(i)] = dq.outputs[0];
     pre.push_back(dq);
@@ -363,12 +372,12 @@ class StaticQuantizer {
     }
     const std::string base = n.inputs[size_t(i)];
     Node dq;
-    dq.op_type = "DequantizeLinear", dq.name = fresh_name(g_, base + "/DequantizeLinear"), dq.opset = 13;
+    dq.op_type = "DequantizeLinear", dq.name = pending_name(base + "/DequantizeLinear"), dq.opset = 13;
     const bool per = w_scale.size() > 1;
     dq.inputs = {add_initializer(g_, base + "/quantized", q),
                  add_initializer(g_, base + "/scale", per ? Tensor::from<float>(scale, {m}) : Tensor::scalar<float>(scale[0])),
                  add_initializer(g_, base + "/zero_point", per ? Tensor(DType::i32, {m}) : Tensor(DType::i32, {}))};
-    dq.outputs = {fresh_name(g_, base + "/dq")};
+    dq.outputs = {pending_name(base + "/dq")};
     if (per) dq.attrs["axis"] = int64_t(0);
     n.inputs[size_t(i)] = dq.outputs[0];
     pre.push_back(dq);
@@ -454,6 +463,7 @@ class StaticQuantizer {
   const CalibrationSet& data_;
   QuantizeReport& report_;
   Graph g_;
+  std::set<std::string> pending_;  // names given to nodes not yet in g_ (pending_name)
   std::map<size_t, QNodeInfo> info_;
   std::map<size_t, size_t> absorbed_;  // producer node -> its absorbed Relu/Clip
   std::set<std::string> observed_;

@@ -152,3 +152,37 @@ def test_shared_weights_and_bias_each_get_their_own_dequantize(cli, tmp_path):
     got = edgekit.Session(str(out)).run({"x": x})[0]
     step = [onnx.numpy_helper.to_array(i).item() for i in onnx.load(str(out)).graph.initializer if i.name == "y/scale"][0]
     assert np.mean(np.abs(got - want) <= step * 1.001) >= 0.999
+
+
+def test_relu6_clip_folds_into_the_int8_convolution(cli, tmp_path):
+    """Conv -> Clip(0, 6) with Constant bounds (as torch exports ReLU6) quantizes like Conv -> Relu:
+    the Clip folds into the convolution's output range and runs fused (no float Clip left)."""
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(5)
+    w = numpy_helper.from_array(rng.standard_normal((8, 3, 3, 3)).astype(np.float32), "w")
+    w2 = numpy_helper.from_array(rng.standard_normal((4, 8, 1, 1)).astype(np.float32), "w2")
+    nodes = [helper.make_node("Constant", [], ["lo"], value=numpy_helper.from_array(np.array(0, np.float32))),
+             helper.make_node("Constant", [], ["hi"], value=numpy_helper.from_array(np.array(6, np.float32))),
+             helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1], name="conv"),
+             helper.make_node("Clip", ["c", "lo", "hi"], ["r"], name="relu6"),
+             helper.make_node("Conv", ["r", "w2"], ["y"], name="conv2")]
+    g = helper.make_graph(nodes, "relu6", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 8, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4, 8, 8])], initializer=[w, w2])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    src, out = tmp_path / "relu6.onnx", tmp_path / "q.onnx"
+    onnx.save(m, str(src))
+    r = quantize(cli, src, "-o", out, "--calibration", calib(tmp_path, shape=(16, 3, 8, 8), name="x"))
+    assert r.returncode == 0, r.stderr
+    ops = json.loads(subprocess.run([cli, "inspect", str(out), "--opt-level", "3", "--json"], capture_output=True,
+                                    text=True, check=True).stdout)["ops"]
+    assert ops.get("com.edgekit:QLinearConvNhwc") == 2 and "Clip" not in ops, ops
+    x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    want = ort.InferenceSession(str(out)).run(None, {"x": x})[0]
+    sys.path.insert(0, str(Path(cli).parent / "python"))
+    import edgekit
+    got = edgekit.Session(str(out)).run({"x": x})[0]
+    step = [onnx.numpy_helper.to_array(i).item() for i in onnx.load(str(out)).graph.initializer if i.name == "y/scale"][0]
+    assert np.mean(np.abs(got - want) <= step * 1.001) >= 0.999

@@ -181,6 +181,13 @@ std::optional<QNodeInfo> quantizable(const Graph& g, const Node& n) {
     }
     return q;
   }
+  if (op == "Clip") {  // constant bounds: quantized like Relu (from 0, the producer absorbs it)
+    if (!act(0) || n.outputs.size() != 1) return std::nullopt;
+    for (size_t i = 1; i < n.inputs.size(); ++i)
+      if (n.has_input(i) && !is_const(i)) return std::nullopt;
+    q.activations = {0};
+    return q;
+  }
   if (moves.count(op)) {
     if (!act(0) || n.outputs.size() != 1) return std::nullopt;
     for (size_t i = 1; i < n.inputs.size(); ++i)

@@ -95,7 +95,8 @@ void gemm_conv(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
   // With VNNI and whole quads per tap, the kernel reads each tap where it lies in x'
   // (padding taps read pad_row): no bytes are copied.
   const int64_t taps = s.kernel_h * s.kernel_w;
-  const bool indirect = !direct && p.group == 1 && cg % 4 == 0 && qgemm_int8_indirect_available();
+  const bool fused = qgemm_int8_indirect_available();  // the micro-kernel stores int8 itself
+  const bool indirect = !direct && p.group == 1 && cg % 4 == 0 && fused;
   const std::vector<uint8_t> pad_row(indirect ? size_t(cg) : 0, pad);
   // Pixels whose window lies inside the image take their tap pointers from fixed offsets.
   const int64_t extent_h = (s.kernel_h - 1) * s.dilation_h + 1, extent_w = (s.kernel_w - 1) * s.dilation_w + 1;
@@ -170,19 +171,28 @@ void gemm_conv(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
         }
         // Each tile of rows against every panel of the group, sums side by side in one row
         // buffer, then each row requantized over all the group's channels in one call.
+        // (With VNNI the micro-kernel requantizes its tile in registers and stores int8.)
         const int64_t row_len = p.panels_per_group * kQGemmPanel;
+        const RequantizeChannels& ch = p.channels;
         for (int64_t t0 = 0; t0 < nr; t0 += kTileRows) {
           const int64_t mr = std::min(kTileRows, nr - t0);
           for (int64_t pnl = 0; pnl < p.panels_per_group; ++pnl) {
             const int8_t* w = p.packed.get() + (g * p.panels_per_group + pnl) * kp * kQGemmPanel;
+            const int64_t c0 = g * mg + pnl * kQGemmPanel;
+            const QGemmOutput out{p.packed_bias.data() + c0, ch.multiplier.data() + c0, ch.left.data() + c0,
+                                  ch.right.data() + c0, std::min(kQGemmPanel, mg - pnl * kQGemmPanel), p.y_zero_point,
+                                  p.act.lo, p.act.hi, y + (r0 + t0) * p.out_channels + c0, p.out_channels,
+                                  std::is_same_v<TY, int8_t>};
+            int32_t* sum = sums.data() + pnl * kQGemmPanel;
             if (indirect)
-              qgemm_int8_tile_indirect({mr, taps, cg, tap_rows.data() + t0 * taps, w, sums.data() + pnl * kQGemmPanel, row_len});
+              qgemm_int8_tile_indirect({mr, taps, cg, tap_rows.data() + t0 * taps, w, sum, row_len, fused ? &out : nullptr});
             else
-              qgemm_int8_tile({mr, kp, a + t0 * a_stride, a_stride, w, sums.data() + pnl * kQGemmPanel, row_len});
+              qgemm_int8_tile({mr, kp, a + t0 * a_stride, a_stride, w, sum, row_len, fused ? &out : nullptr});
           }
-          for (int64_t r = 0; r < mr; ++r)
-            store_channels(p, sums.data() + r * row_len, p.packed_bias.data() + g * mg, g * mg, mg,
-                           y + (r0 + t0 + r) * p.out_channels + g * mg);
+          if (!fused)
+            for (int64_t r = 0; r < mr; ++r)
+              store_channels(p, sums.data() + r * row_len, p.packed_bias.data() + g * mg, g * mg, mg,
+                             y + (r0 + t0 + r) * p.out_channels + g * mg);
         }
       }
     }
@@ -239,6 +249,7 @@ void pack_qconv_weights(QConvInt8Params& p, const int8_t* w, const std::vector<i
         p.packed_bias[size_t(o)] = int32_t(int64_t(p.bias[size_t(o)]) - int64_t(corr) * sum);
       }
     }
+  p.packed_bias.resize(size_t(m + kQGemmPanel), 0);  // a panel's 16-lane bias load stays inside
 }
 
 void qconv_nhwc_int8(const QConvInt8Params& p, const void* x, const IntConvShape& s, void* y, ThreadPool* pool) {

@@ -34,12 +34,12 @@ struct QConvInt8Params {
   QuantRange act{-128, 127};                // output clamp (dtype range and fused activation)
   std::vector<int32_t> bias;                // [M] as given (reference path)
   std::vector<QuantMultiplier> multiplier;  // [M]
-  RequantizeChannels channels;              // the same, as arrays (set by pack_qconv_weights)
+  RequantizeChannels channels;              // the same, as arrays (set by pack_qconv_weights; 16 spare)
   // Packed by pack_qconv_weights:
   int64_t in_per_group = 0, kernel_h = 1, kernel_w = 1, group = 1;
   int64_t k = 0, k_padded = 0;              // per group: KH*KW*C/group, rounded up to 4
   bool depthwise = false;                   // C/group == 1 and M == group
-  std::vector<int32_t> packed_bias;         // [M] with the zero-point correction
+  std::vector<int32_t> packed_bias;         // [M + 16] with the zero-point correction (16 spare zeros)
   std::shared_ptr<int8_t> packed;           // panels (GEMM) or [taps][M] (depthwise)
   int64_t panels_per_group = 0;
 };
@@ -81,6 +81,19 @@ void qdepthwise_int8_row(const QDepthwiseRow& r);  // dispatched to the best ISA
 // The micro-kernel's ISA on this CPU ("AVX3_DL" when VNNI runs), for inspect/bench output.
 const char* qgemm_int8_target();
 
+// Requantized output written by the micro-kernel itself (qgemm_int8_indirect_available() ISAs):
+// the 16 channels of the panel from `bias` etc. (arrays readable for 16 entries), `channels` of
+// them stored, row r at y + r * y_stride elements.
+struct QGemmOutput {
+  const int32_t* bias;
+  const int32_t *multiplier, *left, *right;
+  int64_t channels;
+  int32_t zero_point, lo, hi;
+  void* y;
+  int64_t y_stride;
+  bool y_signed;
+};
+
 // One tile for the micro-kernel: rows x' [mr][k_padded] (u8), one panel, out acc [mr][16].
 struct QGemmTile {
   int64_t mr;             // 1..8
@@ -90,6 +103,7 @@ struct QGemmTile {
   const int8_t* w;        // the panel: k_padded / 4 quads of 64 bytes
   int32_t* acc;           // [mr][16] at acc + r * acc_stride, overwritten
   int64_t acc_stride = kQGemmPanel;
+  const QGemmOutput* out = nullptr;  // set: requantized int8 to out->y instead of acc (VNNI only)
 };
 void qgemm_int8_tile(const QGemmTile& t);  // dispatched to the best ISA
 
@@ -102,8 +116,10 @@ struct QGemmIndirectTile {
   const int8_t* w;
   int32_t* acc;                // [mr][16] at acc + r * acc_stride, overwritten
   int64_t acc_stride;
+  const QGemmOutput* out = nullptr;  // as QGemmTile::out
 };
-// Whether this CPU's best ISA has the indirect kernel (AVX-512 VNNI); else callers gather.
+// Whether this CPU's best ISA has the indirect kernel and the fused requantized output
+// (AVX-512 VNNI); else callers gather and requantize the sums themselves.
 bool qgemm_int8_indirect_available();
 void qgemm_int8_tile_indirect(const QGemmIndirectTile& t);
 

@@ -58,7 +58,7 @@ inline int32_t multiply_by_quantized_multiplier(int32_t x, QuantMultiplier m) {
 }
 
 // Per-channel multipliers as arrays, the form the vector path reads: shift split into a left
-// and a right shift, each within [0, 31].
+// and a right shift, each within [0, 31]; 16 zero entries past the channels.
 struct RequantizeChannels {
   std::vector<int32_t> multiplier, left, right;
   void set(const std::vector<QuantMultiplier>& multipliers);

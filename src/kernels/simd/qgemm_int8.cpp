@@ -10,9 +10,11 @@
 #define HWY_TARGET_INCLUDE "kernels/simd/qgemm_int8.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
+#include "kernels/simd/requantize-inl.h"
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/qconv_int8.h"
 
@@ -27,6 +29,33 @@ constexpr int64_t kP = kQGemmPanel;
 // 16 channels = one 512-bit vector of int32; each quad: one weight load, mr vpdpbusd.
 // Highway 1.0.3's AVX3_DL target string lacks avx512vnni (it names the VEX avxvnni), so the
 // function adds it; it is not inlined into callers compiled without it.
+// The sums of MR rows, requantized in registers and stored as int8/uint8 (QGemmOutput).
+template <int MR, class V>
+HWY_INLINE void store_requantized(const QGemmOutput& o, V* acc) {
+  const hn::ScalableTag<int32_t> d32;
+  const auto bias = hn::LoadU(d32, o.bias), m = hn::LoadU(d32, o.multiplier);
+  const auto left = hn::LoadU(d32, o.left), right = hn::LoadU(d32, o.right);
+  const auto zp = hn::Set(d32, o.zero_point), lo = hn::Set(d32, o.lo), hi = hn::Set(d32, o.hi);
+  for (int r = 0; r < MR; ++r) {
+    auto v = requant_multiply(d32, hn::Add(acc[r], bias), m, left, right);
+    v = hn::Min(hn::Max(hn::Add(v, zp), lo), hi);
+    auto store = [&](auto* y) {
+      using T = std::remove_pointer_t<decltype(y)>;
+      const hn::Rebind<T, decltype(d32)> dt;
+      T* dst = y + r * o.y_stride;
+      if (o.channels == kP) {
+        hn::StoreU(hn::DemoteTo(dt, v), dt, dst);
+      } else {
+        alignas(16) T tmp[kP];
+        hn::StoreU(hn::DemoteTo(dt, v), dt, tmp);
+        std::memcpy(dst, tmp, size_t(o.channels));
+      }
+    };
+    if (o.y_signed) store(static_cast<int8_t*>(o.y));
+    else store(static_cast<uint8_t*>(o.y));
+  }
+}
+
 template <int MR>
 HWY_NOINLINE __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) void tile_vnni(const QGemmTile& t) {
   const hn::ScalableTag<int32_t> d32;
@@ -42,6 +71,7 @@ HWY_NOINLINE __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) void tile_vnn
       acc[r] = hn::Vec<decltype(d32)>{_mm512_dpbusd_epi32(acc[r].raw, _mm512_set1_epi32(a), w)};
     }
   }
+  if (t.out) return store_requantized<MR>(*t.out, acc);
   for (int r = 0; r < MR; ++r) hn::StoreU(acc[r], d32, t.acc + r * t.acc_stride);
 }
 
@@ -65,6 +95,7 @@ HWY_NOINLINE __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) void tile_vnn
       }
     }
   }
+  if (t.out) return store_requantized<MR>(*t.out, acc);
   for (int r = 0; r < MR; ++r) hn::StoreU(acc[r], d32, t.acc + r * t.acc_stride);
 }
 #endif

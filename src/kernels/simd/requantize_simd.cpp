@@ -109,9 +109,10 @@ void requantize_to_u8(const RequantizeArgs& r, uint8_t* out) { HWY_DYNAMIC_DISPA
 void requantize_to_i32(const RequantizeArgs& r, int32_t* out) { HWY_DYNAMIC_DISPATCH(RequantizeToI32)(r, out); }
 
 void RequantizeChannels::set(const std::vector<QuantMultiplier>& ms) {
-  multiplier.resize(ms.size());
-  left.resize(ms.size());
-  right.resize(ms.size());
+  // 16 spare entries: a 16-channel vector load at the last panel stays inside.
+  multiplier.assign(ms.size() + 16, 0);
+  left.assign(ms.size() + 16, 0);
+  right.assign(ms.size() + 16, 0);
   for (size_t c = 0; c < ms.size(); ++c) {
     multiplier[c] = ms[c].multiplier;
     // quantize_multiplier keeps non-zero multipliers' shifts within [-31, 31]; a zero one gives 0.

@@ -23,7 +23,7 @@ edgekit = run_cli  # test_cli's name for it; other test files import both from h
 expect_error = expect_cli_error
 
 
-@pytest.mark.parametrize("sub", ["", "inspect", "run", "bench"])
+@pytest.mark.parametrize("sub", ["", "inspect", "run", "bench", "quantize", "compile", "compare"])
 def test_help(cli, sub):
     r = edgekit(cli, *([sub] if sub else []), "--help")
     assert r.returncode == 0, r.stderr

@@ -25,7 +25,7 @@ int report(const std::string& message, int code) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"edgekit: inspect, run, benchmark, quantize and compile ONNX, TFLite and .ekm models on the CPU", "edgekit"};
+  CLI::App app{"edgekit: inspect, run, benchmark, quantize, compare and compile ONNX, TFLite and .ekm models on the CPU", "edgekit"};
   app.set_version_flag("--version", std::string("edgekit ") + EDGEKIT_VERSION);
   app.require_subcommand(1);
   app.footer("Run 'edgekit COMMAND --help' for a command's options.");

@@ -239,7 +239,7 @@ void inspect(const InspectOptions& o) {
   summary.rows = {
       {"Format", model_format_name(format)},
       {"Producer", g.producer.empty() ? "-" : g.producer},
-      {"Opsets", format != ModelFormat::onnx ? "-" : opsets.empty() ? "-" : opsets},
+      {"Opsets", format != ModelFormat::onnx && format != ModelFormat::ekm ? "-" : opsets.empty() ? "-" : opsets},
       {"File size", human_bytes(double(file_size))},
       {"Parameters", cat(thousands(params), " (", human_bytes(double(param_bytes)), ")")},
       {"FLOPs", flops_text},

@@ -195,15 +195,21 @@ NhwcConvWeights::NhwcConvWeights(const float* w, const float* bias, int64_t out_
   const int64_t panel = NR + taps * in_channels_per_group * NR;
   group_stride_ = panels * panel;
   packed_ = std::static_pointer_cast<float>(allocate_aligned(size_t(group * group_stride_) * sizeof(float), true));
+  // Written in order, a panel row at a time (reading NR strided weights, which share cache
+  // lines from one k to the next): scattered writes made this most of a model's load time.
   float* p = packed_.get();
+  const int64_t cg = in_channels_per_group;
   for (int64_t g = 0; g < group; ++g)
-    for (int64_t j = 0; j < Mg; ++j) {
-      const int64_t m = g * Mg + j;
-      float* pan = p + g * group_stride_ + (j / NR) * panel;
-      pan[j % NR] = bias ? bias[m] : 0.f;
+    for (int64_t pi = 0; pi < panels; ++pi) {
+      float* pan = p + g * group_stride_ + pi * panel;
+      const int64_t m0 = g * Mg + pi * NR, nj = std::min(NR, Mg - pi * NR);
+      for (int64_t j = 0; j < nj; ++j) pan[j] = bias ? bias[m0 + j] : 0.f;
       for (int64_t t = 0; t < taps; ++t)
-        for (int64_t k = 0; k < in_channels_per_group; ++k)
-          pan[NR + (t * in_channels_per_group + k) * NR + j % NR] = w[(m * in_channels_per_group + k) * taps + t];
+        for (int64_t k = 0; k < cg; ++k) {
+          float* row = pan + NR + (t * cg + k) * NR;
+          const float* src = w + k * taps + t + m0 * cg * taps;
+          for (int64_t j = 0; j < nj; ++j) row[j] = src[j * cg * taps];
+        }
     }
 }
 

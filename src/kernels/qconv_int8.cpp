@@ -109,7 +109,7 @@ void gemm_conv(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
   parallel_for(flops >= 2e6 ? pool : nullptr, chunks, [&](int64_t begin, int64_t end) {
     std::vector<uint8_t> gathered(direct || indirect ? 0 : size_t(kChunkRows * kp));
     std::vector<const uint8_t*> tap_rows(indirect ? size_t(kChunkRows * taps) : 0);
-    std::vector<int32_t> sums(size_t(kTileRows * p.panels_per_group * kQGemmPanel));
+    std::vector<int32_t> sums(fused ? 0 : size_t(kTileRows * p.panels_per_group * kQGemmPanel));
     for (int64_t chunk = begin; chunk < end; ++chunk) {
       const int64_t r0 = chunk * kChunkRows, nr = std::min(kChunkRows, rows - r0);
       for (int64_t g = 0; g < p.group; ++g) {
@@ -183,7 +183,7 @@ void gemm_conv(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
                                   ch.right.data() + c0, std::min(kQGemmPanel, mg - pnl * kQGemmPanel), p.y_zero_point,
                                   p.act.lo, p.act.hi, y + (r0 + t0) * p.out_channels + c0, p.out_channels,
                                   std::is_same_v<TY, int8_t>};
-            int32_t* sum = sums.data() + pnl * kQGemmPanel;
+            int32_t* sum = fused ? nullptr : sums.data() + pnl * kQGemmPanel;
             if (indirect)
               qgemm_int8_tile_indirect({mr, taps, cg, tap_rows.data() + t0 * taps, w, sum, row_len, fused ? &out : nullptr});
             else

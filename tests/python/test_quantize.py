@@ -33,6 +33,21 @@ def calib(tmp_path, shape=(32, 1, 49, 10), name="input", dtype=np.float32, fill=
     return p
 
 
+def edgekit_and_ort(cli, path, feeds):
+    """The first output of `path` run in edgekit and in ONNX Runtime on the same feeds."""
+    ort = pytest.importorskip("onnxruntime")
+    sys.path.insert(0, str(Path(cli).parent / "python"))
+    import edgekit
+    return edgekit.Session(str(path)).run(feeds)[0], ort.InferenceSession(str(path)).run(None, feeds)[0]
+
+
+def output_step(path, name):
+    """The quantization step (scale) of value `name` in a QDQ model."""
+    import onnx
+    m = onnx.load(str(path))
+    return [onnx.numpy_helper.to_array(i).item() for i in m.graph.initializer if i.name == f"{name}/scale"][0]
+
+
 def one_line_error(r, text):
     assert r.returncode != 0
     lines = r.stderr.strip().splitlines()
@@ -106,7 +121,6 @@ def test_exclude_of_unknown_name_warns(cli, tmp_path):
 
 def test_int8_max_pool_runs_in_nhwc_and_matches_ort(cli, tmp_path):
     """fashion_cnn's MaxPools between int8 convolutions become MaxPoolNhwc on the int8 values."""
-    ort = pytest.importorskip("onnxruntime")
     out = tmp_path / "q.onnx"
     r = quantize(cli, model("fashion_cnn"), "-o", out, "--calibration", calib(tmp_path, shape=(16, 1, 28, 28)))
     assert r.returncode == 0, r.stderr
@@ -114,21 +128,15 @@ def test_int8_max_pool_runs_in_nhwc_and_matches_ort(cli, tmp_path):
                                     text=True, check=True).stdout)["ops"]
     assert ops.get("com.edgekit:MaxPoolNhwc") == 2 and "MaxPool" not in ops, ops
     x = np.random.default_rng(2).standard_normal((4, 1, 28, 28)).astype(np.float32)
-    want = ort.InferenceSession(str(out)).run(None, {"input": x})[0]
-    sys.path.insert(0, str(Path(cli).parent / "python"))
-    import edgekit
-    got = edgekit.Session(str(out)).run({"input": x})[0]
-    import onnx
-    m = onnx.load(str(out))
-    step = [onnx.numpy_helper.to_array(i).item() for i in m.graph.initializer if i.name == "output/scale"][0]
-    assert np.mean(np.abs(got - want) <= step * 1.001) >= 0.999
+    got, want = edgekit_and_ort(cli, out, {"input": x})
+    assert np.mean(np.abs(got - want) <= output_step(out, "output") * 1.001) >= 0.999
 
 
 def test_shared_weights_and_bias_each_get_their_own_dequantize(cli, tmp_path):
     """Exporters dedupe equal constants (torchvision's squeezenet shares one zero bias between
     convolutions): each use gets its own DequantizeLinear, with distinct names."""
     onnx = pytest.importorskip("onnx")
-    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxruntime")
     from onnx import TensorProto, helper, numpy_helper
     rng = np.random.default_rng(4)
     w = numpy_helper.from_array(rng.standard_normal((4, 4, 3, 3)).astype(np.float32), "w")
@@ -145,20 +153,15 @@ def test_shared_weights_and_bias_each_get_their_own_dequantize(cli, tmp_path):
     r = quantize(cli, src, "-o", out, "--calibration", calib(tmp_path, shape=(8, 4, 8, 8), name="x"))
     assert r.returncode == 0, r.stderr
     onnx.checker.check_model(onnx.load(str(out)))
-    x = rng.standard_normal((2, 4, 8, 8)).astype(np.float32)
-    want = ort.InferenceSession(str(out)).run(None, {"x": x})[0]
-    sys.path.insert(0, str(Path(cli).parent / "python"))
-    import edgekit
-    got = edgekit.Session(str(out)).run({"x": x})[0]
-    step = [onnx.numpy_helper.to_array(i).item() for i in onnx.load(str(out)).graph.initializer if i.name == "y/scale"][0]
-    assert np.mean(np.abs(got - want) <= step * 1.001) >= 0.999
+    got, want = edgekit_and_ort(cli, out, {"x": rng.standard_normal((2, 4, 8, 8)).astype(np.float32)})
+    assert np.mean(np.abs(got - want) <= output_step(out, "y") * 1.001) >= 0.999
 
 
 def test_relu6_clip_folds_into_the_int8_convolution(cli, tmp_path):
     """Conv -> Clip(0, 6) with Constant bounds (as torch exports ReLU6) quantizes like Conv -> Relu:
     the Clip folds into the convolution's output range and runs fused (no float Clip left)."""
     onnx = pytest.importorskip("onnx")
-    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxruntime")
     from onnx import TensorProto, helper, numpy_helper
     rng = np.random.default_rng(5)
     w = numpy_helper.from_array(rng.standard_normal((8, 3, 3, 3)).astype(np.float32), "w")
@@ -179,10 +182,5 @@ def test_relu6_clip_folds_into_the_int8_convolution(cli, tmp_path):
     ops = json.loads(subprocess.run([cli, "inspect", str(out), "--opt-level", "3", "--json"], capture_output=True,
                                     text=True, check=True).stdout)["ops"]
     assert ops.get("com.edgekit:QLinearConvNhwc") == 2 and "Clip" not in ops, ops
-    x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
-    want = ort.InferenceSession(str(out)).run(None, {"x": x})[0]
-    sys.path.insert(0, str(Path(cli).parent / "python"))
-    import edgekit
-    got = edgekit.Session(str(out)).run({"x": x})[0]
-    step = [onnx.numpy_helper.to_array(i).item() for i in onnx.load(str(out)).graph.initializer if i.name == "y/scale"][0]
-    assert np.mean(np.abs(got - want) <= step * 1.001) >= 0.999
+    got, want = edgekit_and_ort(cli, out, {"x": rng.standard_normal((2, 3, 8, 8)).astype(np.float32)})
+    assert np.mean(np.abs(got - want) <= output_step(out, "y") * 1.001) >= 0.999

@@ -15,7 +15,6 @@
 #include <iomanip>
 #include <iostream>
 #include <set>
-#include <unistd.h>
 
 #include "common.h"
 #include "formats/model_loader.h"
@@ -272,13 +271,6 @@ std::map<std::string, Tensor> run_named(Session& s, const std::map<std::string, 
   return out;
 }
 
-void progress_bar(size_t done, size_t total) {
-  if (!isatty(2)) return;
-  const int width = 30, filled = int(width * done / std::max<size_t>(total, 1));
-  std::cerr << "\rcomparing [" << std::string(size_t(filled), '#') << std::string(size_t(width - filled), ' ') << "] "
-            << done << "/" << total << " batches" << (done == total ? "\n" : "") << std::flush;
-}
-
 void compare(const CompareOptions& o) {
   check_threads(o.threads);
   EK_CHECK(!o.limit_given || o.limit >= 1, "--limit must be at least 1, got ", o.limit);
@@ -319,7 +311,7 @@ void compare(const CompareOptions& o) {
       for (auto& m : layers)
         m.stats.add(la.at(m.reference), lb.at(m.test), cat("tensor '", m.test, "' on ", data.sources[k]), false);
     }
-    progress_bar(k + 1, data.feeds.size());
+    batch_progress("comparing", k + 1, data.feeds.size());
   }
   // Worst first: NaN (broken), then the lowest SQNR; graph order among equals.
   std::stable_sort(layers.begin(), layers.end(), [](const LayerMatch& x, const LayerMatch& y) {

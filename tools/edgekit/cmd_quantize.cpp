@@ -4,7 +4,6 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
-#include <unistd.h>
 
 #include "common.h"
 #include "formats/model_loader.h"
@@ -24,13 +23,6 @@ struct QuantizeCliOptions {
   int64_t batch = 32;
 };
 
-void progress_bar(size_t done, size_t total) {
-  if (!isatty(2)) return;
-  const int width = 30, filled = int(width * done / std::max<size_t>(total, 1));
-  std::cerr << "\rcalibrating [" << std::string(size_t(filled), '#') << std::string(size_t(width - filled), ' ') << "] "
-            << done << "/" << total << " batches" << (done == total ? "\n" : "") << std::flush;
-}
-
 void quantize(const QuantizeCliOptions& c) {
   check_threads(c.threads);
   EK_CHECK(c.format == "onnx" || c.format == "ekm", "--format ", c.format, ": expected onnx or ekm");
@@ -44,7 +36,7 @@ void quantize(const QuantizeCliOptions& c) {
   o.int8_io = c.int8_io;
   o.exclude = c.exclude;
   o.threads = c.threads;
-  o.progress = progress_bar;
+  o.progress = [](size_t done, size_t total) { batch_progress("calibrating", done, total); };
   Graph model = load_model(c.model);
   EK_CHECK(o.mode == QuantizeMode::static_int8 || c.calibration.empty(), "--calibration is for --mode static");
   EK_CHECK(o.mode != QuantizeMode::static_int8 || !c.calibration.empty(),

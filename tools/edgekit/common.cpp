@@ -5,9 +5,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <iostream>
 #include <random>
 #include <set>
 #include <thread>
+#include <unistd.h>
 
 #include "formats/npy/npy.h"
 #include "runtime/session.h"
@@ -232,6 +234,13 @@ std::string thousands(int64_t n) {
     out += digits[i];
   }
   return n < 0 ? "-" + out : out;
+}
+
+void batch_progress(const char* label, size_t done, size_t total) {
+  if (!isatty(2)) return;
+  const int width = 30, filled = int(width * done / std::max<size_t>(total, 1));
+  std::cerr << "\r" << label << " [" << std::string(size_t(filled), '#') << std::string(size_t(width - filled), ' ')
+            << "] " << done << "/" << total << " batches" << (done == total ? "\n" : "") << std::flush;
 }
 
 std::string fixed(double v, int decimals) {

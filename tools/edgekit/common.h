@@ -60,6 +60,10 @@ struct TensorStats {
 };
 TensorStats tensor_stats(const Tensor& t);
 
+// "\rLABEL [#####     ] done/total batches" on stderr when it is a terminal (nothing otherwise);
+// the line ends once done == total.
+void batch_progress(const char* label, size_t done, size_t total);
+
 // Human formatting: 1234567 -> "1,234,567"; 1.5e9 -> "1.50 G"; bytes -> "1.4 MB".
 std::string thousands(int64_t n);
 std::string si(double v);

@@ -160,17 +160,23 @@ HWY_INLINE void tile(const QGemmTile& t) {
 #endif
 }
 
-void QGemmTileKernel(const QGemmTile& t) {
-  switch (t.mr) {
-    case 1: return tile<1>(t);
-    case 2: return tile<2>(t);
-    case 3: return tile<3>(t);
-    case 4: return tile<4>(t);
-    case 5: return tile<5>(t);
-    case 6: return tile<6>(t);
-    case 7: return tile<7>(t);
-    default: return tile<8>(t);
+// fn(std::integral_constant<int, MR>) for the tile's row count 1..8 (above 8: 8).
+template <class Fn>
+HWY_INLINE void with_rows(int64_t mr, const Fn& fn) {
+  switch (mr) {
+    case 1: return fn(std::integral_constant<int, 1>());
+    case 2: return fn(std::integral_constant<int, 2>());
+    case 3: return fn(std::integral_constant<int, 3>());
+    case 4: return fn(std::integral_constant<int, 4>());
+    case 5: return fn(std::integral_constant<int, 5>());
+    case 6: return fn(std::integral_constant<int, 6>());
+    case 7: return fn(std::integral_constant<int, 7>());
+    default: return fn(std::integral_constant<int, 8>());
   }
+}
+
+void QGemmTileKernel(const QGemmTile& t) {
+  with_rows(t.mr, [&](auto mr) { tile<decltype(mr)::value>(t); });
 }
 
 const char* QGemmTarget() { return hwy::TargetName(HWY_TARGET); }
@@ -179,16 +185,7 @@ bool QGemmIndirectAvailable() { return HWY_TARGET == HWY_AVX3_DL; }
 
 void QGemmTileIndirectKernel(const QGemmIndirectTile& t) {
 #if HWY_TARGET == HWY_AVX3_DL
-  switch (t.mr) {
-    case 1: return tile_vnni_indirect<1>(t);
-    case 2: return tile_vnni_indirect<2>(t);
-    case 3: return tile_vnni_indirect<3>(t);
-    case 4: return tile_vnni_indirect<4>(t);
-    case 5: return tile_vnni_indirect<5>(t);
-    case 6: return tile_vnni_indirect<6>(t);
-    case 7: return tile_vnni_indirect<7>(t);
-    default: return tile_vnni_indirect<8>(t);
-  }
+  with_rows(t.mr, [&](auto mr) { tile_vnni_indirect<decltype(mr)::value>(t); });
 #else
   (void)t;  // callers check qgemm_int8_indirect_available() first
   HWY_ASSERT(false);

@@ -194,6 +194,21 @@ TEST(NhwcConv, LargeChannelCountsUseKBlocksAndPanels) {
   }
 }
 
+TEST(NhwcConv, DepthwiseOnLargePaddedImagesTakesEdgeTapsRowByRow) {
+  // Padded images too large to copy with their border (depthwise_conv keeps the copy for small
+  // ones): the pixels near the edges take only their taps inside the image, the others groups
+  // of pixels within a row; odd widths leave short tails, channel counts a masked last block.
+  std::mt19937 rng(12);
+  for (const ConvCase& c : {ConvCase{1, 40, 40, 29, 31, 3, 3, 1, 1, 40, 1, 1, 1, 1, true, true, "Relu"},
+                            ConvCase{2, 37, 37, 30, 27, 5, 5, 2, 1, 37, 2, 1, 2, 2, false, false, ""},
+                            ConvCase{1, 24, 24, 40, 45, 3, 3, 2, 1, 24, 0, 1, 1, 0, true, false, "Clip"}}) {
+    for (int threads : {1, 2}) {
+      check_case(c, rng, threads);
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
 TEST(NhwcConv, RowPointersKeptBetweenRunsFollowTheInput) {
   // The row pointers are cached per layer, keyed by the input's address: runs on another
   // buffer with other values, then on the first again, must each read their own input

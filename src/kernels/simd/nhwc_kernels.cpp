@@ -211,12 +211,23 @@ IgemmLayout Layout() { return {kMR, kNV * lanes(), hwy::TargetName(HWY_TARGET)};
 
 int64_t DepthwiseLanes() { return lanes(); }
 
-// One block of `lanes` channels of one output row; the taps' weights stay in registers when
-// there are few enough of them (3x3 and 5x5 kernels). Rows go outside, channel blocks inside,
-// so the input rows a row reads are in cache for all its blocks.
+// Pixels computed together: independent accumulator chains hide the FMA latency. With 32
+// registers eight chains fit beside nine 3x3 weights; with 16, four.
+#if (HWY_TARGET <= HWY_AVX3 && HWY_ARCH_X86) || HWY_ARCH_ARM_A64
+constexpr int64_t kDepthwisePixels = 8;
+#else
+constexpr int64_t kDepthwisePixels = 4;
+#endif
+
+// One block of `lanes` channels over output rows [row_begin, row_end); the taps' weights stay
+// in registers when there are few enough of them (3x3 kernels).
+// When every window lies inside the image (no padding, or the image was copied with its
+// border, see depthwise_conv), the rows' pixels are one run: groups of pixels may cross row
+// ends, each pixel with its own window corner, so no row pays for a short tail. Otherwise rows
+// go one by one, the pixels near the edges taking only their taps inside the image.
 template <int64_t kTaps, bool kFull>  // kFull: the block has `lanes` channels (no mask)
 HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_begin, int64_t row_end,
-                                const Epi& epi) {
+                                bool interior, const Epi& epi) {
   const D d;
   const int64_t L = lanes(), c0 = cb * L, n = g.channels - c0, C = g.channels;
   const int64_t taps = kTaps > 0 ? kTaps : g.kernel_h * g.kernel_w;
@@ -235,41 +246,109 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_
     else
       return hn::MaskedLoad(mask, d, p);
   };
+  // 3x3 weights live in registers; 25 would crowd out the accumulators (GCC then spills
+  // them all), so 5x5 weights are read from L1 with each multiply-add.
+  auto weight = [&](int64_t k) HWY_ATTR_INLINE {
+    if constexpr (kTaps > 0 && kTaps <= 9)
+      return wv[k];
+    else
+      return hn::LoadU(d, wb + (1 + k) * L);
+  };
+  auto offset = [&](int64_t k) HWY_ATTR_INLINE {
+    if constexpr (kTaps > 0)
+      return off[k];
+    else
+      return g.offsets[k] + c0;
+  };
+  // Residual, epilogue and store of `kCount` consecutive output pixels from pixel p.
+  auto finish = [&](int64_t p, V* acc, auto count) HWY_ATTR_INLINE {
+    constexpr int64_t kCount = decltype(count)::value;
+    if (g.residual)
+      for (int64_t i = 0; i < kCount; ++i) acc[i] = hn::Add(acc[i], load(g.residual + (p + i) * C + c0));
+    epi.apply<kCount>(acc);
+    for (int64_t i = 0; i < kCount; ++i) {
+      if constexpr (kFull)
+        hn::StoreU(acc[i], d, g.y + (p + i) * C + c0);
+      else
+        hn::BlendedStore(acc[i], mask, d, g.y + (p + i) * C + c0);
+    }
+  };
+  // kCount pixels from p, pixel i's window corner at corner[i] (all taps inside).
+  auto group = [&](int64_t p, const float* const* corner, auto count) HWY_ATTR_INLINE {
+    constexpr int64_t kCount = decltype(count)::value;
+    V a[kCount];
+    for (int64_t i = 0; i < kCount; ++i) a[i] = bias;
+    for (int64_t k = 0; k < taps; ++k) {
+      const V wk = weight(k);
+      const int64_t o = offset(k);
+      for (int64_t i = 0; i < kCount; ++i) a[i] = hn::MulAdd(load(corner[i] + o), wk, a[i]);
+    }
+    finish(p, a, count);
+  };
+  // One pixel, two chains (the taps split between them).
+  auto single = [&](int64_t p, const float* corner) HWY_ATTR_INLINE {
+    V a0 = bias, a1 = hn::Zero(d);
+    int64_t k = 0;
+    for (; k + 2 <= taps; k += 2) {
+      a0 = hn::MulAdd(load(corner + offset(k)), weight(k), a0);
+      a1 = hn::MulAdd(load(corner + offset(k + 1)), weight(k + 1), a1);
+    }
+    if (k < taps) a0 = hn::MulAdd(load(corner + offset(k)), weight(k), a0);
+    V acc = hn::Add(a0, a1);
+    finish(p, &acc, std::integral_constant<int64_t, 1>());
+  };
+  using One = std::integral_constant<int64_t, 1>;
+  using Four = std::integral_constant<int64_t, 4>;
+  using Group = std::integral_constant<int64_t, kDepthwisePixels>;
+  const int64_t step = g.stride_w * C;
+  // The window corner of output row r (column 0; may lie in the padding, never dereferenced there).
+  auto row_corner = [&](int64_t r) HWY_ATTR_INLINE {
+    const int64_t img = r / g.out_h, iy0 = (r % g.out_h) * g.stride_h - g.pad_top;
+    return g.x + ((img * g.in_h + iy0) * g.in_w - g.pad_left) * C;
+  };
+
+  if (interior) {
+    const int64_t p_begin = row_begin * g.out_w, p_end = row_end * g.out_w;
+    int64_t r = row_begin, ox = 0, p = p_begin;
+    const float* row = row_corner(r);
+    auto next = [&]() HWY_ATTR_INLINE {  // the next pixel's window corner, in row order
+      const float* q = row + ox * step;
+      if (++ox == g.out_w) {
+        ox = 0;
+        if (++r < row_end) row = row_corner(r);
+      }
+      return q;
+    };
+    auto corner_of = [&](int64_t q) { return row_corner(q / g.out_w) + (q % g.out_w) * step; };
+    for (; p + kDepthwisePixels <= p_end; p += kDepthwisePixels) {
+      const float* corner[kDepthwisePixels];
+      for (int64_t i = 0; i < kDepthwisePixels; ++i) corner[i] = next();
+      group(p, corner, Group());
+    }
+    if (kDepthwisePixels > 4 && p + 4 <= p_end) {
+      const float* corner[4];
+      for (int64_t i = 0; i < 4; ++i) corner[i] = next();
+      group(p, corner, Four());
+      p += 4;
+    }
+    // The last one to three: a group ending at p_end, recomputing a few (the same values),
+    // rather than latency-bound single pixels.
+    if (p < p_end && p_end - p_begin >= 4) {
+      const float* corner[4];
+      for (int64_t i = 0; i < 4; ++i) corner[i] = corner_of(p_end - 4 + i);
+      group(p_end - 4, corner, Four());
+      p = p_end;
+    }
+    for (; p < p_end; ++p) single(p, next());
+    return;
+  }
+
   for (int64_t r = row_begin; r < row_end; ++r) {  // set-up above once for all the rows
     const int64_t img = r / g.out_h, oy = r % g.out_h, iy0 = oy * g.stride_h - g.pad_top;
     const float* image = g.x + img * g.in_h * g.in_w * C;
     const bool rows_inside = iy0 >= 0 && iy0 + (g.kernel_h - 1) * g.dilation_h < g.in_h;
     const int64_t lo = rows_inside ? g.ox_lo : g.out_w, hi = rows_inside ? g.ox_hi : g.out_w;
-    // Residual, epilogue and store of `kCount` consecutive pixels from ox.
-    auto finish = [&](int64_t ox, V* acc, auto count) HWY_ATTR_INLINE {
-      constexpr int64_t kCount = decltype(count)::value;
-      const int64_t p = r * g.out_w + ox;
-      if (g.residual)
-        for (int64_t i = 0; i < kCount; ++i) acc[i] = hn::Add(acc[i], load(g.residual + (p + i) * C + c0));
-      epi.apply<kCount>(acc);
-      for (int64_t i = 0; i < kCount; ++i) {
-        if constexpr (kFull)
-          hn::StoreU(acc[i], d, g.y + (p + i) * C + c0);
-        else
-          hn::BlendedStore(acc[i], mask, d, g.y + (p + i) * C + c0);
-      }
-    };
-    using One = std::integral_constant<int64_t, 1>;
-    using Four = std::integral_constant<int64_t, 4>;
-    // 3x3 weights live in registers; 25 would crowd out the accumulators (GCC then spills
-    // them all), so 5x5 weights are read from L1 with each multiply-add.
-    auto weight = [&](int64_t k) HWY_ATTR_INLINE {
-      if constexpr (kTaps > 0 && kTaps <= 9)
-        return wv[k];
-      else
-        return hn::LoadU(d, wb + (1 + k) * L);
-    };
-    auto offset = [&](int64_t k) HWY_ATTR_INLINE {
-      if constexpr (kTaps > 0)
-        return off[k];
-      else
-        return g.offsets[k] + c0;
-    };
+    const int64_t p_row = r * g.out_w;
     auto edge = [&](int64_t ox) {  // only the taps inside the image
       const int64_t ix0 = ox * g.stride_w - g.pad_left;
       V acc = bias;
@@ -283,43 +362,19 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_
                            acc);
         }
       }
-      finish(ox, &acc, One());
+      finish(p_row + ox, &acc, One());
     };
-    const float* row_base = image + (iy0 * g.in_w - g.pad_left) * C;  // + ox * stride_w * C: the window's corner
-    const int64_t step = g.stride_w * C;
+    const float* row = row_corner(r);
+    auto four = [&](int64_t at) HWY_ATTR_INLINE {
+      const float* corner[4] = {row + at * step, row + (at + 1) * step, row + (at + 2) * step, row + (at + 3) * step};
+      group(p_row + at, corner, Four());
+    };
     int64_t ox = 0;
     for (; ox < lo; ++ox) edge(ox);
-    // Four pixels at a time: four independent accumulator chains hide the FMA latency.
-    auto four = [&](int64_t at) HWY_ATTR_INLINE {
-      const float* px = row_base + at * step;
-      V a[4] = {bias, bias, bias, bias};
-      for (int64_t k = 0; k < taps; ++k) {
-        const V wk = weight(k);
-        const float* q = px + offset(k);
-        a[0] = hn::MulAdd(load(q), wk, a[0]);
-        a[1] = hn::MulAdd(load(q + step), wk, a[1]);
-        a[2] = hn::MulAdd(load(q + 2 * step), wk, a[2]);
-        a[3] = hn::MulAdd(load(q + 3 * step), wk, a[3]);
-      }
-      finish(at, a, Four());
-    };
     const int64_t first = ox;
     for (; ox + 4 <= hi; ox += 4) four(ox);
-    // The last one to three: a group ending at hi, recomputing a few (the same values), rather
-    // than latency-bound single pixels.
     if (ox < hi && hi - first >= 4) four(hi - 4), ox = hi;
-    for (; ox < hi; ++ox) {
-      const float* px = row_base + ox * step;
-      V a0 = bias, a1 = hn::Zero(d);
-      int64_t k = 0;
-      for (; k + 2 <= taps; k += 2) {
-        a0 = hn::MulAdd(load(px + offset(k)), weight(k), a0);
-        a1 = hn::MulAdd(load(px + offset(k + 1)), weight(k + 1), a1);
-      }
-      if (k < taps) a0 = hn::MulAdd(load(px + offset(k)), weight(k), a0);
-      V acc = hn::Add(a0, a1);
-      finish(ox, &acc, One());
-    }
+    for (; ox < hi; ++ox) single(p_row + ox, row + ox * step);
     for (; ox < g.out_w; ++ox) edge(ox);
   }
 }
@@ -328,14 +383,17 @@ void Depthwise(const DepthwiseRows& g, int64_t row_begin, int64_t row_end) {
   const Epi epi(g.epilogue);
   const int64_t L = lanes(), taps = g.kernel_h * g.kernel_w;
   const int64_t all = (g.channels + L - 1) / L, b0 = g.block_begin, b1 = g.block_end < 0 ? all : g.block_end;
+  // Every window inside the image: no padding left or on top, and the last row's window fits.
+  const bool interior = g.pad_top == 0 && g.pad_left == 0 && g.ox_lo == 0 && g.ox_hi == g.out_w &&
+                        (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h < g.in_h;
   auto block = [&](int64_t cb, int64_t r0, int64_t r1) HWY_ATTR_INLINE {
-    const bool full = g.channels - cb * L >= L;
+    const bool full = g.channels - cb * L >= L, in = interior;
     if (taps == 9)
-      full ? depthwise_block<9, true>(g, cb, r0, r1, epi) : depthwise_block<9, false>(g, cb, r0, r1, epi);
+      full ? depthwise_block<9, true>(g, cb, r0, r1, in, epi) : depthwise_block<9, false>(g, cb, r0, r1, in, epi);
     else if (taps == 25)
-      full ? depthwise_block<25, true>(g, cb, r0, r1, epi) : depthwise_block<25, false>(g, cb, r0, r1, epi);
+      full ? depthwise_block<25, true>(g, cb, r0, r1, in, epi) : depthwise_block<25, false>(g, cb, r0, r1, in, epi);
     else
-      full ? depthwise_block<0, true>(g, cb, r0, r1, epi) : depthwise_block<0, false>(g, cb, r0, r1, epi);
+      full ? depthwise_block<0, true>(g, cb, r0, r1, in, epi) : depthwise_block<0, false>(g, cb, r0, r1, in, epi);
   };
   // When the input rows these output rows read fit in L2, channel blocks go outside (one
   // weight load per block for all rows); otherwise rows go outside, so each input row is

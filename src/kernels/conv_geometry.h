@@ -8,7 +8,9 @@
 // Spatial dims are the dims after N and C. Unknown input dims (-1, static inference) give
 // unknown output dims.
 #pragma once
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +54,23 @@ struct WindowAttrs {
   // begin. Pads may then be negative (the output extends past the last window).
   WindowGeometry resolve_transposed(const Node& node, const Shape& input_spatial, const Shape& output_padding,
                                     const Shape& output_shape) const;
+};
+
+// A value derived from a few sizes (a kernel's window geometry), kept until the sizes change:
+// resolving attributes by name on every run costs a small model several percent. A Session
+// runs one inference at a time (runtime/session.h), so a kernel's cache needs no lock.
+template <class T, size_t N>
+class SizeKeyed {
+ public:
+  template <class Make>
+  const T& get(const std::array<int64_t, N>& key, Make&& make) {
+    if (!value_ || key != key_) value_.emplace(make()), key_ = key;
+    return *value_;
+  }
+
+ private:
+  std::array<int64_t, N> key_{};
+  std::optional<T> value_;
 };
 
 // Dilated kernel extent: (k - 1) * d + 1.

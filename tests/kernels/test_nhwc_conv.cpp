@@ -236,6 +236,32 @@ TEST(NhwcConv, RowPointersKeptBetweenRunsFollowTheInput) {
   }
 }
 
+TEST(NhwcConv, OneKernelRunOnImagesOfOtherSizes) {
+  // The window is resolved on the first run and kept while the sizes stay the same: a kernel
+  // run on another image size (a model with dynamic H, W) must resolve it again.
+  std::mt19937 rng(18);
+  for (int64_t G : {int64_t(1), int64_t(16)}) {  // dense and depthwise
+    ConvCase c{1, 16, 16, 0, 0, 3, 3, 2, 1, G, 1, 1, 1, 1, true, false, "Relu"};
+    Tensor w = random_tensor({c.M, c.C / c.G, c.KH, c.KW}, rng), b = random_tensor({c.M}, rng);
+    const Graph g = conv_graph(c);
+    const Node& node = g.nodes[0];
+    auto kernel = create_op(node);
+    kernel->prepare(PrepareContext(node, {nullptr, &w, &b}));
+    ThreadPool pool(1);
+    for (auto [H, W] : {std::pair<int64_t, int64_t>{9, 11}, {5, 4}, {9, 11}, {12, 12}}) {
+      c.H = H, c.W = W;
+      const int64_t OH = (H + 2 - 3) / 2 + 1, OW = (W + 2 - 3) / 2 + 1;
+      Tensor x = random_tensor({1, H, W, c.C}, rng), y(DType::f32, {1, OH, OW, c.M});
+      std::vector<double> want = naive_conv_nhwc(c, x, w, &b, nullptr, OH, OW);
+      RunContext rctx(node, {&x, &w, &b}, {&y}, &pool);
+      kernel->run(rctx);
+      for (int64_t i = 0; i < y.numel(); ++i)
+        ASSERT_NEAR(y.data<float>()[i], activate(c.act, want[size_t(i)]), 2e-5 * (1 + std::fabs(want[size_t(i)])))
+            << "group " << G << " " << H << "x" << W;
+    }
+  }
+}
+
 TEST(NhwcConv, ErrorsNameTheNode) {
   Node n = make_node("ConvNhwc", 2);
   n.domain = kEdgekitDomain;

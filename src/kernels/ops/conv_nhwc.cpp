@@ -67,11 +67,10 @@ class ConvNhwc final : public OpKernel {
   void run(RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
     const Tensor& w = ctx.input(1);
-    const WindowGeometry g = geometry(x.shape(), w.shape());
     std::optional<NhwcConvWeights> local;
     if (!packed_) local.emplace(pack(w, ctx.has_input(2) ? &ctx.input(2) : nullptr));
     const NhwcConvWeights& pw = packed_ ? *packed_ : *local;
-    NhwcWindow win = NhwcWindow::from(g);
+    const NhwcWindow& win = window(x.shape(), w.shape());
     nhwc_conv_f32(pw, x.data<float>(), x.dim(0), win, ctx.output(0).data<float>(),
                   residual_ ? ctx.input(3).data<float>() : nullptr, activation_, ctx.threads());
   }
@@ -87,7 +86,12 @@ class ConvNhwc final : public OpKernel {
     return attrs.resolve(node(), Shape{x[1], x[2]});
   }
 
+  const NhwcWindow& window(const Shape& x, const Shape& w) const {
+    return window_.get({x[1], x[2], w[2], w[3]}, [&] { return NhwcWindow::from(geometry(x, w)); });
+  }
+
   int64_t group_;
+  mutable SizeKeyed<NhwcWindow, 4> window_;
   FusedActivation activation_;
   bool residual_;
   std::optional<NhwcConvWeights> packed_;

@@ -48,7 +48,7 @@ class PoolNhwc final : public OpKernel {
     if constexpr (kind == NhwcPoolKind::global_average) {
       nhwc_global_avg_pool_f32(x.data<float>(), N, x.dim(1) * x.dim(2), C, y);
     } else {
-      const NhwcWindow win = NhwcWindow::from(geometry(x.shape()));
+      const NhwcWindow& win = window(x.shape());
       if (kind == NhwcPoolKind::max)
         nhwc_max_pool_f32(x.data<float>(), N, C, win, y, ctx.threads());
       else
@@ -60,7 +60,7 @@ class PoolNhwc final : public OpKernel {
   // 8-bit max over the taps inside the image (padding never wins a max), channels innermost.
   template <class T>
   void max_pool_q(const T* x, const Shape& xs, T* y, RunContext& ctx) const {
-    const NhwcWindow w = NhwcWindow::from(geometry(xs));
+    const NhwcWindow& w = window(xs);
     const int64_t C = xs[3], rows = xs[0] * w.out_h;
     parallel_for(ctx.threads(), rows, [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
@@ -86,6 +86,10 @@ class PoolNhwc final : public OpKernel {
   WindowGeometry geometry(const Shape& x) const {
     return WindowAttrs::read(node(), 2).resolve(node(), Shape{x[1], x[2]});
   }
+  const NhwcWindow& window(const Shape& x) const {
+    return window_.get({x[1], x[2]}, [&] { return NhwcWindow::from(geometry(x)); });
+  }
+  mutable SizeKeyed<NhwcWindow, 2> window_;
 
   bool count_include_pad_;
 };

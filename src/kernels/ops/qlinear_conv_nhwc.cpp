@@ -8,6 +8,7 @@
 //           with M[m] = x_scale * w_scale[m] / y_scale in fixed point.
 // With constant weights and parameters, prepare() packs the weights for the int8 micro-kernels
 // (kernels/qconv_int8.h); otherwise the integer reference loop runs.
+#include "kernels/conv_geometry.h"
 #include "kernels/qconv_int8.h"
 #include "kernels/qop_common.h"
 #include "kernels/quant_ref.h"
@@ -49,7 +50,8 @@ class QLinearConvNhwc final : public OpKernel {
     const Tensor& x = ctx.input(0);
     const Tensor& w = ctx.input(3);
     Tensor& y = ctx.output(0);
-    const IntConvShape s = plan_int_conv(node(), x.shape(), w.shape(), group_, true).shape;
+    const IntConvShape& s = shape_.get({x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), w.dim(1), w.dim(2), w.dim(3)},
+                                       [&] { return plan_int_conv(node(), x.shape(), w.shape(), group_, true).shape; });
     if (prepared_ && x.dtype() == prepared_->x_dtype && y.dtype() == prepared_->y_dtype)
       return qconv_nhwc_int8(*prepared_, x.raw(), s, y.raw(), ctx.threads());
     // Unprepared (e.g. constant folding): the reference loop.
@@ -75,6 +77,7 @@ class QLinearConvNhwc final : public OpKernel {
   }
 
   int64_t group_;
+  mutable SizeKeyed<IntConvShape, 8> shape_;
   std::shared_ptr<const QConvInt8Params> prepared_;
 };
 

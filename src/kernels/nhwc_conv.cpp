@@ -238,14 +238,19 @@ void depthwise_conv(const NhwcConvWeights& w, const float* x, int64_t batch, con
   const int64_t pb = std::max<int64_t>(0, (win.out_h - 1) * win.stride_h + (KH - 1) * win.dilation_h + 1 - win.pad_top - win.in_h);
   const int64_t pr = std::max<int64_t>(0, (win.out_w - 1) * win.stride_w + ext_w + 1 - win.pad_left - win.in_w);
   const int64_t hp = win.in_h + win.pad_top + pb, wp = win.in_w + win.pad_left + pr;
+  std::unique_lock<std::mutex> cache_lock;  // held while the kernel reads the layer's buffer
+  std::vector<float> own_padded;            // when another thread runs this layer
+  std::array<int64_t, 5> own_key{-1, -1, -1, -1, -1};
   if ((win.pad_top | win.pad_left | pb | pr) != 0 && batch * hp * wp * C <= (int64_t(32) << 10)) {
-    // The border stays zero between runs of the same geometry; only the image is copied.
-    thread_local std::vector<float> padded;
-    thread_local int64_t padded_for[5] = {-1, -1, -1, -1, -1};
-    const int64_t key[5] = {batch, hp, wp, C, win.pad_top * 4096 + win.pad_left};
-    if (!std::equal(key, key + 5, padded_for)) {
+    // Each layer keeps its buffer, whose border stays zero between runs: only the image is
+    // copied. (One buffer shared by layers of other sizes was zeroed again for each.)
+    cache_lock = std::unique_lock<std::mutex>(w.row_cache().mutex, std::try_to_lock);
+    std::vector<float>& padded = cache_lock.owns_lock() ? w.row_cache().padded : own_padded;
+    std::array<int64_t, 5>& padded_for = cache_lock.owns_lock() ? w.row_cache().padded_key : own_key;
+    const std::array<int64_t, 5> key{batch, hp, wp, C, win.pad_top * 4096 + win.pad_left};
+    if (key != padded_for) {
       padded.assign(size_t(batch * hp * wp * C), 0.f);
-      std::copy(key, key + 5, padded_for);
+      padded_for = key;
     }
     for (int64_t n = 0; n < batch; ++n)
       for (int64_t r = 0; r < win.in_h; ++r)

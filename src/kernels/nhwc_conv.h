@@ -34,7 +34,7 @@ struct NhwcWindow {
   bool pointwise() const;  // 1x1, stride 1, no padding: the input rows are the GEMM rows
 };
 
-// The row pointers of a convolution, kept between runs: they depend only on where the input
+// The row pointers of a convolution (and a depthwise conv's padded input), kept between runs: they depend only on where the input
 // is and on the geometry, and a Session's arena does not move (XNNPACK keeps its indirection
 // buffer for the same reason). Shared by copies of the weights; a run that finds it in use
 // by another thread builds its own.
@@ -43,6 +43,9 @@ struct NhwcRowCache {
   bool valid = false;
   std::array<int64_t, 11> key{};  // input address, zero row, geometry and chunking it was built for
   std::vector<const float*> rows;
+  // Depthwise: the input copied inside its zero border; the border stays zero between runs.
+  std::array<int64_t, 5> padded_key{-1, -1, -1, -1, -1};
+  std::vector<float> padded;
 };
 
 // Conv weights packed for this CPU's micro-kernel, once.

@@ -174,15 +174,21 @@ NhwcConvWeights::NhwcConvWeights(const float* w, const float* bias, int64_t out_
       group_(group), depthwise_(in_channels_per_group == 1 && group == out_channels) {
   const int64_t taps = kernel_h * kernel_w;
   if (depthwise_) {
-    // Per block of L channels: L biases, then taps x L weights; channels past the end are 0.
+    // Per block of L channels: L biases, then taps x L weights; channels past the end are 0,
+    // except that fewer channels than lanes dividing L repeat across the vector (the kernel
+    // may then take L / C adjacent pixels a vector; masked, the copies are multiplied by 0).
     const int64_t L = depthwise_f32_lanes(), blocks = (out_channels + L - 1) / L;
     const int64_t size = blocks * (1 + taps) * L;
     packed_ = std::static_pointer_cast<float>(allocate_aligned(size_t(size) * sizeof(float), true));
     float* p = packed_.get();
+    const int64_t copies = out_channels < L && L % out_channels == 0 ? L / out_channels : 1;
     for (int64_t c = 0; c < out_channels; ++c) {
       float* block = p + (c / L) * (1 + taps) * L;
-      block[c % L] = bias ? bias[c] : 0.f;
-      for (int64_t t = 0; t < taps; ++t) block[(1 + t) * L + c % L] = w[c * taps + t];
+      for (int64_t r = 0; r < copies; ++r) {
+        const int64_t lane = c % L + r * out_channels;
+        block[lane] = bias ? bias[c] : 0.f;
+        for (int64_t t = 0; t < taps; ++t) block[(1 + t) * L + lane] = w[c * taps + t];
+      }
     }
     return;
   }
@@ -261,9 +267,16 @@ void depthwise_conv(const NhwcConvWeights& w, const float* x, int64_t batch, con
         offsets[size_t(ky * KW + kx)] = (ky * win.dilation_h * wp + kx * win.dilation_w) * C;
     g.x = padded.data(), g.in_h = hp, g.in_w = wp, g.pad_top = g.pad_left = 0, g.ox_lo = 0, g.ox_hi = win.out_w;
   }
+  // Fewer channels than lanes (8 on AVX-512): with stride 1, L / C adjacent output pixels
+  // read adjacent input pixels, so one vector computes them all (the weights repeat, see
+  // the packing) when every window is inside the image and the rows split evenly.
+  const int64_t L = depthwise_f32_lanes();
+  const bool interior = g.pad_top == 0 && g.pad_left == 0 && g.ox_lo == 0 && g.ox_hi == win.out_w &&
+                        (win.out_h - 1) * win.stride_h + (KH - 1) * win.dilation_h < g.in_h;
+  if (C < L && L % C == 0 && win.stride_w == 1 && interior && win.out_w % (L / C) == 0) g.pixels_per_vector = L / C;
   // Tasks of output rows (about 512 pixels each), cut finer over threads, and over channel
   // blocks too when the image has few rows (7x7 layers with a thousand channels).
-  const int64_t rows = batch * win.out_h, L = depthwise_f32_lanes(), blocks = (C + L - 1) / L;
+  const int64_t rows = batch * win.out_h, blocks = (C + L - 1) / L;
   const int64_t want = threads > 1 ? int64_t(ThreadPool::kPiecesPerThread) * threads : 1;
   int64_t per_task = std::max<int64_t>(1, 512 / std::max<int64_t>(1, win.out_w));
   if (threads > 1) per_task = std::min(per_task, std::max<int64_t>(1, rows / want));

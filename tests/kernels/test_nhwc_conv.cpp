@@ -194,6 +194,27 @@ TEST(NhwcConv, LargeChannelCountsUseKBlocksAndPanels) {
   }
 }
 
+TEST(NhwcConv, DepthwiseWithFewChannelsPacksAdjacentPixels) {
+  // Fewer channels than lanes dividing the vector width, stride 1: several adjacent pixels a
+  // vector, on every compiled target (16, 8 or 4 lanes). Widths that split evenly and not,
+  // padded (copied with the border) and valid, residual, batches, stride 2 (not packed).
+  std::mt19937 rng(14);
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(cat("target ", hwy::TargetName(target)));
+    for (int64_t C : {1, 2, 4, 8})
+      for (const ConvCase& c : {ConvCase{1, C, C, 10, 12, 3, 3, 1, 1, C, 1, 1, 1, 1, true, true, "Relu"},
+                                ConvCase{2, C, C, 9, 16, 3, 3, 1, 1, C, 0, 0, 0, 0, true, false, "Clip"},
+                                ConvCase{1, C, C, 7, 13, 3, 3, 1, 1, C, 1, 1, 1, 1, false, false, ""},
+                                ConvCase{1, C, C, 11, 20, 5, 5, 1, 1, C, 2, 2, 2, 2, true, true, "HardSwish"},
+                                ConvCase{1, C, C, 12, 12, 3, 3, 2, 1, C, 1, 1, 1, 1, true, false, "Relu"}}) {
+        for (int threads : {1, 2}) check_case(c, rng, threads);
+        if (HasFatalFailure()) break;
+      }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
 TEST(NhwcConv, DepthwiseOnLargePaddedImagesTakesEdgeTapsRowByRow) {
   // Padded images too large to copy with their border (depthwise_conv keeps the copy for small
   // ones): the pixels near the edges take only their taps inside the image, the others groups

@@ -229,7 +229,9 @@ template <int64_t kTaps, bool kFull>  // kFull: the block has `lanes` channels (
 HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_begin, int64_t row_end,
                                 bool interior, const Epi& epi) {
   const D d;
-  const int64_t L = lanes(), c0 = cb * L, n = g.channels - c0, C = g.channels;
+  // With pixels_per_vector P > 1 a "pixel" below is P adjacent ones: C * P channels apart.
+  const int64_t P = g.pixels_per_vector, out_w = g.out_w / P;
+  const int64_t L = lanes(), c0 = cb * L, n = g.channels * P - c0, C = g.channels, ys = C * P;
   const int64_t taps = kTaps > 0 ? kTaps : g.kernel_h * g.kernel_w;
   const float* wb = g.w + cb * (1 + taps) * L;
   const V bias = hn::LoadU(d, wb);
@@ -264,13 +266,13 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_
   auto finish = [&](int64_t p, V* acc, auto count) HWY_ATTR_INLINE {
     constexpr int64_t kCount = decltype(count)::value;
     if (g.residual)
-      for (int64_t i = 0; i < kCount; ++i) acc[i] = hn::Add(acc[i], load(g.residual + (p + i) * C + c0));
+      for (int64_t i = 0; i < kCount; ++i) acc[i] = hn::Add(acc[i], load(g.residual + (p + i) * ys + c0));
     epi.apply<kCount>(acc);
     for (int64_t i = 0; i < kCount; ++i) {
       if constexpr (kFull)
-        hn::StoreU(acc[i], d, g.y + (p + i) * C + c0);
+        hn::StoreU(acc[i], d, g.y + (p + i) * ys + c0);
       else
-        hn::BlendedStore(acc[i], mask, d, g.y + (p + i) * C + c0);
+        hn::BlendedStore(acc[i], mask, d, g.y + (p + i) * ys + c0);
     }
   };
   // kCount pixels from p, pixel i's window corner at corner[i] (all taps inside).
@@ -300,7 +302,7 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_
   using One = std::integral_constant<int64_t, 1>;
   using Four = std::integral_constant<int64_t, 4>;
   using Group = std::integral_constant<int64_t, kDepthwisePixels>;
-  const int64_t step = g.stride_w * C;
+  const int64_t step = g.stride_w * C * P;
   // The window corner of output row r (column 0; may lie in the padding, never dereferenced there).
   auto row_corner = [&](int64_t r) HWY_ATTR_INLINE {
     const int64_t img = r / g.out_h, iy0 = (r % g.out_h) * g.stride_h - g.pad_top;
@@ -308,18 +310,18 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_
   };
 
   if (interior) {
-    const int64_t p_begin = row_begin * g.out_w, p_end = row_end * g.out_w;
+    const int64_t p_begin = row_begin * out_w, p_end = row_end * out_w;
     int64_t r = row_begin, ox = 0, p = p_begin;
     const float* row = row_corner(r);
     auto next = [&]() HWY_ATTR_INLINE {  // the next pixel's window corner, in row order
       const float* q = row + ox * step;
-      if (++ox == g.out_w) {
+      if (++ox == out_w) {
         ox = 0;
         if (++r < row_end) row = row_corner(r);
       }
       return q;
     };
-    auto corner_of = [&](int64_t q) { return row_corner(q / g.out_w) + (q % g.out_w) * step; };
+    auto corner_of = [&](int64_t q) { return row_corner(q / out_w) + (q % out_w) * step; };
     for (; p + kDepthwisePixels <= p_end; p += kDepthwisePixels) {
       const float* corner[kDepthwisePixels];
       for (int64_t i = 0; i < kDepthwisePixels; ++i) corner[i] = next();
@@ -387,7 +389,7 @@ void Depthwise(const DepthwiseRows& g, int64_t row_begin, int64_t row_end) {
   const bool interior = g.pad_top == 0 && g.pad_left == 0 && g.ox_lo == 0 && g.ox_hi == g.out_w &&
                         (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h < g.in_h;
   auto block = [&](int64_t cb, int64_t r0, int64_t r1) HWY_ATTR_INLINE {
-    const bool full = g.channels - cb * L >= L, in = interior;
+    const bool full = g.channels * g.pixels_per_vector - cb * L >= L, in = interior;
     if (taps == 9)
       full ? depthwise_block<9, true>(g, cb, r0, r1, in, epi) : depthwise_block<9, false>(g, cb, r0, r1, in, epi);
     else if (taps == 25)

@@ -74,6 +74,9 @@ struct DepthwiseRows {
   const float* residual;     // same layout as y, or null
   NhwcEpilogue epilogue;
   int64_t block_begin = 0, block_end = -1;  // channel blocks to compute (-1: to the last)
+  // > 1: channels * pixels_per_vector == lanes, stride_w 1, every window inside the image,
+  // out_w a multiple; each vector holds that many adjacent pixels (weights packed repeated).
+  int64_t pixels_per_vector = 1;
 };
 int64_t depthwise_f32_lanes();  // the channel block width of the chosen ISA
 void depthwise_f32(const DepthwiseRows& run, int64_t row_begin, int64_t row_end);

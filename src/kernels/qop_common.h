@@ -1,4 +1,4 @@
-// What edgekit's own int8 ops (com.edgekit:QLinearConvNhwc, QFullyConnected, QAdd,
+// What edgekit's own int8 ops (com.edgekit:QLinearConvNhwc, QFullyConnected, QAdd, QMul,
 // QAveragePoolNhwc, QGlobalAveragePoolNhwc, QLookup) share. They take their quantization
 // parameters as inputs, in ONNX's QLinear* order (value, scale, zero point, ...), so one graph
 // carries them whether it came from a TFLite int8 model or from fusing QDQ ONNX; the
@@ -52,6 +52,56 @@ inline void check_quant_input(const InferContext& ctx, size_t value, size_t zero
     EK_CHECK(ctx.input_type(zero_point).dtype == t, ctx.node().where(), ": ", what, " has dtype ", dtype_name(t),
              ", its zero point ", dtype_name(ctx.input_type(zero_point).dtype));
 }
+
+// The frame of the two-input int8 ops (QAdd, QMul): inputs a, a_scale, a_zero_point, b,
+// b_scale, b_zero_point, y_scale, y_zero_point, per tensor; y of the broadcast shape, its dtype
+// y_zero_point's. Params (the op's fixed-point constants) come from params() once in prepare()
+// when the scales are constants, else at each run (run_params).
+template <class Params>
+class QuantBinaryKernel : public OpKernel {
+ public:
+  using OpKernel::OpKernel;
+
+  void infer(InferContext& ctx) const override {
+    ctx.expect_inputs(8, 8);
+    check_quant_input(ctx, 0, 2, "input 0 (a)");
+    check_quant_input(ctx, 3, 5, "input 3 (b)");
+    const DType y = ctx.input_type(7).dtype;
+    check_dtype(node(), "input 7 (y_zero_point)", y, kQuant8Types);
+    const TensorType& a = ctx.input_type(0);
+    const TensorType& b = ctx.input_type(3);
+    if (!a.shape_known || !b.shape_known) return ctx.set_output_unknown(0, y);
+    ctx.set_output(0, y, broadcast_shapes({a.shape, b.shape}, node()));
+  }
+
+  void prepare(const PrepareContext& ctx) override {
+    auto aq = constant_quant_params(ctx, 1, "a"), bq = constant_quant_params(ctx, 4, "b");
+    auto yq = constant_quant_params(ctx, 6, "y");
+    if (aq && bq && yq) prepared_ = params(*aq, *bq, *yq, ctx.constant_input(7)->dtype());
+  }
+
+ protected:
+  virtual Params params(const QuantParams& a, const QuantParams& b, const QuantParams& y, DType t) const = 0;
+
+  Params run_params(const RunContext& ctx) const {
+    if (prepared_) return *prepared_;
+    return params(run_quant_params(ctx, 1, "a"), run_quant_params(ctx, 4, "b"), run_quant_params(ctx, 6, "y"),
+                  ctx.output(0).dtype());
+  }
+
+  // fn(a, b, y) with the three tensors' element types (each int8 or uint8) as tag values.
+  template <class Fn>
+  void visit_types(const Tensor& a, const Tensor& b, const Tensor& y, const Fn& fn) const {
+    visit_dtypes<kQuant8Types>(a.dtype(), node(), [&](auto ta) {
+      visit_dtypes<kQuant8Types>(b.dtype(), node(), [&](auto tb) {
+        visit_dtypes<kQuant8Types>(y.dtype(), node(), [&](auto ty) { fn(ta, tb, ty); });
+      });
+    });
+  }
+
+ private:
+  std::optional<Params> prepared_;
+};
 
 // Multiplier for real = in_scale * w_scale / out_scale, computed in double as TFLite does;
 // names the node when the result cannot be represented.

@@ -121,11 +121,20 @@ std::vector<int32_t> read_zero_points(const Node& node, const char* what, const 
   return z;
 }
 
+template <class TA, class TB, class TY>
+void qmul_ref(const QMulParams& p, const TA* a, const Shape& as, const TB* b, const Shape& bs, TY* y, const Shape& ys) {
+  for_each_broadcast_pair(as, bs, ys, [&](int64_t i, int64_t oa, int64_t ob) { y[i] = TY(qmul_value(p, a[oa], b[ob])); });
+}
+
 #define EK_INSTANTIATE(TX, TW)                                                                                    \
   template void int_conv_ref<TX, TW>(const TX*, int32_t, const TW*, const std::vector<int32_t>&, const int32_t*, \
                                      const IntConvShape&, int32_t*);                                              \
   template void int_matmul_ref<TX, TW>(const TX*, const std::vector<int32_t>&, const TW*,                        \
-                                       const std::vector<int32_t>&, const IntMatMulShape&, int32_t*);
+                                       const std::vector<int32_t>&, const IntMatMulShape&, int32_t*);    \
+  template void qmul_ref<TX, TW, int8_t>(const QMulParams&, const TX*, const Shape&, const TW*, const Shape&,    \
+                                         int8_t*, const Shape&);                                                  \
+  template void qmul_ref<TX, TW, uint8_t>(const QMulParams&, const TX*, const Shape&, const TW*, const Shape&,   \
+                                          uint8_t*, const Shape&);
 EK_INSTANTIATE(int8_t, int8_t)
 EK_INSTANTIATE(int8_t, uint8_t)
 EK_INSTANTIATE(uint8_t, int8_t)

@@ -10,6 +10,7 @@
 #include "core/tensor.h"
 #include "graph/graph.h"
 #include "kernels/conv_geometry.h"
+#include "kernels/requantize.h"
 
 namespace edgekit {
 
@@ -56,6 +57,27 @@ inline int32_t requantize_float(int32_t acc, float multiplier, int32_t zero_poin
   float v = std::nearbyint(float(acc) * multiplier) + float(zero_point);
   return v < float(lo) ? lo : v > float(hi) ? hi : int32_t(v);
 }
+
+// com.edgekit:QMul's arithmetic, TFLite's int8 MUL: the centred inputs' product in int32,
+// requantized by one fixed-point multiplier (a_scale * b_scale / y_scale):
+//   y = clamp(y_zp + MultiplyByQuantizedMultiplier((a - a_zp) * (b - b_zp), m), act.lo, act.hi)
+// |a - a_zp|, |b - b_zp| <= 255, so the product needs 17 bits, and m's left shift is at most 15
+// (QMul's prepare refuses larger multipliers): the shifted product never wraps.
+struct QMulParams {
+  int32_t a_zp = 0, b_zp = 0, y_zp = 0;
+  QuantMultiplier multiplier;
+  QuantRange act{-128, 127};
+};
+inline int32_t qmul_value(const QMulParams& p, int32_t a, int32_t b) {
+  const int32_t v = multiply_by_quantized_multiplier((a - p.a_zp) * (b - p.b_zp), p.multiplier) + p.y_zp;
+  return v < p.act.lo ? p.act.lo : v > p.act.hi ? p.act.hi : v;
+}
+
+// The reference: qmul_value over numpy broadcasting of a (shape as) and b (shape bs) to ys,
+// one element at a time with an odometer (the fast path, kernels/qmul_int8.h, is tested
+// against it).
+template <class TA, class TB, class TY>
+void qmul_ref(const QMulParams& p, const TA* a, const Shape& as, const TB* b, const Shape& bs, TY* y, const Shape& ys);
 
 // Reads input `i` as a zero point of an 8-bit dtype (absent: 0) for ConvInteger-style ops:
 // one value, or `per` values (1-D); names the node.

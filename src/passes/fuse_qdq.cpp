@@ -3,13 +3,18 @@
 //   DQ(x), DQ(w int8), [DQ(b int32)] -> Conv [-> Relu] -> Q    QLinearConvNhwc between Transposes
 //   DQ(x), DQ(w), [DQ(b)] -> Gemm (transA 0, alpha = beta = 1) / MatMul (2-D constant B) -> Q
 //                                                             QFullyConnected (W as [N, K])
-//   DQ(a), DQ(b) -> Add -> Q                                  QAdd (Transposes of both sides sunk)
+//   DQ(a), DQ(b) -> Add / Mul -> Q                            QAdd / QMul (Transposes of both sides sunk)
 //   DQ(x) -> AveragePool / GlobalAveragePool -> Q             Q*PoolNhwc between Transposes
-//   DQ(x) -> Sigmoid / Tanh / HardSwish / ... -> Q            QLookup
+//   DQ(x) -> Sigmoid / Tanh / HardSwish / ... -> Q            QLookup (its input's Transpose sunk)
 //   DQ(x) -> MaxPool (2-D) -> Q, same parameters             MaxPoolNhwc on the int8 values, between Transposes
 //   DQ(x) -> MaxPool / Flatten / Reshape / Relu -> Q, same parameters: the op on the int8 values
 // Activations must be quantized per tensor; weights may be per channel (axis 0 of OIHW, or of
 // Gemm's [N, K]). The Transposes around NHWC ops cancel between neighbours (merge_transposes).
+// The elementwise int8 ops (QAdd, QMul, QLookup) run where their inputs are: when every input
+// leaves an NHWC op through a Transpose of one perm, the op reads the Transposes' inputs and
+// one Transpose follows it instead (sunk). So a SiLU or HardSwish x * Sigmoid(x) and a
+// squeeze-excitation gate x * HardSigmoid(s) between int8 convolutions stay in NHWC, and the
+// Transpose after them cancels against the next convolution's.
 // Runs before constant folding, which would otherwise fold the weights' DequantizeLinear.
 #include <set>
 
@@ -84,6 +89,43 @@ class FuseQdq final : public GraphPass {
     return t;
   }
 
+  // Sinking Transposes through an elementwise op: when every value in `vs` is written by a
+  // Transpose and all have one perm, the Transposes' inputs and that perm.
+  struct Transposed {
+    std::vector<std::string> inputs;
+    std::vector<int64_t> perm;
+  };
+  static std::optional<Transposed> transposed_alike(const Graph& g, const GraphUses& u,
+                                                    const std::vector<std::string>& vs) {
+    Transposed t;
+    for (const std::string& v : vs) {
+      auto p = u.producer_is(g, v, "Transpose");
+      if (!p || !g.nodes[*p].has_attr("perm") || !g.nodes[*p].has_input(0)) return std::nullopt;
+      const std::vector<int64_t> perm = g.nodes[*p].attr_ints("perm");
+      if (!t.inputs.empty() && perm != t.perm) return std::nullopt;
+      t.perm = perm;
+      t.inputs.push_back(g.nodes[*p].inputs[0]);
+    }
+    return t;
+  }
+
+  // Replaces the nodes `dead` (a float op and its Q) by the elementwise int8 op `m` whose
+  // activation inputs are at `value_inputs` of m: m writes y, or, when those inputs all come
+  // through Transposes of one perm, m reads the Transposes' inputs and one Transpose of that
+  // perm after m writes y.
+  static void replace_sinking(Graph& g, const GraphUses& u, const std::vector<size_t>& dead, Node m,
+                              const std::vector<size_t>& value_inputs, size_t at) {
+    std::vector<std::string> vs;
+    for (size_t k : value_inputs) vs.push_back(m.inputs[k]);
+    auto t = transposed_alike(g, u, vs);
+    if (!t) return replace(g, dead, {std::move(m)}, at);
+    for (size_t k = 0; k < value_inputs.size(); ++k) m.inputs[value_inputs[k]] = t->inputs[k];
+    const std::string y = m.outputs[0];
+    m.outputs[0] = fresh_name(g, y + "/inner");
+    Node after = transpose(g, m.outputs[0], y, t->perm);
+    replace(g, dead, {std::move(m), std::move(after)}, at);
+  }
+
   // Replaces node `first` .. `last` (the float op and its Q, plus an optional activation in
   // between) by `repl`, inserted where the float op stood.
   static void replace(Graph& g, const std::vector<size_t>& dead, std::vector<Node> repl, size_t at) {
@@ -110,7 +152,7 @@ class FuseQdq final : public GraphPass {
     if (!n.domain.empty() || n.outputs.empty()) return false;
     const std::string& op = n.op_type;
     if (op == "Conv" || op == "Gemm" || op == "MatMul") return fuse_weighted(g, u, i);
-    if (op == "Add") return fuse_add(g, u, i);
+    if (op == "Add" || op == "Mul") return fuse_binary(g, u, i, op == "Add" ? "QAdd" : "QMul");
     static const std::set<std::string> pools = {"AveragePool", "GlobalAveragePool"};
     static const std::set<std::string> lookups = {"Sigmoid", "Tanh", "HardSwish", "HardSigmoid", "LeakyRelu", "Elu"};
     static const std::set<std::string> moves = {"MaxPool", "Flatten", "Reshape", "Relu"};
@@ -140,7 +182,7 @@ class FuseQdq final : public GraphPass {
       Node m = make(g, "QLookup", {x->q, x->scale, x->zero_point, qn.inputs[1], qn.inputs[2]}, {y}, n.name + "/int8", true);
       for (const auto& [k, v] : n.attrs) m.attrs[k] = v;
       m.attrs["function"] = op;
-      replace(g, {i, *q}, {m}, i);
+      replace_sinking(g, u, {i, *q}, std::move(m), {0}, i);
       return true;
     }
     // pools, in NHWC
@@ -238,27 +280,18 @@ class FuseQdq final : public GraphPass {
     return true;
   }
 
-  bool fuse_add(Graph& g, const GraphUses& u, size_t i) {
+  // DQ(a), DQ(b) -> Add / Mul -> Q as `qop` (QAdd / QMul: the same inputs).
+  bool fuse_binary(Graph& g, const GraphUses& u, size_t i, const char* qop) {
     const Node& n = g.nodes[i];
+    if (n.inputs.size() != 2) return false;
     auto a = dq_of(g, u, n.inputs[0]);
     auto b = a ? dq_of(g, u, n.inputs[1]) : std::nullopt;
     auto q = b ? q_of(g, u, n.outputs[0]) : std::nullopt;
     if (!q) return false;
     const Node& qn = g.nodes[*q];
-    const std::string y = qn.outputs[0];
-    // Both sides leaving an NHWC region through the same Transpose: add in NHWC, transpose once.
-    auto ta = u.producer_is(g, a->q, "Transpose"), tb = u.producer_is(g, b->q, "Transpose");
-    if (ta && tb && g.nodes[*ta].attrs.count("perm") && g.nodes[*ta].attr_ints("perm") == g.nodes[*tb].attr_ints("perm")) {
-      const std::string t_out = fresh_name(g, y + "/inner");
-      Node add = make(g, "QAdd", {g.nodes[*ta].inputs[0], a->scale, a->zero_point, g.nodes[*tb].inputs[0], b->scale,
-                                  b->zero_point, qn.inputs[1], qn.inputs[2]},
-                      {t_out}, n.name + "/int8", true);
-      replace(g, {i, *q}, {add, transpose(g, t_out, y, g.nodes[*ta].attr_ints("perm"))}, i);
-      return true;
-    }
-    Node add = make(g, "QAdd", {a->q, a->scale, a->zero_point, b->q, b->scale, b->zero_point, qn.inputs[1], qn.inputs[2]},
-                    {y}, n.name + "/int8", true);
-    replace(g, {i, *q}, {add}, i);
+    Node m = make(g, qop, {a->q, a->scale, a->zero_point, b->q, b->scale, b->zero_point, qn.inputs[1], qn.inputs[2]},
+                  {qn.outputs[0]}, n.name + "/int8", true);
+    replace_sinking(g, u, {i, *q}, std::move(m), {0, 3}, i);
     return true;
   }
 };

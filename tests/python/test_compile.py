@@ -164,3 +164,23 @@ def test_quantize_writes_ekm_that_matches_the_qdq_onnx(cli, tmp_path):
     np.testing.assert_array_equal(want, got)  # the same int8 kernels either way
     expect_error(edgekit(cli, "quantize", MODEL, "-o", tmp_path / "x", "--mode", "static", "--calibration", calib,
                          "--format", "tflite"), "--format tflite", "onnx or ekm")
+
+
+def test_int8_mobilenet_v3_ekm_carries_qmul(cli, tmp_path):
+    """MobileNetV3's HardSwish and squeeze-excitation Muls run as com.edgekit:QMul; the compiled
+    .ekm holds them and runs bit for bit what the QDQ ONNX runs."""
+    folder = ZOO / "mobilenet_v3_small"
+    if not (folder / "model.onnx").exists():
+        pytest.skip(f"no {folder}/model.onnx (make fixtures)")
+    x = np.load(folder / "input_0.npy")
+    calib = tmp_path / "calib.npz"
+    np.savez(calib, input=np.random.default_rng(0).standard_normal((4,) + x.shape[1:]).astype(np.float32))
+    qdq, ekm = tmp_path / "q.onnx", tmp_path / "q.ekm"
+    assert edgekit(cli, "quantize", folder / "model.onnx", "-o", qdq, "--calibration", calib).returncode == 0
+    r = edgekit(cli, "compile", qdq, "-o", ekm)
+    assert r.returncode == 0, r.stderr
+    ops = json.loads(edgekit(cli, "inspect", ekm, "--json").stdout)["ops"]
+    assert ops.get("com.edgekit:QMul") == 28 and "Mul" not in ops, ops
+    session = edgekit_py.Session(str(qdq))
+    feeds = {session.inputs[0].name: x}
+    np.testing.assert_array_equal(session.run(feeds)[0], edgekit_py.Session(str(ekm)).run(feeds)[0])

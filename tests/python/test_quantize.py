@@ -184,3 +184,52 @@ def test_relu6_clip_folds_into_the_int8_convolution(cli, tmp_path):
     assert ops.get("com.edgekit:QLinearConvNhwc") == 2 and "Clip" not in ops, ops
     got, want = edgekit_and_ort(cli, out, {"x": rng.standard_normal((2, 3, 8, 8)).astype(np.float32)})
     assert np.mean(np.abs(got - want) <= output_step(out, "y") * 1.001) >= 0.999
+
+
+def test_mul_of_activations_quantizes_to_int8_and_a_constant_mul_stays_float(cli, tmp_path):
+    """Mul of two activations (HardSwish as x * HardSigmoid(x), a squeeze-excitation gate
+    [N,C,1,1] * [N,C,H,W]) gets QDQ on both inputs and runs as com.edgekit:QMul in NHWC; a Mul
+    by a float constant is left in float. ORT runs the QDQ file, edgekit's int8 run matches it."""
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(6)
+    w1 = numpy_helper.from_array((0.2 * rng.standard_normal((8, 3, 3, 3))).astype(np.float32), "w1")
+    w2 = numpy_helper.from_array((0.3 * rng.standard_normal((8, 8, 1, 1))).astype(np.float32), "w2")
+    w3 = numpy_helper.from_array((0.2 * rng.standard_normal((4, 8, 3, 3))).astype(np.float32), "w3")
+    k = numpy_helper.from_array(rng.uniform(0.5, 2, (1, 4, 1, 1)).astype(np.float32), "k")
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["c"], pads=[1, 1, 1, 1], name="conv1"),
+             helper.make_node("HardSigmoid", ["c"], ["h"], alpha=1 / 6, beta=0.5, name="hard_sigmoid"),
+             helper.make_node("Mul", ["c", "h"], ["hs"], name="hard_swish"),
+             helper.make_node("GlobalAveragePool", ["hs"], ["p"], name="pool"),
+             helper.make_node("Conv", ["p", "w2"], ["s"], name="conv2"),
+             helper.make_node("Sigmoid", ["s"], ["g"], name="sigmoid"),
+             helper.make_node("Mul", ["g", "hs"], ["e"], name="excite"),
+             helper.make_node("Conv", ["e", "w3"], ["z"], pads=[1, 1, 1, 1], name="conv3"),
+             helper.make_node("Mul", ["z", "k"], ["y"], name="constant_scale")]
+    g = helper.make_graph(nodes, "se", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 10, 10])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4, 10, 10])],
+                          initializer=[w1, w2, w3, k])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    src, out = tmp_path / "se.onnx", tmp_path / "q.onnx"
+    onnx.save(m, str(src))
+    r = quantize(cli, src, "-o", out, "--calibration", calib(tmp_path, shape=(16, 3, 10, 10), name="x"), "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["by_op"]["Mul"] == 2
+    q = onnx.load(str(out))
+    onnx.checker.check_model(q)
+    producers = {o: n for n in q.graph.node for o in n.output}
+    muls = {n.name: n for n in q.graph.node if n.op_type == "Mul"}
+    for name in ("hard_swish", "excite"):
+        assert all(producers[i].op_type == "DequantizeLinear" for i in muls[name].input), muls[name]
+    assert producers[muls["constant_scale"].input[0]].op_type == "DequantizeLinear"
+    assert "k" in muls["constant_scale"].input  # the constant operand stays a float initializer
+    ops = json.loads(subprocess.run([cli, "inspect", str(out), "--opt-level", "3", "--json"], capture_output=True,
+                                    text=True, check=True).stdout)["ops"]
+    assert ops.get("com.edgekit:QMul") == 2 and ops.get("Mul") == 1, ops
+    assert ops.get("Transpose", 0) <= 2, ops  # in at the input, out before the float Mul
+    x = rng.standard_normal((2, 3, 10, 10)).astype(np.float32)
+    got, want = edgekit_and_ort(cli, out, {"x": x})
+    step = output_step(out, "z") * 2  # y = z * k, k < 2
+    assert np.mean(np.abs(got - want) <= step * 1.001) >= 0.999

@@ -25,6 +25,7 @@ const std::vector<ParamLayout>* layout_of(const Node& n) {
       {{kEdgekitDomain, "QLinearConvNhwc"}, &binary},
       {{kEdgekitDomain, "QFullyConnected"}, &binary},
       {{kEdgekitDomain, "QAdd"}, &binary},
+      {{kEdgekitDomain, "QMul"}, &binary},
       {{kEdgekitDomain, "QLookup"}, &unary},
       {{kEdgekitDomain, "QAveragePoolNhwc"}, &unary},
       {{kEdgekitDomain, "QGlobalAveragePoolNhwc"}, &unary},

@@ -3,7 +3,7 @@
 // Quantized tensors are found through the ops that carry quantization parameters as inputs:
 // QuantizeLinear (its output) and DequantizeLinear (its input) in QDQ models, ONNX's
 // QLinearConv / QLinearMatMul, and edgekit's int8 ops that TFLite int8 models import to
-// (com.edgekit QLinearConvNhwc, QFullyConnected, QAdd, QLookup, Q(Global)AveragePoolNhwc).
+// (com.edgekit QLinearConvNhwc, QFullyConnected, QAdd, QMul, QLookup, Q(Global)AveragePoolNhwc).
 // Each tensor counts once, however many ops read its parameters. A tensor stored as an
 // initializer is a weight (int8/uint8) or a bias (int32); any other is an activation.
 // Parameters that are not constants (DynamicQuantizeLinear's, computed at run time) are counted

@@ -20,47 +20,22 @@ struct QAddParams {
   QuantRange act;
 };
 
-class QAdd final : public OpKernel {
+class QAdd final : public QuantBinaryKernel<QAddParams> {
  public:
-  explicit QAdd(const Node& node) : OpKernel(node) {}
-
-  void infer(InferContext& ctx) const override {
-    ctx.expect_inputs(8, 8);
-    check_quant_input(ctx, 0, 2, "input 0 (a)");
-    check_quant_input(ctx, 3, 5, "input 3 (b)");
-    const DType y = ctx.input_type(7).dtype;
-    check_dtype(node(), "input 7 (y_zero_point)", y, kQuant8Types);
-    const TensorType& a = ctx.input_type(0);
-    const TensorType& b = ctx.input_type(3);
-    if (!a.shape_known || !b.shape_known) return ctx.set_output_unknown(0, y);
-    ctx.set_output(0, y, broadcast_shapes({a.shape, b.shape}, node()));
-  }
-
-  void prepare(const PrepareContext& ctx) override {
-    auto aq = constant_quant_params(ctx, 1, "a"), bq = constant_quant_params(ctx, 4, "b");
-    auto yq = constant_quant_params(ctx, 6, "y");
-    if (aq && bq && yq) prepared_ = params(*aq, *bq, *yq, ctx.constant_input(7)->dtype());
-  }
+  using QuantBinaryKernel::QuantBinaryKernel;
 
   void run(RunContext& ctx) const override {
     const Tensor& a = ctx.input(0);
     const Tensor& b = ctx.input(3);
     Tensor& y = ctx.output(0);
-    const QAddParams p = prepared_ ? *prepared_
-                                   : params(run_quant_params(ctx, 1, "a"), run_quant_params(ctx, 4, "b"),
-                                            run_quant_params(ctx, 6, "y"), y.dtype());
-    visit_dtypes<kQuant8Types>(a.dtype(), node(), [&](auto ta) {
-      visit_dtypes<kQuant8Types>(b.dtype(), node(), [&](auto tb) {
-        visit_dtypes<kQuant8Types>(y.dtype(), node(), [&](auto ty) {
-          compute(p, a.data<decltype(ta)>(), a.shape(), b.data<decltype(tb)>(), b.shape(), y.data<decltype(ty)>(),
-                  y.shape());
-        });
-      });
+    const QAddParams p = run_params(ctx);
+    visit_types(a, b, y, [&](auto ta, auto tb, auto ty) {
+      compute(p, a.data<decltype(ta)>(), a.shape(), b.data<decltype(tb)>(), b.shape(), y.data<decltype(ty)>(), y.shape());
     });
   }
 
  private:
-  QAddParams params(const QuantParams& a, const QuantParams& b, const QuantParams& y, DType t) const {
+  QAddParams params(const QuantParams& a, const QuantParams& b, const QuantParams& y, DType t) const override {
     const double twice_max = 2.0 * std::max(double(a.scale[0]), double(b.scale[0]));
     QAddParams p;
     p.a_zp = a.zero_point[0], p.b_zp = b.zero_point[0], p.y_zp = y.zero_point[0];
@@ -107,21 +82,8 @@ class QAdd final : public OpKernel {
     };
     const int64_t n = shape_numel(ys);
     if (as == ys && bs == ys) return same_shape(p, a, b, y, n);
-    const std::vector<int64_t> sa = broadcast_strides(as, ys), sb = broadcast_strides(bs, ys);
-    std::vector<int64_t> idx(ys.size(), 0);
-    int64_t oa = 0, ob = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      y[i] = one(a[oa], b[ob]);
-      for (size_t d = ys.size(); d-- > 0;) {  // odometer
-        oa += sa[d], ob += sb[d];
-        if (++idx[d] < ys[d]) break;
-        oa -= sa[d] * ys[d], ob -= sb[d] * ys[d];
-        idx[d] = 0;
-      }
-    }
+    for_each_broadcast_pair(as, bs, ys, [&](int64_t i, int64_t oa, int64_t ob) { y[i] = one(a[oa], b[ob]); });
   }
-
-  std::optional<QAddParams> prepared_;
 };
 
 }  // namespace

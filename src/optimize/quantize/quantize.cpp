@@ -171,8 +171,10 @@ std::optional<QNodeInfo> quantizable(const Graph& g, const Node& n) {
     q.activations = {0}, q.weight = 1, q.weight_axis = 1;
     return q;
   }
-  static const std::set<std::string> all_inputs = {"Add", "AveragePool", "GlobalAveragePool", "Concat", "Sigmoid",
-                                                   "Tanh", "HardSwish", "HardSigmoid", "LeakyRelu", "Relu"};
+  // Every input an activation (a Mul by a constant, e.g. a scale folded from preprocessing, stays
+  // float: only activation products have an int8 kernel, QMul).
+  static const std::set<std::string> all_inputs = {"Add", "Mul", "AveragePool", "GlobalAveragePool", "Concat",
+                                                   "Sigmoid", "Tanh", "HardSwish", "HardSigmoid", "LeakyRelu", "Relu"};
   static const std::set<std::string> moves = {"MaxPool", "Flatten", "Reshape"};
   if (all_inputs.count(op)) {
     for (size_t i = 0; i < n.inputs.size(); ++i) {

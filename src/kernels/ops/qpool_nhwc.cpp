@@ -47,11 +47,17 @@ class QAveragePoolNhwc final : public OpKernel {
     }
     const QuantRange act = activation_range(node(), yq, y.dtype());
     const bool same = xq.scale[0] == yq.scale[0] && xq.zero_point[0] == yq.zero_point[0];
-    std::vector<QuantMultiplier> mult;  // by count, when the parameters differ
-    if (!same)
-      for (int64_t c = 0; c <= g.kernel[0] * g.kernel[1]; ++c)
-        mult.push_back(c ? quantize_multiplier(double(xq.scale[0]) / (double(yq.scale[0]) * double(c)))
-                         : QuantMultiplier{});
+    // The multiplier of each tap count, when the parameters differ: made when a count first
+    // occurs (a global pool over 125 pixels has one count, not 125 to compute every run).
+    std::vector<QuantMultiplier> mult;
+    std::vector<bool> have;
+    if (!same) mult.resize(size_t(g.kernel[0] * g.kernel[1] + 1)), have.resize(mult.size());
+    auto multiplier = [&](int32_t count) -> const QuantMultiplier& {
+      if (!have[size_t(count)])
+        mult[size_t(count)] = quantize_multiplier(double(xq.scale[0]) / (double(yq.scale[0]) * double(count))),
+        have[size_t(count)] = true;
+      return mult[size_t(count)];
+    };
     visit_dtypes<kQuant8Types>(x.dtype(), node(), [&](auto tx) {
       visit_dtypes<kQuant8Types>(y.dtype(), node(), [&](auto ty) {
         using TX = decltype(tx);
@@ -79,6 +85,7 @@ class QAveragePoolNhwc final : public OpKernel {
               const int32_t inside = count;
               if (include_pad_) count = int32_t(g.kernel[0] * g.kernel[1]);
               TY* out = dst + ((n * g.output[0] + oh) * g.output[1] + ow) * C;
+              const QuantMultiplier* m = !same && count > 0 ? &multiplier(count) : nullptr;
               for (int64_t c = 0; c < C; ++c) {
                 int32_t v;
                 if (count == 0) {
@@ -89,7 +96,7 @@ class QAveragePoolNhwc final : public OpKernel {
                   v = a > 0 ? (a + count / 2) / count : (a - count / 2) / count;
                 } else {
                   int32_t a = acc[size_t(c)] - inside * xq.zero_point[0];
-                  v = yq.zero_point[0] + multiply_by_quantized_multiplier(a, mult[size_t(count)]);
+                  v = yq.zero_point[0] + multiply_by_quantized_multiplier(a, *m);
                 }
                 out[c] = TY(std::min(std::max(v, act.lo), act.hi));
               }

@@ -6,9 +6,11 @@
 #include <string_view>
 #include <type_traits>
 
+#include "core/api.h"
+
 namespace edgekit {
 
-class Error : public std::runtime_error {
+class EDGEKIT_API Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
@@ -20,7 +22,7 @@ namespace detail {
 // Every call hands an initializer_list of pieces to one out-of-line joiner, so cat and fail
 // are not compiled once per combination of argument types (string literals of each length
 // are distinct types: that was ~300 instances and ~0.4 MB of the device runtime).
-class CatPiece {
+class EDGEKIT_API CatPiece {
  public:
   template <class T>
   CatPiece(const T& v) {  // NOLINT: implicit by design
@@ -64,8 +66,8 @@ class CatPiece {
   char buf_[32];
 };
 
-std::string join(std::initializer_list<CatPiece> pieces);
-[[noreturn]] void throw_error(std::initializer_list<CatPiece> pieces);
+EDGEKIT_API std::string join(std::initializer_list<CatPiece> pieces);
+[[noreturn]] EDGEKIT_API void throw_error(std::initializer_list<CatPiece> pieces);
 
 }  // namespace detail
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <type_traits>
 
+#include "core/api.h"
 #include "core/error.h"
 #include "core/half.h"
 
@@ -12,16 +13,16 @@ namespace edgekit {
 
 enum class DType : uint8_t { undefined, f32, f64, f16, i8, u8, i16, u16, i32, u32, i64, u64, boolean };
 
-size_t dtype_size(DType t);
-const char* dtype_name(DType t);  // "f32", "i64", "bool", ...
-DType dtype_from_name(const std::string& name);  // inverse of dtype_name; throws on unknown
+EDGEKIT_API size_t dtype_size(DType t);
+EDGEKIT_API const char* dtype_name(DType t);  // "f32", "i64", "bool", ...
+EDGEKIT_API DType dtype_from_name(const std::string& name);  // inverse of dtype_name; throws on unknown
 
 // ONNX TensorProto.DataType codes: the interchange numbering of element types (ONNX files and
 // attributes such as Cast's `to` use them). Unknown or unheld codes (string 8, bfloat16 16,
 // complex) give DType::undefined; onnx_type_name names any code for error messages.
-DType dtype_from_onnx_code(int64_t code);
-int onnx_code_of(DType t);  // 0 for DType::undefined
-std::string onnx_type_name(int64_t code);  // "float", "string", "bfloat16", ... or "type 42"
+EDGEKIT_API DType dtype_from_onnx_code(int64_t code);
+EDGEKIT_API int onnx_code_of(DType t);  // 0 for DType::undefined
+EDGEKIT_API std::string onnx_type_name(int64_t code);  // "float", "string", "bfloat16", ... or "type 42"
 
 template <class T> struct dtype_of_t;
 template <> struct dtype_of_t<float> { static constexpr DType value = DType::f32; };

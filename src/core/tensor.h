@@ -11,20 +11,21 @@
 #include <string>
 #include <vector>
 
+#include "core/api.h"
 #include "core/dtype.h"
 
 namespace edgekit {
 
 using Shape = std::vector<int64_t>;
 
-int64_t shape_numel(const Shape& shape);  // product of dims; 1 for a scalar
-std::string shape_str(const Shape& shape);  // "[1,3,224,224]"; unknown dims (-1) print as "?"
+EDGEKIT_API int64_t shape_numel(const Shape& shape);  // product of dims; 1 for a scalar
+EDGEKIT_API std::string shape_str(const Shape& shape);  // "[1,3,224,224]"; unknown dims (-1) print as "?"
 
 // A 64-byte aligned buffer of `bytes` (zero-filled when asked). Throws Error when the request
 // exceeds the machine's physical memory or cannot be met.
-std::shared_ptr<void> allocate_aligned(size_t bytes, bool zero);
+EDGEKIT_API std::shared_ptr<void> allocate_aligned(size_t bytes, bool zero);
 
-class Tensor {
+class EDGEKIT_API Tensor {
  public:
   Tensor() = default;
   Tensor(DType dtype, Shape shape);  // allocates, zero-filled

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "core/api.h"
 #include "graph/graph.h"
 
 namespace edgekit {
@@ -78,13 +79,13 @@ struct EkmReadOptions {
 
 // Loads an .ekm file. Weights stay in a private, read-only-by-convention memory map that the
 // returned tensors keep alive.
-EkmModel read_ekm(const std::string& path, EkmReadOptions options = {});
+EDGEKIT_API EkmModel read_ekm(const std::string& path, EkmReadOptions options = {});
 // The same from bytes in memory; `where` names them in errors, `owner` keeps them alive for the
 // tensors that point into them (may be null when the caller outlives the model).
-EkmModel read_ekm_bytes(const void* data, size_t size, const std::string& where, std::shared_ptr<void> owner,
+EDGEKIT_API EkmModel read_ekm_bytes(const void* data, size_t size, const std::string& where, std::shared_ptr<void> owner,
                         EkmReadOptions options = {});
 
 // True when the first bytes are the .ekm magic.
-bool has_ekm_magic(const void* data, size_t size);
+EDGEKIT_API bool has_ekm_magic(const void* data, size_t size);
 
 }  // namespace edgekit

@@ -16,13 +16,14 @@
 #include <variant>
 #include <vector>
 
+#include "core/api.h"
 #include "core/tensor.h"
 
 namespace edgekit {
 
 // Type and shape of a value. dims[i] == -1 is an unknown or symbolic dim; dim_names[i]
 // holds its symbol ("N", "batch") when it has one. shape_known == false: even the rank is unknown.
-struct ValueInfo {
+struct EDGEKIT_API ValueInfo {
   std::string name;
   DType dtype = DType::undefined;
   Shape dims;
@@ -42,7 +43,7 @@ inline constexpr const char* kEdgekitDomain = "com.edgekit";
 using AttributeValue = std::variant<float, int64_t, std::string, Tensor, std::vector<float>, std::vector<int64_t>,
                                     std::vector<std::string>>;
 
-struct Node {
+struct EDGEKIT_API Node {
   std::string name;
   std::string op_type;
   std::string domain;  // "" is the default ONNX domain
@@ -77,7 +78,7 @@ struct Node {
   const AttributeValue& attr(const std::string& key) const;
 };
 
-class Graph {
+class EDGEKIT_API Graph {
  public:
   std::string name;
   std::string source_format;  // "onnx", "tflite", ...
@@ -105,6 +106,6 @@ class Graph {
 
 // Structural checks: every value is defined once, every input is defined before use, graph
 // outputs are produced, no cycle. Throws Error naming the node and the value.
-void verify(const Graph& graph);
+EDGEKIT_API void verify(const Graph& graph);
 
 }  // namespace edgekit

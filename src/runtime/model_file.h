@@ -4,16 +4,17 @@
 #pragma once
 #include <string>
 
+#include "core/api.h"
 #include "graph/graph.h"
 
 namespace edgekit {
 
 using ModelImporter = Graph (*)(const std::string& path);
 // Installs the importer for non-.ekm files (the full library does this at start-up).
-void set_model_importer(ModelImporter importer);
+EDGEKIT_API void set_model_importer(ModelImporter importer);
 
 // .ekm -> read_ekm; anything else -> the registered importer, or an Error saying that this
 // runtime reads only .ekm and how to make one.
-Graph load_model_file(const std::string& path);
+EDGEKIT_API Graph load_model_file(const std::string& path);
 
 }  // namespace edgekit

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/api.h"
 #include "graph/graph.h"
 #include "core/thread_pool.h"
 #include "kernels/op.h"
@@ -40,7 +41,7 @@ struct ProfileEvent {
   int64_t duration_ns = 0;
 };
 
-class Session {
+class EDGEKIT_API Session {
  public:
   explicit Session(const std::string& model_path, SessionOptions options = {});
   explicit Session(Graph graph, SessionOptions options = {});

@@ -183,6 +183,25 @@ struct BroadcastPlan {
   std::array<BroadcastStrides, kMaxBroadcastRank> strides{};  // element strides per dim, per input
 };
 
+// Elementwise kernels split work over threads only above this many elements a piece: below
+// it a piece takes a few microseconds, about what handing it to another thread costs.
+constexpr int64_t kMinParallelElements = int64_t(1) << 16;
+
+// The part of plan p covering indices [begin, end) of its outermost dim, to split a broadcast
+// over threads: the output starts at element `out`, input k at element `in[k]`.
+struct BroadcastSlice {
+  BroadcastPlan plan;
+  int64_t out = 0;
+  BroadcastStrides in{};
+};
+inline BroadcastSlice slice_outer(const BroadcastPlan& p, int64_t begin, int64_t end) {
+  BroadcastSlice s{p, 0, {}};
+  const int64_t row = p.dims[0] == 0 ? 0 : p.numel / p.dims[0];  // output elements per outer index
+  s.plan.dims[0] = end - begin, s.plan.numel = row * (end - begin), s.out = row * begin;
+  for (int k = 0; k < p.num_inputs; ++k) s.in[k] = p.strides[0][k] * begin;
+  return s;
+}
+
 // Plans reading `inputs` (each broadcastable to out_shape, numpy rules) to fill out_shape.
 // Throws naming the node when an input does not broadcast to out_shape.
 BroadcastPlan plan_broadcast(const Node& node, const Shape& out_shape, const Shape* const* inputs, int num_inputs);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/thread_pool.h"
 #include "kernels/op.h"
 
 namespace edgekit::test {
@@ -24,6 +25,24 @@ inline void expect_close(const Tensor& got, const std::vector<float>& want, floa
   ASSERT_EQ(got.numel(), int64_t(want.size()));
   const float* g = got.data<float>();
   for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(g[i], want[i], tol * (1 + std::fabs(want[i]))) << "at " << i;
+}
+
+// Runs node on all-present inputs as a Session would (infer, then run) with a pool of
+// `threads`: run_node's answer, split over threads where the kernel does.
+inline Tensor run_on_threads(const Node& node, const std::vector<Tensor>& inputs, int threads) {
+  auto kernel = create_op(node);
+  std::vector<TensorType> types;
+  std::vector<const TensorType*> type_ptrs;
+  std::vector<const Tensor*> in_ptrs;
+  for (const Tensor& t : inputs) types.push_back({t.dtype(), t.shape(), true});
+  for (size_t i = 0; i < inputs.size(); ++i) type_ptrs.push_back(&types[i]), in_ptrs.push_back(&inputs[i]);
+  InferContext ictx(node, type_ptrs, in_ptrs);
+  kernel->infer(ictx);
+  Tensor y(ictx.outputs()[0].dtype, ictx.outputs()[0].shape);
+  ThreadPool pool(threads);
+  RunContext rctx(node, in_ptrs, {&y}, &pool);
+  kernel->run(rctx);
+  return y;
 }
 
 }  // namespace edgekit::test

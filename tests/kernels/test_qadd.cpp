@@ -1,6 +1,7 @@
 // com.edgekit:QAdd: the vector path (same shapes) against the scalar broadcast path.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 
 #include "kernels/op.h"
@@ -47,6 +48,17 @@ void check_vector_path_matches_scalar(uint32_t seed, float a_scale, float b_scal
 TEST(QAdd, VectorPathMatchesScalarInt8) {
   check_vector_path_matches_scalar<int8_t>(1, 0.02f, 0.03f, 0.05f);
   check_vector_path_matches_scalar<int8_t>(2, 0.1f, 0.001f, 0.1f);
+}
+
+TEST(QAdd, LargeTensorsSplitOverThreadsMatchOneThread) {
+  std::mt19937 rng(9);
+  Node n = test::make_node("QAdd", 8);
+  n.domain = kEdgekitDomain;
+  const Tensor a = random_q<int8_t>({1, 300001}, rng), b = random_q<int8_t>({1, 300001}, rng);
+  const std::vector<Tensor> in = {a, Tensor::scalar(0.02f), Tensor::scalar(int8_t(3)), b, Tensor::scalar(0.03f),
+                                  Tensor::scalar(int8_t(-7)), Tensor::scalar(0.05f), Tensor::scalar(int8_t(1))};
+  const Tensor one = run_node(n, in)[0], two = test::run_on_threads(n, in, 2);
+  EXPECT_EQ(0, std::memcmp(one.raw(), two.raw(), size_t(one.numel())));
 }
 
 TEST(QAdd, VectorPathMatchesScalarUint8) {

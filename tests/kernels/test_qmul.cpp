@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "error_of.h"
@@ -128,6 +129,18 @@ void check_every_target(uint32_t seed) {
 
 TEST(QMul, VectorPathMatchesReferenceOnEveryTargetInt8) { check_every_target<int8_t>(1); }
 TEST(QMul, VectorPathMatchesReferenceOnEveryTargetUint8) { check_every_target<uint8_t>(1000); }
+
+TEST(QMul, LargeTensorsSplitOverThreadsMatchOneThread) {
+  // Same shapes (one row, cut), a [N,H,W,C] * [N,1,1,C] gate and an NCHW [N,C,1,1] one (rows).
+  for (const auto& [as, bs] : std::vector<std::pair<Shape, Shape>>{{{1, 300001}, {1, 300001}},
+                                                                   {{2, 56, 56, 24}, {2, 1, 1, 24}},
+                                                                   {{1, 96, 60, 60}, {1, 96, 1, 1}}}) {
+    auto c = make_case<int8_t>(7, as, bs, {0.02f, 0.03f, 0.01f});
+    const Tensor one = run_node(c.node(), c.inputs()).at(0), two = test::run_on_threads(c.node(), c.inputs(), 2);
+    ASSERT_EQ(one.shape(), two.shape());
+    EXPECT_EQ(0, std::memcmp(one.raw(), two.raw(), size_t(one.numel()))) << shape_str(as) << " * " << shape_str(bs);
+  }
+}
 
 TEST(QMul, SaturatesAtBothEndsLikeTheReference) {
   // Large products of both signs: outputs pinned at -128 and 127 (uint8: 0 and 255).

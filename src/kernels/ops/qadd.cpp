@@ -1,12 +1,15 @@
 // com.edgekit:QAdd: y = a + b on int8/uint8 values with numpy broadcasting, in TFLite's
 // integer arithmetic: both inputs rescaled to a common 2^20-scaled fixed point, summed, then
-// requantized to y (multipliers from the scales, as TFLite's ADD prepares them).
+// requantized to y (multipliers from the scales, as TFLite's ADD prepares them). Same shapes
+// (residual connections) run a block at a time on the vector requantization, large tensors
+// split over the threads; broadcasts one element at a time.
 //   inputs a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point
 //   attrs  activation_min / activation_max
 #include <algorithm>
 #include <limits>
 #include <type_traits>
 
+#include "core/thread_pool.h"
 #include "kernels/qop_common.h"
 
 namespace edgekit {
@@ -30,7 +33,8 @@ class QAdd final : public QuantBinaryKernel<QAddParams> {
     Tensor& y = ctx.output(0);
     const QAddParams p = run_params(ctx);
     visit_types(a, b, y, [&](auto ta, auto tb, auto ty) {
-      compute(p, a.data<decltype(ta)>(), a.shape(), b.data<decltype(tb)>(), b.shape(), y.data<decltype(ty)>(), y.shape());
+      compute(p, a.data<decltype(ta)>(), a.shape(), b.data<decltype(tb)>(), b.shape(), y.data<decltype(ty)>(), y.shape(),
+              ctx.threads());
     });
   }
 
@@ -73,7 +77,7 @@ class QAdd final : public QuantBinaryKernel<QAddParams> {
 
   template <class TA, class TB, class TY>
   static void compute(const QAddParams& p, const TA* a, const Shape& as, const TB* b, const Shape& bs, TY* y,
-                      const Shape& ys) {
+                      const Shape& ys, ThreadPool* pool) {
     auto one = [&](int32_t av, int32_t bv) {
       const int32_t sa = multiply_by_quantized_multiplier((av - p.a_zp) * (1 << kLeftShift), p.a_mult);
       const int32_t sb = multiply_by_quantized_multiplier((bv - p.b_zp) * (1 << kLeftShift), p.b_mult);
@@ -81,7 +85,11 @@ class QAdd final : public QuantBinaryKernel<QAddParams> {
       return TY(std::min(std::max(v, p.act.lo), p.act.hi));
     };
     const int64_t n = shape_numel(ys);
-    if (as == ys && bs == ys) return same_shape(p, a, b, y, n);
+    if (as == ys && bs == ys) {
+      return parallel_for(pool, n, [&](int64_t begin, int64_t end) {
+        same_shape(p, a + begin, b + begin, y + begin, end - begin);
+      }, kMinParallelElements);
+    }
     for_each_broadcast_pair(as, bs, ys, [&](int64_t i, int64_t oa, int64_t ob) { y[i] = one(a[oa], b[ob]); });
   }
 };

@@ -4,15 +4,15 @@
 // attributes sit on this node too) run by its reference kernel once, when the table is built.
 //   inputs x, x_scale, x_zero_point, y_scale, y_zero_point
 // TFLite's int8 LOGISTIC / TANH / HARD_SWISH and a fused DQ -> f -> Q in a QDQ model both
-// become this op; the result is f's, correctly rounded, for every possible input.
-#include <array>
-
+// become this op; the result is f's, correctly rounded, for every possible input. The table is
+// applied by kernels/qlookup_int8.h (vector lookups, large tensors split over the threads).
+#include "kernels/qlookup_int8.h"
 #include "kernels/qop_common.h"
 
 namespace edgekit {
 namespace {
 
-using Table = std::array<uint8_t, 256>;  // indexed by the input's byte, holds the output's
+using Table = ByteTable;  // indexed by the input's byte, holds the output's
 
 class QLookup final : public OpKernel {
  public:
@@ -40,9 +40,7 @@ class QLookup final : public OpKernel {
     Tensor& y = ctx.output(0);
     const Table t = table_ ? *table_
                            : table(run_quant_params(ctx, 1, "x"), x.dtype(), run_quant_params(ctx, 3, "y"), y.dtype());
-    const uint8_t* src = static_cast<const uint8_t*>(x.raw());
-    uint8_t* dst = static_cast<uint8_t*>(y.raw());
-    for (int64_t i = 0, n = x.numel(); i < n; ++i) dst[i] = t[src[i]];
+    lookup_bytes(t, static_cast<const uint8_t*>(x.raw()), static_cast<uint8_t*>(y.raw()), x.numel(), ctx.threads());
   }
 
  private:

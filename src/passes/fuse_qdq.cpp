@@ -8,6 +8,8 @@
 //   DQ(x) -> Sigmoid / Tanh / HardSwish / ... -> Q            QLookup (its input's Transpose sunk)
 //   DQ(x) -> MaxPool (2-D) -> Q, same parameters             MaxPoolNhwc on the int8 values, between Transposes
 //   DQ(x) -> MaxPool / Flatten / Reshape / Relu -> Q, same parameters: the op on the int8 values
+//   QMul(x, QLookup(x)), the lookup read by nothing else      one QLookup, its table the two ops'
+//     composition (SiLU x * Sigmoid(x), HardSwish x * HardSigmoid(x) after the rules above)
 // Activations must be quantized per tensor; weights may be per channel (axis 0 of OIHW, or of
 // Gemm's [N, K]). The Transposes around NHWC ops cancel between neighbours (merge_transposes).
 // The elementwise int8 ops (QAdd, QMul, QLookup) run where their inputs are: when every input
@@ -15,8 +17,12 @@
 // one Transpose follows it instead (sunk). So a SiLU or HardSwish x * Sigmoid(x) and a
 // squeeze-excitation gate x * HardSigmoid(s) between int8 convolutions stay in NHWC, and the
 // Transpose after them cancels against the next convolution's.
+// The composed table is the two int8 kernels run on all 256 values of x (QLookup, then QMul
+// with x), so the fused graph gives the unfused one's bytes exactly.
 // Runs before constant folding, which would otherwise fold the weights' DequantizeLinear.
 #include <set>
+
+#include "kernels/op.h"
 
 #include "passes/pass_manager.h"
 
@@ -32,7 +38,7 @@ struct Dq {  // a DequantizeLinear node's operands
 class FuseQdq final : public GraphPass {
  public:
   const char* name() const override { return "fuse_qdq"; }
-  std::vector<std::string> op_types() const override { return {"QuantizeLinear"}; }
+  std::vector<std::string> op_types() const override { return {"QuantizeLinear", "QMul"}; }
 
   bool apply(Graph& g) override {
     bool changed = false;
@@ -149,6 +155,7 @@ class FuseQdq final : public GraphPass {
 
   bool try_fuse(Graph& g, const GraphUses& u, size_t i) {
     const Node& n = g.nodes[i];
+    if (n.domain == kEdgekitDomain && n.op_type == "QMul") return fuse_lookup_mul(g, u, i);
     if (!n.domain.empty() || n.outputs.empty()) return false;
     const std::string& op = n.op_type;
     if (op == "Conv" || op == "Gemm" || op == "MatMul") return fuse_weighted(g, u, i);
@@ -278,6 +285,70 @@ class FuseQdq final : public GraphPass {
     set_act(fc);
     replace(g, dead, {fc}, i);
     return true;
+  }
+
+  // Whether inputs [from, to) of n are all constant scalars (per-tensor quantization params).
+  static bool constant_params(const Graph& g, const Node& n, size_t from, size_t to) {
+    for (size_t k = from; k < to; ++k)
+      if (!n.has_input(k) || !per_tensor(g, n.inputs[k])) return false;
+    return true;
+  }
+
+  // QMul(x, s) or QMul(s, x) with s = QLookup(x) read by this QMul alone -> QLookup(x) whose
+  // table is both ops run on every byte of x.
+  bool fuse_lookup_mul(Graph& g, const GraphUses& u, size_t i) {
+    const Node& mul = g.nodes[i];
+    if (mul.inputs.size() != 8 || mul.outputs.size() != 1 || !constant_params(g, mul, 1, 3) ||
+        !constant_params(g, mul, 4, 8))
+      return false;
+    for (size_t side : {size_t(0), size_t(3)}) {  // the input QLookup writes
+      const std::string& s = mul.inputs[side];
+      auto p = u.producer.find(s);
+      if (p == u.producer.end() || u.use_count(s) != 1) continue;
+      const Node& look = g.nodes[p->second];
+      if (look.op_type != "QLookup" || look.domain != kEdgekitDomain || look.inputs.size() < 5 ||
+          look.inputs[0] != mul.inputs[3 - side] || !constant_params(g, look, 1, 5))
+        continue;
+      if (look.has_input(5) && !constant_value(g, look.inputs[5])) continue;
+      auto table = composed_table(g, look, mul, side);
+      if (!table) continue;
+      const std::string t = fresh_name(g, mul.outputs[0] + "/table");
+      g.initializers[t] = *table;
+      Node m = make(g, "QLookup", {look.inputs[0], look.inputs[1], look.inputs[2], mul.inputs[6], mul.inputs[7], t},
+                    {mul.outputs[0]}, mul.name + "/lookup", true);
+      replace(g, {p->second, i}, {std::move(m)}, i);
+      return true;
+    }
+    return false;
+  }
+
+  // The bytes QMul(x, QLookup(x)) gives for x = each of the 256 values, by running both
+  // kernels; nullopt when either refuses its parameters (then the ops stay, and say so at run).
+  static std::optional<Tensor> composed_table(const Graph& g, const Node& look, const Node& mul, size_t side) {
+    const DType xt = constant_value(g, look.inputs[2])->dtype();
+    if (xt != DType::i8 && xt != DType::u8) return std::nullopt;
+    Tensor x(xt, {256});
+    for (int b = 0; b < 256; ++b) static_cast<uint8_t*>(x.raw())[b] = uint8_t(b);
+    auto constants = [&](const Node& n) {  // n's constant inputs, an empty Tensor for the others
+      std::vector<Tensor> in;
+      for (const std::string& v : n.inputs) {
+        const Tensor* c = v.empty() ? nullptr : constant_value(g, v);
+        in.push_back(c ? *c : Tensor());
+      }
+      return in;
+    };
+    try {
+      std::vector<Tensor> in = constants(look);
+      in[0] = x;
+      const Tensor s = run_node(look, in).at(0);
+      in = constants(mul);
+      in[side] = s, in[3 - side] = x;
+      Tensor y = run_node(mul, in).at(0);
+      if (y.numel() != 256) return std::nullopt;
+      return y;
+    } catch (const Error&) {
+      return std::nullopt;
+    }
   }
 
   // DQ(a), DQ(b) -> Add / Mul -> Q as `qop` (QAdd / QMul: the same inputs).

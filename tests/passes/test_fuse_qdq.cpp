@@ -1,9 +1,12 @@
 // fuse_qdq on Mul: QDQ graphs written by hand (as `edgekit quantize` writes them) against the
 // same graph at level 0 (ONNX's reference QuantizeLinear / DequantizeLinear around float ops):
 // the int8 ops agree within one output step, and the Transposes between NHWC int8 ops go.
+// QMul(x, QLookup(x)) as one QLookup: the same bytes as the two int8 ops, on every input byte.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "pass_test_util.h"
 
@@ -38,6 +41,25 @@ struct QdqBuilder {
     g.initializers[name + "/zero_point"] = Tensor(DType::i8, {});
     g.add_node("DequantizeLinear", {name + "/q", name + "/scale", name + "/zero_point"}, {name}, name + "/DQ");
     return name;
+  }
+
+  // The graph input x [1, C, H, W] through an identity, quantized, into a padded 3x3 conv to
+  // M channels, quantized: the value "c".
+  void input_conv(Shape x, int64_t M) {
+    g.inputs.push_back({"x", DType::f32, x, {}});
+    g.add_node("Identity", {"x"}, {"x0/float"}, "input");
+    qdq("x0", 4.f / 127, 0);
+    conv("x0", weight("w1", {M, x[1], 3, 3}, 1, 0.2f), "c", true);
+    qdq("c", 8.f / 127, 0);
+  }
+
+  // y = x * f(x), f (Sigmoid, HardSigmoid) quantized to [0, 1] on its own, y with (scale, zero point).
+  void self_gate(const std::string& x, const std::string& f, const std::string& y, float scale, int zero_point) {
+    Node& a = g.add_node(f, {x}, {y + "/gate/float"}, y + "/" + f);
+    if (f == "HardSigmoid") a.attrs["alpha"] = 1.f / 6, a.attrs["beta"] = 0.5f;
+    qdq(y + "/gate", 1.f / 255, -128);
+    g.add_node("Mul", {x, y + "/gate"}, {y + "/float"}, y + "/mul");
+    qdq(y, scale, zero_point);
   }
 
   void conv(const std::string& x, const std::string& w, const std::string& y, bool pad) {
@@ -76,16 +98,8 @@ void expect_within_one_step(const Graph& g, float step, int level = 3) {
 // gate [N,C,1,1] * [N,C,H,W]) -> conv: MobileNetV3's block, every value quantized.
 Graph squeeze_excitation_block() {
   QdqBuilder b;
-  b.g.inputs.push_back({"x", DType::f32, {1, 8, 6, 6}, {}});
-  b.g.add_node("Identity", {"x"}, {"x0/float"}, "input");
-  b.qdq("x0", 4.f / 127, 0);
-  b.conv("x0", b.weight("w1", {8, 8, 3, 3}, 1, 0.2f), "c", true);
-  b.qdq("c", 8.f / 127, 0);
-  Node& hs = b.g.add_node("HardSigmoid", {"c"}, {"h/float"}, "hard_sigmoid");
-  hs.attrs["alpha"] = 1.f / 6, hs.attrs["beta"] = 0.5f;
-  b.qdq("h", 1.f / 255, -128);
-  b.g.add_node("Mul", {"c", "h"}, {"hs/float"}, "hard_swish");
-  b.qdq("hs", 8.4f / 255, -116);
+  b.input_conv({1, 8, 6, 6}, 8);
+  b.self_gate("c", "HardSigmoid", "hs", 8.4f / 255, -116);
   b.g.add_node("GlobalAveragePool", {"hs"}, {"p/float"}, "pool");
   b.qdq("p", 8.4f / 255, -116);
   b.conv("p", b.weight("w2", {8, 8, 1, 1}, 2, 0.3f), "s", false);
@@ -104,7 +118,8 @@ TEST(FuseQdq, MulsBecomeQMulInNhwcBetweenInt8Convolutions) {
   const Graph g = squeeze_excitation_block();
   Graph opt = g;
   optimize_graph(opt, 3);
-  EXPECT_EQ(count_ops(opt, "QMul", kEdgekitDomain), 2);
+  // HardSwish's x * HardSigmoid(x) became one QLookup; the gate's QMul stays.
+  EXPECT_EQ(count_ops(opt, "QMul", kEdgekitDomain), 1);
   EXPECT_EQ(count_ops(opt, "Mul"), 0);
   EXPECT_EQ(count_ops(opt, "QLookup", kEdgekitDomain), 2);
   // The Transposes of both Muls' operands were sunk and cancelled: what is left converts the
@@ -144,6 +159,82 @@ TEST(FuseQdq, MulByAFloatConstantStaysFloat) {
   optimize_graph(opt, 2);
   EXPECT_EQ(count_ops(opt, "QMul", kEdgekitDomain), 0);
   EXPECT_EQ(count_ops(opt, "Mul"), 1);
+}
+
+// x (int8 graph input) -> QLookup(function) -> s; QMul(x, s) (or (s, x)) -> y; with
+// `s_is_output`, s is also a graph output (read twice: not fused).
+Graph lookup_mul_graph(const std::string& function, bool lookup_first, bool s_is_output = false) {
+  Graph g;
+  g.opsets[""] = 13, g.opsets[kEdgekitDomain] = 1;
+  g.inputs.push_back({"x", DType::i8, {2, 300}, {}});
+  auto scalar = [&](const std::string& name, float scale, int zero_point) {
+    g.initializers[name + "/scale"] = Tensor::scalar<float>(scale);
+    g.initializers[name + "/zero_point"] = Tensor::scalar<int8_t>(int8_t(zero_point));
+  };
+  scalar("x", 7.f / 127, 3);
+  scalar("s", 1.f / 255, -128);
+  scalar("y", 7.3f / 255, -110);
+  Node& look = g.add_node("QLookup", {"x", "x/scale", "x/zero_point", "s/scale", "s/zero_point"}, {"s"}, "lookup");
+  look.domain = kEdgekitDomain, look.opset = 1;
+  look.attrs["function"] = function;
+  if (function == "HardSigmoid") look.attrs["alpha"] = 1.f / 6, look.attrs["beta"] = 0.5f;
+  const std::string a = lookup_first ? "s" : "x", b = lookup_first ? "x" : "s";
+  Node& mul = g.add_node("QMul", {a, a + "/scale", a + "/zero_point", b, b + "/scale", b + "/zero_point", "y/scale",
+                                  "y/zero_point"}, {"y"}, "mul");
+  mul.domain = kEdgekitDomain, mul.opset = 1;
+  g.outputs.push_back({"y", DType::i8, {2, 300}, {}});
+  if (s_is_output) g.outputs.push_back({"s", DType::i8, {2, 300}, {}});
+  return g;
+}
+
+// Every int8 value, then more in another order.
+std::map<std::string, Tensor> every_byte() {
+  Tensor x(DType::i8, {2, 300});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<int8_t>()[i] = int8_t(uint8_t(i * 37 + 11));
+  return {{"x", x}};
+}
+
+TEST(FuseQdq, LookupTimesItsInputBecomesOneLookupWithTheSameBytes) {
+  for (const char* function : {"Sigmoid", "HardSigmoid", "Tanh"})
+    for (bool lookup_first : {false, true}) {
+      SCOPED_TRACE(std::string(function) + (lookup_first ? " s * x" : " x * s"));
+      const Graph g = lookup_mul_graph(function, lookup_first);
+      Graph opt = g;
+      optimize_graph(opt, 2);
+      EXPECT_EQ(count_ops(opt, "QMul", kEdgekitDomain), 0);
+      EXPECT_EQ(count_ops(opt, "QLookup", kEdgekitDomain), 1);
+      Session unfused(Graph(g), {.threads = 1, .opt_level = 0}), fused(Graph(g), {.threads = 1, .opt_level = 2});
+      const Tensor want = unfused.run(every_byte()).at(0), got = fused.run(every_byte()).at(0);
+      ASSERT_EQ(want.shape(), got.shape());
+      EXPECT_EQ(0, std::memcmp(want.raw(), got.raw(), size_t(want.numel())));
+      int distinct[256] = {};
+      for (int64_t i = 0; i < got.numel(); ++i) distinct[static_cast<const uint8_t*>(got.raw())[i]] = 1;
+      EXPECT_GT(std::count(distinct, distinct + 256, 1), 100);  // the comparison covers many outputs
+    }
+}
+
+TEST(FuseQdq, LookupReadByAnotherConsumerIsNotFused) {
+  const Graph g = lookup_mul_graph("Sigmoid", false, true);
+  Graph opt = g;
+  optimize_graph(opt, 2);
+  EXPECT_EQ(count_ops(opt, "QMul", kEdgekitDomain), 1);
+  EXPECT_EQ(count_ops(opt, "QLookup", kEdgekitDomain), 1);
+}
+
+TEST(FuseQdq, QdqSiluBecomesOneLookup) {
+  // DQ(x) -> Sigmoid -> Q -> DQ, Mul(DQ(x), that) -> Q: EfficientNet's SiLU as quantized.
+  QdqBuilder b;
+  b.input_conv({1, 4, 5, 5}, 8);
+  b.self_gate("c", "Sigmoid", "silu", 8.3f / 255, -120);
+  b.conv("silu", b.weight("w2", {4, 8, 3, 3}, 2, 0.2f), "z", true);
+  b.qdq("z", 16.f / 127, 0);
+  b.g.outputs.push_back({"z", DType::f32, {1, 4, 5, 5}, {}});
+  Graph opt = b.g;
+  optimize_graph(opt, 3);
+  EXPECT_EQ(count_ops(opt, "QMul", kEdgekitDomain), 0);
+  EXPECT_EQ(count_ops(opt, "QLookup", kEdgekitDomain), 1);
+  EXPECT_EQ(count_ops(opt, "Transpose"), 2);
+  expect_within_one_step(b.g, 16.f / 127);
 }
 
 }  // namespace

@@ -167,8 +167,9 @@ def test_quantize_writes_ekm_that_matches_the_qdq_onnx(cli, tmp_path):
 
 
 def test_int8_mobilenet_v3_ekm_carries_qmul(cli, tmp_path):
-    """MobileNetV3's HardSwish and squeeze-excitation Muls run as com.edgekit:QMul; the compiled
-    .ekm holds them and runs bit for bit what the QDQ ONNX runs."""
+    """MobileNetV3's squeeze-excitation Muls run as com.edgekit:QMul and its 19 HardSwish
+    x * HardSigmoid(x) as one QLookup each (its table an initializer); the compiled .ekm holds
+    them and runs bit for bit what the QDQ ONNX runs."""
     folder = ZOO / "mobilenet_v3_small"
     if not (folder / "model.onnx").exists():
         pytest.skip(f"no {folder}/model.onnx (make fixtures)")
@@ -180,7 +181,7 @@ def test_int8_mobilenet_v3_ekm_carries_qmul(cli, tmp_path):
     r = edgekit(cli, "compile", qdq, "-o", ekm)
     assert r.returncode == 0, r.stderr
     ops = json.loads(edgekit(cli, "inspect", ekm, "--json").stdout)["ops"]
-    assert ops.get("com.edgekit:QMul") == 28 and "Mul" not in ops, ops
+    assert ops.get("com.edgekit:QMul") == 9 and ops.get("com.edgekit:QLookup") == 28 and "Mul" not in ops, ops
     session = edgekit_py.Session(str(qdq))
     feeds = {session.inputs[0].name: x}
     np.testing.assert_array_equal(session.run(feeds)[0], edgekit_py.Session(str(ekm)).run(feeds)[0])

@@ -262,8 +262,10 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_
     else
       return g.offsets[k] + c0;
   };
-  // Residual, epilogue and store of `kCount` consecutive output pixels from pixel p.
-  auto finish = [&](int64_t p, V* acc, auto count) HWY_ATTR_INLINE {
+  // Residual, epilogue and store of `kCount` consecutive output pixels from pixel p. Not
+  // forced inline: with the activations' switch it is most of the code, and a copy at every
+  // call site made this file's sanitizer build take minutes more.
+  auto finish = [&](int64_t p, V* acc, auto count) {
     constexpr int64_t kCount = decltype(count)::value;
     if (g.residual)
       for (int64_t i = 0; i < kCount; ++i) acc[i] = hn::Add(acc[i], load(g.residual + (p + i) * ys + c0));

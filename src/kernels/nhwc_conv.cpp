@@ -278,9 +278,8 @@ void depthwise_conv(const NhwcConvWeights& w, const float* x, int64_t batch, con
   // read adjacent input pixels, so one vector computes them all (the weights repeat, see
   // the packing) when every window is inside the image and the rows split evenly.
   const int64_t L = depthwise_f32_lanes();
-  const bool interior = g.pad_top == 0 && g.pad_left == 0 && g.ox_lo == 0 && g.ox_hi == win.out_w &&
-                        (win.out_h - 1) * win.stride_h + (KH - 1) * win.dilation_h < g.in_h;
-  if (C < L && L % C == 0 && win.stride_w == 1 && interior && win.out_w % (L / C) == 0) g.pixels_per_vector = L / C;
+  if (C < L && L % C == 0 && win.stride_w == 1 && win.out_w % (L / C) == 0 && depthwise_windows_inside(g))
+    g.pixels_per_vector = L / C;
   // Tasks of output rows (about 512 pixels each), cut finer over threads, and over channel
   // blocks too when the image has few rows (7x7 layers with a thousand channels).
   const int64_t rows = batch * win.out_h, blocks = (C + L - 1) / L;

@@ -34,9 +34,9 @@ struct NhwcWindow {
   bool pointwise() const;  // 1x1, stride 1, no padding: the input rows are the GEMM rows
 };
 
-// The row pointers of a convolution (and a depthwise conv's padded input), kept between runs: they depend only on where the input
-// is and on the geometry, and a Session's arena does not move (XNNPACK keeps its indirection
-// buffer for the same reason). Shared by copies of the weights; a run that finds it in use
+// The row pointers of a convolution (and a depthwise conv's padded input), kept between runs:
+// they depend only on where the input is and on the geometry, and a Session's arena does not
+// move (XNNPACK keeps its indirection buffer for the same reason). Shared by copies of the weights; a run that finds it in use
 // by another thread builds its own.
 struct NhwcRowCache {
   std::mutex mutex;

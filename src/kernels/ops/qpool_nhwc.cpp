@@ -6,6 +6,7 @@
 // the window's values divided by the count, rounded half away from zero. Otherwise the sum
 // minus count * x_zp is requantized by x_scale / (y_scale * count) in fixed point.
 #include <algorithm>
+#include <optional>
 
 #include "kernels/conv_geometry.h"
 #include "kernels/qop_common.h"
@@ -49,14 +50,11 @@ class QAveragePoolNhwc final : public OpKernel {
     const bool same = xq.scale[0] == yq.scale[0] && xq.zero_point[0] == yq.zero_point[0];
     // The multiplier of each tap count, when the parameters differ: made when a count first
     // occurs (a global pool over 125 pixels has one count, not 125 to compute every run).
-    std::vector<QuantMultiplier> mult;
-    std::vector<bool> have;
-    if (!same) mult.resize(size_t(g.kernel[0] * g.kernel[1] + 1)), have.resize(mult.size());
+    std::vector<std::optional<QuantMultiplier>> mult(same ? 0 : size_t(g.kernel[0] * g.kernel[1] + 1));
     auto multiplier = [&](int32_t count) -> const QuantMultiplier& {
-      if (!have[size_t(count)])
-        mult[size_t(count)] = quantize_multiplier(double(xq.scale[0]) / (double(yq.scale[0]) * double(count))),
-        have[size_t(count)] = true;
-      return mult[size_t(count)];
+      std::optional<QuantMultiplier>& m = mult[size_t(count)];
+      if (!m) m = quantize_multiplier(double(xq.scale[0]) / (double(yq.scale[0]) * double(count)));
+      return *m;
     };
     visit_dtypes<kQuant8Types>(x.dtype(), node(), [&](auto tx) {
       visit_dtypes<kQuant8Types>(y.dtype(), node(), [&](auto ty) {

@@ -78,6 +78,12 @@ struct DepthwiseRows {
   // out_w a multiple; each vector holds that many adjacent pixels (weights packed repeated).
   int64_t pixels_per_vector = 1;
 };
+// Every window inside the image: no padding left or on top, and the last row's window fits
+// (valid convolutions, and small images copied with their border by depthwise_conv).
+inline bool depthwise_windows_inside(const DepthwiseRows& g) {
+  return g.pad_top == 0 && g.pad_left == 0 && g.ox_lo == 0 && g.ox_hi == g.out_w &&
+         (g.out_h - 1) * g.stride_h + (g.kernel_h - 1) * g.dilation_h < g.in_h;
+}
 int64_t depthwise_f32_lanes();  // the channel block width of the chosen ISA
 void depthwise_f32(const DepthwiseRows& run, int64_t row_begin, int64_t row_end);
 

@@ -96,12 +96,25 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   if (error_) std::rethrow_exception(error_);
 }
 
+ThreadPool::RunScope::RunScope(ThreadPool* pool) : pool_(pool && pool->size() > 1 ? pool : nullptr) {
+  if (pool_ == nullptr) return;
+  std::lock_guard<std::mutex> lock(pool_->mutex_);  // a worker between its check and its wait sees it
+  if (pool_->hot_.fetch_add(1) == 0) pool_->wake_.notify_all();
+}
+
+ThreadPool::RunScope::~RunScope() {
+  if (pool_ != nullptr) pool_->hot_.fetch_sub(1);
+}
+
 void ThreadPool::worker_loop() {
   uint64_t seen = 0;
   for (;;) {
-    spin_until([&] { return stop_.load() || generation_.load() != seen; }, kSpinMicros);
+    auto posted = [&] { return stop_.load() || generation_.load() != seen; };
+    while (!spin_until(posted, kSpinMicros) && hot_.load() > 0) {
+    }
     std::unique_lock<std::mutex> lock(mutex_);
-    wake_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
+    wake_.wait(lock, [&] { return posted() || hot_.load() > 0; });
+    if (!posted()) continue;  // a run started: spin for its loops
     if (stop_) return;
     seen = generation_.load();
     if (!open_) continue;  // woke after the caller finished that loop alone

@@ -6,10 +6,12 @@
 // The calling thread takes part, so a pool of 1 runs everything inline with no thread. A loop
 // is cut into a few pieces per thread that threads claim as they come free: the caller never
 // waits for a worker that has not started (asleep, or preempted on a busy machine).
-// Between loops a worker spins for a short while (kSpinMicros) before it sleeps on a
-// condition variable: a model runs loops back to back, and waking a sleeping thread costs
-// tens of microseconds, more than many loops take. An idle pool sleeps and uses no CPU. One
-// parallel_for runs at a time per pool; a nested call from inside a task runs inline.
+// Waking a sleeping thread costs tens of microseconds (more in a VM), more than many loops
+// take, so workers spin between loops: for the whole of a model run when the run is marked
+// with a RunScope (Session::run does), and for a short while (kSpinMicros) after any loop.
+// A RunScope also wakes sleeping workers at its start, while the run's first serial ops go.
+// An idle pool sleeps and uses no CPU. One parallel_for runs at a time per pool; a nested
+// call from inside a task runs inline.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -35,6 +37,19 @@ class ThreadPool {
   // Returns when all chunks are done. Exceptions from fn are rethrown.
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t min_chunk = 1);
 
+  // Keeps the workers awake and spinning while it lives (a model run: many loops with
+  // serial ops between them). Scopes may nest; a null pool is allowed.
+  class RunScope {
+   public:
+    explicit RunScope(ThreadPool* pool);
+    ~RunScope();
+    RunScope(const RunScope&) = delete;
+    RunScope& operator=(const RunScope&) = delete;
+
+   private:
+    ThreadPool* pool_;
+  };
+
  private:
   void worker_loop();
   void run_pieces(const std::function<void(int64_t, int64_t)>& fn, int64_t n, int64_t chunk, int64_t pieces);
@@ -53,6 +68,7 @@ class ThreadPool {
   std::atomic<int64_t> next_piece_{0};   // the next piece to claim
   std::atomic<uint64_t> generation_{0};  // bumped under mutex_ when a loop is posted
   std::atomic<int> active_{0};           // workers inside the posted loop
+  std::atomic<int> hot_{0};             // live RunScopes: workers do not sleep
   std::atomic<bool> stop_{false};
   std::exception_ptr error_;
 };

@@ -181,6 +181,7 @@ Tensor Session::output_tensor(int slot, const TensorType& t, std::vector<TensorT
 
 std::vector<Tensor> Session::run(const std::map<std::string, Tensor>& feeds) {
   const Graph& g = *graph_;
+  ThreadPool::RunScope hot_workers(pool_.get());  // wakes them now, keeps them spinning until the end
   for (const auto& [name, t] : feeds) {
     bool known = false;
     for (size_t i = 0; i < g.inputs.size() && !known; ++i) known = g.inputs[i].name == name;

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <ctime>
 #include <set>
 #include <thread>
 
@@ -50,6 +52,40 @@ TEST(ThreadPool, NestedCallRunsInline) {
   });
   EXPECT_GE(outer.load(), 2);
   EXPECT_EQ(count.load(), 3 * outer.load());  // each inner loop ran whole, inline
+}
+
+TEST(ThreadPool, RunScopesNestAndLoopsInsideStayExact) {
+  ThreadPool::RunScope no_pool(nullptr);  // allowed: a Session without workers
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    ThreadPool::RunScope outer(&pool);
+    for (int round = 0; round < 3; ++round) {
+      ThreadPool::RunScope inner(&pool);
+      std::vector<std::atomic<int>> hits(257);
+      pool.parallel_for(257, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) hits[size_t(i)]++;
+      });
+      for (auto& h : hits) EXPECT_EQ(h.load(), 1);
+    }
+  }
+}
+
+// Workers spin only while a RunScope lives and briefly after a loop: an idle pool sleeps.
+TEST(ThreadPool, IdlePoolUsesNoCpuAfterItsRunScopeEnds) {
+  auto cpu_ms = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) * 1e-6;
+  };
+  ThreadPool pool(3);
+  {
+    ThreadPool::RunScope scope(&pool);
+    pool.parallel_for(100, [](int64_t, int64_t) {});
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // past the short spin
+  const double before = cpu_ms();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_LT(cpu_ms() - before, 40.0) << "workers kept spinning with no run in progress";
 }
 
 TEST(ThreadPool, RejectsZeroThreads) { EXPECT_THROW(ThreadPool(0), Error); }

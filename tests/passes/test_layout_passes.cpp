@@ -57,7 +57,9 @@ TEST(LayoutNhwc, RegionSpansConvsPoolsConcatAndElementwise) {
   EXPECT_EQ(count_op(opt, "Transpose"), 1u);
   EXPECT_EQ(count_op(opt, "Reshape"), 1u);
   for (const auto& n : opt.nodes) {
-    if (n.op_type == "Concat") EXPECT_EQ(n.attr_int("axis"), 3);  // channels are last in NHWC
+    if (n.op_type == "Concat") {
+      EXPECT_EQ(n.attr_int("axis"), 3);  // channels are last in NHWC
+    }
   }
   expect_same_outputs(g, 3);
   expect_same_outputs(g, 3, 9);  // another batch of random inputs (batch 2)
@@ -164,8 +166,9 @@ TEST(LayoutNhwc, ChannelShuffleAndSlicesStayInside) {
   // The graph input and output Transposes, and the shuffle's own (now swapping the last two dims).
   EXPECT_EQ(count_op(opt, "Transpose"), 3u);
   for (const auto& n : opt.nodes) {
-    if (n.op_type == "Transpose" && n.name == "shuffle_transpose")
+    if (n.op_type == "Transpose" && n.name == "shuffle_transpose") {
       EXPECT_EQ(n.attr_ints("perm"), (std::vector<int64_t>{0, 1, 2, 4, 3}));
+    }
   }
   expect_same_outputs(g, 3);
   expect_same_outputs(g, 3, 7);

@@ -19,6 +19,7 @@
 // the per-element function, optional attributes read from the node) into a full OpKernel,
 // so each op is a few lines in a table, not a class.
 #pragma once
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <climits>
@@ -30,6 +31,8 @@
 
 #include "core/dtype.h"
 #include "core/half.h"
+#include "core/thread_pool.h"
+#include "kernels/binary_f32.h"
 #include "kernels/op.h"
 #include "kernels/util.h"
 
@@ -334,6 +337,12 @@ void check_no_zero_divisor(const Node& node, const T* b, int64_t n) {
     EK_CHECK(b[i] != T(0), node.where(), ": integer division by zero (divisor element ", i, " is 0)");
 }
 
+// A binary functor may name its float vector path: static constexpr BinaryF32Op kF32Op.
+template <class Fn, class = void>
+struct has_f32_vector_op : std::false_type {};
+template <class Fn>
+struct has_f32_vector_op<Fn, std::void_t<decltype(Fn::kF32Op)>> : std::true_type {};
+
 template <class Fn>
 class BinaryKernel final : public OpKernel {
  public:
@@ -355,6 +364,9 @@ class BinaryKernel final : public OpKernel {
     const Tensor& b = ctx.input(1);
     Tensor& y = ctx.output(0);
     BroadcastPlan plan = plan_broadcast(node(), y.shape(), a.shape(), b.shape());
+    if constexpr (has_f32_vector_op<Fn>::value) {
+      if (a.dtype() == DType::f32) return run_f32(ctx, plan, a.data<float>(), b.data<float>(), y.data<float>());
+    }
     visit_dtypes<Fn::kTypes>(a.dtype(), node(), [&](auto tag) {
       using T = decltype(tag);
       using TY = std::conditional_t<Fn::kBoolOut, bool, T>;
@@ -365,6 +377,16 @@ class BinaryKernel final : public OpKernel {
   }
 
  private:
+  // The vector path (kernels/binary_f32.h) over slices of the plan's outermost dim, on the
+  // threads when large.
+  static void run_f32(const RunContext& ctx, const BroadcastPlan& plan, const float* a, const float* b, float* y) {
+    const int64_t outer = plan.dims[0], row = outer == 0 ? 1 : std::max<int64_t>(plan.numel / outer, 1);
+    parallel_for(ctx.threads(), outer, [&](int64_t begin, int64_t end) {
+      const BroadcastSlice s = slice_outer(plan, begin, end);
+      binary_f32(Fn::kF32Op, s.plan, a + s.in[0], b + s.in[1], y + s.out);
+    }, (kMinParallelElements + row - 1) / row);
+  }
+
   Fn fn_;
 };
 

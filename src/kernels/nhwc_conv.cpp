@@ -454,7 +454,8 @@ void nhwc_pool(const float* x, int64_t batch, int64_t channels, const NhwcWindow
                float* y, ThreadPool* pool) {
   const int64_t taps = win.taps(), pixels = batch * win.out_h * win.out_w;
   if (pixels == 0 || channels == 0) return;
-  pool = worth_threads(pool, double(pixels) * double(taps) * double(channels));
+  // A pool, like a depthwise convolution, does a load per operation: weigh it the same way.
+  pool = worth_threads(pool, 4.0 * double(pixels) * double(taps) * double(channels));
   const float* pad = constant_row(channels, kMax);
   const int64_t chunk = chunk_pixels(pixels, 1, pool_size(pool)), chunks = (pixels + chunk - 1) / chunk;
   parallel_for(pool, chunks, [&](int64_t begin, int64_t end) {
@@ -502,10 +503,34 @@ void nhwc_avg_pool_f32(const float* x, int64_t batch, int64_t channels, const Nh
   nhwc_pool<false>(x, batch, channels, win, count_include_pad, y, pool);
 }
 
-void nhwc_global_avg_pool_f32(const float* x, int64_t batch, int64_t pixels, int64_t channels, float* y) {
-  for (int64_t n = 0; n < batch; ++n)
-    channel_mean_f32(x + n * pixels * channels, pixels, channels, pixels > 0 ? 1.f / float(pixels) : 0.f,
-                     y + n * channels);
+void nhwc_global_avg_pool_f32(const float* x, int64_t batch, int64_t pixels, int64_t channels, float* y,
+                              ThreadPool* pool) {
+  if (batch == 0 || channels == 0) return;
+  // Blocks of pixels small enough to split a 56x56 image a few ways, large enough that one
+  // block's sums cost more than handing it to a thread.
+  constexpr int64_t kBlockPixels = 256;
+  const int64_t blocks = std::max<int64_t>(1, (pixels + kBlockPixels - 1) / kBlockPixels);
+  thread_local std::vector<float> sums;  // [batch][blocks][channels], the caller's; workers write disjoint parts
+  sums.resize(size_t(batch * blocks * channels));
+  float* partial = sums.data();
+  pool = worth_threads(pool, 4.0 * double(batch * pixels * channels));
+  parallel_for(pool, batch * blocks, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t n = t / blocks, p0 = t % blocks * kBlockPixels, count = std::min(kBlockPixels, pixels - p0);
+      float* out = partial + t * channels;
+      if (count > 0) channel_sum_f32(x + (n * pixels + p0) * channels, count, channels, out);
+      else std::fill(out, out + channels, 0.f);
+    }
+  });
+  // The blocks' sums added and divided in double, as the NCHW reference sums.
+  for (int64_t n = 0; n < batch; ++n) {
+    const float* first = partial + n * blocks * channels;
+    for (int64_t c = 0; c < channels; ++c) {
+      double sum = 0;
+      for (int64_t b = 0; b < blocks; ++b) sum += double(first[b * channels + c]);
+      y[n * channels + c] = pixels > 0 ? float(sum / double(pixels)) : 0.f;
+    }
+  }
 }
 
 const char* nhwc_kernel_isa() { return layout().isa; }

@@ -93,8 +93,10 @@ void nhwc_max_pool_f32(const float* x, int64_t batch, int64_t channels, const Nh
                        ThreadPool* pool);
 void nhwc_avg_pool_f32(const float* x, int64_t batch, int64_t channels, const NhwcWindow& win,
                        bool count_include_pad, float* y, ThreadPool* pool);
-// y[N, 1, 1, C] = mean over H x W.
-void nhwc_global_avg_pool_f32(const float* x, int64_t batch, int64_t pixels, int64_t channels, float* y);
+// y[N, 1, 1, C] = mean over H x W: sums of blocks of pixels (on the threads), added in
+// block order, so the result does not depend on the thread count.
+void nhwc_global_avg_pool_f32(const float* x, int64_t batch, int64_t pixels, int64_t channels, float* y,
+                              ThreadPool* pool);
 
 // The micro-kernel ISA chosen for this CPU, e.g. "AVX3" (for inspect and bench output).
 const char* nhwc_kernel_isa();

@@ -1,10 +1,12 @@
 // Broadcasting binary and variadic ops: plan collapsing, fast paths versus a naive reference,
 // integer semantics, dtype and shape errors.
 #include <climits>
+#include <cstring>
 #include <limits>
 #include <random>
 
 #include "elementwise_test_util.h"
+#include "hwy/targets.h"
 #include "kernels/elementwise.h"
 
 namespace edgekit::test {
@@ -90,6 +92,56 @@ TEST(Broadcast, RandomShapesMatchNaiveReference) {
       return;
     }
   }
+}
+
+// Float Add / Sub / Mul / Div take the vector path (kernels/binary_f32.h): bit for bit the
+// single IEEE operation (an operation on doubles rounded once to float is the same value).
+TEST(Broadcast, FloatVectorPathIsExactOnEveryStrideCase) {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> val(-3, 3);
+  const std::vector<std::pair<Shape, Shape>> cases = {
+      {{2, 17, 33}, {2, 17, 33}},      // both contiguous, a tail after full vectors
+      {{1, 7, 9, 35}, {1, 1, 1, 35}},  // per-channel scale against NHWC rows
+      {{1, 1, 1, 35}, {1, 7, 9, 35}},  // the same, held side first
+      {{3, 35}, {}},                   // scalar
+      {{}, {3, 35}},
+      {{5, 1}, {1, 37}},               // both sides broadcast: a held per row
+      {{1, 56, 56, 40}, {1, 1, 1, 40}},  // large: split over the threads
+      {{1, 40, 56, 56}, {1, 40, 1, 1}},  // NCHW per-channel: rows of 3136, b held
+  };
+  for (int64_t target : hwy::SupportedAndGeneratedTargets())
+  for (const char* op : {"Add", "Sub", "Mul", "Div"}) {
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(hwy::TargetName(target));
+    Node n = make_node(op, 2);
+    for (const auto& [sa, sb] : cases) {
+      Tensor a(DType::f32, sa), b(DType::f32, sb);
+      for (int64_t i = 0; i < a.numel(); ++i) a.data<float>()[i] = val(rng);
+      for (int64_t i = 0; i < b.numel(); ++i) b.data<float>()[i] = val(rng);
+      if (b.numel() > 2) b.data<float>()[1] = 0.f;  // Div: inf and nan lanes
+      const Shape out = broadcast_shapes({sa, sb}, n);
+      const auto ia = broadcast_strides(sa, out), ib = broadcast_strides(sb, out);
+      std::vector<float> want(size_t(shape_numel(out)));
+      for (size_t i = 0; i < want.size(); ++i) {
+        int64_t oa = 0, ob = 0, rem = int64_t(i);
+        for (int d = int(out.size()) - 1; d >= 0; --d) {
+          const int64_t k = rem % out[size_t(d)];
+          rem /= out[size_t(d)];
+          oa += k * ia[size_t(d)], ob += k * ib[size_t(d)];
+        }
+        const double x = a.data<float>()[oa], y = b.data<float>()[ob];
+        const char c = op[0];
+        want[i] = float(c == 'A' ? x + y : c == 'S' ? x - y : c == 'M' ? x * y : x / y);
+      }
+      for (int threads : {1, 2}) {
+        const Tensor got = run_on_threads(n, {a, b}, threads);
+        ASSERT_EQ(got.shape(), out);
+        EXPECT_EQ(std::memcmp(got.data<float>(), want.data(), want.size() * sizeof(float)), 0)
+            << op << " " << shape_str(sa) << " by " << shape_str(sb) << " on " << threads << " threads";
+      }
+    }
+  }
+  hwy::SetSupportedTargetsForTest(0);  // back to what the CPU supports
 }
 
 TEST(Broadcast, CommonShapes) {

@@ -4,6 +4,7 @@
 // channel counts that are not multiples of the vector width, tiles cut short by the pixel
 // count, batches, fused residuals and activations, weights packed in prepare() and not,
 // one and two threads.
+#include <cstring>
 #include <random>
 
 #include "hwy/targets.h"
@@ -342,6 +343,28 @@ TEST(NhwcPool, MatchesReferenceOverGeometries) {
     Node n = make_node("GlobalAveragePool", 1);
     check_pool("GlobalAveragePool", random_tensor({2, C, 5, 3}, rng), n, 1);
   }
+}
+
+// Images of several pixel blocks (odd and even counts, a partial last block), channels that
+// fill 4 vectors and leave 1-4 more (on AVX-512, AVX2 and 128-bit targets), on 1 and 2 threads: the same bits either way.
+TEST(NhwcPool, GlobalAveragePoolOverLargeImagesIsThreadCountIndependent) {
+  std::mt19937 rng(9);
+  Node n = make_node("GlobalAveragePool", 1);
+  for (int64_t target : hwy::SupportedAndGeneratedTargets())
+  for (int64_t C : {3, 40, 57, 64, 100, 120, 150})
+    for (auto [H, W] : {std::pair<int64_t, int64_t>{16, 16}, {23, 29}, {56, 56}}) {
+      hwy::SetSupportedTargetsForTest(target);
+      SCOPED_TRACE(cat(hwy::TargetName(target), " C", C, " ", H, "x", W));
+      const Tensor x = random_tensor({2, C, H, W}, rng);
+      check_pool("GlobalAveragePool", x, n, 1);
+      check_pool("GlobalAveragePool", x, n, 2);
+      Node nhwc = n;
+      nhwc.op_type = "GlobalAveragePoolNhwc", nhwc.domain = kEdgekitDomain;
+      const Tensor xn = nchw_to_nhwc(x);
+      const Tensor one = run_on_threads(nhwc, {xn}, 1), two = run_on_threads(nhwc, {xn}, 2);
+      ASSERT_EQ(std::memcmp(one.data<float>(), two.data<float>(), size_t(one.numel()) * sizeof(float)), 0);
+    }
+  hwy::SetSupportedTargetsForTest(0);
 }
 
 }  // namespace edgekit::test

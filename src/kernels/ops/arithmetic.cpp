@@ -9,6 +9,7 @@ struct AddFn : StatelessFn {
   using StatelessFn::StatelessFn;
   static constexpr DTypeSet kTypes = kNumericTypes;
   static constexpr bool kBoolOut = false;
+  static constexpr BinaryF32Op kF32Op = BinaryF32Op::add;
   template <class C> C operator()(C a, C b) const { return wrapping_add(a, b); }
 };
 
@@ -16,6 +17,7 @@ struct SubFn : StatelessFn {
   using StatelessFn::StatelessFn;
   static constexpr DTypeSet kTypes = kNumericTypes;
   static constexpr bool kBoolOut = false;
+  static constexpr BinaryF32Op kF32Op = BinaryF32Op::sub;
   template <class C> C operator()(C a, C b) const { return wrapping_sub(a, b); }
 };
 
@@ -23,6 +25,7 @@ struct MulFn : StatelessFn {
   using StatelessFn::StatelessFn;
   static constexpr DTypeSet kTypes = kNumericTypes;
   static constexpr bool kBoolOut = false;
+  static constexpr BinaryF32Op kF32Op = BinaryF32Op::mul;
   template <class C> C operator()(C a, C b) const { return wrapping_mul(a, b); }
 };
 
@@ -32,6 +35,7 @@ struct DivFn : StatelessFn {
   static constexpr DTypeSet kTypes = kNumericTypes;
   static constexpr bool kBoolOut = false;
   static constexpr bool kIntDivides = true;
+  static constexpr BinaryF32Op kF32Op = BinaryF32Op::div;
   template <class C> C operator()(C a, C b) const {
     if constexpr (std::is_integral_v<C> && std::is_signed_v<C>)
       if (b == C(-1)) return wrapping_sub(C(0), a);

@@ -46,7 +46,7 @@ class PoolNhwc final : public OpKernel {
     float* y = ctx.output(0).data<float>();
     const int64_t N = x.dim(0), C = x.dim(3);
     if constexpr (kind == NhwcPoolKind::global_average) {
-      nhwc_global_avg_pool_f32(x.data<float>(), N, x.dim(1) * x.dim(2), C, y);
+      nhwc_global_avg_pool_f32(x.data<float>(), N, x.dim(1) * x.dim(2), C, y, ctx.threads());
     } else {
       const NhwcWindow& win = window(x.shape());
       if (kind == NhwcPoolKind::max)

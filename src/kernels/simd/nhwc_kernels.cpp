@@ -455,21 +455,38 @@ HWY_INLINE void pool(const PoolRun& r) {
 void MaxPool(const PoolRun& r) { pool<true>(r); }
 void AvgPool(const PoolRun& r) { pool<false>(r); }
 
-void ChannelMean(const float* x, int64_t pixels, int64_t channels, float scale, float* y) {
+// NV vectors of channels from c, summed over the pixels in registers: even and odd pixels in
+// separate accumulators (independent add chains), added at the end. `n` lanes are valid.
+template <int NV>
+HWY_INLINE void channel_sum_block(const float* x, int64_t pixels, int64_t channels, int64_t n, float* y) {
   const D d;
   const int64_t L = lanes();
-  for (int64_t c0 = 0; c0 < channels; c0 += L) store_n(hn::Zero(d), channels - c0, y + c0);
-  for (int64_t p = 0; p < pixels; ++p) {
-    const float* row = x + p * channels;
-    for (int64_t c0 = 0; c0 < channels; c0 += L) {
-      const int64_t n = channels - c0;
-      store_n(hn::Add(load_n(y + c0, n), load_n(row + c0, n)), n, y + c0);
+  V even[NV], odd[NV];
+  for (int v = 0; v < NV; ++v) even[v] = odd[v] = hn::Zero(d);
+  int64_t p = 0;
+  for (; p + 2 <= pixels; p += 2) {
+    const float* r = x + p * channels;
+    for (int v = 0; v < NV; ++v) {
+      even[v] = hn::Add(even[v], load_n(r + v * L, n - v * L));
+      odd[v] = hn::Add(odd[v], load_n(r + channels + v * L, n - v * L));
     }
   }
-  const V s = hn::Set(d, scale);
-  for (int64_t c0 = 0; c0 < channels; c0 += L) {
-    const int64_t n = channels - c0;
-    store_n(hn::Mul(load_n(y + c0, n), s), n, y + c0);
+  if (p < pixels)
+    for (int v = 0; v < NV; ++v) even[v] = hn::Add(even[v], load_n(x + p * channels + v * L, n - v * L));
+  for (int v = 0; v < NV; ++v) store_n(hn::Add(even[v], odd[v]), n - v * L, y + v * L);
+}
+
+void ChannelSum(const float* x, int64_t pixels, int64_t channels, float* y) {
+  const int64_t L = lanes();
+  int64_t c = 0;
+  for (; c + 4 * L <= channels; c += 4 * L) channel_sum_block<4>(x + c, pixels, channels, 4 * L, y + c);
+  const int64_t rest = channels - c;  // below 4 * L: up to four more vectors, the last partial
+  switch ((rest + L - 1) / L) {
+    case 4: return channel_sum_block<4>(x + c, pixels, channels, rest, y + c);
+    case 3: return channel_sum_block<3>(x + c, pixels, channels, rest, y + c);
+    case 2: return channel_sum_block<2>(x + c, pixels, channels, rest, y + c);
+    case 1: return channel_sum_block<1>(x + c, pixels, channels, rest, y + c);
+    default: return;
   }
 }
 
@@ -506,7 +523,7 @@ HWY_EXPORT(DepthwiseLanes);
 HWY_EXPORT(Depthwise);
 HWY_EXPORT(MaxPool);
 HWY_EXPORT(AvgPool);
-HWY_EXPORT(ChannelMean);
+HWY_EXPORT(ChannelSum);
 HWY_EXPORT(InterleaveChannels);
 
 IgemmLayout igemm_f32_layout() { return HWY_DYNAMIC_DISPATCH(Layout)(); }
@@ -517,8 +534,8 @@ void depthwise_f32(const DepthwiseRows& run, int64_t row_begin, int64_t row_end)
 }
 void max_pool_f32(const PoolRun& run) { HWY_DYNAMIC_DISPATCH(MaxPool)(run); }
 void avg_pool_f32(const PoolRun& run) { HWY_DYNAMIC_DISPATCH(AvgPool)(run); }
-void channel_mean_f32(const float* x, int64_t pixels, int64_t channels, float scale, float* y) {
-  HWY_DYNAMIC_DISPATCH(ChannelMean)(x, pixels, channels, scale, y);
+void channel_sum_f32(const float* x, int64_t pixels, int64_t channels, float* y) {
+  HWY_DYNAMIC_DISPATCH(ChannelSum)(x, pixels, channels, y);
 }
 void interleave_channels_f32(const float* x, int64_t channels, int64_t pixels, float* y) {
   HWY_DYNAMIC_DISPATCH(InterleaveChannels)(x, channels, pixels, y);

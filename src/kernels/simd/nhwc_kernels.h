@@ -100,8 +100,9 @@ struct PoolRun {
 void max_pool_f32(const PoolRun& run);
 void avg_pool_f32(const PoolRun& run);
 
-// y[c] = scale * sum over `pixels` rows x[p * channels + c] (GlobalAveragePool of one image).
-void channel_mean_f32(const float* x, int64_t pixels, int64_t channels, float scale, float* y);
+// y[c] = sum over `pixels` rows x[p * channels + c] (part of a GlobalAveragePool). The sum's
+// order depends only on `pixels`.
+void channel_sum_f32(const float* x, int64_t pixels, int64_t channels, float* y);
 
 // y[p][c] = x[c][p] for c < channels (1..4), p < pixels: an NCHW image with few channels
 // (RGB) to NHWC, with interleaving stores.

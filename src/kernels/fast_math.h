@@ -55,12 +55,13 @@ inline float tanh_f32(float x) {
 
 namespace edgekit {
 
-// y[i] = sigmoid_f32(x[i]) over an array; an AVX2 + FMA version is chosen at run time when
-// the CPU has it (8 lanes, no branches), else the scalar loop. x and y may be the same array.
+// The same functions over arrays, vectorised for the CPU's best ISA (simd/vector_math.cpp,
+// with simd/fast_math-inl.h: the reciprocal estimate and a Newton step stand in for the
+// division, so values differ from the scalar ones in the last bits). x and y may be the
+// same array.
 void sigmoid_f32_array(const float* x, float* y, int64_t n);
-// y[i] = x[i] * sigmoid(x[i]) (SiLU, also called Swish), same dispatch.
+// y[i] = x[i] * sigmoid(x[i]) (SiLU, also called Swish).
 void silu_f32_array(const float* x, float* y, int64_t n);
-// y[i] = tanh_f32(x[i]), same dispatch.
 void tanh_f32_array(const float* x, float* y, int64_t n);
 
 }  // namespace edgekit

@@ -34,38 +34,37 @@ TEST(FastMath, SigmoidIsAccurateAndSaturates) {
 
 }  // namespace edgekit
 
-namespace edgekit {
-TEST(FastMath, ArraySigmoidMatchesScalarIncludingTails) {
-  for (int64_t n : {0, 1, 7, 8, 9, 31, 1000}) {
-    std::vector<float> x(static_cast<size_t>(n)), y(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) x[size_t(i)] = float(i % 37) * 3.1f - 57.f;
-    if (n > 3) x[3] = std::numeric_limits<float>::quiet_NaN();
-    if (n > 5) x[5] = -1000.f;
-    sigmoid_f32_array(x.data(), y.data(), n);
-    for (int64_t i = 0; i < n; ++i) {
-      float want = sigmoid_f32(x[size_t(i)]);
-      if (std::isnan(want)) EXPECT_TRUE(std::isnan(y[size_t(i)]));
-      else EXPECT_NEAR(y[size_t(i)], want, 2e-7f * std::max(1.f, want)) << i;
-    }
-  }
-}
-}  // namespace edgekit
+#include "hwy/targets.h"
 
 namespace edgekit {
-TEST(FastMath, TanhIsAccurateEverywhereIncludingNearZero) {
+// The array versions (simd/fast_math-inl.h) against double-precision libm on every compiled
+// ISA: vector bodies, masked tails, saturation, NaN, in-place use.
+TEST(FastMath, ArraySigmoidSiluTanhAreAccurateOnEveryIsa) {
   std::vector<float> x;
-  for (float v = -20.f; v <= 20.f; v += 0.0137f) x.push_back(v);
-  for (float v : {0.f, -0.f, 1e-30f, -1e-20f, 1e-7f, 0.1249f, 0.125f, -0.1251f, 88.f, -100.f}) x.push_back(v);
-  std::vector<float> y(x.size());
-  tanh_f32_array(x.data(), y.data(), int64_t(x.size()));  // vector body and scalar tail
-  for (size_t i = 0; i < x.size(); ++i) {
-    const double want = std::tanh(double(x[i]));
-    EXPECT_LE(std::fabs(y[i] - want), 1e-6 * std::fabs(want) + 1e-37) << "x = " << x[i];
-    EXPECT_EQ(y[i], tanh_f32(x[i])) << "array and scalar differ at x = " << x[i];
+  for (float v = -80.f; v <= 80.f; v += 0.0137f) x.push_back(v);
+  for (float v : {0.f, -0.f, 1e-30f, -1e-20f, 1e-7f, 0.1249f, 0.125f, -0.1251f, 88.f, -100.f, -1000.f, 1000.f}) x.push_back(v);
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(hwy::TargetName(target));
+    for (int64_t n : {int64_t(x.size()), int64_t(7), int64_t(1)}) {  // several tail lengths
+      std::vector<float> s(static_cast<size_t>(n)), u(static_cast<size_t>(n)), t(x.begin(), x.begin() + n);
+      sigmoid_f32_array(x.data(), s.data(), n);
+      silu_f32_array(x.data(), u.data(), n);
+      tanh_f32_array(t.data(), t.data(), n);  // in place
+      for (int64_t i = 0; i < n; ++i) {
+        const double v = x[size_t(i)], sig = 1.0 / (1.0 + std::exp(-v));
+        ASSERT_LE(std::fabs(s[size_t(i)] - sig), 1e-6 * sig + 1e-37) << "sigmoid(" << v << ")";
+        ASSERT_LE(std::fabs(u[size_t(i)] - v * sig), 1e-6 * std::fabs(v * sig) + 1e-37) << "silu(" << v << ")";
+        ASSERT_LE(std::fabs(t[size_t(i)] - std::tanh(v)), 1e-6 * std::fabs(std::tanh(v)) + 1e-37) << "tanh(" << v << ")";
+      }
+    }
+    float nan[3] = {std::nanf(""), std::nanf(""), std::nanf("")};
+    sigmoid_f32_array(nan, nan, 1);
+    silu_f32_array(nan + 1, nan + 1, 1);
+    tanh_f32_array(nan + 2, nan + 2, 1);
+    for (float v : nan) EXPECT_TRUE(std::isnan(v));
   }
-  float nan = std::nanf("");
-  tanh_f32_array(&nan, &nan, 1);
-  EXPECT_TRUE(std::isnan(nan));
+  hwy::SetSupportedTargetsForTest(0);
 }
 }  // namespace edgekit
 

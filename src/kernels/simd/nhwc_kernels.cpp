@@ -9,7 +9,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/cache_control.h"
 #include "hwy/highway.h"
-#include "hwy/contrib/math/math-inl.h"
+#include "kernels/simd/fast_math-inl.h"
 #include "kernels/simd/nhwc_kernels.h"
 
 #include <type_traits>
@@ -35,25 +35,33 @@ inline int64_t lanes() { return int64_t(hn::Lanes(D())); }
 
 // The register epilogue: clamp, then the activation (one predictable branch per vector).
 struct Epi {
-  V lo, hi, sixth, half, zero, one, alpha, beta, exp_max;
+  V lo, hi, sixth, half, zero, one, alpha, beta;
   NhwcEpilogue::Act act;
   explicit Epi(const NhwcEpilogue& e)
       : lo(hn::Set(D(), e.lo)), hi(hn::Set(D(), e.hi)), sixth(hn::Set(D(), 1.f / 6.f)), half(hn::Set(D(), 0.5f)),
         zero(hn::Zero(D())), one(hn::Set(D(), 1.f)), alpha(hn::Set(D(), e.alpha)), beta(hn::Set(D(), e.beta)),
-        exp_max(hn::Set(D(), 88.f)), act(e.act) {}
-  // 1 / (1 + e^-x), with e^-x kept finite.
-  HWY_INLINE V sigmoid(V x) const {
-    return hn::Div(one, hn::Add(one, hn::Exp(D(), hn::Min(hn::Neg(x), exp_max))));
-  }
-  // The epilogue of `count` vectors: one switch for all of them.
+        act(e.act) {}
+  HWY_INLINE V sigmoid(V x) const { return FastSigmoid(D(), x); }  // simd/fast_math-inl.h
+  // The epilogue of `count` vectors: one switch for all of them, each case a loop over the
+  // vectors so their (long, for the transcendental ones) dependency chains interleave.
   template <int64_t kCount>
   HWY_INLINE void apply(V* x) const {
-    using A = NhwcEpilogue::Act;
     for (int64_t i = 0; i < kCount; ++i) x[i] = hn::Min(hn::Max(x[i], lo), hi);
+    activate<kCount>(x);
+  }
+  template <int64_t kCount>
+  HWY_INLINE void activate(V* x) const {
+    using A = NhwcEpilogue::Act;
     switch (act) {
       case A::none: return;
       case A::hard_swish:
         for (int64_t i = 0; i < kCount; ++i) x[i] = hn::Mul(x[i], hn::Min(hn::Max(hn::MulAdd(x[i], sixth, half), zero), one));
+        return;
+      case A::sigmoid:
+        for (int64_t i = 0; i < kCount; ++i) x[i] = sigmoid(x[i]);
+        return;
+      case A::silu:
+        for (int64_t i = 0; i < kCount; ++i) x[i] = hn::Mul(x[i], sigmoid(x[i]));
         return;
       default:
         for (int64_t i = 0; i < kCount; ++i) x[i] = (*this)(x[i], false);
@@ -69,7 +77,7 @@ struct Epi {
       case A::sigmoid: return sigmoid(x);
       case A::silu: return hn::Mul(x, sigmoid(x));
       case A::hard_sigmoid: return hn::Min(hn::Max(hn::MulAdd(x, alpha, beta), zero), one);
-      case A::tanh: return hn::Tanh(D(), x);
+      case A::tanh: return FastTanh(D(), x);
     }
     return x;
   }

@@ -4,6 +4,8 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "hwy/contrib/math/math-inl.h"
+#include "kernels/simd/fast_math-inl.h"
+#include "kernels/fast_math.h"
 #include "kernels/simd/vector_math.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -69,6 +71,32 @@ float ExpShifted(const float* x, float* y, int64_t n, float shift) {
   return hn::GetLane(hn::SumOfLanes(d, sum));
 }
 
+enum class Activation { sigmoid, silu, tanh };
+
+template <Activation kAct>
+HWY_INLINE V activation(D d, V x) {
+  if constexpr (kAct == Activation::sigmoid) return FastSigmoid(d, x);
+  else if constexpr (kAct == Activation::silu) return hn::Mul(x, FastSigmoid(d, x));
+  else return FastTanh(d, x);
+}
+
+// y[i] = f(x[i]), a vector at a time and a masked last one; x and y may be the same array.
+template <Activation kAct>
+HWY_INLINE void activation_array(const float* x, float* y, int64_t n) {
+  const D d;
+  const int64_t L = int64_t(hn::Lanes(d));
+  int64_t i = 0;
+  for (; i + L <= n; i += L) hn::StoreU(activation<kAct>(d, hn::LoadU(d, x + i)), d, y + i);
+  if (i < n) {
+    const auto m = hn::FirstN(d, size_t(n - i));
+    hn::BlendedStore(activation<kAct>(d, hn::MaskedLoad(m, d, x + i)), m, d, y + i);
+  }
+}
+
+void SigmoidArray(const float* x, float* y, int64_t n) { activation_array<Activation::sigmoid>(x, y, n); }
+void SiluArray(const float* x, float* y, int64_t n) { activation_array<Activation::silu>(x, y, n); }
+void TanhArray(const float* x, float* y, int64_t n) { activation_array<Activation::tanh>(x, y, n); }
+
 }  // namespace HWY_NAMESPACE
 }  // namespace edgekit
 HWY_AFTER_NAMESPACE();
@@ -76,6 +104,12 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace edgekit {
 HWY_EXPORT(GeluArray);
+HWY_EXPORT(SigmoidArray);
+HWY_EXPORT(SiluArray);
+HWY_EXPORT(TanhArray);
+void sigmoid_f32_array(const float* x, float* y, int64_t n) { HWY_DYNAMIC_DISPATCH(SigmoidArray)(x, y, n); }
+void silu_f32_array(const float* x, float* y, int64_t n) { HWY_DYNAMIC_DISPATCH(SiluArray)(x, y, n); }
+void tanh_f32_array(const float* x, float* y, int64_t n) { HWY_DYNAMIC_DISPATCH(TanhArray)(x, y, n); }
 HWY_EXPORT(ExpShifted);
 void gelu_f32_array(const float* x, float* y, int64_t n) { HWY_DYNAMIC_DISPATCH(GeluArray)(x, y, n); }
 float exp_shifted_f32(const float* x, float* y, int64_t n, float shift) {

@@ -235,23 +235,35 @@ void depthwise_conv(const NhwcConvWeights& w, const float* x, int64_t batch, con
   for (int64_t ky = 0; ky < KH; ++ky)
     for (int64_t kx = 0; kx < KW; ++kx)
       offsets[size_t(ky * KW + kx)] = (ky * win.dilation_h * win.in_w + kx * win.dilation_w) * C;
-  // Output columns [ox_lo, ox_hi) have every horizontal tap inside the image.
+  // Outputs [lo, hi) along one axis whose window (extent `ext` past its first tap) is inside.
+  auto inside = [](int64_t out, int64_t in, int64_t ext, int64_t stride, int64_t pad) {
+    const int64_t lo = std::min(out, (pad + stride - 1) / stride);
+    const int64_t last = in - 1 - ext + pad;  // the largest first tap + pad that fits
+    return std::pair<int64_t, int64_t>{lo, std::max(lo, std::min(out, last >= 0 ? last / stride + 1 : 0))};
+  };
   const int64_t ext_w = (KW - 1) * win.dilation_w;
-  const int64_t ox_lo = std::min(win.out_w, (win.pad_left + win.stride_w - 1) / win.stride_w);
-  const int64_t last = win.in_w - 1 - ext_w + win.pad_left;  // the largest ix0 + pad_left that fits
-  const int64_t ox_hi = std::max(ox_lo, std::min(win.out_w, last >= 0 ? last / win.stride_w + 1 : 0));
+  const std::pair<int64_t, int64_t> cols = inside(win.out_w, win.in_w, ext_w, win.stride_w, win.pad_left);
+  const std::pair<int64_t, int64_t> rows_in = inside(win.out_h, win.in_h, (KH - 1) * win.dilation_h, win.stride_h, win.pad_top);
+  const int64_t ox_lo = cols.first, ox_hi = cols.second;
   DepthwiseRows g{x, win.in_h, win.in_w, C, win.out_h, win.out_w, KH, KW, win.stride_h, win.stride_w,
                   win.dilation_h, win.dilation_w, win.pad_top, win.pad_left, ox_lo, ox_hi, offsets.data(),
                   w.packed(), y, residual, epi};
-  // Small padded images (where edge pixels are a large share) are copied with their zero
-  // border once, so every pixel takes the interior path.
+  // Padded images where edge pixels are a large share are copied with their zero border
+  // once, so every pixel takes the interior path (groups of pixels): an edge pixel goes
+  // alone, its taps one dependent multiply-add after another. Small images always (the copy
+  // is cheap); up to 1 MB for 5x5 and larger kernels when an eighth or more of the pixels
+  // are edge ones (A/B: 7x7x1152 and 14x14x672 5x5 -13 to -17%; 3x3 layers of that size
+  // were 16-74% slower, the copy costing more than their edges).
   const int64_t pb = std::max<int64_t>(0, (win.out_h - 1) * win.stride_h + (KH - 1) * win.dilation_h + 1 - win.pad_top - win.in_h);
   const int64_t pr = std::max<int64_t>(0, (win.out_w - 1) * win.stride_w + ext_w + 1 - win.pad_left - win.in_w);
   const int64_t hp = win.in_h + win.pad_top + pb, wp = win.in_w + win.pad_left + pr;
   std::unique_lock<std::mutex> cache_lock;  // held while the kernel reads the layer's buffer
   std::vector<float> own_padded;            // when another thread runs this layer
   std::array<int64_t, 5> own_key{-1, -1, -1, -1, -1};
-  if ((win.pad_top | win.pad_left | pb | pr) != 0 && batch * hp * wp * C <= (int64_t(32) << 10)) {
+  const bool mostly_edges = 8 * (rows_in.second - rows_in.first) * (ox_hi - ox_lo) <= 7 * win.out_h * win.out_w;
+  const int64_t padded_floats = batch * hp * wp * C;
+  if ((win.pad_top | win.pad_left | pb | pr) != 0 &&
+      (padded_floats <= (int64_t(32) << 10) || (taps >= 25 && mostly_edges && padded_floats <= (int64_t(256) << 10)))) {
     // Each layer keeps its buffer, whose border stays zero between runs: only the image is
     // copied. (One buffer shared by layers of other sizes was zeroed again for each.)
     cache_lock = std::unique_lock<std::mutex>(w.row_cache().mutex, std::try_to_lock);

@@ -251,19 +251,21 @@ void depthwise_conv(const NhwcConvWeights& w, const float* x, int64_t batch, con
   // Padded images where edge pixels are a large share are copied with their zero border
   // once, so every pixel takes the interior path (groups of pixels): an edge pixel goes
   // alone, its taps one dependent multiply-add after another. Small images always (the copy
-  // is cheap); up to 1 MB for 5x5 and larger kernels when an eighth or more of the pixels
-  // are edge ones (A/B: 7x7x1152 and 14x14x672 5x5 -13 to -17%; 3x3 layers of that size
-  // were 16-74% slower, the copy costing more than their edges).
+  // is cheap); up to 1 MB when an eighth or more of the pixels are edge ones for 5x5 and
+  // larger kernels, a third or more for 3x3 (A/B: 7x7x1152 and 14x14x672 5x5 -13 to -17%,
+  // 7x7x960 3x3 -27%; 28x28 3x3 layers, an eighth edges, were 12-64% slower: the copy
+  // cost them more than their edges).
   const int64_t pb = std::max<int64_t>(0, (win.out_h - 1) * win.stride_h + (KH - 1) * win.dilation_h + 1 - win.pad_top - win.in_h);
   const int64_t pr = std::max<int64_t>(0, (win.out_w - 1) * win.stride_w + ext_w + 1 - win.pad_left - win.in_w);
   const int64_t hp = win.in_h + win.pad_top + pb, wp = win.in_w + win.pad_left + pr;
   std::unique_lock<std::mutex> cache_lock;  // held while the kernel reads the layer's buffer
   std::vector<float> own_padded;            // when another thread runs this layer
   std::array<int64_t, 5> own_key{-1, -1, -1, -1, -1};
-  const bool mostly_edges = 8 * (rows_in.second - rows_in.first) * (ox_hi - ox_lo) <= 7 * win.out_h * win.out_w;
+  const int64_t edge_pixels = win.out_h * win.out_w - (rows_in.second - rows_in.first) * (ox_hi - ox_lo);
+  const bool many_edges = taps >= 25 ? 8 * edge_pixels >= win.out_h * win.out_w : 3 * edge_pixels >= win.out_h * win.out_w;
   const int64_t padded_floats = batch * hp * wp * C;
   if ((win.pad_top | win.pad_left | pb | pr) != 0 &&
-      (padded_floats <= (int64_t(32) << 10) || (taps >= 25 && mostly_edges && padded_floats <= (int64_t(256) << 10)))) {
+      (padded_floats <= (int64_t(32) << 10) || (taps >= 9 && many_edges && padded_floats <= (int64_t(256) << 10)))) {
     // Each layer keeps its buffer, whose border stays zero between runs: only the image is
     // copied. (One buffer shared by layers of other sizes was zeroed again for each.)
     cache_lock = std::unique_lock<std::mutex>(w.row_cache().mutex, std::try_to_lock);

@@ -191,7 +191,8 @@ TEST(NhwcConv, LargeChannelCountsUseKBlocksAndPanels) {
                             ConvCase{1, 3, 64, 23, 19, 7, 7, 2, 1, 1, 3, 3, 3, 3, true, false, "Relu"},
                             ConvCase{1, 96, 96, 14, 14, 5, 5, 1, 1, 96, 2, 2, 2, 2, true, false, "HardSwish"},
                             // 5x5 depthwise, padded copy above the small-image size: mostly edges
-                            ConvCase{2, 200, 200, 9, 11, 5, 5, 1, 1, 200, 2, 2, 2, 2, true, true, "SiLU"}}) {
+                            ConvCase{2, 200, 200, 9, 11, 5, 5, 1, 1, 200, 2, 2, 2, 2, true, true, "SiLU"},
+                            ConvCase{1, 700, 700, 7, 7, 3, 3, 1, 1, 700, 1, 1, 1, 1, true, false, "Relu"}}) {  // 3x3, the same
     check_case(c, rng, 2);
     if (HasFatalFailure()) return;
   }

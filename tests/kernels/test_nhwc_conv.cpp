@@ -173,6 +173,9 @@ TEST(NhwcConv, EveryCompiledIsaMatches) {
                               ConvCase{1, 3, 20, 9, 9, 3, 3, 2, 1, 1, 1, 1, 1, 1, true, false, "Relu"},
                               ConvCase{1, 21, 21, 7, 5, 3, 3, 2, 1, 21, 1, 1, 1, 1, true, true, "Clip"},
                               ConvCase{1, 40, 40, 5, 5, 5, 5, 1, 1, 40, 2, 2, 2, 2, false, false, "SiLU"},
+                              // depthwise, the inline epilogues (clamp, HardSwish; no residual)
+                              ConvCase{1, 48, 48, 12, 13, 3, 3, 1, 1, 48, 1, 1, 1, 1, true, false, "Clip"},
+                              ConvCase{2, 40, 40, 9, 9, 3, 3, 2, 1, 40, 1, 1, 1, 1, false, false, "HardSwish"},
                               ConvCase{1, 9, 19, 4, 6, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, false, "Tanh"},
                               ConvCase{1, 9, 19, 4, 6, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, false, "HardSigmoid"}}) {
       check_case(c, rng, 1);

@@ -55,7 +55,7 @@ struct Epi {
     switch (act) {
       case A::none: return;
       case A::hard_swish:
-        for (int64_t i = 0; i < kCount; ++i) x[i] = hn::Mul(x[i], hn::Min(hn::Max(hn::MulAdd(x[i], sixth, half), zero), one));
+        for (int64_t i = 0; i < kCount; ++i) x[i] = hard_swish(x[i]);
         return;
       case A::sigmoid:
         for (int64_t i = 0; i < kCount; ++i) x[i] = sigmoid(x[i]);
@@ -67,12 +67,14 @@ struct Epi {
         for (int64_t i = 0; i < kCount; ++i) x[i] = (*this)(x[i], false);
     }
   }
+  HWY_INLINE V clamp(V x) const { return hn::Min(hn::Max(x, lo), hi); }
+  HWY_INLINE V hard_swish(V x) const { return hn::Mul(x, hn::Min(hn::Max(hn::MulAdd(x, sixth, half), zero), one)); }
   HWY_INLINE V operator()(V x, bool clamp = true) const {
     using A = NhwcEpilogue::Act;
     if (clamp) x = hn::Min(hn::Max(x, lo), hi);
     switch (act) {
       case A::none: return x;
-      case A::hard_swish: return hn::Mul(x, hn::Min(hn::Max(hn::MulAdd(x, sixth, half), zero), one));
+      case A::hard_swish: return hard_swish(x);
       case A::leaky_relu: return hn::IfThenElse(hn::Lt(x, zero), hn::Mul(x, alpha), x);
       case A::sigmoid: return sigmoid(x);
       case A::silu: return hn::Mul(x, sigmoid(x));
@@ -273,7 +275,7 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_
   // Residual, epilogue and store of `kCount` consecutive output pixels from pixel p. Not
   // forced inline: with the activations' switch it is most of the code, and a copy at every
   // call site made this file's sanitizer build take minutes more.
-  auto finish = [&](int64_t p, V* acc, auto count) {
+  auto finish_any = [&](int64_t p, V* acc, auto count) {
     constexpr int64_t kCount = decltype(count)::value;
     if (g.residual)
       for (int64_t i = 0; i < kCount; ++i) acc[i] = hn::Add(acc[i], load(g.residual + (p + i) * ys + c0));
@@ -283,6 +285,22 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_
         hn::StoreU(acc[i], d, g.y + (p + i) * ys + c0);
       else
         hn::BlendedStore(acc[i], mask, d, g.y + (p + i) * ys + c0);
+    }
+  };
+  // The common epilogues (a clamp, or HardSwish, no residual) inline: the call to
+  // finish_any and its accumulators through memory were a third of a 14x14x480 layer's time.
+  const bool hard_swish = g.epilogue.act == NhwcEpilogue::Act::hard_swish;
+  const bool cheap = !g.residual && (g.epilogue.act == NhwcEpilogue::Act::none || hard_swish);
+  auto finish = [&](int64_t p, V* acc, auto count) HWY_ATTR_INLINE {
+    constexpr int64_t kCount = decltype(count)::value;
+    if (!cheap) return finish_any(p, acc, count);
+    for (int64_t i = 0; i < kCount; ++i) {
+      V v = epi.clamp(acc[i]);
+      if (hard_swish) v = epi.hard_swish(v);
+      if constexpr (kFull)
+        hn::StoreU(v, d, g.y + (p + i) * ys + c0);
+      else
+        hn::BlendedStore(v, mask, d, g.y + (p + i) * ys + c0);
     }
   };
   // kCount pixels from p, pixel i's window corner at corner[i] (all taps inside).

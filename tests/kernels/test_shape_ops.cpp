@@ -119,6 +119,27 @@ TEST(Concat, JoinsAlongAxisForAnyDtype) {
                {"test_Concat", "axis 2", "rank 2"});
 }
 
+// Large concatenations split their outer indices over the threads: every element in place,
+// for NHWC channel joins (64-byte rows), odd row sizes and an outer axis.
+TEST(Concat, LargeJoinsOnThreadsPlaceEveryElement) {
+  struct Case { Shape a, b; int64_t axis; };
+  for (const Case& c : {Case{{1, 40, 40, 64}, {1, 40, 40, 32}, 3}, Case{{2, 37, 41, 3}, {2, 37, 41, 5}, -1},
+                        Case{{300, 500}, {200, 500}, 0}}) {
+    Node n = node_with("Concat", 2, {{"axis", c.axis}});
+    const Tensor a = iota_f(c.a), b = iota_f(c.b);
+    const Tensor y = run_on_threads(n, {a, b}, 2);
+    const size_t axis = size_t(c.axis < 0 ? c.axis + int64_t(c.a.size()) : c.axis);
+    int64_t outer = 1, ra = 1, rb = 1;
+    for (size_t d = 0; d < axis; ++d) outer *= c.a[d];
+    for (size_t d = axis; d < c.a.size(); ++d) ra *= c.a[d], rb *= c.b[d];
+    ASSERT_EQ(y.numel(), outer * (ra + rb));
+    for (int64_t o = 0; o < outer; ++o) {
+      for (int64_t i = 0; i < ra; ++i) ASSERT_EQ(y.data<float>()[o * (ra + rb) + i], a.data<float>()[o * ra + i]);
+      for (int64_t i = 0; i < rb; ++i) ASSERT_EQ(y.data<float>()[o * (ra + rb) + ra + i], b.data<float>()[o * rb + i]);
+    }
+  }
+}
+
 TEST(Split, SizesEqualPartsAndNumOutputs) {
   Node n = make_node("Split", 2, 2);
   auto out = run_node(n, {iota_f({5}), ints({2, 3})});

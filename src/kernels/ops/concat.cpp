@@ -1,6 +1,8 @@
 // Concat: joins inputs along `axis`; all other dims must agree.
+#include <algorithm>
 #include <cstring>
 
+#include "core/thread_pool.h"
 #include "kernels/data_movement.h"
 #include "kernels/util.h"
 
@@ -55,23 +57,29 @@ class Concat final : public OpKernel {
     for (size_t d = 0; d < axis; ++d) outer *= y.shape()[d];
     const size_t out_row = y.numel() == 0 ? 0 : y.nbytes() / size_t(outer);
     auto* dst = static_cast<uint8_t*>(y.raw());
-    size_t col = 0;  // byte offset of the current input inside one output row
-    for (size_t i = 0; i < ctx.num_inputs(); ++i) {
-      const Tensor& x = ctx.input(i);
-      if (x.numel() == 0) continue;
-      const size_t row = x.nbytes() / size_t(outer);
-      const auto* src = static_cast<const uint8_t*>(x.raw());
-      if (row % 64 == 0 && row <= 4096) {  // short rows (channels of NHWC pixels): inline 64-byte moves, no call each
-        for (int64_t o = 0; o < outer; ++o) {
-          uint8_t* d = dst + size_t(o) * out_row + col;
-          const uint8_t* s = src + size_t(o) * row;
-          for (size_t b = 0; b < row; b += 64) __builtin_memcpy(d + b, s + b, 64);
+    // Outer indices split over the threads when the copy is large (pieces of at least
+    // kMinParallelBytes), each piece copying its rows of every input.
+    constexpr size_t kMinParallelBytes = size_t(1) << 18;
+    const int64_t min_rows = int64_t(kMinParallelBytes / std::max<size_t>(out_row, 1)) + 1;
+    parallel_for(ctx.threads(), outer, [&](int64_t o0, int64_t o1) {
+      size_t col = 0;  // byte offset of the current input inside one output row
+      for (size_t i = 0; i < ctx.num_inputs(); ++i) {
+        const Tensor& x = ctx.input(i);
+        if (x.numel() == 0) continue;
+        const size_t row = x.nbytes() / size_t(outer);
+        const auto* src = static_cast<const uint8_t*>(x.raw());
+        if (row % 64 == 0 && row <= 4096) {  // short rows (channels of NHWC pixels): inline 64-byte moves, no call each
+          for (int64_t o = o0; o < o1; ++o) {
+            uint8_t* d = dst + size_t(o) * out_row + col;
+            const uint8_t* s = src + size_t(o) * row;
+            for (size_t b = 0; b < row; b += 64) __builtin_memcpy(d + b, s + b, 64);
+          }
+        } else {
+          for (int64_t o = o0; o < o1; ++o) std::memcpy(dst + size_t(o) * out_row + col, src + size_t(o) * row, row);
         }
-      } else {
-        for (int64_t o = 0; o < outer; ++o) std::memcpy(dst + size_t(o) * out_row + col, src + size_t(o) * row, row);
+        col += row;
       }
-      col += row;
-    }
+    }, min_rows);
   }
 
  private:

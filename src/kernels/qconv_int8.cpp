@@ -240,12 +240,12 @@ void pack_qconv_weights(QConvInt8Params& p, const int8_t* w, const std::vector<i
         if (local >= mg) continue;
         const int64_t o = g * mg + local;
         int64_t sum = 0;
-        for (int64_t k = 0; k < p.k; ++k) {
-          const int64_t t = k / in_per_group, c = k % in_per_group;
-          const int8_t v = w[(o * in_per_group + c) * taps + t];
-          dst[(k / 4) * 4 * kQGemmPanel + j * 4 + k % 4] = v;
-          sum += v;
-        }
+        for (int64_t t = 0, k = 0; t < taps; ++t)
+          for (int64_t c = 0; c < in_per_group; ++c, ++k) {  // k = t * in_per_group + c
+            const int8_t v = w[(o * in_per_group + c) * taps + t];
+            dst[(k >> 2) * 4 * kQGemmPanel + j * 4 + (k & 3)] = v;
+            sum += v;
+          }
         p.packed_bias[size_t(o)] = int32_t(int64_t(p.bias[size_t(o)]) - int64_t(corr) * sum);
       }
     }

@@ -56,23 +56,34 @@ HWY_INLINE void store_requantized(const QGemmOutput& o, V* acc) {
   }
 }
 
+// With few rows (a fully-connected layer on one input) there are too few sums to cover
+// vpdpbusd's latency: the quads are split over kS independent sets, added at the end (int32
+// sums wrap alike in any order, so the result is the same).
 template <int MR>
 HWY_NOINLINE __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) void tile_vnni(const QGemmTile& t) {
   const hn::ScalableTag<int32_t> d32;
   static_assert(kP == 16, "one ZMM of int32 per panel");
-  hn::Vec<decltype(d32)> acc[MR];
-  for (int r = 0; r < MR; ++r) acc[r] = hn::Zero(d32);
-  const int64_t quads = t.k_padded / 4;
-  for (int64_t q = 0; q < quads; ++q) {
+  constexpr int kS = MR == 1 ? 8 : MR <= 4 ? 2 : 1;
+  hn::Vec<decltype(d32)> acc[kS][MR];
+  for (int s = 0; s < kS; ++s)
+    for (int r = 0; r < MR; ++r) acc[s][r] = hn::Zero(d32);
+  auto quad = [&](int s, int64_t q) HWY_ATTR {
     const __m512i w = _mm512_loadu_si512(t.w + q * 64);
     for (int r = 0; r < MR; ++r) {
       int32_t a;
       std::memcpy(&a, t.a + r * t.a_stride + q * 4, 4);
-      acc[r] = hn::Vec<decltype(d32)>{_mm512_dpbusd_epi32(acc[r].raw, _mm512_set1_epi32(a), w)};
+      acc[s][r] = hn::Vec<decltype(d32)>{_mm512_dpbusd_epi32(acc[s][r].raw, _mm512_set1_epi32(a), w)};
     }
-  }
-  if (t.out) return store_requantized<MR>(*t.out, acc);
-  for (int r = 0; r < MR; ++r) hn::StoreU(acc[r], d32, t.acc + r * t.acc_stride);
+  };
+  const int64_t quads = t.k_padded / 4;
+  int64_t q = 0;
+  for (; q + kS <= quads; q += kS)
+    for (int s = 0; s < kS; ++s) quad(s, q + s);
+  for (; q < quads; ++q) quad(0, q);
+  for (int s = 1; s < kS; ++s)
+    for (int r = 0; r < MR; ++r) acc[0][r] = hn::Add(acc[0][r], acc[s][r]);
+  if (t.out) return store_requantized<MR>(*t.out, acc[0]);
+  for (int r = 0; r < MR; ++r) hn::StoreU(acc[0][r], d32, t.acc + r * t.acc_stride);
 }
 
 // The indirect form: the row base changes per tap, the weights stream on.
@@ -85,7 +96,7 @@ HWY_NOINLINE __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) void tile_vnn
   const int8_t* w = t.w;
   for (int64_t tap = 0; tap < t.taps; ++tap) {
     const uint8_t* a[MR];
-    for (int r = 0; r < MR; ++r) a[r] = t.rows[r * t.taps + tap];
+    for (int r = 0; r < MR; ++r) a[r] = t.bases[r] + t.offsets[tap];
     for (int64_t q = 0; q < quads; ++q, w += 64) {
       const __m512i wv = _mm512_loadu_si512(w);
       for (int r = 0; r < MR; ++r) {

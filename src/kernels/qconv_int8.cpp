@@ -214,18 +214,20 @@ void gemm_conv(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
               }
             }
           }
-          for (int64_t pnl = 0; pnl < p.panels_per_group; ++pnl) {
+          // With VNNI, full tiles take two panels a call while two remain.
+          for (int64_t pnl = 0, np = 1; pnl < p.panels_per_group; pnl += np) {
+            np = fused && mr == kTileRows && pnl + 1 < p.panels_per_group ? 2 : 1;
             const int8_t* w = p.packed.get() + (g * p.panels_per_group + pnl) * kp * kQGemmPanel;
             const int64_t c0 = g * mg + pnl * kQGemmPanel;
             const QGemmOutput out{p.packed_bias.data() + c0, ch.multiplier.data() + c0, ch.left.data() + c0,
-                                  ch.right.data() + c0, std::min(kQGemmPanel, mg - pnl * kQGemmPanel), p.y_zero_point,
-                                  p.act.lo, p.act.hi, y + (r0 + t0) * p.out_channels + c0, p.out_channels,
-                                  std::is_same_v<TY, int8_t>};
+                                  ch.right.data() + c0, std::min(np * kQGemmPanel, mg - pnl * kQGemmPanel),
+                                  p.y_zero_point, p.act.lo, p.act.hi, y + (r0 + t0) * p.out_channels + c0,
+                                  p.out_channels, std::is_same_v<TY, int8_t>};
             int32_t* sum = fused ? nullptr : sums.data() + pnl * kQGemmPanel;
             if (indirect)
-              qgemm_int8_tile_indirect({mr, taps, p.kc, bases, offsets, w, sum, row_len, fused ? &out : nullptr});
+              qgemm_int8_tile_indirect({mr, taps, p.kc, bases, offsets, w, sum, row_len, fused ? &out : nullptr, np});
             else
-              qgemm_int8_tile({mr, kp, a + t0 * a_stride, a_stride, w, sum, row_len, fused ? &out : nullptr});
+              qgemm_int8_tile({mr, kp, a + t0 * a_stride, a_stride, w, sum, row_len, fused ? &out : nullptr, np});
           }
           if (!fused)
             for (int64_t r = 0; r < mr; ++r)

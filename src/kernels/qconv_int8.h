@@ -113,6 +113,7 @@ struct QGemmTile {
   int32_t* acc;           // [mr][16] at acc + r * acc_stride, overwritten
   int64_t acc_stride = kQGemmPanel;
   const QGemmOutput* out = nullptr;  // set: requantized int8 to out->y instead of acc (VNNI only)
+  int64_t panels = 1;     // 2: this panel and the next (the 16 channels after), mr 8, VNNI only
 };
 void qgemm_int8_tile(const QGemmTile& t);  // dispatched to the best ISA
 
@@ -127,6 +128,7 @@ struct QGemmIndirectTile {
   int32_t* acc;                // [mr][16] at acc + r * acc_stride, overwritten
   int64_t acc_stride;
   const QGemmOutput* out = nullptr;  // as QGemmTile::out
+  int64_t panels = 1;                // as QGemmTile::panels
 };
 // Whether this CPU's best ISA has the indirect kernel and the fused requantized output
 // (AVX-512 VNNI); else callers gather and requantize the sums themselves.

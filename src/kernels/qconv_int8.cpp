@@ -77,68 +77,93 @@ void depthwise(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
   });
 }
 
-// The GEMM path: gather rows of x' for a chunk of pixels, then every panel over them. A 1x1,
+// x' of the whole batch inside a border of the pad byte wide enough that every window lies
+// inside: [N][h][w][C] in the calling thread's buffer, then kSlack pad bytes (a row tap reads
+// up to 3 bytes past its kernel row). One pass, as the plain conversion to x' would be.
+struct PaddedInput {
+  const uint8_t* data;
+  int64_t h, w;
+};
+constexpr int64_t kSlack = 64;
+
+template <class TX>
+PaddedInput padded_input(const TX* x, const IntConvShape& s, uint8_t pad) {
+  const int64_t c = s.in_c;
+  const int64_t h = std::max(s.pad_top + s.in_h, (s.out_h - 1) * s.stride_h + (s.kernel_h - 1) * s.dilation_h + 1);
+  const int64_t w = std::max(s.pad_left + s.in_w, (s.out_w - 1) * s.stride_w + (s.kernel_w - 1) * s.dilation_w + 1);
+  thread_local std::vector<uint8_t> buffer;
+  const size_t bytes = size_t(s.batch * h * w * c + kSlack);
+  if (buffer.size() < bytes) buffer.resize(bytes);
+  uint8_t* dst = buffer.data();
+  const int64_t left = s.pad_left * c, inner = s.in_w * c, right = (w - s.pad_left - s.in_w) * c;
+  for (int64_t n = 0; n < s.batch; ++n)
+    for (int64_t r = 0; r < h; ++r, dst += w * c) {
+      const int64_t ih = r - s.pad_top;
+      if (ih < 0 || ih >= s.in_h) {
+        std::memset(dst, pad, size_t(w * c));
+        continue;
+      }
+      const uint8_t* __restrict src = reinterpret_cast<const uint8_t*>(x) + (n * s.in_h + ih) * inner;
+      uint8_t* __restrict d = dst + left;
+      std::memset(dst, pad, size_t(left));
+      if constexpr (std::is_same_v<TX, int8_t>) {
+        for (int64_t i = 0; i < inner; ++i) d[i] = src[i] ^ 0x80;
+      } else {
+        std::memcpy(d, src, size_t(inner));
+      }
+      std::memset(d + inner, pad, size_t(right));
+    }
+  std::memset(dst, pad, size_t(kSlack));
+  return {buffer.data(), h, w};
+}
+
+// The GEMM path over chunks of output pixels, every panel over each tile of rows. A 1x1,
 // stride-1, unpadded convolution whose rows need no padding to a multiple of 4 reads its rows
-// where they lie in x'; with VNNI, a convolution whose channels fill whole quads reads each
-// tap in place through row pointers.
+// where they lie in x'; with VNNI, a convolution whose taps fill whole quads (C/group a
+// multiple of 4, or row taps) reads each tap in place in the padded x'; otherwise the taps are
+// gathered into rows of k_padded bytes.
 template <class TX, class TY>
 void gemm_conv(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY* y, ThreadPool* pool) {
   const int64_t rows = s.batch * s.out_h * s.out_w, kp = p.k_padded, cg = p.in_per_group;
   const int64_t mg = p.out_channels / p.group;
+  if (rows == 0) return;
   const uint8_t pad = uint8_t(p.x_zero_point + input_offset(p.x_dtype));
-  const uint8_t* xu = unsigned_input(x, s.batch * s.in_h * s.in_w * s.in_c);
   const bool direct = s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_top == 0 &&
                       s.pad_left == 0 && s.out_h == s.in_h && s.out_w == s.in_w && p.k == kp;
-  // Taps kw = 0.. of one kernel row are one run of KW * C bytes when they step one pixel at a
-  // time through a single group's whole channel range.
-  const bool row_runs = p.group == 1 && s.stride_w > 0 && s.dilation_w == 1;
-  // With VNNI and whole quads per tap, the kernel reads each tap where it lies in x'
-  // (padding taps read pad_row): no bytes are copied.
-  const int64_t taps = s.kernel_h * s.kernel_w;
   const bool fused = qgemm_int8_indirect_available();  // the micro-kernel stores int8 itself
-  const bool indirect = !direct && p.group == 1 && cg % 4 == 0 && fused;
-  const std::vector<uint8_t> pad_row(indirect ? size_t(cg) : 0, pad);
-  // Pixels whose window lies inside the image take their tap pointers from fixed offsets.
-  const int64_t extent_h = (s.kernel_h - 1) * s.dilation_h + 1, extent_w = (s.kernel_w - 1) * s.dilation_w + 1;
-  std::vector<int64_t> tap_offset;
-  for (int64_t kh = 0; indirect && kh < s.kernel_h; ++kh)
-    for (int64_t kw = 0; kw < s.kernel_w; ++kw)
-      tap_offset.push_back((kh * s.dilation_h * s.in_w + kw * s.dilation_w) * s.in_c);
+  const bool indirect = !direct && fused && (p.row_taps || cg % 4 == 0);
+  const bool gather = !direct && !indirect;
+  const uint8_t* xu = indirect ? nullptr : unsigned_input(x, s.batch * s.in_h * s.in_w * s.in_c);
+  // Indirect: each pixel's taps are its base in the padded x' plus these offsets.
+  PaddedInput padded{nullptr, 0, 0};
+  thread_local std::vector<int64_t> tap_offsets;  // the calling thread's; workers read it through `offsets`
+  tap_offsets.clear();
+  if (indirect) {
+    padded = padded_input(x, s, pad);
+    for (int64_t kh = 0; kh < s.kernel_h; ++kh)
+      for (int64_t kw = 0; kw < (p.row_taps ? 1 : s.kernel_w); ++kw)
+        tap_offsets.push_back((kh * s.dilation_h * padded.w + kw * s.dilation_w) * s.in_c);
+  }
+  const int64_t* offsets = tap_offsets.data();
+  const int64_t taps = int64_t(tap_offsets.size());
+  // Gather: taps kw = 0.. of one kernel row are one run of KW * C bytes when they step one pixel
+  // at a time through a single group's whole channel range; row taps pad each run to kc.
+  const bool row_runs = p.group == 1 && s.stride_w > 0 && s.dilation_w == 1;
+  const int64_t run = s.kernel_w * cg, row_bytes = p.row_taps ? p.kc : run;
   const int64_t chunks = (rows + kChunkRows - 1) / kChunkRows;
   const double flops = 2.0 * double(rows) * double(p.out_channels) * double(p.k);
   parallel_for(flops >= 2e6 ? pool : nullptr, chunks, [&](int64_t begin, int64_t end) {
-    std::vector<uint8_t> gathered(direct || indirect ? 0 : size_t(kChunkRows * kp));
-    std::vector<const uint8_t*> tap_rows(indirect ? size_t(kChunkRows * taps) : 0);
-    std::vector<int32_t> sums(fused ? 0 : size_t(kTileRows * p.panels_per_group * kQGemmPanel));
+    thread_local std::vector<uint8_t> gathered;  // this thread's, kept between runs
+    thread_local std::vector<int32_t> sums;
+    if (gather && gathered.size() < size_t(kChunkRows * kp)) gathered.resize(size_t(kChunkRows * kp));
+    if (!fused && sums.size() < size_t(kTileRows * p.panels_per_group * kQGemmPanel))
+      sums.resize(size_t(kTileRows * p.panels_per_group * kQGemmPanel));
     for (int64_t chunk = begin; chunk < end; ++chunk) {
       const int64_t r0 = chunk * kChunkRows, nr = std::min(kChunkRows, rows - r0);
       for (int64_t g = 0; g < p.group; ++g) {
         const uint8_t* a = direct ? xu + r0 * s.in_c + g * cg : gathered.data();
         const int64_t a_stride = direct ? s.in_c : kp;
-        if (indirect) {  // a pointer per row and tap instead of the bytes
-          int64_t n = r0 / (s.out_h * s.out_w), oh = r0 / s.out_w % s.out_h, ow = r0 % s.out_w;
-          for (int64_t r = 0; r < nr; ++r) {
-            const uint8_t** row = tap_rows.data() + r * taps;
-            const int64_t ih0 = oh * s.stride_h - s.pad_top, iw0 = ow * s.stride_w - s.pad_left;
-            if (ih0 >= 0 && ih0 + extent_h <= s.in_h && iw0 >= 0 && iw0 + extent_w <= s.in_w) {
-              const uint8_t* base = xu + ((n * s.in_h + ih0) * s.in_w + iw0) * s.in_c;
-              for (int64_t t = 0; t < taps; ++t) row[t] = base + tap_offset[size_t(t)];
-            } else {
-              for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
-                const int64_t ih = ih0 + kh * s.dilation_h;
-                for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
-                  const int64_t iw = iw0 + kw * s.dilation_w;
-                  const bool inside = ih >= 0 && ih < s.in_h && iw >= 0 && iw < s.in_w;
-                  *row++ = inside ? xu + ((n * s.in_h + ih) * s.in_w + iw) * s.in_c : pad_row.data();
-                }
-              }
-            }
-            if (++ow == s.out_w) {
-              ow = 0;
-              if (++oh == s.out_h) oh = 0, ++n;
-            }
-          }
-        } else if (!direct) {
+        if (gather) {
           int64_t n = r0 / (s.out_h * s.out_w), oh = r0 / s.out_w % s.out_h, ow = r0 % s.out_w;
           for (int64_t r = 0; r < nr; ++r) {
             uint8_t* dst = gathered.data() + r * kp;
@@ -146,14 +171,15 @@ void gemm_conv(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
             const bool whole_row = row_runs && iw0 >= 0 && iw0 + s.kernel_w <= s.in_w;
             for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
               const int64_t ih = ih0 + kh * s.dilation_h;
-              uint8_t* d = dst + kh * s.kernel_w * cg;
+              uint8_t* d = dst + kh * row_bytes;
+              if (row_bytes > run) std::memset(d + run, 0, size_t(row_bytes - run));
               if (ih < 0 || ih >= s.in_h) {
-                std::memset(d, pad, size_t(s.kernel_w * cg));
+                std::memset(d, pad, size_t(run));
                 continue;
               }
               const uint8_t* src_row = xu + (n * s.in_h + ih) * s.in_w * s.in_c + g * cg;
               if (whole_row) {
-                std::memcpy(d, src_row + iw0 * s.in_c, size_t(s.kernel_w * cg));
+                std::memcpy(d, src_row + iw0 * s.in_c, size_t(run));
                 continue;
               }
               for (int64_t kw = 0; kw < s.kernel_w; ++kw, d += cg) {
@@ -176,18 +202,32 @@ void gemm_conv(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
         const RequantizeChannels& ch = p.channels;
         for (int64_t t0 = 0; t0 < nr; t0 += kTileRows) {
           const int64_t mr = std::min(kTileRows, nr - t0);
-          for (int64_t pnl = 0; pnl < p.panels_per_group; ++pnl) {
+          const uint8_t* bases[kTileRows];
+          if (indirect) {
+            const int64_t r = r0 + t0;
+            int64_t n = r / (s.out_h * s.out_w), oh = r / s.out_w % s.out_h, ow = r % s.out_w;
+            for (int64_t i = 0; i < mr; ++i) {
+              bases[i] = padded.data + ((n * padded.h + oh * s.stride_h) * padded.w + ow * s.stride_w) * s.in_c + g * cg;
+              if (++ow == s.out_w) {
+                ow = 0;
+                if (++oh == s.out_h) oh = 0, ++n;
+              }
+            }
+          }
+          // With VNNI, full tiles take two panels a call while two remain.
+          for (int64_t pnl = 0, np = 1; pnl < p.panels_per_group; pnl += np) {
+            np = fused && mr == kTileRows && pnl + 1 < p.panels_per_group ? 2 : 1;
             const int8_t* w = p.packed.get() + (g * p.panels_per_group + pnl) * kp * kQGemmPanel;
             const int64_t c0 = g * mg + pnl * kQGemmPanel;
             const QGemmOutput out{p.packed_bias.data() + c0, ch.multiplier.data() + c0, ch.left.data() + c0,
-                                  ch.right.data() + c0, std::min(kQGemmPanel, mg - pnl * kQGemmPanel), p.y_zero_point,
-                                  p.act.lo, p.act.hi, y + (r0 + t0) * p.out_channels + c0, p.out_channels,
-                                  std::is_same_v<TY, int8_t>};
+                                  ch.right.data() + c0, std::min(np * kQGemmPanel, mg - pnl * kQGemmPanel),
+                                  p.y_zero_point, p.act.lo, p.act.hi, y + (r0 + t0) * p.out_channels + c0,
+                                  p.out_channels, std::is_same_v<TY, int8_t>};
             int32_t* sum = fused ? nullptr : sums.data() + pnl * kQGemmPanel;
             if (indirect)
-              qgemm_int8_tile_indirect({mr, taps, cg, tap_rows.data() + t0 * taps, w, sum, row_len, fused ? &out : nullptr});
+              qgemm_int8_tile_indirect({mr, taps, p.kc, bases, offsets, w, sum, row_len, fused ? &out : nullptr, np});
             else
-              qgemm_int8_tile({mr, kp, a + t0 * a_stride, a_stride, w, sum, row_len, fused ? &out : nullptr});
+              qgemm_int8_tile({mr, kp, a + t0 * a_stride, a_stride, w, sum, row_len, fused ? &out : nullptr, np});
           }
           if (!fused)
             for (int64_t r = 0; r < mr; ++r)
@@ -212,14 +252,18 @@ void visit_xy(const QConvInt8Params& p, Fn&& fn) {
 }  // namespace
 
 void pack_qconv_weights(QConvInt8Params& p, const int8_t* w, const std::vector<int32_t>& w_zp, int64_t in_per_group,
-                        int64_t kernel_h, int64_t kernel_w, int64_t group) {
+                        int64_t kernel_h, int64_t kernel_w, int64_t group, int64_t dilation_w) {
   for (int32_t z : w_zp)
     if (z != 0) return;  // asymmetric weights: reference path
   const int64_t m = p.out_channels, mg = m / group, taps = kernel_h * kernel_w;
   p.in_per_group = in_per_group, p.kernel_h = kernel_h, p.kernel_w = kernel_w, p.group = group;
-  p.k = taps * in_per_group;
-  p.k_padded = (p.k + 3) / 4 * 4;
   p.depthwise = in_per_group == 1 && mg == 1;
+  // Row taps where the channels of a tap leave quads part-filled and the micro-kernel can read
+  // taps in place: the kernel rows' gaps cost a few zero products, no gather.
+  p.row_taps = !p.depthwise && group == 1 && in_per_group % 4 != 0 && dilation_w == 1 && qgemm_int8_indirect_available();
+  p.kc = p.row_taps ? (kernel_w * in_per_group + 3) / 4 * 4 : in_per_group;
+  p.k = p.row_taps ? kernel_h * p.kc : taps * in_per_group;
+  p.k_padded = (p.k + 3) / 4 * 4;
   p.packed_bias = p.bias;
   p.channels.set(p.multiplier);
   if (p.depthwise) {
@@ -240,11 +284,15 @@ void pack_qconv_weights(QConvInt8Params& p, const int8_t* w, const std::vector<i
         if (local >= mg) continue;
         const int64_t o = g * mg + local;
         int64_t sum = 0;
-        for (int64_t k = 0; k < p.k; ++k) {
-          const int64_t t = k / in_per_group, c = k % in_per_group;
-          const int8_t v = w[(o * in_per_group + c) * taps + t];
-          dst[(k / 4) * 4 * kQGemmPanel + j * 4 + k % 4] = v;
-          sum += v;
+        for (int64_t t = 0; t < taps; ++t) {
+          const int64_t kh = t / kernel_w, kw = t % kernel_w;
+          const int64_t k0 = p.row_taps ? kh * p.kc + kw * in_per_group : t * in_per_group;
+          for (int64_t c = 0; c < in_per_group; ++c) {
+            const int8_t v = w[(o * in_per_group + c) * taps + t];
+            const int64_t k = k0 + c;
+            dst[(k >> 2) * 4 * kQGemmPanel + j * 4 + (k & 3)] = v;
+            sum += v;
+          }
         }
         p.packed_bias[size_t(o)] = int32_t(int64_t(p.bias[size_t(o)]) - int64_t(corr) * sum);
       }
@@ -254,7 +302,8 @@ void pack_qconv_weights(QConvInt8Params& p, const int8_t* w, const std::vector<i
 
 void qconv_nhwc_int8(const QConvInt8Params& p, const void* x, const IntConvShape& s, void* y, ThreadPool* pool) {
   EK_CHECK(qconv_packed(p) && s.out_c == p.out_channels && s.in_c == p.in_per_group * p.group &&
-               s.kernel_h == p.kernel_h && s.kernel_w == p.kernel_w && s.group == p.group,
+               s.kernel_h == p.kernel_h && s.kernel_w == p.kernel_w && s.group == p.group &&
+               (!p.row_taps || s.dilation_w == 1),
            "qconv_nhwc_int8: the packed weights do not match the convolution");
   visit_xy(p, [&](auto tx, auto ty) {
     using TX = decltype(tx);

@@ -7,12 +7,18 @@
 // (x itself for uint8), each row padded to a multiple of 4. The weights (int8, symmetric:
 // zero point 0) are packed once in panels of 16 output channels, four k at a time:
 //   panel p, quad q: [16 channels][4 bytes] = w[c][4q .. 4q+3]
-// which is the operand order of AVX-512 VNNI's vpdpbusd (u8 x s8 -> i32 sums of four); the
+// with k = tap * C/group + channel; or, where the channels of a tap do not fill whole quads and
+// VNNI runs (a first layer on 1 or 3 channels), k = kh * kc + kw * C + c with kc = KW * C
+// rounded up to 4 and zero weights in the gaps ("row taps": one kernel row is one tap of kc
+// contiguous input bytes). The order is that of AVX-512 VNNI's vpdpbusd (u8 x s8 -> i32 sums of four); the
 // AVX2 and portable paths sign-extend it to int16 and use pairwise multiply-adds
 // (simd/qgemm_int8.cpp). Because x' = x + off, the accumulator is corrected once per channel:
 //   acc = B[m] - (x_zp + off) * sum_k w[m][k] + sum_k x'[k] w[m][k]
-// The correction is folded into the packed bias. Depthwise convolutions (one channel per
-// group) run a channel-vector loop instead. Results do not depend on the ISA or the thread
+// The correction is folded into the packed bias. With VNNI the micro-kernel reads the taps in
+// place (no gather): x' is copied once a run into the calling thread's buffer inside a border
+// of the pad byte, so every window lies inside it and the taps of a pixel are one base pointer
+// plus fixed offsets. Depthwise convolutions (one channel per group) run a channel-vector loop
+// instead. Results do not depend on the ISA or the thread
 // count: integer arithmetic throughout, requantized by requantize.h's TFLite rules.
 #pragma once
 #include <cstdint>
@@ -37,7 +43,9 @@ struct QConvInt8Params {
   RequantizeChannels channels;              // the same, as arrays (set by pack_qconv_weights; 16 spare)
   // Packed by pack_qconv_weights:
   int64_t in_per_group = 0, kernel_h = 1, kernel_w = 1, group = 1;
-  int64_t k = 0, k_padded = 0;              // per group: KH*KW*C/group, rounded up to 4
+  int64_t k = 0, k_padded = 0;              // per group: KH*KW*C/group (row taps: KH*kc), rounded up to 4
+  bool row_taps = false;                    // k = kh * kc + kw * C + c (group 1, dilation_w 1)
+  int64_t kc = 0;                           // bytes a tap: C/group, or row taps: KW*C rounded up to 4
   bool depthwise = false;                   // C/group == 1 and M == group
   std::vector<int32_t> packed_bias;         // [M + 16] with the zero-point correction (16 spare zeros)
   std::shared_ptr<int8_t> packed;           // panels (GEMM) or [taps][M] (depthwise)
@@ -47,9 +55,10 @@ struct QConvInt8Params {
 constexpr int64_t kQGemmPanel = 16;  // output channels per packed panel
 
 // Packs OIHW int8 weights with zero points w_zp (must all be 0 for the fast path; else the
-// params stay unpacked and the op runs its reference loop).
+// params stay unpacked and the op runs its reference loop). Row taps are chosen here (they need
+// the convolution's dilation_w to be 1).
 void pack_qconv_weights(QConvInt8Params& p, const int8_t* w, const std::vector<int32_t>& w_zp, int64_t in_per_group,
-                        int64_t kernel_h, int64_t kernel_w, int64_t group);
+                        int64_t kernel_h, int64_t kernel_w, int64_t group, int64_t dilation_w = 1);
 inline bool qconv_packed(const QConvInt8Params& p) { return p.packed != nullptr; }
 
 // y = requantized conv(x); x, y NHWC of p's dtypes, s with nhwc = true.
@@ -104,19 +113,22 @@ struct QGemmTile {
   int32_t* acc;           // [mr][16] at acc + r * acc_stride, overwritten
   int64_t acc_stride = kQGemmPanel;
   const QGemmOutput* out = nullptr;  // set: requantized int8 to out->y instead of acc (VNNI only)
+  int64_t panels = 1;     // 2: this panel and the next (the 16 channels after), mr 8, VNNI only
 };
 void qgemm_int8_tile(const QGemmTile& t);  // dispatched to the best ISA
 
-// The same with the rows given indirectly (no gather): per row, one pointer per kernel tap to
-// `kc` contiguous bytes (kc a multiple of 4; a padding tap points at a row of the pad byte).
-// The weights' quads of tap t start at quad t * kc / 4, as pack_qconv_weights lays them out.
+// The same with the rows read in place (no gather): tap t of row r is the `kc` contiguous bytes
+// at bases[r] + offsets[t] (kc a multiple of 4). The weights' quads of tap t start at quad
+// t * kc / 4, as pack_qconv_weights lays them out.
 struct QGemmIndirectTile {
   int64_t mr, taps, kc;
-  const uint8_t* const* rows;  // [mr][taps]
+  const uint8_t* const* bases;  // [mr]
+  const int64_t* offsets;       // [taps]
   const int8_t* w;
   int32_t* acc;                // [mr][16] at acc + r * acc_stride, overwritten
   int64_t acc_stride;
   const QGemmOutput* out = nullptr;  // as QGemmTile::out
+  int64_t panels = 1;                // as QGemmTile::panels
 };
 // Whether this CPU's best ISA has the indirect kernel and the fused requantized output
 // (AVX-512 VNNI); else callers gather and requantize the sums themselves.

@@ -73,6 +73,21 @@ inline int32_t qmul_value(const QMulParams& p, int32_t a, int32_t b) {
   return v < p.act.lo ? p.act.lo : v > p.act.hi ? p.act.hi : v;
 }
 
+// QAdd (TFLite's ADD): both inputs centred and scaled to 2^20-scaled fixed point, each
+// rescaled to twice the larger input scale, summed, then requantized to the output.
+constexpr int kQAddLeftShift = 20;
+struct QAddParams {
+  int32_t a_zp = 0, b_zp = 0, y_zp = 0;
+  QuantMultiplier a_mult, b_mult, y_mult;
+  QuantRange act{-128, 127};
+};
+inline int32_t qadd_value(const QAddParams& p, int32_t a, int32_t b) {
+  const int32_t sa = multiply_by_quantized_multiplier((a - p.a_zp) * (1 << kQAddLeftShift), p.a_mult);
+  const int32_t sb = multiply_by_quantized_multiplier((b - p.b_zp) * (1 << kQAddLeftShift), p.b_mult);
+  const int32_t v = multiply_by_quantized_multiplier(sa + sb, p.y_mult) + p.y_zp;
+  return v < p.act.lo ? p.act.lo : v > p.act.hi ? p.act.hi : v;
+}
+
 // The reference: qmul_value over numpy broadcasting of a (shape as) and b (shape bs) to ys,
 // one element at a time with an odometer (the fast path, kernels/qmul_int8.h, is tested
 // against it).

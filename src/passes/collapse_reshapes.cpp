@@ -32,7 +32,7 @@ class CollapseReshapes final : public GraphPass {
       auto p = uses.producer.find(g.nodes[i].inputs[0]);
       const bool chained = p != uses.producer.end() && is_shape_only(g.nodes[p->second]);
       if (chained && constant_reshape(g, g.nodes[i])) {
-        g.nodes[i].inputs[0] = g.nodes[p->second].inputs[0];
+        uses.rewire(g, i, 0, g.nodes[p->second].inputs[0]);
         changed = true;
         continue;
       }
@@ -42,7 +42,7 @@ class CollapseReshapes final : public GraphPass {
         if (bypass_node(g, uses, i)) dead[i] = changed = true;
         continue;
       }
-      if (chained) changed |= reshape_from_static_shape(g, i, g.nodes[p->second].inputs[0], *types);
+      if (chained) changed |= reshape_from_static_shape(g, uses, i, g.nodes[p->second].inputs[0], *types);
     }
     if (changed) erase_nodes(g, dead);
     return changed;
@@ -60,7 +60,8 @@ class CollapseReshapes final : public GraphPass {
   }
 
   // Node i becomes Reshape(first, target) with target read from its static output shape.
-  static bool reshape_from_static_shape(Graph& g, size_t i, const std::string& first, const StaticTypes& types) {
+  static bool reshape_from_static_shape(Graph& g, GraphUses& uses, size_t i, std::string first,
+                                        const StaticTypes& types) {
     const std::string out = g.nodes[i].outputs[0];
     auto shape = types.shape(out);
     if (!shape || g.nodes[i].outputs.size() != 1 || (g.nodes[i].opset > 0 && g.nodes[i].opset < 5)) return false;
@@ -80,10 +81,12 @@ class CollapseReshapes final : public GraphPass {
     }
     const std::string shape_name =
         add_initializer(g, g.nodes[i].name + "_shape", Tensor::from<int64_t>(target, {int64_t(target.size())}));
+    uses.remove_node(g, i);
     Node& n = g.nodes[i];
     n.op_type = "Reshape";
     n.attrs.clear();
     n.inputs = {first, shape_name};
+    uses.add_node(g, i);
     return true;
   }
 };

@@ -39,9 +39,15 @@ class ConstantFolding final : public GraphPass {
         }
       }
       if (!all_constant) continue;
-      bool feeds_output = false;
-      for (const auto& o : n.outputs) feeds_output = feeds_output || uses.is_graph_output(o);
+      bool feeds_output = false, read = false;
+      for (const auto& o : n.outputs) {
+        feeds_output = feeds_output || uses.is_graph_output(o);
+        read = read || (!o.empty() && uses.use_count(o) > 0);
+      }
       if (feeds_output) continue;  // keep a node producing each graph output
+      // Nothing reads it (e.g. the weights' DequantizeLinear fuse_qdq leaves behind):
+      // eliminate_dead_nodes removes it without computing it.
+      if (!read) continue;
       std::vector<Tensor> outs;
       try {
         outs = run_node(n, inputs);

@@ -40,16 +40,44 @@ class FuseQdq final : public GraphPass {
   const char* name() const override { return "fuse_qdq"; }
   std::vector<std::string> op_types() const override { return {"QuantizeLinear", "QMul"}; }
 
+  // One sweep in O(N log N): the uses and names are built once and kept current; a fusion marks
+  // its nodes dead and appends its replacements (visited later in the same sweep), noting
+  // the node they stand in for; the order is rebuilt and checked once at the end.
   bool apply(Graph& g) override {
+    GraphUses uses(g);
+    FreshNames names(g);
+    names_ = &names;
+    uses_ = &uses;
+    const size_t original = g.nodes.size();
+    dead_.assign(original, false);
+    before_.assign(original, {});
     bool changed = false;
-    for (size_t i = 0; i < g.nodes.size(); ++i) {
-      GraphUses uses(g);
-      if (try_fuse(g, uses, i)) changed = true;
+    for (size_t i = 0; i < g.nodes.size(); ++i)  // grows as fusions append
+      if (!dead_[i] && try_fuse(g, uses, i)) changed = true;
+    if (changed) {
+      std::vector<Node> order;
+      order.reserve(g.nodes.size());
+      for (size_t i = 0; i < original; ++i) emit(g, i, order);
+      g.nodes = std::move(order);
+      g.topo_sort();  // the order is topological already (replacements stand where their op stood)
+      g.opsets[kEdgekitDomain] = 1;
     }
+    names_ = nullptr, uses_ = nullptr;
     return changed;
   }
 
  private:
+  FreshNames* names_ = nullptr;  // this sweep's
+  GraphUses* uses_ = nullptr;
+  std::vector<bool> dead_;                   // per node index of this sweep
+  std::vector<std::vector<size_t>> before_;  // per node: the replacements standing before it
+
+  // Node i, preceded by its replacements (and theirs), into `order`; dead nodes left out.
+  void emit(Graph& g, size_t i, std::vector<Node>& order) {
+    for (size_t r : before_[i]) emit(g, r, order);
+    if (!dead_[i]) order.push_back(std::move(g.nodes[i]));
+  }
+
   static bool per_tensor(const Graph& g, const std::string& scale) {
     const Tensor* t = constant_value(g, scale);
     return t && t->numel() == 1;
@@ -81,16 +109,16 @@ class FuseQdq final : public GraphPass {
            constant_value(g, a.zero_point)->dtype() == constant_value(g, q.inputs[2])->dtype();
   }
 
-  static Node make(const Graph& g, const std::string& op, std::vector<std::string> in, std::vector<std::string> out,
-                   const std::string& name, bool edgekit) {
+  Node make(const std::string& op, std::vector<std::string> in, std::vector<std::string> out, const std::string& name,
+            bool edgekit) const {
     Node n;
-    n.op_type = op, n.inputs = std::move(in), n.outputs = std::move(out), n.name = fresh_name(g, name);
+    n.op_type = op, n.inputs = std::move(in), n.outputs = std::move(out), n.name = names_->fresh(name);
     if (edgekit) n.domain = kEdgekitDomain, n.opset = 1;
     else n.opset = 13;
     return n;
   }
-  static Node transpose(const Graph& g, const std::string& x, const std::string& y, std::vector<int64_t> perm) {
-    Node t = make(g, "Transpose", {x}, {y}, y + "/Transpose", false);
+  Node transpose(const std::string& x, const std::string& y, std::vector<int64_t> perm) const {
+    Node t = make("Transpose", {x}, {y}, y + "/Transpose", false);
     t.attrs["perm"] = std::move(perm);
     return t;
   }
@@ -119,7 +147,7 @@ class FuseQdq final : public GraphPass {
   // activation inputs are at `value_inputs` of m: m writes y, or, when those inputs all come
   // through Transposes of one perm, m reads the Transposes' inputs and one Transpose of that
   // perm after m writes y.
-  static void replace_sinking(Graph& g, const GraphUses& u, const std::vector<size_t>& dead, Node m,
+  void replace_sinking(Graph& g, const GraphUses& u, const std::vector<size_t>& dead, Node m,
                               const std::vector<size_t>& value_inputs, size_t at) {
     std::vector<std::string> vs;
     for (size_t k : value_inputs) vs.push_back(m.inputs[k]);
@@ -127,25 +155,27 @@ class FuseQdq final : public GraphPass {
     if (!t) return replace(g, dead, {std::move(m)}, at);
     for (size_t k = 0; k < value_inputs.size(); ++k) m.inputs[value_inputs[k]] = t->inputs[k];
     const std::string y = m.outputs[0];
-    m.outputs[0] = fresh_name(g, y + "/inner");
-    Node after = transpose(g, m.outputs[0], y, t->perm);
+    m.outputs[0] = names_->fresh(y + "/inner");
+    Node after = transpose(m.outputs[0], y, t->perm);
     replace(g, dead, {std::move(m), std::move(after)}, at);
   }
 
-  // Replaces node `first` .. `last` (the float op and its Q, plus an optional activation in
-  // between) by `repl`, inserted where the float op stood.
-  static void replace(Graph& g, const std::vector<size_t>& dead, std::vector<Node> repl, size_t at) {
-    std::vector<bool> kill(g.nodes.size(), false);
-    for (size_t d : dead) kill[d] = true;
-    std::vector<Node> out;
-    for (size_t i = 0; i < g.nodes.size(); ++i) {
-      if (i == at)
-        for (auto& r : repl) out.push_back(std::move(r));
-      if (!kill[i]) out.push_back(std::move(g.nodes[i]));
+  // Replaces the nodes `dead` (the float op and its Q, plus an optional activation in between)
+  // by `repl`, to stand where node `at` (the float op) stood. Appends to g.nodes, so callers
+  // hold no Node references past it.
+  void replace(Graph& g, const std::vector<size_t>& dead, std::vector<Node> repl, size_t at) {
+    for (size_t d : dead) {
+      uses_->remove_node(g, d);
+      dead_[d] = true;
     }
-    g.nodes = std::move(out);
-    g.topo_sort();
-    g.opsets[kEdgekitDomain] = 1;
+    for (Node& r : repl) {
+      g.nodes.push_back(std::move(r));
+      const size_t k = g.nodes.size() - 1;
+      dead_.push_back(false);
+      before_.emplace_back();
+      before_[at].push_back(k);
+      uses_->add_node(g, k);
+    }
   }
 
   // A 2-D MaxPool without Indices and with the default storage order.
@@ -171,11 +201,11 @@ class FuseQdq final : public GraphPass {
     const Node& qn = g.nodes[*q];
     const std::string y = qn.outputs[0];
     if (op == "MaxPool" && same_params(g, *x, qn) && max_pool_2d(n)) {  // in NHWC, on the int8 values
-      const std::string t_in = fresh_name(g, x->q + "/nhwc"), t_out = fresh_name(g, y + "/nhwc");
-      Node p = make(g, "MaxPoolNhwc", {t_in}, {t_out}, n.name + "/int8", true);
+      const std::string t_in = names_->fresh(x->q + "/nhwc"), t_out = names_->fresh(y + "/nhwc");
+      Node p = make("MaxPoolNhwc", {t_in}, {t_out}, n.name + "/int8", true);
       for (const char* a : {"kernel_shape", "strides", "pads", "auto_pad", "dilations", "ceil_mode"})
         if (n.has_attr(a)) p.attrs[a] = n.attrs.at(a);
-      replace(g, {i, *q}, {transpose(g, x->q, t_in, {0, 2, 3, 1}), p, transpose(g, t_out, y, {0, 3, 1, 2})}, i);
+      replace(g, {i, *q}, {transpose(x->q, t_in, {0, 2, 3, 1}), p, transpose(t_out, y, {0, 3, 1, 2})}, i);
       return true;
     }
     if (moves.count(op)) {
@@ -186,7 +216,7 @@ class FuseQdq final : public GraphPass {
       return true;
     }
     if (lookups.count(op)) {
-      Node m = make(g, "QLookup", {x->q, x->scale, x->zero_point, qn.inputs[1], qn.inputs[2]}, {y}, n.name + "/int8", true);
+      Node m = make("QLookup", {x->q, x->scale, x->zero_point, qn.inputs[1], qn.inputs[2]}, {y}, n.name + "/int8", true);
       for (const auto& [k, v] : n.attrs) m.attrs[k] = v;
       m.attrs["function"] = op;
       replace_sinking(g, u, {i, *q}, std::move(m), {0}, i);
@@ -194,12 +224,12 @@ class FuseQdq final : public GraphPass {
     }
     // pools, in NHWC
     if (op == "AveragePool" && (n.attr_int("ceil_mode", 0) || n.has_attr("dilations"))) return false;
-    const std::string t_in = fresh_name(g, x->q + "/nhwc"), t_out = fresh_name(g, y + "/nhwc");
-    Node p = make(g, op == "AveragePool" ? "QAveragePoolNhwc" : "QGlobalAveragePoolNhwc",
+    const std::string t_in = names_->fresh(x->q + "/nhwc"), t_out = names_->fresh(y + "/nhwc");
+    Node p = make(op == "AveragePool" ? "QAveragePoolNhwc" : "QGlobalAveragePoolNhwc",
                   {t_in, x->scale, x->zero_point, qn.inputs[1], qn.inputs[2]}, {t_out}, n.name + "/int8", true);
     for (const char* a : {"kernel_shape", "strides", "pads", "auto_pad", "count_include_pad"})
       if (n.has_attr(a)) p.attrs[a] = n.attrs.at(a);
-    replace(g, {i, *q}, {transpose(g, x->q, t_in, {0, 2, 3, 1}), p, transpose(g, t_out, y, {0, 3, 1, 2})}, i);
+    replace(g, {i, *q}, {transpose(x->q, t_in, {0, 2, 3, 1}), p, transpose(t_out, y, {0, 3, 1, 2})}, i);
     return true;
   }
 
@@ -251,15 +281,15 @@ class FuseQdq final : public GraphPass {
     const std::string bias = b ? b->q : "";
     if (n.op_type == "Conv") {
       if (wt->rank() != 4 || (w->axis != 0 && !per_tensor(g, w->scale))) return false;
-      const std::string t_in = fresh_name(g, x->q + "/nhwc"), t_out = fresh_name(g, y + "/nhwc");
-      Node c = make(g, "QLinearConvNhwc",
+      const std::string t_in = names_->fresh(x->q + "/nhwc"), t_out = names_->fresh(y + "/nhwc");
+      Node c = make("QLinearConvNhwc",
                     {t_in, x->scale, x->zero_point, w->q, w->scale, w->zero_point, qn.inputs[1], qn.inputs[2], bias},
                     {t_out}, n.name + "/int8", true);
       if (bias.empty()) c.inputs.pop_back();
       for (const char* a : {"kernel_shape", "strides", "pads", "dilations", "group", "auto_pad"})
         if (n.has_attr(a)) c.attrs[a] = n.attrs.at(a);
       set_act(c);
-      replace(g, dead, {transpose(g, x->q, t_in, {0, 2, 3, 1}), c, transpose(g, t_out, y, {0, 3, 1, 2})}, i);
+      replace(g, dead, {transpose(x->q, t_in, {0, 2, 3, 1}), c, transpose(t_out, y, {0, 3, 1, 2})}, i);
       return true;
     }
     // Gemm / MatMul: weights as [N, K].
@@ -275,10 +305,11 @@ class FuseQdq final : public GraphPass {
       Tensor t(DType::i8, {N, K});
       for (int64_t k = 0; k < K; ++k)
         for (int64_t c = 0; c < N; ++c) t.data<int8_t>()[c * K + k] = wt->data<int8_t>()[k * N + c];
-      wq = add_initializer(g, w->q + "/nk", t);
+      wq = names_->fresh(w->q + "/nk");
+      g.initializers[wq] = std::move(t);
     }
     if (n.op_type == "Gemm" && b && constant_value(g, b->q)->rank() != 1) return false;
-    Node fc = make(g, "QFullyConnected",
+    Node fc = make("QFullyConnected",
                    {x->q, x->scale, x->zero_point, wq, w->scale, w->zero_point, qn.inputs[1], qn.inputs[2], bias}, {y},
                    n.name + "/int8", true);
     if (bias.empty()) fc.inputs.pop_back();
@@ -312,9 +343,9 @@ class FuseQdq final : public GraphPass {
       if (look.has_input(5) && !constant_value(g, look.inputs[5])) continue;
       auto table = composed_table(g, look, mul, side);
       if (!table) continue;
-      const std::string t = fresh_name(g, mul.outputs[0] + "/table");
+      const std::string t = names_->fresh(mul.outputs[0] + "/table");
       g.initializers[t] = *table;
-      Node m = make(g, "QLookup", {look.inputs[0], look.inputs[1], look.inputs[2], mul.inputs[6], mul.inputs[7], t},
+      Node m = make("QLookup", {look.inputs[0], look.inputs[1], look.inputs[2], mul.inputs[6], mul.inputs[7], t},
                     {mul.outputs[0]}, mul.name + "/lookup", true);
       replace(g, {p->second, i}, {std::move(m)}, i);
       return true;
@@ -360,7 +391,7 @@ class FuseQdq final : public GraphPass {
     auto q = b ? q_of(g, u, n.outputs[0]) : std::nullopt;
     if (!q) return false;
     const Node& qn = g.nodes[*q];
-    Node m = make(g, qop, {a->q, a->scale, a->zero_point, b->q, b->scale, b->zero_point, qn.inputs[1], qn.inputs[2]},
+    Node m = make(qop, {a->q, a->scale, a->zero_point, b->q, b->scale, b->zero_point, qn.inputs[1], qn.inputs[2]},
                   {qn.outputs[0]}, n.name + "/int8", true);
     replace_sinking(g, u, {i, *q}, std::move(m), {0, 3}, i);
     return true;

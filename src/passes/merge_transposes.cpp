@@ -30,7 +30,7 @@ class MergeTransposes final : public GraphPass {
         if (p1 && p1->size() == p2->size()) {
           std::vector<int64_t> q(p2->size());
           for (size_t k = 0; k < q.size(); ++k) q[k] = (*p1)[size_t((*p2)[k])];
-          g.nodes[i].inputs[0] = g.nodes[prod->second].inputs[0];
+          uses.rewire(g, i, 0, g.nodes[prod->second].inputs[0]);
           g.nodes[i].attrs["perm"] = q;
           *p2 = q;
           changed = true;

@@ -41,6 +41,39 @@ std::optional<size_t> GraphUses::sole_reader_is(const Graph& g, const std::strin
   return c->second[0];
 }
 
+void GraphUses::add_node(const Graph& g, size_t i) {
+  for (const auto& in : g.nodes[i].inputs)
+    if (!in.empty()) consumers[in].push_back(i);
+  for (const auto& out : g.nodes[i].outputs)
+    if (!out.empty()) producer[out] = i;
+}
+
+void GraphUses::rewire(Graph& g, size_t node, size_t k, const std::string& to) {
+  std::string& from = g.nodes[node].inputs[k];
+  if (from == to) return;
+  auto c = consumers.find(from);
+  if (c != consumers.end()) {
+    auto at = std::find(c->second.begin(), c->second.end(), node);
+    if (at != c->second.end()) c->second.erase(at);
+    if (c->second.empty()) consumers.erase(c);
+  }
+  from = to;
+  if (!to.empty()) consumers[to].push_back(node);
+}
+
+void GraphUses::remove_node(const Graph& g, size_t i) {
+  for (const auto& in : g.nodes[i].inputs) {
+    auto c = consumers.find(in);
+    if (c == consumers.end()) continue;
+    c->second.erase(std::remove(c->second.begin(), c->second.end(), i), c->second.end());
+    if (c->second.empty()) consumers.erase(c);
+  }
+  for (const auto& out : g.nodes[i].outputs) {
+    auto p = producer.find(out);
+    if (p != producer.end() && p->second == i) producer.erase(p);
+  }
+}
+
 void replace_uses(Graph& g, const std::string& from, const std::string& to) {
   for (auto& n : g.nodes)
     for (auto& in : n.inputs)
@@ -78,32 +111,50 @@ std::string fresh_name(const Graph& g, const std::string& base) {
   return name;
 }
 
+FreshNames::FreshNames(const Graph& g) {
+  for (const auto& v : g.inputs) used_.insert(v.name);
+  for (const auto& n : g.nodes) {
+    used_.insert(n.name);
+    used_.insert(n.outputs.begin(), n.outputs.end());
+  }
+  for (const auto& [name, t] : g.initializers) used_.insert(name);
+}
+
+std::string FreshNames::fresh(const std::string& base) {
+  std::string name = base;
+  for (int i = 1; used_.count(name); ++i) name = cat(base, "_", i);
+  used_.insert(name);
+  return name;
+}
+
 std::string add_initializer(Graph& g, const std::string& base, Tensor t) {
   std::string name = fresh_name(g, base);
   g.initializers[name] = std::move(t);
   return name;
 }
 
-bool bypass_node(Graph& g, const GraphUses& uses, size_t i) {
+bool bypass_node(Graph& g, GraphUses& uses, size_t i) {
   const Node& n = g.nodes[i];
   if (!n.has_input(0) || n.outputs.empty()) return false;
   const std::string in = n.inputs[0], out = n.outputs[0];
   if (!uses.is_graph_output(out)) {
-    replace_uses(g, out, in);
+    auto readers = uses.consumers.find(out);
+    if (readers == uses.consumers.end()) return true;
+    const std::vector<size_t> nodes = readers->second;
+    for (size_t r : nodes)
+      for (size_t k = 0; k < g.nodes[r].inputs.size(); ++k)
+        if (g.nodes[r].inputs[k] == out) uses.rewire(g, r, k, in);
     return true;
   }
   // Rename the producer's output instead, when the input is a node output read only here.
-  // Readers are counted afresh: earlier rewrites in the same pass may have added some.
   if (uses.is_graph_output(in)) return false;
-  size_t readers = 0;
-  std::string* produced = nullptr;
-  for (auto& node : g.nodes) {
-    readers += size_t(std::count(node.inputs.begin(), node.inputs.end(), in));
-    for (auto& o : node.outputs)
-      if (o == in) produced = &o;
-  }
-  if (!produced || readers != 1) return false;
-  *produced = out;
+  auto p = uses.producer.find(in);
+  if (p == uses.producer.end() || uses.use_count(in) != 1) return false;
+  const size_t producer = p->second;
+  for (auto& o : g.nodes[producer].outputs)
+    if (o == in) o = out;
+  uses.producer.erase(p);
+  uses.producer[out] = producer;
   return true;
 }
 

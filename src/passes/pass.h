@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,12 @@ struct GraphUses {
   // node reading v when that is v's only use (a graph output is a use too).
   std::optional<size_t> producer_is(const Graph& g, const std::string& v, const std::string& op_type) const;
   std::optional<size_t> sole_reader_is(const Graph& g, const std::string& v, const std::string& op_type) const;
+  // Keeping the maps current while a pass rewrites without reindexing: node i's reads and
+  // writes (by name) are added or dropped; O(inputs x readers of each) per node.
+  void add_node(const Graph& g, size_t i);
+  void remove_node(const Graph& g, size_t i);
+  // Input k of `node` reads `to` instead, the maps updated.
+  void rewire(Graph& g, size_t node, size_t k, const std::string& to);
 };
 
 // Replaces every read of `from` by `to` in nodes (graph outputs are left alone).
@@ -55,14 +62,27 @@ const Tensor* constant_value(const Graph& g, const std::string& v);
 std::optional<double> scalar_constant(const Graph& g, const std::string& v);
 // A value or node name not yet used in the graph: `base`, else `base_1`, `base_2`, ...
 std::string fresh_name(const Graph& g, const std::string& base);
+// The same for a pass that makes many names: the graph's names are collected once (O(N log N)),
+// then each fresh() is O(log N) and reserves the name it returns. Names of nodes removed
+// meanwhile stay reserved.
+class FreshNames {
+ public:
+  explicit FreshNames(const Graph& g);
+  std::string fresh(const std::string& base);
+
+ private:
+  std::set<std::string> used_;
+};
 // Adds `t` as a new initializer named after `base`; returns its name.
 std::string add_initializer(Graph& g, const std::string& base, Tensor t);
 
 // Makes node `i` (whose input 0 carries the same data as its output 0, e.g. Identity) vanish:
 // its readers read the input instead. When the output is a graph output, the producer of the
 // input is renamed instead so the graph's output names stay; false when neither is possible
-// (the caller then keeps the node).
-bool bypass_node(Graph& g, const GraphUses& uses, size_t i);
+// (the caller then keeps the node). O(readers): the readers come from `uses`, which it keeps
+// current, so callers change node inputs only through `uses` (rewire, remove_node/add_node)
+// for the rest of the pass.
+bool bypass_node(Graph& g, GraphUses& uses, size_t i);
 
 // Static dtypes and shapes of every value, from infer_shapes run on a copy of the graph (the
 // graph itself is not touched). Dims that stay unknown are -1 and keep a symbol ("N") when

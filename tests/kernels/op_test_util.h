@@ -28,9 +28,16 @@ inline void expect_close(const Tensor& got, const std::vector<float>& want, floa
 }
 
 // Runs node on all-present inputs as a Session would (infer, then run) with a pool of
-// `threads`: run_node's answer, split over threads where the kernel does.
-inline Tensor run_on_threads(const Node& node, const std::vector<Tensor>& inputs, int threads) {
+// `threads`: run_node's answer, split over threads where the kernel does. Inputs i with
+// constants[i] are given to prepare() first, as a Session gives initializers.
+inline Tensor run_on_threads(const Node& node, const std::vector<Tensor>& inputs, int threads,
+                             const std::vector<bool>& constants = {}) {
   auto kernel = create_op(node);
+  if (!constants.empty()) {
+    std::vector<const Tensor*> given;
+    for (size_t i = 0; i < inputs.size(); ++i) given.push_back(i < constants.size() && constants[i] ? &inputs[i] : nullptr);
+    kernel->prepare(PrepareContext(node, given));
+  }
   std::vector<TensorType> types;
   std::vector<const TensorType*> type_ptrs;
   std::vector<const Tensor*> in_ptrs;

@@ -1,9 +1,11 @@
-// com.edgekit:QAdd: the vector path (same shapes) against the scalar broadcast path.
+// com.edgekit:QAdd: the vector paths (same shapes: one dtype, and mixed dtypes) against the
+// scalar broadcast path, on every SIMD target and over lengths that leave every kind of tail.
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <random>
 
+#include "hwy/targets.h"
 #include "kernels/op.h"
 #include "op_test_util.h"
 
@@ -18,14 +20,15 @@ Tensor random_q(Shape shape, std::mt19937& rng) {
   return t;
 }
 
-template <class T>
-void check_vector_path_matches_scalar(uint32_t seed, float a_scale, float b_scale, float y_scale) {
+template <class T, class TB = T>
+void check_vector_path_matches_scalar(uint32_t seed, float a_scale, float b_scale, float y_scale,
+                                      int64_t count = 777) {  // default: several 256-element blocks and a tail
   std::mt19937 rng(seed);
   Node n = test::make_node("QAdd", 8);
   n.domain = kEdgekitDomain;
-  const int64_t count = 777;  // several 256-element blocks and a tail
-  Tensor a = random_q<T>({1, count}, rng), b = random_q<T>({1, count}, rng);
-  const T zp_a = T(std::is_signed_v<T> ? 3 : 130), zp_b = T(std::is_signed_v<T> ? -7 : 120);
+  Tensor a = random_q<T>({1, count}, rng), b = random_q<TB>({1, count}, rng);
+  const T zp_a = T(std::is_signed_v<T> ? 3 : 130);
+  const TB zp_b = TB(std::is_signed_v<TB> ? -7 : 120);
   const T zp_y = T(std::is_signed_v<T> ? 1 : 128);
   auto inputs = [&](const Tensor& x) {
     return std::vector<Tensor>{x, Tensor::scalar(a_scale), Tensor::scalar(zp_a), b, Tensor::scalar(b_scale),
@@ -41,6 +44,23 @@ void check_vector_path_matches_scalar(uint32_t seed, float a_scale, float b_scal
     in_range += v != std::numeric_limits<T>::min() && v != std::numeric_limits<T>::max();
   }
   EXPECT_GT(in_range, count / 2);  // the clamp did not hide the arithmetic
+}
+
+// Every SIMD target: lengths around the vector widths, both dtypes, mixed dtypes.
+TEST(QAdd, VectorPathMatchesScalarOnEveryTarget) {
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(hwy::TargetName(target));
+    uint32_t seed = 10;
+    for (int64_t count : {1, 3, 4, 15, 16, 17, 31, 33, 64, 70, 777}) {
+      SCOPED_TRACE(count);
+      check_vector_path_matches_scalar<int8_t>(seed++, 0.02f, 0.03f, 0.05f, count);
+      check_vector_path_matches_scalar<uint8_t>(seed++, 0.5f, 0.25f, 0.6f, count);
+      check_vector_path_matches_scalar<int8_t, uint8_t>(seed++, 0.1f, 0.04f, 0.1f, count);
+      if (HasFatalFailure()) break;
+    }
+  }
+  hwy::SetSupportedTargetsForTest(0);
 }
 
 }  // namespace

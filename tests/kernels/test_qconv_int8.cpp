@@ -79,7 +79,7 @@ Case random_case(std::mt19937& rng) {
   s.kernel_h = pick(1, 3), s.kernel_w = pick(1, 3);
   if (pick(0, 5) == 0) s.kernel_h = s.kernel_w = 5;
   s.stride_h = pick(1, 2), s.stride_w = pick(1, 2);
-  s.dilation_h = pick(0, 4) == 0 ? 2 : 1, s.dilation_w = 1;
+  s.dilation_h = pick(0, 4) == 0 ? 2 : 1, s.dilation_w = pick(0, 6) == 0 ? 2 : 1;
   s.pad_top = pick(0, s.kernel_h / 2 + 1 > 2 ? 2 : s.kernel_h / 2), s.pad_left = pick(0, s.kernel_w / 2);
   const int64_t kind = pick(0, 3);
   if (kind == 0) {  // depthwise
@@ -120,7 +120,7 @@ void check_case(const Case& c, std::mt19937& rng, ThreadPool* pool) {
     p.bias.push_back(bias(rng));
     p.multiplier.push_back(quantize_multiplier(std::uniform_real_distribution<double>(1e-5, 2e-3)(rng)));
   }
-  pack_qconv_weights(p, w.data(), {0}, cg, s.kernel_h, s.kernel_w, s.group);
+  pack_qconv_weights(p, w.data(), {0}, cg, s.kernel_h, s.kernel_w, s.group, s.dilation_w);
   ASSERT_TRUE(qconv_packed(p));
   const int64_t out_n = s.batch * s.out_h * s.out_w * s.out_c;
   std::vector<int32_t> acc(static_cast<size_t>(out_n));
@@ -208,6 +208,46 @@ TEST(QConvInt8, WideDepthwiseMatchesReferenceOnEveryTarget) {
         if (x == DType::i8) check_case<int8_t>(c, rng, nullptr);
         else check_case<uint8_t>(c, rng, nullptr);
         ASSERT_FALSE(HasFatalFailure());
+      }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+}  // namespace edgekit
+
+namespace edgekit {
+// First layers (1 to 5 input channels: row taps with VNNI, a kernel row per tap and zero
+// weights in its quad's gap), grouped convolutions read in place, and fully-connected layers
+// on 1 to 3 rows with deep K (the micro-kernel's split sums), on every target.
+TEST(QConvInt8, FirstLayersGroupsAndFewRowsMatchReference) {
+  struct Geometry {
+    int64_t c, m, kh, kw, stride, pad, group;
+  };
+  const Geometry first[] = {{1, 32, 3, 3, 1, 1, 1}, {1, 64, 10, 4, 2, 1, 1}, {3, 16, 3, 3, 1, 1, 1},
+                            {3, 24, 3, 3, 2, 1, 1}, {2, 8, 5, 5, 1, 2, 1},   {5, 17, 3, 2, 2, 0, 1},
+                            {3, 16, 1, 1, 2, 0, 1}, {8, 12, 3, 3, 1, 1, 2},  {12, 9, 3, 1, 2, 1, 3}};
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(cat("target ", hwy::TargetName(target)));
+    std::mt19937 rng(13);
+    for (const Geometry& g : first)
+      for (DType x : {DType::i8, DType::u8}) {
+        Case c;
+        IntConvShape& s = c.s;
+        s.nhwc = true, s.batch = 2, s.in_h = 11, s.in_w = 9, s.in_c = g.c, s.out_c = g.m, s.group = g.group;
+        s.kernel_h = g.kh, s.kernel_w = g.kw, s.stride_h = s.stride_w = g.stride, s.pad_top = s.pad_left = g.pad;
+        s.out_h = (s.in_h + 2 * g.pad - g.kh) / g.stride + 1, s.out_w = (s.in_w + 2 * g.pad - g.kw) / g.stride + 1;
+        c.x_dtype = x;
+        if (x == DType::i8) check_case<int8_t>(c, rng, nullptr);
+        else check_case<uint8_t>(c, rng, nullptr);
+        ASSERT_FALSE(HasFatalFailure()) << "C " << g.c << " kernel " << g.kh << "x" << g.kw << " group " << g.group;
+      }
+    for (int64_t rows : {1, 2, 3})
+      for (int64_t k : {3136, 131, 64}) {
+        Case c;
+        c.s.nhwc = true, c.s.in_h = c.s.out_h = rows, c.s.in_w = c.s.out_w = 1, c.s.in_c = k, c.s.out_c = 40;
+        c.x_dtype = DType::i8;
+        check_case<int8_t>(c, rng, nullptr);
+        ASSERT_FALSE(HasFatalFailure()) << rows << " rows, K " << k;
       }
   }
   hwy::SetSupportedTargetsForTest(0);

@@ -3,13 +3,14 @@
 // are those of the ONNX op (kernel_shape, strides, pads, dilations, auto_pad, ceil_mode,
 // count_include_pad); MaxPoolNhwc has no Indices output. MaxPoolNhwc also takes int8 and
 // uint8 values (passes/fuse_qdq.cpp: the max of quantized values is the quantized max).
-#include <algorithm>
-#include <limits>
+#include <type_traits>
 
 #include "core/thread_pool.h"
 #include "kernels/conv_geometry.h"
 #include "kernels/nhwc_conv.h"
+#include "kernels/elementwise.h"
 #include "kernels/op.h"
+#include "kernels/qpool_int8.h"
 
 namespace edgekit {
 namespace {
@@ -57,29 +58,17 @@ class PoolNhwc final : public OpKernel {
   }
 
  private:
-  // 8-bit max over the taps inside the image (padding never wins a max), channels innermost.
+  // 8-bit max over the taps inside the image (padding never wins a max), channels innermost
+  // (simd/qpool_int8.cpp); rows over the threads when there is enough work.
   template <class T>
   void max_pool_q(const T* x, const Shape& xs, T* y, RunContext& ctx) const {
     const NhwcWindow& w = window(xs);
-    const int64_t C = xs[3], rows = xs[0] * w.out_h;
-    parallel_for(ctx.threads(), rows, [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r) {
-        const int64_t n = r / w.out_h, oh = r % w.out_h;
-        for (int64_t ow = 0; ow < w.out_w; ++ow) {
-          T* out = y + (r * w.out_w + ow) * C;
-          std::fill(out, out + C, std::numeric_limits<T>::min());
-          for (int64_t kh = 0; kh < w.kernel_h; ++kh) {
-            const int64_t ih = oh * w.stride_h - w.pad_top + kh * w.dilation_h;
-            if (ih < 0 || ih >= w.in_h) continue;
-            for (int64_t kw = 0; kw < w.kernel_w; ++kw) {
-              const int64_t iw = ow * w.stride_w - w.pad_left + kw * w.dilation_w;
-              if (iw < 0 || iw >= w.in_w) continue;
-              const T* in = x + ((n * w.in_h + ih) * w.in_w + iw) * C;
-              for (int64_t c = 0; c < C; ++c) out[c] = std::max(out[c], in[c]);
-            }
-          }
-        }
-      }
+    const QMaxPoolRows p{x, y, w.in_h, w.in_w, xs[3], w.out_h, w.out_w, w.kernel_h, w.kernel_w,
+                         w.stride_h, w.stride_w, w.pad_top, w.pad_left, w.dilation_h, w.dilation_w};
+    const int64_t rows = xs[0] * w.out_h, work = rows * w.out_w * xs[3] * w.taps();
+    parallel_for(work >= kMinParallelElements ? ctx.threads() : nullptr, rows, [&](int64_t begin, int64_t end) {
+      if constexpr (std::is_same_v<T, int8_t>) qmax_pool_i8(p, begin, end);
+      else qmax_pool_u8(p, begin, end);
     });
   }
 

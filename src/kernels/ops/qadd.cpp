@@ -1,8 +1,9 @@
 // com.edgekit:QAdd: y = a + b on int8/uint8 values with numpy broadcasting, in TFLite's
 // integer arithmetic: both inputs rescaled to a common 2^20-scaled fixed point, summed, then
 // requantized to y (multipliers from the scales, as TFLite's ADD prepares them). Same shapes
-// (residual connections) run a block at a time on the vector requantization, large tensors
-// split over the threads; broadcasts one element at a time.
+// (residual connections) of one dtype run on the vector path (kernels/qadd_int8.h), of mixed
+// dtypes a block at a time on the vector requantization, large tensors split over the threads;
+// broadcasts one element at a time.
 //   inputs a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point
 //   attrs  activation_min / activation_max
 #include <algorithm>
@@ -10,18 +11,13 @@
 #include <type_traits>
 
 #include "core/thread_pool.h"
+#include "kernels/qadd_int8.h"
 #include "kernels/qop_common.h"
 
 namespace edgekit {
 namespace {
 
-constexpr int kLeftShift = 20;
-
-struct QAddParams {
-  int32_t a_zp, b_zp, y_zp;
-  QuantMultiplier a_mult, b_mult, y_mult;
-  QuantRange act;
-};
+constexpr int kLeftShift = kQAddLeftShift;
 
 class QAdd final : public QuantBinaryKernel<QAddParams> {
  public:
@@ -53,10 +49,15 @@ class QAdd final : public QuantBinaryKernel<QAddParams> {
     return p;
   }
 
-  // The usual case (residual connections): the three fixed-point steps a block at a time on
-  // the vector requantization, the same integers as one() below.
+  // The usual case (residual connections): one dtype on the vector path; mixed dtypes the
+  // three fixed-point steps a block at a time on the vector requantization. The same integers
+  // as qadd_value.
   template <class TA, class TB, class TY>
   static void same_shape(const QAddParams& p, const TA* a, const TB* b, TY* y, int64_t n) {
+    if constexpr (std::is_same_v<TA, TY> && std::is_same_v<TB, TY>) {
+      if constexpr (std::is_same_v<TY, int8_t>) return qadd_int8(p, a, b, y, n);
+      else return qadd_uint8(p, a, b, y, n);
+    }
     constexpr int64_t kBlock = 256;
     alignas(64) int32_t sa[kBlock], sb[kBlock];
     const int32_t lo32 = std::numeric_limits<int32_t>::min(), hi32 = std::numeric_limits<int32_t>::max();
@@ -78,19 +79,13 @@ class QAdd final : public QuantBinaryKernel<QAddParams> {
   template <class TA, class TB, class TY>
   static void compute(const QAddParams& p, const TA* a, const Shape& as, const TB* b, const Shape& bs, TY* y,
                       const Shape& ys, ThreadPool* pool) {
-    auto one = [&](int32_t av, int32_t bv) {
-      const int32_t sa = multiply_by_quantized_multiplier((av - p.a_zp) * (1 << kLeftShift), p.a_mult);
-      const int32_t sb = multiply_by_quantized_multiplier((bv - p.b_zp) * (1 << kLeftShift), p.b_mult);
-      const int32_t v = multiply_by_quantized_multiplier(sa + sb, p.y_mult) + p.y_zp;
-      return TY(std::min(std::max(v, p.act.lo), p.act.hi));
-    };
     const int64_t n = shape_numel(ys);
     if (as == ys && bs == ys) {
       return parallel_for(pool, n, [&](int64_t begin, int64_t end) {
         same_shape(p, a + begin, b + begin, y + begin, end - begin);
       }, kMinParallelElements);
     }
-    for_each_broadcast_pair(as, bs, ys, [&](int64_t i, int64_t oa, int64_t ob) { y[i] = one(a[oa], b[ob]); });
+    for_each_broadcast_pair(as, bs, ys, [&](int64_t i, int64_t oa, int64_t ob) { y[i] = TY(qadd_value(p, a[oa], b[ob])); });
   }
 };
 

@@ -42,7 +42,9 @@ class QLinearConvNhwc final : public OpKernel {
     if (w->dtype() != DType::i8 || w->rank() != 4) return;
     auto p = std::make_shared<QConvInt8Params>(reference_params(*w, *xq, *wq, *yq, ctx.constant_input(8),
                                                                 ctx.constant_input(7)->dtype()));
-    pack_qconv_weights(*p, w->data<int8_t>(), wq->zero_point, w->dim(1), w->dim(2), w->dim(3), group_);
+    const std::vector<int64_t> dilations = node().attr_ints("dilations", {1, 1});
+    pack_qconv_weights(*p, w->data<int8_t>(), wq->zero_point, w->dim(1), w->dim(2), w->dim(3), group_,
+                       dilations.size() == 2 ? dilations[1] : 1);
     if (qconv_packed(*p)) prepared_ = p;
   }
 

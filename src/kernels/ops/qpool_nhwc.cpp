@@ -2,14 +2,17 @@
 //   inputs x [N,H,W,C], x_scale, x_zero_point, y_scale, y_zero_point
 //   attrs  kernel_shape, strides, pads, count_include_pad (AveragePool; TFLite: 0), and
 //          activation_min / activation_max
+// The global pool sums on the vector path (simd/qpool_int8.cpp), the windowed one loops.
 // With equal input and output parameters (TFLite requires it) the result is TFLite's: the sum of
 // the window's values divided by the count, rounded half away from zero. Otherwise the sum
 // minus count * x_zp is requantized by x_scale / (y_scale * count) in fixed point.
 #include <algorithm>
 #include <optional>
+#include <vector>
 
 #include "kernels/conv_geometry.h"
 #include "kernels/qop_common.h"
+#include "kernels/qpool_int8.h"
 
 namespace edgekit {
 namespace {
@@ -33,11 +36,20 @@ class QAveragePoolNhwc final : public OpKernel {
     ctx.set_output(0, y, {x.shape[0], g.output[0], g.output[1], x.shape[3]});
   }
 
+  void prepare(const PrepareContext& ctx) override {
+    auto xq = constant_quant_params(ctx, 1, "x"), yq = constant_quant_params(ctx, 3, "y");
+    if (xq && yq) prepared_x_ = xq, prepared_y_ = yq;
+  }
+
   void run(RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
     Tensor& y = ctx.output(0);
-    const QuantParams xq = run_quant_params(ctx, 1, "x"), yq = run_quant_params(ctx, 3, "y");
+    const QuantParams xq = prepared_x_ ? *prepared_x_ : run_quant_params(ctx, 1, "x");
+    const QuantParams yq = prepared_y_ ? *prepared_y_ : run_quant_params(ctx, 3, "y");
     const Shape& s = x.shape();
+    const QuantRange act = activation_range(node(), yq, y.dtype());
+    const bool same = xq.scale[0] == yq.scale[0] && xq.zero_point[0] == yq.zero_point[0];
+    if (global_ && s[1] * s[2] > 0) return global_pool(x, xq, yq, act, same, y);
     WindowGeometry g;
     if (global_) {
       g.input = g.kernel = {s[1], s[2]};
@@ -46,8 +58,6 @@ class QAveragePoolNhwc final : public OpKernel {
     } else {
       g = geometry(s);
     }
-    const QuantRange act = activation_range(node(), yq, y.dtype());
-    const bool same = xq.scale[0] == yq.scale[0] && xq.zero_point[0] == yq.zero_point[0];
     // The multiplier of each tap count, when the parameters differ: made when a count first
     // occurs (a global pool over 125 pixels has one count, not 125 to compute every run).
     std::vector<std::optional<QuantMultiplier>> mult(same ? 0 : size_t(g.kernel[0] * g.kernel[1] + 1));
@@ -109,7 +119,39 @@ class QAveragePoolNhwc final : public OpKernel {
     return w.resolve(node(), {x[1], x[2]});
   }
 
+  // The whole image as one window (no padding, count = H*W > 0): the sums a vector of channels
+  // at a time (simd/qpool_int8.cpp), then the loop above's arithmetic on each sum: the rounding
+  // division, or the requantization vectorised (requantize.h).
+  static void global_pool(const Tensor& x, const QuantParams& xq, const QuantParams& yq, const QuantRange& act,
+                          bool same, Tensor& y) {
+    const Shape& s = x.shape();
+    const int64_t C = s[3], pixels = s[1] * s[2];
+    const int32_t count = int32_t(pixels);
+    const QuantMultiplier m = same ? QuantMultiplier{} : quantize_multiplier(double(xq.scale[0]) / (double(yq.scale[0]) * double(count)));
+    thread_local std::vector<int32_t> sums;  // the calling thread's, reused
+    sums.resize(size_t(C));
+    for (int64_t n = 0; n < s[0]; ++n) {
+      if (x.dtype() == DType::i8) channel_sums_i8(x.data<int8_t>() + n * pixels * C, pixels, C, sums.data());
+      else channel_sums_u8(x.data<uint8_t>() + n * pixels * C, pixels, C, sums.data());
+      void* out = static_cast<uint8_t*>(y.raw()) + n * C;
+      if (same) {
+        for (int64_t c = 0; c < C; ++c) {
+          const int32_t a = sums[size_t(c)];
+          const int32_t v = std::min(std::max(a > 0 ? (a + count / 2) / count : (a - count / 2) / count, act.lo), act.hi);
+          if (y.dtype() == DType::i8) static_cast<int8_t*>(out)[c] = int8_t(v);
+          else static_cast<uint8_t*>(out)[c] = uint8_t(v);
+        }
+        continue;
+      }
+      for (int64_t c = 0; c < C; ++c) sums[size_t(c)] -= count * xq.zero_point[0];
+      const RequantizeArgs r{sums.data(), nullptr, nullptr, nullptr, nullptr, C, yq.zero_point[0], act.lo, act.hi, m};
+      if (y.dtype() == DType::i8) requantize_to_i8(r, static_cast<int8_t*>(out));
+      else requantize_to_u8(r, static_cast<uint8_t*>(out));
+    }
+  }
+
   bool global_, include_pad_;
+  std::optional<QuantParams> prepared_x_, prepared_y_;  // when the scales and zero points are constants
 };
 
 }  // namespace

@@ -1,7 +1,8 @@
 // int8 GEMM micro-kernels for kernels/qconv_int8.h, written once with Highway and compiled for
 // AVX-512 VNNI (AVX3_DL: vpdpbusd, u8 x s8 sums of four), AVX-512, AVX2, NEON and the portable
 // 128-bit path (sign-extended to int16, pairwise multiply-adds, ReorderWidenMulAccumulate).
-// One call: up to 8 rows of u8 x' against one packed panel of 16 output channels, int32 sums.
+// One call: up to 8 rows of u8 x' against one packed panel of 16 output channels (with VNNI, a
+// full tile against two), int32 sums.
 // This file is compiled once per target (hwy/foreach_target.h re-includes it).
 #ifndef HWY_WANT_AVX3_DL
 #define HWY_WANT_AVX3_DL 1  // Highway 1.0.3 compiles the VNNI target only when asked
@@ -56,47 +57,86 @@ HWY_INLINE void store_requantized(const QGemmOutput& o, V* acc) {
   }
 }
 
-template <int MR>
+// With few rows (a fully-connected layer on one input) there are too few sums to cover
+// vpdpbusd's latency: the quads are split over kS independent sets, added at the end (int32
+// sums wrap alike in any order, so the result is the same).
+// The sums of NP panels (NP = 2: the second panel's 16 channels follow the first's).
+template <int MR, int NP, class V>
+HWY_INLINE void store_panels(const QGemmTile& t, const QGemmOutput* out, V (*acc)[MR]) {
+  const hn::ScalableTag<int32_t> d32;
+  for (int p = 0; p < NP; ++p) {
+    if (!out) {
+      for (int r = 0; r < MR; ++r) hn::StoreU(acc[p][r], d32, t.acc + r * t.acc_stride + p * kP);
+      continue;
+    }
+    QGemmOutput o = *out;
+    o.bias += p * kP, o.multiplier += p * kP, o.left += p * kP, o.right += p * kP;
+    o.channels = std::min<int64_t>(kP, out->channels - p * kP);
+    o.y = static_cast<uint8_t*>(out->y) + p * kP;  // one byte an element
+    store_requantized<MR>(o, acc[p]);
+  }
+}
+
+// NP = 2 (full tiles of 8 rows): two consecutive panels a call, so each broadcast row quad
+// feeds two vpdpbusd (the loads, not the multiply-adds, bound one panel).
+template <int MR, int NP>
 HWY_NOINLINE __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) void tile_vnni(const QGemmTile& t) {
   const hn::ScalableTag<int32_t> d32;
   static_assert(kP == 16, "one ZMM of int32 per panel");
-  hn::Vec<decltype(d32)> acc[MR];
-  for (int r = 0; r < MR; ++r) acc[r] = hn::Zero(d32);
-  const int64_t quads = t.k_padded / 4;
-  for (int64_t q = 0; q < quads; ++q) {
-    const __m512i w = _mm512_loadu_si512(t.w + q * 64);
+  constexpr int kS = MR == 1 ? 8 : MR <= 4 ? 2 : 1;
+  hn::Vec<decltype(d32)> acc[kS][NP][MR];
+  for (int s = 0; s < kS; ++s)
+    for (int p = 0; p < NP; ++p)
+      for (int r = 0; r < MR; ++r) acc[s][p][r] = hn::Zero(d32);
+  const int64_t panel_bytes = t.k_padded * kP;
+  auto quad = [&](int s, int64_t q) HWY_ATTR {
+    __m512i w[NP];
+    for (int p = 0; p < NP; ++p) w[p] = _mm512_loadu_si512(t.w + p * panel_bytes + q * 64);
     for (int r = 0; r < MR; ++r) {
       int32_t a;
       std::memcpy(&a, t.a + r * t.a_stride + q * 4, 4);
-      acc[r] = hn::Vec<decltype(d32)>{_mm512_dpbusd_epi32(acc[r].raw, _mm512_set1_epi32(a), w)};
+      const __m512i av = _mm512_set1_epi32(a);
+      for (int p = 0; p < NP; ++p)
+        acc[s][p][r] = hn::Vec<decltype(d32)>{_mm512_dpbusd_epi32(acc[s][p][r].raw, av, w[p])};
     }
-  }
-  if (t.out) return store_requantized<MR>(*t.out, acc);
-  for (int r = 0; r < MR; ++r) hn::StoreU(acc[r], d32, t.acc + r * t.acc_stride);
+  };
+  const int64_t quads = t.k_padded / 4;
+  int64_t q = 0;
+  for (; q + kS <= quads; q += kS)
+    for (int s = 0; s < kS; ++s) quad(s, q + s);
+  for (; q < quads; ++q) quad(0, q);
+  for (int s = 1; s < kS; ++s)
+    for (int p = 0; p < NP; ++p)
+      for (int r = 0; r < MR; ++r) acc[0][p][r] = hn::Add(acc[0][p][r], acc[s][p][r]);
+  store_panels<MR, NP>(t, t.out, acc[0]);
 }
 
 // The indirect form: the row base changes per tap, the weights stream on.
-template <int MR>
+template <int MR, int NP>
 HWY_NOINLINE __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) void tile_vnni_indirect(const QGemmIndirectTile& t) {
   const hn::ScalableTag<int32_t> d32;
-  hn::Vec<decltype(d32)> acc[MR];
-  for (int r = 0; r < MR; ++r) acc[r] = hn::Zero(d32);
-  const int64_t quads = t.kc / 4;
+  hn::Vec<decltype(d32)> acc[NP][MR];
+  for (int p = 0; p < NP; ++p)
+    for (int r = 0; r < MR; ++r) acc[p][r] = hn::Zero(d32);
+  const int64_t quads = t.kc / 4, panel_bytes = t.taps * t.kc * kP;
   const int8_t* w = t.w;
   for (int64_t tap = 0; tap < t.taps; ++tap) {
     const uint8_t* a[MR];
-    for (int r = 0; r < MR; ++r) a[r] = t.rows[r * t.taps + tap];
+    for (int r = 0; r < MR; ++r) a[r] = t.bases[r] + t.offsets[tap];
     for (int64_t q = 0; q < quads; ++q, w += 64) {
-      const __m512i wv = _mm512_loadu_si512(w);
+      __m512i wv[NP];
+      for (int p = 0; p < NP; ++p) wv[p] = _mm512_loadu_si512(w + p * panel_bytes);
       for (int r = 0; r < MR; ++r) {
         int32_t x;
         std::memcpy(&x, a[r] + q * 4, 4);
-        acc[r] = hn::Vec<decltype(d32)>{_mm512_dpbusd_epi32(acc[r].raw, _mm512_set1_epi32(x), wv)};
+        const __m512i xv = _mm512_set1_epi32(x);
+        for (int p = 0; p < NP; ++p) acc[p][r] = hn::Vec<decltype(d32)>{_mm512_dpbusd_epi32(acc[p][r].raw, xv, wv[p])};
       }
     }
   }
-  if (t.out) return store_requantized<MR>(*t.out, acc);
-  for (int r = 0; r < MR; ++r) hn::StoreU(acc[r], d32, t.acc + r * t.acc_stride);
+  QGemmTile sums{};  // where store_panels writes the int32 sums when there is no output
+  sums.acc = t.acc, sums.acc_stride = t.acc_stride;
+  store_panels<MR, NP>(sums, t.out, acc);
 }
 #endif
 
@@ -152,7 +192,8 @@ HWY_INLINE void tile_scalar(const QGemmTile& t) {
 template <int MR>
 HWY_INLINE void tile(const QGemmTile& t) {
 #if HWY_TARGET == HWY_AVX3_DL
-  tile_vnni<MR>(t);
+  if (MR == 8 && t.panels == 2) return tile_vnni<8, 2>(t);
+  tile_vnni<MR, 1>(t);
 #elif HWY_TARGET == HWY_SCALAR
   tile_scalar<MR>(t);
 #else
@@ -185,7 +226,8 @@ bool QGemmIndirectAvailable() { return HWY_TARGET == HWY_AVX3_DL; }
 
 void QGemmTileIndirectKernel(const QGemmIndirectTile& t) {
 #if HWY_TARGET == HWY_AVX3_DL
-  with_rows(t.mr, [&](auto mr) { tile_vnni_indirect<decltype(mr)::value>(t); });
+  if (t.mr == 8 && t.panels == 2) return tile_vnni_indirect<8, 2>(t);
+  with_rows(t.mr, [&](auto mr) { tile_vnni_indirect<decltype(mr)::value, 1>(t); });
 #else
   (void)t;  // callers check qgemm_int8_indirect_available() first
   HWY_ASSERT(false);

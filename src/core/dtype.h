@@ -39,44 +39,56 @@ template <> struct dtype_of_t<uint64_t> { static constexpr DType value = DType::
 template <> struct dtype_of_t<bool> { static constexpr DType value = DType::boolean; };
 template <class T> inline constexpr DType dtype_of = dtype_of_t<T>::value;
 
-// Calls fn(T{}) with the C++ type stored for `t` (bool is stored as one byte).
-// Used to write one templated kernel for several dtypes:
+// fn(tag) out of line and marked cold, so GCC compiles it (and what it inlines) for size and
+// keeps it off the hot path. The dtype visitors call every dtype but f32 through it: the
+// kernels of real networks run f32 (quantized kernels name their int8/uint8 hot set, see
+// kernels/elementwise.h's visit_dtypes), and the other dtypes' -O3 copies of each kernel were
+// most of the reference ops' share of libedgekit_rt.so.
+template <class Fn, class T>
+[[gnu::cold, gnu::noinline]] decltype(auto) cold_call(Fn& fn, T tag) {
+  return fn(tag);
+}
+
+namespace detail {
+// visit_dtype and visit_numeric: kNumeric leaves out f16 and bool.
+template <bool kNumeric, class Fn>
+decltype(auto) visit_dtype_of(DType t, Fn&& fn) {
+  switch (t) {
+    case DType::f32: return fn(float{});
+    case DType::f64: return cold_call(fn, double{});
+    case DType::f16:
+      if constexpr (!kNumeric) return cold_call(fn, f16_t{});
+      break;
+    case DType::i8: return cold_call(fn, int8_t{});
+    case DType::u8: return cold_call(fn, uint8_t{});
+    case DType::i16: return cold_call(fn, int16_t{});
+    case DType::u16: return cold_call(fn, uint16_t{});
+    case DType::i32: return cold_call(fn, int32_t{});
+    case DType::u32: return cold_call(fn, uint32_t{});
+    case DType::i64: return cold_call(fn, int64_t{});
+    case DType::u64: return cold_call(fn, uint64_t{});
+    case DType::boolean:
+      if constexpr (!kNumeric) return cold_call(fn, bool{});
+      break;
+    default: break;
+  }
+  if (kNumeric) fail("dtype ", dtype_name(t), " is not supported by this arithmetic kernel");
+  fail("unsupported dtype ", dtype_name(t));
+}
+}  // namespace detail
+
+// Calls fn(T{}) with the C++ type stored for `t` (bool is stored as one byte); dtypes other
+// than f32 through cold_call. Used to write one templated kernel for several dtypes:
 //   visit_dtype(x.dtype(), [&](auto tag) { using T = decltype(tag); ... });
 template <class Fn>
 decltype(auto) visit_dtype(DType t, Fn&& fn) {
-  switch (t) {
-    case DType::f32: return fn(float{});
-    case DType::f64: return fn(double{});
-    case DType::f16: return fn(f16_t{});
-    case DType::i8: return fn(int8_t{});
-    case DType::u8: return fn(uint8_t{});
-    case DType::i16: return fn(int16_t{});
-    case DType::u16: return fn(uint16_t{});
-    case DType::i32: return fn(int32_t{});
-    case DType::u32: return fn(uint32_t{});
-    case DType::i64: return fn(int64_t{});
-    case DType::u64: return fn(uint64_t{});
-    case DType::boolean: return fn(bool{});
-    default: fail("unsupported dtype ", dtype_name(t));
-  }
+  return detail::visit_dtype_of<false>(t, fn);
 }
 
 // Same, restricted to the numeric types arithmetic kernels support (no f16, no bool).
 template <class Fn>
 decltype(auto) visit_numeric(DType t, Fn&& fn) {
-  switch (t) {
-    case DType::f32: return fn(float{});
-    case DType::f64: return fn(double{});
-    case DType::i8: return fn(int8_t{});
-    case DType::u8: return fn(uint8_t{});
-    case DType::i16: return fn(int16_t{});
-    case DType::u16: return fn(uint16_t{});
-    case DType::i32: return fn(int32_t{});
-    case DType::u32: return fn(uint32_t{});
-    case DType::i64: return fn(int64_t{});
-    case DType::u64: return fn(uint64_t{});
-    default: fail("dtype ", dtype_name(t), " is not supported by this arithmetic kernel");
-  }
+  return detail::visit_dtype_of<true>(t, fn);
 }
 
 inline bool is_float(DType t) { return t == DType::f32 || t == DType::f64 || t == DType::f16; }

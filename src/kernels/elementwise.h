@@ -61,12 +61,16 @@ std::string dtype_set_str(DTypeSet set);  // "f32, f64, f16"
 // Throws "<node>: <what> has dtype X, expected one of ..." unless t is in set.
 void check_dtype(const Node& node, const char* what, DType t, DTypeSet set);
 
-// Calls fn(T{}) for the C++ type of t, instantiating fn only for the dtypes in Set.
-template <DTypeSet Set, class Fn>
+// Calls fn(T{}) for the C++ type of t, instantiating fn only for the dtypes in Set; those
+// outside Hot through cold_call (core/dtype.h: compiled for size). Hot is f32 unless a
+// quantized kernel names its int8/uint8 types.
+constexpr DTypeSet kHotFloat = dtype_bit(DType::f32);
+template <DTypeSet Set, DTypeSet Hot = kHotFloat, class Fn>
 void visit_dtypes(DType t, const Node& node, Fn&& fn) {
-#define EK_VISIT_CASE(D, T)                                      \
-  case DType::D:                                                 \
-    if constexpr ((Set & dtype_bit(DType::D)) != 0) return fn(T{}); \
+#define EK_VISIT_CASE(D, T)                                              \
+  case DType::D:                                                         \
+    if constexpr ((Set & Hot & dtype_bit(DType::D)) != 0) return fn(T{}); \
+    else if constexpr ((Set & dtype_bit(DType::D)) != 0) return cold_call(fn, T{}); \
     break;
   switch (t) {
     EK_VISIT_CASE(f32, float)

@@ -92,9 +92,9 @@ class QuantBinaryKernel : public OpKernel {
   // fn(a, b, y) with the three tensors' element types (each int8 or uint8) as tag values.
   template <class Fn>
   void visit_types(const Tensor& a, const Tensor& b, const Tensor& y, const Fn& fn) const {
-    visit_dtypes<kQuant8Types>(a.dtype(), node(), [&](auto ta) {
-      visit_dtypes<kQuant8Types>(b.dtype(), node(), [&](auto tb) {
-        visit_dtypes<kQuant8Types>(y.dtype(), node(), [&](auto ty) { fn(ta, tb, ty); });
+    visit_dtypes<kQuant8Types, kQuant8Types>(a.dtype(), node(), [&](auto ta) {
+      visit_dtypes<kQuant8Types, kQuant8Types>(b.dtype(), node(), [&](auto tb) {
+        visit_dtypes<kQuant8Types, kQuant8Types>(y.dtype(), node(), [&](auto ty) { fn(ta, tb, ty); });
       });
     });
   }

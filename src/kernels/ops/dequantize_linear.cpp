@@ -41,7 +41,7 @@ class DequantizeLinear final : public OpKernel {
       channels = s[size_t(q.axis)];
       for (size_t d = size_t(q.axis) + 1; d < s.size(); ++d) inner *= s[d];
     }
-    visit_dtypes<kQuantizedInputs>(x.dtype(), node(), [&](auto tx) {
+    visit_dtypes<kQuantizedInputs, kQuantizedInputs>(x.dtype(), node(), [&](auto tx) {
       using TX = decltype(tx);
       const TX* src = x.data<TX>();
       visit_dtypes<dtype_bit(DType::f32) | dtype_bit(DType::f16)>(y.dtype(), node(), [&](auto ty) {

@@ -1,6 +1,8 @@
 // Pow: z = x ^ y with numpy broadcasting; since opset 12 the exponent may have its own dtype.
 // The output has the base's dtype. Integer ^ integer is exact (repeated squaring, wrapping);
 // an integer base with a float exponent is computed in double and truncated like Cast.
+#include <vector>
+
 #include "kernels/elementwise.h"
 
 namespace edgekit {
@@ -53,21 +55,45 @@ class Pow final : public OpKernel {
       return;
     }
     BroadcastPlan plan = plan_broadcast(node(), z.shape(), x.shape(), y.shape());
-    visit_dtypes<kNumericTypes>(x.dtype(), node(), [&](auto xtag) {
-      using T = decltype(xtag);
-      visit_dtypes<kNumericTypes>(y.dtype(), node(), [&](auto ytag) {
-        using E = decltype(ytag);
-        broadcast_binary(plan, x.data<T>(), y.data<E>(), z.data<T>(), [&](auto a, auto e) {
-          using C = decltype(a);
-          if constexpr (std::is_floating_point_v<C>) {
-            return C(std::pow(a, C(e)));
-          } else if constexpr (std::is_integral_v<decltype(e)>) {
-            return int_pow(a, e, node());
-          } else {
-            return float_to_int<C>(std::pow(double(a), double(e)));
-          }
-        });
+    if (x.dtype() == y.dtype()) {
+      visit_dtypes<kNumericTypes>(x.dtype(), node(), [&](auto tag) {
+        using T = decltype(tag);
+        pow_of(plan, x.data<T>(), y.data<T>(), z.data<T>());
       });
+      return;
+    }
+    // Mixed dtypes: the exponent as double, int64 or uint64 (each value unchanged, so the
+    // result is as from the exponent's own type), so the base's dtypes pair with three
+    // exponent types, not with all eleven. The exponent is small in practice.
+    auto widened = [&](auto wide) {
+      using W = decltype(wide);
+      std::vector<W> e(size_t(y.numel()));
+      visit_dtypes<kNumericTypes>(y.dtype(), node(), [&](auto ytag) {
+        const auto* p = y.data<decltype(ytag)>();
+        for (size_t i = 0; i < e.size(); ++i) e[i] = W(load(p[i]));
+      });
+      visit_dtypes<kNumericTypes>(x.dtype(), node(), [&](auto xtag) {
+        using T = decltype(xtag);
+        pow_of(plan, x.data<T>(), e.data(), z.data<T>());
+      });
+    };
+    if (is_float(y.dtype())) widened(double{});
+    else if (dtype_in(y.dtype(), kSignedIntTypes)) widened(int64_t{});
+    else widened(uint64_t{});
+  }
+
+ private:
+  template <class T, class E>
+  void pow_of(const BroadcastPlan& plan, const T* x, const E* y, T* z) const {
+    broadcast_binary(plan, x, y, z, [&](auto a, auto e) {
+      using C = decltype(a);
+      if constexpr (std::is_floating_point_v<C>) {
+        return C(std::pow(a, C(e)));
+      } else if constexpr (std::is_integral_v<decltype(e)>) {
+        return int_pow(a, e, node());
+      } else {
+        return float_to_int<C>(std::pow(double(a), double(e)));
+      }
     });
   }
 };

@@ -60,11 +60,11 @@ class QFullyConnected final : public OpKernel {
     s.a = {rows, k}, s.b = {k, w.dim(0)}, s.M = rows, s.K = k, s.N = w.dim(0);
     std::vector<int32_t> acc(size_t(y.numel()));
     Tensor wt(w.dtype(), {k, w.dim(0)});  // reference path: W^T as a [K, N] matrix
-    visit_dtypes<kQuant8Types>(w.dtype(), node(), [&](auto tw) {
+    visit_dtypes<kQuant8Types, kQuant8Types>(w.dtype(), node(), [&](auto tw) {
       using TW = decltype(tw);
       for (int64_t n = 0; n < w.dim(0); ++n)
         for (int64_t i = 0; i < k; ++i) wt.data<TW>()[i * w.dim(0) + n] = w.data<TW>()[n * k + i];
-      visit_dtypes<kQuant8Types>(x.dtype(), node(), [&](auto tx) {
+      visit_dtypes<kQuant8Types, kQuant8Types>(x.dtype(), node(), [&](auto tx) {
         int_matmul_ref(x.data<decltype(tx)>(), xq.zero_point, wt.data<TW>(), wq.zero_point, s, acc.data());
       });
     });

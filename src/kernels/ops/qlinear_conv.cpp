@@ -43,15 +43,15 @@ class QLinearConv final : public OpKernel {
       bias = ctx.input(8).data<int32_t>();
     }
     std::vector<int32_t> acc(size_t(y.numel()));  // scratch: this is the reference path
-    visit_dtypes<k8Bit>(x.dtype(), node(), [&](auto tx) {
-      visit_dtypes<k8Bit>(w.dtype(), node(), [&](auto tw) {
+    visit_dtypes<k8Bit, k8Bit>(x.dtype(), node(), [&](auto tx) {
+      visit_dtypes<k8Bit, k8Bit>(w.dtype(), node(), [&](auto tw) {
         int_conv_ref(x.data<decltype(tx)>(), xq.zero_point[0], w.data<decltype(tw)>(), wq.zero_point, bias, s,
                      acc.data());
       });
     });
     const QuantRange r = quant_range(y.dtype());
     const int64_t pixels = s.out_h * s.out_w;
-    visit_dtypes<k8Bit>(y.dtype(), node(), [&](auto ty) {
+    visit_dtypes<k8Bit, k8Bit>(y.dtype(), node(), [&](auto ty) {
       using TY = decltype(ty);
       TY* out = y.data<TY>();
       for (int64_t i = 0; i < y.numel(); ++i) {

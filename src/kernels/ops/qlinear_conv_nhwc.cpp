@@ -63,8 +63,8 @@ class QLinearConvNhwc final : public OpKernel {
     const Tensor* b = ctx.has_input(8) ? &ctx.input(8) : nullptr;
     QConvInt8Params p = reference_params(w, xq, wq, yq, b, y.dtype());
     std::vector<int32_t> acc(size_t(y.numel()));
-    visit_dtypes<kQuant8Types>(x.dtype(), node(), [&](auto tx) {
-      visit_dtypes<kQuant8Types>(w.dtype(), node(), [&](auto tw) {
+    visit_dtypes<kQuant8Types, kQuant8Types>(x.dtype(), node(), [&](auto tx) {
+      visit_dtypes<kQuant8Types, kQuant8Types>(w.dtype(), node(), [&](auto tw) {
         int_conv_ref(x.data<decltype(tx)>(), xq.zero_point[0], w.data<decltype(tw)>(), wq.zero_point,
                      p.bias.data(), s, acc.data());
       });

@@ -34,13 +34,13 @@ class QLinearMatMul final : public OpKernel {
     const QuantParams bq = read_quant_params(node(), "b", ctx.input(4), &ctx.input(5), b.shape(), -1, true);
     const QuantParams yq = read_quant_params(node(), "y", ctx.input(6), &ctx.input(7), y.shape(), 0, false);
     std::vector<int32_t> acc(size_t(y.numel()));  // scratch: this is the reference path
-    visit_dtypes<k8Bit>(a.dtype(), node(), [&](auto ta) {
-      visit_dtypes<k8Bit>(b.dtype(), node(), [&](auto tb) {
+    visit_dtypes<k8Bit, k8Bit>(a.dtype(), node(), [&](auto ta) {
+      visit_dtypes<k8Bit, k8Bit>(b.dtype(), node(), [&](auto tb) {
         int_matmul_ref(a.data<decltype(ta)>(), aq.zero_point, b.data<decltype(tb)>(), bq.zero_point, s, acc.data());
       });
     });
     const QuantRange r = quant_range(y.dtype());
-    visit_dtypes<k8Bit>(y.dtype(), node(), [&](auto ty) {
+    visit_dtypes<k8Bit, k8Bit>(y.dtype(), node(), [&](auto ty) {
       using TY = decltype(ty);
       TY* out = y.data<TY>();
       for (int64_t i = 0; i < y.numel(); ++i) {

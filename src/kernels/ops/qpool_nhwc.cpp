@@ -66,8 +66,8 @@ class QAveragePoolNhwc final : public OpKernel {
       if (!m) m = quantize_multiplier(double(xq.scale[0]) / (double(yq.scale[0]) * double(count)));
       return *m;
     };
-    visit_dtypes<kQuant8Types>(x.dtype(), node(), [&](auto tx) {
-      visit_dtypes<kQuant8Types>(y.dtype(), node(), [&](auto ty) {
+    visit_dtypes<kQuant8Types, kQuant8Types>(x.dtype(), node(), [&](auto tx) {
+      visit_dtypes<kQuant8Types, kQuant8Types>(y.dtype(), node(), [&](auto ty) {
         using TX = decltype(tx);
         using TY = decltype(ty);
         const TX* src = x.data<TX>();

@@ -8,6 +8,7 @@
 
 namespace edgekit {
 namespace {
+constexpr DTypeSet kInt8Types = dtype_bit(DType::i8) | dtype_bit(DType::u8);  // the outputs, both hot
 
 class QuantizeLinear final : public OpKernel {
  public:
@@ -41,7 +42,7 @@ class QuantizeLinear final : public OpKernel {
     visit_dtypes<dtype_bit(DType::f32) | dtype_bit(DType::f16)>(x.dtype(), node(), [&](auto tx) {
       using TX = decltype(tx);
       const TX* src = x.data<TX>();
-      visit_dtypes<dtype_bit(DType::i8) | dtype_bit(DType::u8)>(y.dtype(), node(), [&](auto ty) {
+      visit_dtypes<kInt8Types, kInt8Types>(y.dtype(), node(), [&](auto ty) {
         using TY = decltype(ty);
         TY* dst = y.data<TY>();
         const int64_t n = x.numel();

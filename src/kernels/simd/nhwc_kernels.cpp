@@ -99,6 +99,62 @@ HWY_INLINE V load_n(const float* p, int64_t n) {
   return n >= lanes() ? hn::LoadU(d, p) : hn::MaskedLoad(hn::FirstN(d, size_t(n)), d, p);
 }
 
+#if HWY_TARGET == HWY_SCALAR
+// The one-lane target (x86-64 without AVX2, other CPUs without a vector target): plain loops,
+// correct on any geometry, instead of the register tiles below compiled for one lane (0.12 MB
+// of the runtime for a path no AVX2 or NEON machine takes). The epilogue is the same code.
+
+void Igemm(const IgemmTile& t) {
+  const Epi epi(t.epilogue);
+  const int64_t nr = t.vectors;  // floats a k row of the panel holds (one lane a vector)
+  for (int64_t i = 0; i < t.mr; ++i) {
+    for (int64_t j = 0; j < t.n; ++j) {
+      float acc = t.bias ? t.bias[j] : t.c[i * t.ldc + j];
+      for (int64_t tap = 0; tap < t.taps; ++tap) {
+        const float* row = t.a[tap * kMR + i] + t.a_offset;
+        const float* w = t.w + tap * t.w_tap_stride + j;
+        for (int64_t k = 0; k < t.kc; ++k) acc += row[k] * w[k * nr];
+      }
+      if (t.last) {
+        V v = hn::Set(D(), t.residual ? acc + t.residual[i * t.ldr + j] : acc);
+        epi.apply<1>(&v);
+        acc = hn::GetLane(v);
+      }
+      t.c[i * t.ldc + j] = acc;
+    }
+  }
+}
+
+void Depthwise(const DepthwiseRows& g, int64_t row_begin, int64_t row_end) {
+  const Epi epi(g.epilogue);
+  const int64_t C = g.channels, taps = g.kernel_h * g.kernel_w;  // one channel a block
+  const int64_t c_end = g.block_end < 0 ? C : g.block_end;
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    const int64_t img = r / g.out_h, iy0 = (r % g.out_h) * g.stride_h - g.pad_top;
+    const float* image = g.x + img * g.in_h * g.in_w * C;
+    for (int64_t ox = 0; ox < g.out_w; ++ox) {
+      const int64_t ix0 = ox * g.stride_w - g.pad_left, p = r * g.out_w + ox;
+      for (int64_t c = g.block_begin; c < c_end; ++c) {
+        const float* wc = g.w + c * (1 + taps);  // bias, then the taps
+        float acc = wc[0];
+        for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
+          const int64_t iy = iy0 + ky * g.dilation_h;
+          if (iy < 0 || iy >= g.in_h) continue;
+          for (int64_t kx = 0; kx < g.kernel_w; ++kx) {
+            const int64_t ix = ix0 + kx * g.dilation_w;
+            if (ix >= 0 && ix < g.in_w) acc += image[(iy * g.in_w + ix) * C + c] * wc[1 + ky * g.kernel_w + kx];
+          }
+        }
+        V v = hn::Set(D(), g.residual ? acc + g.residual[p * C + c] : acc);
+        epi.apply<1>(&v);
+        g.y[p * C + c] = hn::GetLane(v);
+      }
+    }
+  }
+}
+
+#else  // vector targets
+
 // R rows of accumulators (R >= t.mr; the pointer groups are always kMR apart).
 template <int64_t R, int64_t NV, bool kPrefetch>
 HWY_INLINE void igemm_tile(const IgemmTile& t) {
@@ -216,10 +272,6 @@ void Igemm(const IgemmTile& t) {
   if (kMR > 12 && t.mr <= 12) return igemm_rows<(kMR > 12 ? 12 : kMR)>(t);
   igemm_rows<kMR>(t);
 }
-
-IgemmLayout Layout() { return {kMR, kNV * lanes(), hwy::TargetName(HWY_TARGET)}; }
-
-int64_t DepthwiseLanes() { return lanes(); }
 
 // Pixels computed together: independent accumulator chains hide the FMA latency. With 32
 // registers eight chains fit beside nine 3x3 weights; with 16, four.
@@ -430,6 +482,12 @@ void Depthwise(const DepthwiseRows& g, int64_t row_begin, int64_t row_end) {
   // window rows from L2: A/B 10-19% slower on 7x7 to 28x28 layers, equal on 112x112.)
   for (int64_t cb = b0; cb < b1; ++cb) block(cb, row_begin, row_end);
 }
+
+#endif  // HWY_TARGET == HWY_SCALAR
+
+IgemmLayout Layout() { return {kMR, kNV * lanes(), hwy::TargetName(HWY_TARGET)}; }
+
+int64_t DepthwiseLanes() { return lanes(); }
 
 // Four pixels at a time (four independent max/add chains), full vectors unmasked.
 template <bool kMax>

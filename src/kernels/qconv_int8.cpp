@@ -72,29 +72,37 @@ void depthwise(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
   const int64_t hp = std::max(s.in_h + s.pad_top, (s.out_h - 1) * s.stride_h + (s.kernel_h - 1) * s.dilation_h + 1);
   const int64_t wp = std::max(s.in_w + s.pad_left, (s.out_w - 1) * s.stride_w + (s.kernel_w - 1) * s.dilation_w + 1);
   const uint8_t zp = uint8_t(p.x_zero_point + input_offset(p.x_dtype));
+  const QDepthwisePacked* packed = s.stride_w == 1 && p.dw_many.w ? &p.dw_many : &p.dw_one;
+  // One pixel a group: pixels a whole number of blocks apart, so that loads do not straddle
+  // cache lines when C is not a multiple of the vector (58 channels: 64 apart).
+  const int64_t P = packed->pixels == 1 ? packed->padded_lanes : C;
   thread_local std::vector<uint8_t> padded;
-  const size_t bytes = size_t(s.batch * hp * wp * C + kDepthwiseSpare);
+  const size_t bytes = size_t(s.batch * hp * wp * P + kDepthwiseSpare);
   if (padded.size() < bytes) padded.resize(bytes);
   uint8_t* __restrict dst = padded.data();
   const uint8_t* __restrict src = reinterpret_cast<const uint8_t*>(x);
-  const int64_t left = s.pad_left * C, inside = s.in_w * C, right = (wp - s.pad_left - s.in_w) * C;
+  const int64_t left = s.pad_left * P, right = (wp - s.pad_left - s.in_w) * P;
+  auto convert = [&](uint8_t* __restrict to, const uint8_t* __restrict from, int64_t n) {
+    if constexpr (std::is_same_v<TX, uint8_t>) std::memcpy(to, from, size_t(n));
+    else
+      for (int64_t i = 0; i < n; ++i) to[i] = from[i] ^ 0x80;
+  };
   for (int64_t n = 0; n < s.batch; ++n)
-    for (int64_t r = 0; r < hp; ++r, dst += wp * C) {
+    for (int64_t r = 0; r < hp; ++r, dst += wp * P) {
       const int64_t ih = r - s.pad_top;
       if (ih < 0 || ih >= s.in_h) {
-        std::memset(dst, zp, size_t(wp * C));
+        std::memset(dst, zp, size_t(wp * P));
         continue;
       }
       std::memset(dst, zp, size_t(left));
-      const uint8_t* row = src + (n * s.in_h + ih) * inside;
-      if constexpr (std::is_same_v<TX, uint8_t>) std::memcpy(dst + left, row, size_t(inside));
+      const uint8_t* row = src + (n * s.in_h + ih) * s.in_w * C;
+      if (P == C) convert(dst + left, row, s.in_w * C);
       else
-        for (int64_t i = 0; i < inside; ++i) dst[left + i] = row[i] ^ 0x80;
-      std::memset(dst + left + inside, zp, size_t(right));
+        for (int64_t i = 0; i < s.in_w; ++i) convert(dst + left + i * P, row + i * C, C);  // the gaps are not read into outputs
+      std::memset(dst + left + s.in_w * P, zp, size_t(right));
     }
   std::memset(dst, zp, size_t(kDepthwiseSpare));
-  const QDepthwisePacked* packed = s.stride_w == 1 && p.dw_many.w ? &p.dw_many : &p.dw_one;
-  const QDepthwiseRows rows{padded.data(), hp, wp, C, s.out_h, s.out_w, s.stride_h, s.stride_w, s.kernel_h, s.kernel_w,
+  const QDepthwiseRows rows{padded.data(), hp, wp, C, s.out_h, s.out_w, s.stride_h, s.stride_w, P, s.kernel_h, s.kernel_w,
                             s.dilation_h, s.dilation_w, packed, p.y_zero_point, p.act.lo, p.act.hi, y,
                             std::is_same_v<TY, int8_t>};
   const double flops = 2.0 * double(s.batch * s.out_h * s.out_w) * double(C) * double(taps);
@@ -112,6 +120,7 @@ QDepthwisePacked pack_depthwise(const QConvInt8Params& p, const int8_t* w, int64
   k.pixels = pixels, k.lanes = pixels * C;
   int64_t padded = 0, blocks = 0;  // lanes rounded up to whole blocks
   for (; padded < k.lanes; ++blocks) padded += qdepthwise_block_width(k.lanes - padded, layout.vector_bytes);
+  k.padded_lanes = padded;
   k.w = std::static_pointer_cast<int8_t>(allocate_aligned(size_t(padded * quads * 4 * weight_bytes), true));
   k.constants = std::static_pointer_cast<uint8_t>(allocate_aligned(size_t(blocks * kQdwBlockConstants), true));
   const int32_t zp = p.x_zero_point + input_offset(p.x_dtype);
@@ -142,21 +151,22 @@ QDepthwisePacked pack_depthwise(const QConvInt8Params& p, const int8_t* w, int64
           std::memcpy(vec + (slot & 1) * width + (2 * kk + slot / 2) * 2, &v16, 2);
         }
       }
-      uint8_t* rows = k.constants.get() + (b * 4 + q) * kQdwRows * kQdwRowBytes;
+      const int64_t l = i % 16;  // lane l of record i / 16
+      uint8_t* rows = k.constants.get() + (b * 4 + i / 16) * kQdwRows * kQdwRowBytes;
       auto put = [&](QDepthwiseRow row, int64_t index, auto value) {
         std::memcpy(rows + row * kQdwRowBytes + index * int64_t(sizeof(value)), &value, sizeof(value));
       };
       const int32_t e = p.channels.right[size_t(c)];
-      put(kQdwBias, kk, int32_t(int64_t(p.bias[size_t(c)]) - int64_t(zp) * sum));
-      put(kQdwMultiplier, kk, p.channels.multiplier[size_t(c)]);
-      if (kk % 2) put(kQdwMultiplierOdd, kk - 1, p.channels.multiplier[size_t(c)]);
-      put(kQdwLeft, kk, p.channels.left[size_t(c)]);
-      put(kQdwRight, kk, e);
+      put(kQdwBias, l, int32_t(int64_t(p.bias[size_t(c)]) - int64_t(zp) * sum));
+      put(kQdwMultiplier, l, p.channels.multiplier[size_t(c)]);
+      if (l % 2) put(kQdwMultiplierOdd, l - 1, p.channels.multiplier[size_t(c)]);
+      put(kQdwLeft, l, p.channels.left[size_t(c)]);
+      put(kQdwRight, l, e);
       const int64_t add = (int64_t(1) << 30) + (e > 0 ? int64_t(1) << (30 + e) : 0) +
                           (k.zero_point_added ? int64_t(p.y_zero_point) * (int64_t(1) << (31 + e)) : 0);
-      put(QDepthwiseRow(kQdwAddEven + kk % 2), kk / 2, add);
-      put(QDepthwiseRow(kQdwLimitEven + kk % 2), kk / 2, e > 0 ? -(int64_t(1) << 30) : INT64_MIN);
-      put(QDepthwiseRow(kQdwShiftEven + kk % 2), kk / 2, int64_t(31 + e));
+      put(QDepthwiseRow(kQdwAddEven + l % 2), l / 2, add);
+      put(QDepthwiseRow(kQdwLimitEven + l % 2), l / 2, e > 0 ? -(int64_t(1) << 30) : INT64_MIN);
+      put(QDepthwiseRow(kQdwShiftEven + l % 2), l / 2, int64_t(31 + e));
     }
   }
   return k;

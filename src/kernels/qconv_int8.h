@@ -66,16 +66,20 @@ inline int64_t qdepthwise_lane_channel(int64_t width, int64_t i) {
 // a group's lane l is channel l % C of pixel l / C.
 struct QDepthwisePacked {
   int64_t pixels = 1, lanes = 0;  // lanes = pixels * C
+  int64_t padded_lanes = 0;       // rounded up to whole blocks
   // Per block, per quad (kernel column kw, rows 4g..: quad kw * row_quads + g), per
   // accumulator q: `width` bytes of byte quads (VNNI), or 2 x `width` bytes of int16 pairs
   // (rows 0 and 2, then rows 1 and 3).
   std::shared_ptr<int8_t> w;
-  // Per block (the i-th, whatever its width) and accumulator: the lanes' constants as rows of
-  // 64 bytes (QDepthwiseRow), so that one pointer reaches them all. AVX-512 requantizes in
-  // 64-bit lanes: both rounding steps of MultiplyByQuantizedMultiplier ((x m + 2^30) >> 31,
-  // then round half away from zero by 2^e) as one shift, (x m + add - (x m < limit ? 2^31 : 0))
-  // >> shift with add = 2^30 + 2^(30+e) (+ zp_y 2^(31+e) when zero_point_added), limit -2^30
-  // (e > 0; else never) and shift 31 + e, for the even int32 lanes and for the odd ones.
+  // Per block (the i-th, whatever its width): the constants of its lanes i = q * width / 4 + k
+  // (the four accumulators one after the other) as rows of 64 bytes (QDepthwiseRow), 16 lanes
+  // at a time: lanes 16v .. 16v + 15 in record v, so that one pointer reaches them all and a
+  // narrow block's accumulators joined into one vector find theirs together. AVX-512
+  // requantizes in 64-bit lanes: both rounding steps of MultiplyByQuantizedMultiplier
+  // ((x m + 2^30) >> 31, then round half away from zero by 2^e) as one shift,
+  // (x m + add - (x m < limit ? 2^31 : 0)) >> shift with add = 2^30 + 2^(30+e) (+ zp_y 2^(31+e)
+  // when zero_point_added), limit -2^30 (e > 0; else never) and shift 31 + e, for the even
+  // lanes and for the odd ones.
   std::shared_ptr<uint8_t> constants;
   bool zero_point_added = false;  // every e small enough for zp_y 2^(31+e) to fit
   bool shifts_left = false;       // some multiplier > 1 (x << left first)
@@ -126,8 +130,9 @@ void qgemm_int8(const QConvInt8Params& p, const void* x, int64_t rows, void* y, 
 void requantize_rows(const QConvInt8Params& p, const int32_t* acc, int64_t rows, void* y);
 
 struct QDepthwiseRows {
-  const uint8_t* x;          // x' with its border, [N][in_h][in_w][C]; readable 128 bytes past the end
+  const uint8_t* x;          // x' with its border, [N][in_h][in_w] pixels; readable 128 bytes past the end
   int64_t in_h, in_w, channels, out_h, out_w, stride_h, stride_w;
+  int64_t pixel_bytes;       // between input pixels: C, or more (whole blocks: loads stay aligned) when pixels is 1
   int64_t kernel_h, kernel_w, dilation_h, dilation_w;
   const QDepthwisePacked* packed;  // pixels > 1 only with stride_w 1
   int32_t y_zero_point, lo, hi;

@@ -41,9 +41,9 @@ constexpr bool kVnni = false;
 // repeat row 0; their weights are zero).
 constexpr int64_t kMaxRowQuads = 4;  // kernels up to 16 rows
 
-// Row `row` of accumulator q's constants in a block's record.
-HWY_INLINE const uint8_t* const_row(const uint8_t* block, int64_t q, QDepthwiseRow row) {
-  return block + (q * kQdwRows + row) * kQdwRowBytes;
+// Row `row` of a block's constants from its (int32) lane `lane` on (QDepthwisePacked::constants).
+HWY_INLINE const uint8_t* const_row(const uint8_t* block, int64_t lane, QDepthwiseRow row) {
+  return block + ((lane / 16) * kQdwRows + row) * kQdwRowBytes + lane % 16 * 4;
 }
 
 #if HWY_TARGET != HWY_SCALAR
@@ -136,13 +136,13 @@ HWY_INLINE hn::Vec128<int32_t> interleave_even(hn::Vec128<int32_t> lo, hn::Vec12
 // rounded and shifted once, put back together. Shuffles rather than shifts where there is a
 // choice: 512-bit shifts and multiplies share one port.
 template <class D32>
-HWY_INLINE hn::Vec<D32> requantize_lanes(D32 d32, hn::Vec<D32> x, const uint8_t* block, int64_t q) {
+HWY_INLINE hn::Vec<D32> requantize_lanes(D32 d32, hn::Vec<D32> x, const uint8_t* block, int64_t lane) {
   const hn::Repartition<int64_t, D32> d64;
   auto row32 = [&](QDepthwiseRow row) HWY_ATTR {
-    return hn::Load(d32, reinterpret_cast<const int32_t*>(const_row(block, q, row)));
+    return hn::Load(d32, reinterpret_cast<const int32_t*>(const_row(block, lane, row)));
   };
-  auto row64 = [&](QDepthwiseRow row) HWY_ATTR {
-    return hn::Load(d64, reinterpret_cast<const int64_t*>(const_row(block, q, row)));
+  auto row64 = [&](QDepthwiseRow row) HWY_ATTR {  // lane is a multiple of 16 here
+    return hn::Load(d64, reinterpret_cast<const int64_t*>(const_row(block, lane, row)));
   };
   const auto two31 = hn::Set(d64, int64_t(1) << 31);
   auto round = [&](decltype(hn::MulEven(x, x)) p, QDepthwiseRow add, QDepthwiseRow limit, QDepthwiseRow shift)
@@ -184,7 +184,10 @@ struct Acc {
 template <class DU8>
 HWY_INLINE Acc<DU8> start(DU8 du8, const uint8_t* block) {
   const hn::Repartition<int32_t, DU8> d32;
-  auto bias = [&](int64_t q) HWY_ATTR { return hn::Load(d32, reinterpret_cast<const int32_t*>(const_row(block, q, kQdwBias))); };
+  const int64_t per = int64_t(hn::Lanes(d32));
+  auto bias = [&](int64_t q) HWY_ATTR {
+    return hn::Load(d32, reinterpret_cast<const int32_t*>(const_row(block, q * per, kQdwBias)));
+  };
   (void)du8;
   return {bias(0), bias(1), bias(2), bias(3)};
 }
@@ -200,44 +203,76 @@ EK_QDW_ATTR HWY_INLINE void accumulate(DU8 du8, Acc<DU8>& acc, hn::Vec<DU8> x0, 
   acc.a3 = dot4(acc.a3, x3, w + 3 * vec);
 }
 
+// MultiplyByQuantizedMultiplier + the zero point of the sums of lanes [lane, lane + Lanes(d32)).
 template <class D32>
-HWY_INLINE hn::Vec<D32> requantize(D32 d32, hn::Vec<D32> x, const Consts& k, const uint8_t* block, int64_t q) {
-  auto row = [&](QDepthwiseRow r) HWY_ATTR { return hn::Load(d32, reinterpret_cast<const int32_t*>(const_row(block, q, r))); };
+HWY_INLINE hn::Vec<D32> requantize(D32 d32, hn::Vec<D32> x, const Consts& k, const uint8_t* block, int64_t lane) {
+  auto row = [&](QDepthwiseRow r) HWY_ATTR {
+    return hn::Load(d32, reinterpret_cast<const int32_t*>(const_row(block, lane, r)));
+  };
 #if HWY_TARGET <= HWY_AVX3 && HWY_ARCH_X86
   if (k.shifts_left) {
     const hn::RebindToUnsigned<decltype(d32)> du32;
     x = hn::BitCast(d32, hn::BitCast(du32, x) << hn::BitCast(du32, row(kQdwLeft)));
   }
-  return hn::Add(requantize_lanes(d32, x, block, q), hn::Set(d32, k.zero_point));
+  return hn::Add(requantize_lanes(d32, x, block, lane), hn::Set(d32, k.zero_point));
 #else
   return hn::Add(requant_multiply(d32, x, row(kQdwMultiplier), row(kQdwLeft), row(kQdwRight)), hn::Set(d32, k.zero_point));
 #endif
 }
 
-// Requantized, narrowed, clamped and stored: n of the block's channels at out.
+// The bytes clamped to the output range and stored: n of them at out.
 template <class DU8>
-HWY_INLINE void finish(DU8 du8, const Consts& k, const uint8_t* block, const Acc<DU8>& acc, uint8_t* out, int64_t n) {
-  const hn::Repartition<int32_t, DU8> d32;
-  const hn::Repartition<int16_t, DU8> d16;
-  const int64_t width = int64_t(hn::Lanes(du8));
-  // Saturating to the output type and then clamping gives the clamp of the int32 values.
-  const auto lo16 = hn::ReorderDemote2To(d16, requantize(d32, acc.a0, k, block, 0), requantize(d32, acc.a1, k, block, 1));
-  const auto hi16 = hn::ReorderDemote2To(d16, requantize(d32, acc.a2, k, block, 2), requantize(d32, acc.a3, k, block, 3));
-  hn::Vec<DU8> bytes;
+HWY_INLINE void store(DU8 du8, const Consts& k, hn::Vec<DU8> bytes, uint8_t* out, int64_t n) {
   if (k.y_signed) {
     const hn::Repartition<int8_t, DU8> di8;
-    bytes = hn::BitCast(du8, hn::Min(hn::Max(pack_bytes<int8_t>(lo16, hi16), hn::Set(di8, int8_t(k.lo))),
-                                     hn::Set(di8, int8_t(k.hi))));
+    bytes = hn::BitCast(du8, hn::Min(hn::Max(hn::BitCast(di8, bytes), hn::Set(di8, int8_t(k.lo))), hn::Set(di8, int8_t(k.hi))));
   } else {
-    bytes = hn::Min(hn::Max(pack_bytes<uint8_t>(lo16, hi16), hn::Set(du8, uint8_t(k.lo))), hn::Set(du8, uint8_t(k.hi)));
+    bytes = hn::Min(hn::Max(bytes, hn::Set(du8, uint8_t(k.lo))), hn::Set(du8, uint8_t(k.hi)));
   }
-  if (n == width) {
+  if (n == int64_t(hn::Lanes(du8))) {
     hn::StoreU(bytes, du8, out);
+  } else if (HWY_TARGET <= HWY_AVX3 && HWY_ARCH_X86) {  // a true masked store (elsewhere it may rewrite the rest)
+    hn::BlendedStore(bytes, hn::FirstN(du8, size_t(n)), du8, out);
   } else {
     alignas(64) uint8_t tmp[64];
     hn::StoreU(bytes, du8, tmp);
     std::memcpy(out, tmp, size_t(n));
   }
+}
+
+// Requantized, narrowed, clamped and stored: n of the block's channels at out. Saturating to
+// the output type and then clamping gives the clamp of the int32 values.
+template <class DU8>
+HWY_INLINE void finish(DU8 du8, const Consts& k, const uint8_t* block, const Acc<DU8>& acc, uint8_t* out, int64_t n) {
+  const hn::Repartition<int32_t, DU8> d32;
+  const hn::Repartition<int16_t, DU8> d16;
+  constexpr size_t kWidth = hn::MaxLanes(DU8());
+  const int64_t per = int64_t(kWidth / 4);
+  auto narrow = [&](Sums<DU8> v0, Sums<DU8> v1, Sums<DU8> v2, Sums<DU8> v3) HWY_ATTR {
+    const auto lo = hn::ReorderDemote2To(d16, v0, v1), hi = hn::ReorderDemote2To(d16, v2, v3);
+    return k.y_signed ? hn::BitCast(du8, pack_bytes<int8_t>(lo, hi)) : pack_bytes<uint8_t>(lo, hi);
+  };
+#if HWY_TARGET <= HWY_AVX3 && HWY_ARCH_X86
+  // Narrow blocks: the accumulators joined into 512-bit vectors to requantize (their lanes'
+  // constants lie together, see QDepthwisePacked::constants).
+  const hn::ScalableTag<int32_t> dz;
+  if constexpr (kWidth == 16) {  // the four accumulators one after the other are channels 0..15
+    const hn::Half<decltype(dz)> dh;
+    const auto v = requantize(dz, hn::Combine(dz, hn::Combine(dh, acc.a3, acc.a2), hn::Combine(dh, acc.a1, acc.a0)), k, block, 0);
+    const hn::Rebind<int8_t, decltype(dz)> di8;
+    const hn::Rebind<uint8_t, decltype(dz)> du8z;
+    return store(du8, k, k.y_signed ? hn::BitCast(du8, hn::DemoteTo(di8, v)) : hn::DemoteTo(du8z, v), out, n);
+  } else if constexpr (kWidth == 32) {
+    const auto v01 = requantize(dz, hn::Combine(dz, acc.a1, acc.a0), k, block, 0);
+    const auto v23 = requantize(dz, hn::Combine(dz, acc.a3, acc.a2), k, block, 16);
+    return store(du8, k, narrow(hn::LowerHalf(v01), hn::UpperHalf(d32, v01), hn::LowerHalf(v23), hn::UpperHalf(d32, v23)),
+                 out, n);
+  }
+#endif
+  store(du8, k,
+        narrow(requantize(d32, acc.a0, k, block, 0), requantize(d32, acc.a1, k, block, per),
+               requantize(d32, acc.a2, k, block, 2 * per), requantize(d32, acc.a3, k, block, 3 * per)),
+        out, n);
 }
 
 // Interleaved columns a block keeps (column, row quad): 18 KB of 64-byte quads.
@@ -249,7 +284,7 @@ constexpr int64_t kColumnSlots = 72;
 template <class DU8>
 EK_QDW_ATTR HWY_INLINE void block_columns(DU8 du8, const QDepthwiseRows& r, const Consts k, const uint8_t* const* rows,
                                           int64_t c0, int64_t b, int64_t tile, uint8_t* out, int64_t n) {
-  const int64_t C = r.channels, width = int64_t(hn::Lanes(du8)), rq = (r.kernel_h + 3) / 4;
+  const int64_t C = r.channels, P = r.pixel_bytes, width = int64_t(hn::Lanes(du8)), rq = (r.kernel_h + 3) / 4;
   const int64_t quad_bytes = 4 * width * kWeightBytes;
   const int8_t* w = k.w + c0 * r.kernel_w * rq * 4 * kWeightBytes;
   const uint8_t* block = k.constants + b * kQdwBlockConstants;
@@ -260,7 +295,7 @@ EK_QDW_ATTR HWY_INLINE void block_columns(DU8 du8, const QDepthwiseRows& r, cons
     for (int64_t c = 0; c < cols; ++c)
       for (int64_t g = 0; g < rq; ++g) {
         hn::Vec<DU8> x[4];
-        interleave(du8, rows + 4 * g, (first + c) * C + c0, x);
+        interleave(du8, rows + 4 * g, (first + c) * P + c0, x);
         for (int64_t q = 0; q < 4; ++q) hn::Store(x[q], du8, buf + ((c * rq + g) * 4 + q) * 64);
       }
     for (int64_t ow = ow0; ow < ow1; ++ow) {
@@ -281,7 +316,7 @@ EK_QDW_ATTR HWY_INLINE void block_columns(DU8 du8, const QDepthwiseRows& r, cons
 template <class DU8>
 EK_QDW_ATTR HWY_INLINE void block_direct(DU8 du8, const QDepthwiseRows& r, const Consts k, const uint8_t* const* rows,
                                          int64_t c0, int64_t b, int64_t col0, uint8_t* out, int64_t n) {
-  const int64_t C = r.channels, width = int64_t(hn::Lanes(du8)), rq = (r.kernel_h + 3) / 4;
+  const int64_t width = int64_t(hn::Lanes(du8)), rq = (r.kernel_h + 3) / 4;
   const int64_t quad_bytes = 4 * width * kWeightBytes;
   const int8_t* w = k.w + c0 * r.kernel_w * rq * 4 * kWeightBytes;
   const uint8_t* block = k.constants + b * kQdwBlockConstants;
@@ -289,7 +324,7 @@ EK_QDW_ATTR HWY_INLINE void block_direct(DU8 du8, const QDepthwiseRows& r, const
   for (int64_t kw = 0; kw < r.kernel_w; ++kw)
     for (int64_t g = 0; g < rq; ++g, w += quad_bytes) {
       hn::Vec<DU8> x[4];
-      interleave(du8, rows + 4 * g, (col0 + kw * r.dilation_w) * C + c0, x);
+      interleave(du8, rows + 4 * g, (col0 + kw * r.dilation_w) * r.pixel_bytes + c0, x);
       accumulate(du8, acc, x[0], x[1], x[2], x[3], w);
     }
   finish(du8, k, block, acc, out, n);
@@ -313,8 +348,8 @@ EK_QDW_ATTR void rows(const QDepthwiseRows& r, int64_t row_begin, int64_t row_en
   const uint8_t* rows_at[kMaxRowQuads * 4];
   for (int64_t row = row_begin; row < row_end; ++row) {
     const int64_t n = row / r.out_h, oh = row % r.out_h;
-    const uint8_t* base = r.x + (n * r.in_h + oh * r.stride_h) * r.in_w * C;
-    for (int64_t i = 0; i < rq * 4; ++i) rows_at[i] = base + (i < r.kernel_h ? i * r.dilation_h : 0) * r.in_w * C;
+    const uint8_t* base = r.x + (n * r.in_h + oh * r.stride_h) * r.in_w * r.pixel_bytes;
+    for (int64_t i = 0; i < rq * 4; ++i) rows_at[i] = base + (i < r.kernel_h ? i * r.dilation_h : 0) * r.in_w * r.pixel_bytes;
     uint8_t* out = static_cast<uint8_t*>(r.y) + row * row_bytes;
     if (columns) {
       for (int64_t c0 = 0, width = 0, b = 0; c0 < C; c0 += width, ++b) {
@@ -347,7 +382,7 @@ void rows(const QDepthwiseRows& r, int64_t row_begin, int64_t row_end) {
   const QDepthwisePacked& k = *r.packed;
   const int64_t C = r.channels, lanes = k.lanes, rq = (r.kernel_h + 3) / 4, row_bytes = r.out_w * C;
   for (int64_t row = row_begin; row < row_end; ++row) {
-    const uint8_t* base = r.x + (row / r.out_h * r.in_h + row % r.out_h * r.stride_h) * r.in_w * C;
+    const uint8_t* base = r.x + (row / r.out_h * r.in_h + row % r.out_h * r.stride_h) * r.in_w * r.pixel_bytes;
     for (int64_t at = 0; at < row_bytes; at += lanes)
       for (int64_t i = 0; i < std::min(lanes, row_bytes - at); ++i) {
         const int64_t q = i % 16 / 4, kk = i % 4, col0 = at / C * r.stride_w;
@@ -355,7 +390,7 @@ void rows(const QDepthwiseRows& r, int64_t row_begin, int64_t row_end) {
         const uint8_t* block = k.constants.get() + i / 16 * kQdwBlockConstants;
         auto constant = [&](QDepthwiseRow row) {
           int32_t v;
-          std::memcpy(&v, const_row(block, q, row) + kk * 4, 4);
+          std::memcpy(&v, const_row(block, i % 16, row), 4);
           return v;
         };
         int32_t acc = constant(kQdwBias);
@@ -364,7 +399,7 @@ void rows(const QDepthwiseRows& r, int64_t row_begin, int64_t row_end) {
             int16_t wt;  // quad (kw, kh / 4), accumulator q: int16 pairs of rows 0 and 2, then of 1 and 3
             const int64_t quad = kw * rq + kh / 4, slot = kh % 4;
             std::memcpy(&wt, w + (quad * 4 + q) * 32 + (slot & 1) * 16 + (2 * kk + slot / 2) * 2, 2);
-            acc += int32_t(base[(kh * r.dilation_h * r.in_w + col0 + kw * r.dilation_w) * C + i]) * wt;
+            acc += int32_t(base[(kh * r.dilation_h * r.in_w + col0 + kw * r.dilation_w) * r.pixel_bytes + i]) * wt;
           }
         const int shift = constant(kQdwLeft) > 0 ? constant(kQdwLeft) : -constant(kQdwRight);
         const int32_t v = multiply_by_quantized_multiplier(acc, constant(kQdwMultiplier), shift) + r.y_zero_point;

@@ -258,7 +258,9 @@ HWY_INLINE void finish(DU8 du8, const Consts& k, const uint8_t* block, const Acc
   const hn::ScalableTag<int32_t> dz;
   if constexpr (kWidth == 16) {  // the four accumulators one after the other are channels 0..15
     const hn::Half<decltype(dz)> dh;
-    const auto v = requantize(dz, hn::Combine(dz, hn::Combine(dh, acc.a3, acc.a2), hn::Combine(dh, acc.a1, acc.a0)), k, block, 0);
+    auto v = requantize(dz, hn::Combine(dz, hn::Combine(dh, acc.a3, acc.a2), hn::Combine(dh, acc.a1, acc.a0)), k, block, 0);
+    // Clamped first: Highway 1.0.3's int32 -> uint8 DemoteTo on AVX-512 turns 32768..33023 into 0..255.
+    v = hn::Min(hn::Max(v, hn::Set(dz, k.lo)), hn::Set(dz, k.hi));
     const hn::Rebind<int8_t, decltype(dz)> di8;
     const hn::Rebind<uint8_t, decltype(dz)> du8z;
     return store(du8, k, k.y_signed ? hn::BitCast(du8, hn::DemoteTo(di8, v)) : hn::DemoteTo(du8z, v), out, n);

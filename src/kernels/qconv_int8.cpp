@@ -42,17 +42,23 @@ void requantize_rows_t(const QConvInt8Params& p, const int32_t* acc, int64_t row
     for (int64_t c = 0; c < m; ++c) store_requantized(p, acc[r * m + c], c, y + r * m + c);
 }
 
+// The calling thread's scratch for x' (the GEMM path's converted input, the depthwise path's
+// bordered copy): one buffer for both keeps a network's working set small.
+uint8_t* input_scratch(size_t bytes) {
+  thread_local std::vector<uint8_t> buffer;
+  if (buffer.size() < bytes) buffer.resize(bytes);
+  return buffer.data();
+}
+
 // x' as unsigned bytes: int8 inputs are offset by 128 (x ^ 0x80) once for the whole tensor,
 // since a 3x3 convolution gathers each input byte up to nine times; uint8 inputs are used as
-// they are. The buffer is the calling thread's, reused across calls.
+// they are.
 template <class TX>
 const uint8_t* unsigned_input(const TX* x, int64_t n) {
   if constexpr (std::is_same_v<TX, uint8_t>) {
     return x;
   } else {
-    thread_local std::vector<uint8_t> converted;
-    if (converted.size() < size_t(n)) converted.resize(size_t(n));
-    uint8_t* __restrict dst = converted.data();
+    uint8_t* __restrict dst = input_scratch(size_t(n));
     const uint8_t* __restrict src = reinterpret_cast<const uint8_t*>(x);
     for (int64_t i = 0; i < n; ++i) dst[i] = src[i] ^ 0x80;
     return dst;
@@ -61,7 +67,7 @@ const uint8_t* unsigned_input(const TX* x, int64_t n) {
 
 // Depthwise: x' copied with a border of its zero point (int8 inputs offset by 128 on the way),
 // so every window lies inside; then output rows over the threads (simd/qdepthwise_int8.cpp).
-// The buffer is the calling thread's, reused across calls; workers only read it.
+// The copy is in the calling thread's scratch; workers only read it.
 constexpr int64_t kDepthwiseSpare = 128;  // bytes the kernel may read past the last pixel
 
 template <class TX, class TY>
@@ -76,10 +82,8 @@ void depthwise(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
   // One pixel a group: pixels a whole number of blocks apart, so that loads do not straddle
   // cache lines when C is not a multiple of the vector (58 channels: 64 apart).
   const int64_t P = packed->pixels == 1 ? packed->padded_lanes : C;
-  thread_local std::vector<uint8_t> padded;
-  const size_t bytes = size_t(s.batch * hp * wp * P + kDepthwiseSpare);
-  if (padded.size() < bytes) padded.resize(bytes);
-  uint8_t* __restrict dst = padded.data();
+  uint8_t* const padded = input_scratch(size_t(s.batch * hp * wp * P + kDepthwiseSpare));
+  uint8_t* __restrict dst = padded;
   const uint8_t* __restrict src = reinterpret_cast<const uint8_t*>(x);
   const int64_t left = s.pad_left * P, right = (wp - s.pad_left - s.in_w) * P;
   auto convert = [&](uint8_t* __restrict to, const uint8_t* __restrict from, int64_t n) {
@@ -102,7 +106,7 @@ void depthwise(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
       std::memset(dst + left + s.in_w * P, zp, size_t(right));
     }
   std::memset(dst, zp, size_t(kDepthwiseSpare));
-  const QDepthwiseRows rows{padded.data(), hp, wp, C, s.out_h, s.out_w, s.stride_h, s.stride_w, P, s.kernel_h, s.kernel_w,
+  const QDepthwiseRows rows{padded, hp, wp, C, s.out_h, s.out_w, s.stride_h, s.stride_w, P, s.kernel_h, s.kernel_w,
                             s.dilation_h, s.dilation_w, packed, p.y_zero_point, p.act.lo, p.act.hi, y,
                             std::is_same_v<TY, int8_t>};
   const double flops = 2.0 * double(s.batch * s.out_h * s.out_w) * double(C) * double(taps);

@@ -12,7 +12,7 @@
 // (simd/qgemm_int8.cpp). Because x' = x + off, the accumulator is corrected once per channel:
 //   acc = B[m] - (x_zp + off) * sum_k w[m][k] + sum_k x'[k] w[m][k]
 // The correction is folded into the packed bias. Depthwise convolutions (one channel per
-// group) run a channel-vector loop instead. Results do not depend on the ISA or the thread
+// group) run their own kernel (below). Results do not depend on the ISA or the thread
 // count: integer arithmetic throughout, requantized by requantize.h's TFLite rules.
 #pragma once
 #include <cstdint>

@@ -192,7 +192,7 @@ HWY_INLINE Acc<DU8> start(DU8 du8, const uint8_t* block) {
   return {bias(0), bias(1), bias(2), bias(3)};
 }
 
-// acc += the quads x0..x3 (accumulator q's at x + q * x_stride) times the weight quads at w.
+// Accumulator q += quad x_q times the weight quad at w + q vectors (q = 0..3).
 template <class DU8>
 EK_QDW_ATTR HWY_INLINE void accumulate(DU8 du8, Acc<DU8>& acc, hn::Vec<DU8> x0, hn::Vec<DU8> x1, hn::Vec<DU8> x2,
                                        hn::Vec<DU8> x3, const int8_t* w) {

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <climits>
 #include <type_traits>
 
+#include "core/tensor.h"
 #include "core/thread_pool.h"
 
 namespace edgekit {
@@ -40,41 +42,138 @@ void requantize_rows_t(const QConvInt8Params& p, const int32_t* acc, int64_t row
     for (int64_t c = 0; c < m; ++c) store_requantized(p, acc[r * m + c], c, y + r * m + c);
 }
 
+// The calling thread's scratch for x' (the GEMM path's converted input, the depthwise path's
+// bordered copy): one buffer for both keeps a network's working set small.
+uint8_t* input_scratch(size_t bytes) {
+  thread_local std::vector<uint8_t> buffer;
+  if (buffer.size() < bytes) buffer.resize(bytes);
+  return buffer.data();
+}
+
 // x' as unsigned bytes: int8 inputs are offset by 128 (x ^ 0x80) once for the whole tensor,
 // since a 3x3 convolution gathers each input byte up to nine times; uint8 inputs are used as
-// they are. The buffer is the calling thread's, reused across calls.
+// they are.
 template <class TX>
 const uint8_t* unsigned_input(const TX* x, int64_t n) {
   if constexpr (std::is_same_v<TX, uint8_t>) {
     return x;
   } else {
-    thread_local std::vector<uint8_t> converted;
-    if (converted.size() < size_t(n)) converted.resize(size_t(n));
-    uint8_t* __restrict dst = converted.data();
+    uint8_t* __restrict dst = input_scratch(size_t(n));
     const uint8_t* __restrict src = reinterpret_cast<const uint8_t*>(x);
     for (int64_t i = 0; i < n; ++i) dst[i] = src[i] ^ 0x80;
     return dst;
   }
 }
 
-// Depthwise: each output channel reads its own input channel; one output row a kernel call,
-// vectorised over channels (simd/qdepthwise_int8.cpp).
+// Depthwise: x' copied with a border of its zero point (int8 inputs offset by 128 on the way),
+// so every window lies inside; then output rows over the threads (simd/qdepthwise_int8.cpp).
+// The copy is in the calling thread's scratch; workers only read it.
+constexpr int64_t kDepthwiseSpare = 128;  // bytes the kernel may read past the last pixel
+
 template <class TX, class TY>
 void depthwise(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY* y, ThreadPool* pool) {
-  const int64_t c_n = s.out_c, rows = s.batch * s.out_h;
-  const uint8_t* xu = unsigned_input(x, s.batch * s.in_h * s.in_w * s.in_c);
-  const double flops = 2.0 * double(rows) * double(s.out_w) * double(c_n) * double(s.kernel_h * s.kernel_w);
-  const RequantizeChannels& ch = p.channels;
-  parallel_for(flops >= 2e6 ? pool : nullptr, rows, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const int64_t n = r / s.out_h, oh = r % s.out_h;
-      qdepthwise_int8_row({xu + n * s.in_h * s.in_w * c_n, s.in_h, s.in_w, c_n, oh * s.stride_h - s.pad_top,
-                           s.kernel_h, s.kernel_w, s.stride_w, s.pad_left, s.dilation_h, s.dilation_w, s.out_w,
-                           p.x_zero_point + input_offset(p.x_dtype), p.packed.get(), p.packed_bias.data(),
-                           ch.multiplier.data(), ch.left.data(), ch.right.data(), p.y_zero_point, p.act.lo, p.act.hi,
-                           y + r * s.out_w * c_n, std::is_same_v<TY, int8_t>});
+  EK_CHECK(p.dw_layout == qdepthwise_int8_layout(),
+           "qconv_nhwc_int8: the depthwise weights were packed for another ISA's kernel");
+  const int64_t C = s.out_c, taps = s.kernel_h * s.kernel_w;
+  const int64_t hp = std::max(s.in_h + s.pad_top, (s.out_h - 1) * s.stride_h + (s.kernel_h - 1) * s.dilation_h + 1);
+  const int64_t wp = std::max(s.in_w + s.pad_left, (s.out_w - 1) * s.stride_w + (s.kernel_w - 1) * s.dilation_w + 1);
+  const uint8_t zp = uint8_t(p.x_zero_point + input_offset(p.x_dtype));
+  const QDepthwisePacked* packed = s.stride_w == 1 && p.dw_many.w ? &p.dw_many : &p.dw_one;
+  // One pixel a group: pixels a whole number of blocks apart, so that loads do not straddle
+  // cache lines when C is not a multiple of the vector (58 channels: 64 apart).
+  const int64_t P = packed->pixels == 1 ? packed->padded_lanes : C;
+  uint8_t* const padded = input_scratch(size_t(s.batch * hp * wp * P + kDepthwiseSpare));
+  uint8_t* __restrict dst = padded;
+  const uint8_t* __restrict src = reinterpret_cast<const uint8_t*>(x);
+  const int64_t left = s.pad_left * P, right = (wp - s.pad_left - s.in_w) * P;
+  auto convert = [&](uint8_t* __restrict to, const uint8_t* __restrict from, int64_t n) {
+    if constexpr (std::is_same_v<TX, uint8_t>) std::memcpy(to, from, size_t(n));
+    else
+      for (int64_t i = 0; i < n; ++i) to[i] = from[i] ^ 0x80;
+  };
+  for (int64_t n = 0; n < s.batch; ++n)
+    for (int64_t r = 0; r < hp; ++r, dst += wp * P) {
+      const int64_t ih = r - s.pad_top;
+      if (ih < 0 || ih >= s.in_h) {
+        std::memset(dst, zp, size_t(wp * P));
+        continue;
+      }
+      std::memset(dst, zp, size_t(left));
+      const uint8_t* row = src + (n * s.in_h + ih) * s.in_w * C;
+      if (P == C) convert(dst + left, row, s.in_w * C);
+      else
+        for (int64_t i = 0; i < s.in_w; ++i) convert(dst + left + i * P, row + i * C, C);  // the gaps are not read into outputs
+      std::memset(dst + left + s.in_w * P, zp, size_t(right));
     }
-  });
+  std::memset(dst, zp, size_t(kDepthwiseSpare));
+  const QDepthwiseRows rows{padded, hp, wp, C, s.out_h, s.out_w, s.stride_h, s.stride_w, P, s.kernel_h, s.kernel_w,
+                            s.dilation_h, s.dilation_w, packed, p.y_zero_point, p.act.lo, p.act.hi, y,
+                            std::is_same_v<TY, int8_t>};
+  const double flops = 2.0 * double(s.batch * s.out_h * s.out_w) * double(C) * double(taps);
+  parallel_for(flops >= 2e6 ? pool : nullptr, s.batch * s.out_h,
+               [&](int64_t begin, int64_t end) { qdepthwise_int8(rows, begin, end); });
+}
+
+// The depthwise weights and constants for groups of `pixels` output pixels, in the kernel's
+// order (qconv_int8.h), the zero-point term folded into the bias.
+QDepthwisePacked pack_depthwise(const QConvInt8Params& p, const int8_t* w, int64_t kernel_h, int64_t kernel_w,
+                                int64_t pixels, const QDepthwiseLayout& layout) {
+  const int64_t C = p.out_channels, taps = kernel_h * kernel_w, row_quads = (kernel_h + 3) / 4;
+  const int64_t quads = kernel_w * row_quads, weight_bytes = layout.vnni ? 1 : 2;
+  QDepthwisePacked k;
+  k.pixels = pixels, k.lanes = pixels * C;
+  int64_t padded = 0, blocks = 0;  // lanes rounded up to whole blocks
+  for (; padded < k.lanes; ++blocks) padded += qdepthwise_block_width(k.lanes - padded, layout.vector_bytes);
+  k.padded_lanes = padded;
+  k.w = std::static_pointer_cast<int8_t>(allocate_aligned(size_t(padded * quads * 4 * weight_bytes), true));
+  k.constants = std::static_pointer_cast<uint8_t>(allocate_aligned(size_t(blocks * kQdwBlockConstants), true));
+  const int32_t zp = p.x_zero_point + input_offset(p.x_dtype);
+  int32_t max_right = 0;
+  for (int64_t c = 0; c < C; ++c) {
+    max_right = std::max(max_right, p.channels.right[size_t(c)]);
+    k.shifts_left = k.shifts_left || p.channels.left[size_t(c)] > 0;
+  }
+  k.zero_point_added = max_right <= 22;  // |zp| 2^(31+e) < 2^61: the sum stays within 64 bits
+  for (int64_t c0 = 0, width = 0, b = 0; c0 < k.lanes; c0 += width, ++b) {
+    width = qdepthwise_block_width(k.lanes - c0, layout.vector_bytes);
+    int8_t* block = k.w.get() + c0 * quads * 4 * weight_bytes;
+    const int64_t per = width / 4;
+    for (int64_t i = 0; i < width; ++i) {
+      const int64_t lane = c0 + qdepthwise_lane_channel(width, i);
+      if (lane >= k.lanes) continue;
+      const int64_t c = lane % C, q = i / per, kk = i % per;
+      int64_t sum = 0;
+      for (int64_t t = 0; t < taps; ++t) {
+        const int8_t v = w[c * taps + t];
+        const int64_t kh = t / kernel_w, kw = t % kernel_w, slot = kh % 4;
+        sum += v;
+        int8_t* vec = block + ((kw * row_quads + kh / 4) * 4 + q) * width * weight_bytes;
+        if (layout.vnni) {
+          vec[kk * 4 + slot] = v;
+        } else {  // int16 pairs: rows 0 and 2 in the first vector, 1 and 3 in the second
+          const int16_t v16 = v;
+          std::memcpy(vec + (slot & 1) * width + (2 * kk + slot / 2) * 2, &v16, 2);
+        }
+      }
+      const int64_t l = i % 16;  // lane l of record i / 16
+      uint8_t* rows = k.constants.get() + (b * 4 + i / 16) * kQdwRows * kQdwRowBytes;
+      auto put = [&](QDepthwiseRow row, int64_t index, auto value) {
+        std::memcpy(rows + row * kQdwRowBytes + index * int64_t(sizeof(value)), &value, sizeof(value));
+      };
+      const int32_t e = p.channels.right[size_t(c)];
+      put(kQdwBias, l, int32_t(int64_t(p.bias[size_t(c)]) - int64_t(zp) * sum));
+      put(kQdwMultiplier, l, p.channels.multiplier[size_t(c)]);
+      if (l % 2) put(kQdwMultiplierOdd, l - 1, p.channels.multiplier[size_t(c)]);
+      put(kQdwLeft, l, p.channels.left[size_t(c)]);
+      put(kQdwRight, l, e);
+      const int64_t add = (int64_t(1) << 30) + (e > 0 ? int64_t(1) << (30 + e) : 0) +
+                          (k.zero_point_added ? int64_t(p.y_zero_point) * (int64_t(1) << (31 + e)) : 0);
+      put(QDepthwiseRow(kQdwAddEven + l % 2), l / 2, add);
+      put(QDepthwiseRow(kQdwLimitEven + l % 2), l / 2, e > 0 ? -(int64_t(1) << 30) : INT64_MIN);
+      put(QDepthwiseRow(kQdwShiftEven + l % 2), l / 2, int64_t(31 + e));
+    }
+  }
+  return k;
 }
 
 // x' of the whole batch inside a border of the pad byte wide enough that every window lies
@@ -266,10 +365,13 @@ void pack_qconv_weights(QConvInt8Params& p, const int8_t* w, const std::vector<i
   p.k_padded = (p.k + 3) / 4 * 4;
   p.packed_bias = p.bias;
   p.channels.set(p.multiplier);
-  if (p.depthwise) {
-    p.packed = std::shared_ptr<int8_t>(new int8_t[size_t(taps * m)], std::default_delete<int8_t[]>());
-    for (int64_t t = 0; t < taps; ++t)
-      for (int64_t c = 0; c < m; ++c) p.packed.get()[t * m + c] = w[c * taps + t];
+  if (p.depthwise) {  // w is [M][taps]
+    if (kernel_h > 16) return;  // the kernel keeps up to four quads of rows: reference path
+    p.dw_layout = qdepthwise_int8_layout();
+    p.dw_one = pack_depthwise(p, w, kernel_h, kernel_w, 1, p.dw_layout);
+    if (2 * m <= p.dw_layout.vector_bytes)
+      p.dw_many = pack_depthwise(p, w, kernel_h, kernel_w, p.dw_layout.vector_bytes / m, p.dw_layout);
+    p.packed = p.dw_one.w;
     return;
   }
   p.panels_per_group = (mg + kQGemmPanel - 1) / kQGemmPanel;

@@ -17,8 +17,8 @@
 // The correction is folded into the packed bias. With VNNI the micro-kernel reads the taps in
 // place (no gather): x' is copied once a run into the calling thread's buffer inside a border
 // of the pad byte, so every window lies inside it and the taps of a pixel are one base pointer
-// plus fixed offsets. Depthwise convolutions (one channel per group) run a channel-vector loop
-// instead. Results do not depend on the ISA or the thread
+// plus fixed offsets. Depthwise convolutions (one channel per group) run their own kernel
+// (below). Results do not depend on the ISA or the thread
 // count: integer arithmetic throughout, requantized by requantize.h's TFLite rules.
 #pragma once
 #include <cstdint>
@@ -32,6 +32,69 @@
 namespace edgekit {
 
 class ThreadPool;
+
+// Depthwise convolutions (simd/qdepthwise_int8.cpp). The input is copied as x' with a border
+// of its zero point zp', so every window lies inside the image and the zero-point term is a
+// per-channel constant folded into the bias: acc = B[c] - zp' sum_t w[c][t] + sum_t x'[t] w[c][t].
+// Channels go in blocks (a vector of bytes, or a half or quarter of one for the last
+// channels), taps in quads down a kernel column (rows 4g .. 4g + 3 of column kw; rows past
+// the kernel have zero weights): the four rows' bytes are interleaved so that one int32 lane
+// holds one channel's four inputs, multiplied by its four weights and summed in one step
+// (AVX-512 VNNI's vpdpbusd; elsewhere two pairwise int16 multiply-adds). An interleaved input
+// column serves every output pixel whose window covers it. The interleave works within
+// 128-bit blocks, so in a block of `width` channels lane k of accumulator q (of four) holds
+// channel 16 (k / 4) + 4 q + k % 4; weights and requantization constants are packed in that
+// lane order, and the saturating packs that narrow the four accumulators to bytes restore
+// the channel order.
+struct QDepthwiseLayout {  // of the kernel this CPU runs
+  int64_t vector_bytes = 0;
+  bool vnni = false;       // weights as byte quads (vpdpbusd), else as int16 pairs
+  bool operator==(const QDepthwiseLayout& o) const { return vector_bytes == o.vector_bytes && vnni == o.vnni; }
+};
+QDepthwiseLayout qdepthwise_int8_layout();
+
+// The width of the block that starts `remaining` channels before the end: a whole vector
+// while more than half of one remains, else the smallest of its halves down to 16 that holds them.
+inline int64_t qdepthwise_block_width(int64_t remaining, int64_t vector_bytes) {
+  int64_t width = vector_bytes;
+  while (width > 16 && remaining <= width / 2) width /= 2;
+  return width;
+}
+
+// The channel of lane i of a block of `width` channels (i = q * width / 4 + k, as above).
+inline int64_t qdepthwise_lane_channel(int64_t width, int64_t i) {
+  const int64_t per_accumulator = width / 4, q = i / per_accumulator, k = i % per_accumulator;
+  return 16 * (k / 4) + 4 * q + k % 4;
+}
+
+// Weights and constants of one depthwise layer for `pixels` adjacent output pixels at a time
+// (stride 1: their inputs are adjacent too), so a layer of few channels still fills a vector:
+// a group's lane l is channel l % C of pixel l / C.
+struct QDepthwisePacked {
+  int64_t pixels = 1, lanes = 0;  // lanes = pixels * C
+  int64_t padded_lanes = 0;       // rounded up to whole blocks
+  // Per block, per quad (kernel column kw, rows 4g..: quad kw * row_quads + g), per
+  // accumulator q: `width` bytes of byte quads (VNNI), or 2 x `width` bytes of int16 pairs
+  // (rows 0 and 2, then rows 1 and 3).
+  std::shared_ptr<int8_t> w;
+  // Per block (the i-th, whatever its width): the constants of its lanes i = q * width / 4 + k
+  // (the four accumulators one after the other) as rows of 64 bytes (QDepthwiseRow), 16 lanes
+  // at a time: lanes 16v .. 16v + 15 in record v, so that one pointer reaches them all and a
+  // narrow block's accumulators joined into one vector find theirs together. AVX-512
+  // requantizes in 64-bit lanes: both rounding steps of MultiplyByQuantizedMultiplier
+  // ((x m + 2^30) >> 31, then round half away from zero by 2^e) as one shift,
+  // (x m + add - (x m < limit ? 2^31 : 0)) >> shift with add = 2^30 + 2^(30+e) (+ zp_y 2^(31+e)
+  // when zero_point_added), limit -2^30 (e > 0; else never) and shift 31 + e, for the even
+  // lanes and for the odd ones.
+  std::shared_ptr<uint8_t> constants;
+  bool zero_point_added = false;  // every e small enough for zp_y 2^(31+e) to fit
+  bool shifts_left = false;       // some multiplier > 1 (x << left first)
+};
+enum QDepthwiseRow : int64_t {
+  kQdwBias, kQdwMultiplier, kQdwMultiplierOdd /* lane 2k: lane 2k + 1's */, kQdwLeft, kQdwRight,
+  kQdwAddEven, kQdwAddOdd, kQdwLimitEven, kQdwLimitOdd, kQdwShiftEven, kQdwShiftOdd, kQdwRows
+};
+constexpr int64_t kQdwRowBytes = 64, kQdwBlockConstants = 4 * kQdwRows * kQdwRowBytes;
 
 struct QConvInt8Params {
   int64_t out_channels = 0;
@@ -48,8 +111,12 @@ struct QConvInt8Params {
   int64_t kc = 0;                           // bytes a tap: C/group, or row taps: KW*C rounded up to 4
   bool depthwise = false;                   // C/group == 1 and M == group
   std::vector<int32_t> packed_bias;         // [M + 16] with the zero-point correction (16 spare zeros)
-  std::shared_ptr<int8_t> packed;           // panels (GEMM) or [taps][M] (depthwise)
+  std::shared_ptr<int8_t> packed;           // panels (GEMM); depthwise: dw_one.w
   int64_t panels_per_group = 0;
+  // Depthwise (qdepthwise_int8): one pixel a group, and several when C is at most half a
+  // vector (used at stride 1; else dw_many.w is null).
+  QDepthwiseLayout dw_layout;
+  QDepthwisePacked dw_one, dw_many;
 };
 
 constexpr int64_t kQGemmPanel = 16;  // output channels per packed panel
@@ -71,21 +138,18 @@ void qgemm_int8(const QConvInt8Params& p, const void* x, int64_t rows, void* y, 
 // (acc already holds the bias).
 void requantize_rows(const QConvInt8Params& p, const int32_t* acc, int64_t rows, void* y);
 
-// One output row (image n, row oh) of a depthwise convolution (simd/qdepthwise_int8.cpp).
-struct QDepthwiseRow {
-  const uint8_t* x;        // x' of image n, NHWC: unsigned bytes (int8 inputs offset by 128)
-  int64_t in_h, in_w, channels;
-  int64_t ih0;             // oh * stride_h - pad_top
-  int64_t kernel_h, kernel_w, stride_w, pad_left, dilation_h, dilation_w, out_w;
-  int32_t x_zero_point;    // of x' (the input's zero point plus the offset)
-  const int8_t* w;         // [taps][channels]
-  const int32_t* bias;     // [channels]
-  const int32_t *multiplier, *left, *right;  // [channels] (RequantizeChannels)
+struct QDepthwiseRows {
+  const uint8_t* x;          // x' with its border, [N][in_h][in_w] pixels; readable 128 bytes past the end
+  int64_t in_h, in_w, channels, out_h, out_w, stride_h, stride_w;
+  int64_t pixel_bytes;       // between input pixels: C, or more (whole blocks: loads stay aligned) when pixels is 1
+  int64_t kernel_h, kernel_w, dilation_h, dilation_w;
+  const QDepthwisePacked* packed;  // pixels > 1 only with stride_w 1
   int32_t y_zero_point, lo, hi;
-  void* y;                 // [out_w][channels]
-  bool y_signed;           // int8, else uint8
+  void* y;                   // [N][out_h][out_w][C]
+  bool y_signed;             // int8, else uint8
 };
-void qdepthwise_int8_row(const QDepthwiseRow& r);  // dispatched to the best ISA
+// Output rows [row_begin, row_end) of N x out_h, dispatched to the best ISA.
+void qdepthwise_int8(const QDepthwiseRows& r, int64_t row_begin, int64_t row_end);
 
 // The micro-kernel's ISA on this CPU ("AVX3_DL" when VNNI runs), for inspect/bench output.
 const char* qgemm_int8_target();

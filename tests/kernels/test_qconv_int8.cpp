@@ -99,8 +99,13 @@ Case random_case(std::mt19937& rng) {
   return c;
 }
 
+// Requantization multipliers drawn log-uniformly from [lo, hi].
+struct MultiplierRange {
+  double lo = 1e-5, hi = 2e-3;
+};
+
 template <class TX>
-void check_case(const Case& c, std::mt19937& rng, ThreadPool* pool) {
+void check_case(const Case& c, std::mt19937& rng, ThreadPool* pool, MultiplierRange range = {}) {
   const IntConvShape& s = c.s;
   const int64_t cg = s.in_c / s.group;
   std::uniform_int_distribution<int> byte(-128, 127), ubyte(0, 255), bias(-20000, 20000);
@@ -118,7 +123,8 @@ void check_case(const Case& c, std::mt19937& rng, ThreadPool* pool) {
   if (rng() & 1) p.act.lo += 20;  // a fused Relu-like clamp
   for (int64_t m = 0; m < s.out_c; ++m) {
     p.bias.push_back(bias(rng));
-    p.multiplier.push_back(quantize_multiplier(std::uniform_real_distribution<double>(1e-5, 2e-3)(rng)));
+    p.multiplier.push_back(quantize_multiplier(
+        std::exp(std::uniform_real_distribution<double>(std::log(range.lo), std::log(range.hi))(rng))));
   }
   pack_qconv_weights(p, w.data(), {0}, cg, s.kernel_h, s.kernel_w, s.group, s.dilation_w);
   ASSERT_TRUE(qconv_packed(p));
@@ -251,5 +257,75 @@ TEST(QConvInt8, FirstLayersGroupsAndFewRowsMatchReference) {
       }
   }
   hwy::SetSupportedTargetsForTest(0);
+}
+
+// The depthwise kernel's paths against the reference on every target: channel counts around
+// the block widths (16, 32, 64; several pixels a vector below half a vector), kernels 1x1 to
+// 5x5 and non-square, strides and dilations 1 and 2, padding, row tails, both input and output
+// types, and multipliers below 2^-23 (the zero point added apart), in [0.5, 1) (no rounding
+// shift) and above 1 (a left shift first).
+TEST(QConvInt8, DepthwisePathsMatchReferenceOnEveryTarget) {
+  ThreadPool pool(2);
+  const int64_t channels[] = {1, 3, 8, 15, 16, 17, 24, 31, 32, 33, 58, 63, 64, 65, 72, 96, 100, 130};
+  const int64_t kernels[][2] = {{1, 1}, {3, 3}, {5, 5}, {1, 3}, {3, 1}, {5, 3}, {2, 2}};
+  const MultiplierRange ranges[] = {{1e-5, 2e-3}, {1e-9, 4.0}, {0.5, 0.99}, {1.2, 3.0}};
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(hwy::TargetName(target));
+    std::mt19937 rng(13);
+    auto pick = [&](int lo, int hi) { return int64_t(std::uniform_int_distribution<int>(lo, hi)(rng)); };
+    for (int64_t c : channels)
+      for (const auto& k : kernels)
+        for (int rep = 0; rep < 2; ++rep) {
+          Case cs;
+          IntConvShape& s = cs.s;
+          s.nhwc = true, s.batch = pick(1, 2), s.in_c = s.out_c = s.group = c;
+          s.kernel_h = k[0], s.kernel_w = k[1];
+          s.stride_h = pick(1, 2), s.stride_w = rep == 0 ? 1 : 2;  // stride 1 takes the several-pixel path
+          s.dilation_h = pick(0, 3) == 0 ? 2 : 1, s.dilation_w = pick(0, 3) == 0 ? 2 : 1;
+          s.pad_top = pick(0, s.kernel_h / 2), s.pad_left = pick(0, s.kernel_w / 2);
+          const int64_t eh = (s.kernel_h - 1) * s.dilation_h + 1, ew = (s.kernel_w - 1) * s.dilation_w + 1;
+          s.in_h = std::max(pick(1, 7), eh - 2 * s.pad_top), s.in_w = std::max(pick(1, 19), ew - 2 * s.pad_left);
+          s.out_h = (s.in_h + 2 * s.pad_top - eh) / s.stride_h + 1;
+          s.out_w = (s.in_w + 2 * s.pad_left - ew) / s.stride_w + 1;
+          cs.x_dtype = pick(0, 1) ? DType::i8 : DType::u8;
+          const MultiplierRange range = ranges[size_t(pick(0, 3))];
+          ThreadPool* threads = pick(0, 1) ? &pool : nullptr;
+          if (cs.x_dtype == DType::i8) check_case<int8_t>(cs, rng, threads, range);
+          else check_case<uint8_t>(cs, rng, threads, range);
+          ASSERT_FALSE(HasFatalFailure()) << c << " channels, kernel " << k[0] << "x" << k[1];
+        }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
+// Wide images: rows longer than the kernel's buffer of interleaved columns (tiles of output
+// pixels), at strides 1 and 2, and a kernel too tall for it (reference path).
+TEST(QConvInt8, DepthwiseWideRowsAndTallKernels) {
+  std::mt19937 rng(17);
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(hwy::TargetName(target));
+    for (int64_t stride : {1, 2})
+      for (int64_t c : {16, 40, 64}) {
+        Case cs;
+        IntConvShape& s = cs.s;
+        s.nhwc = true, s.in_c = s.out_c = s.group = c, s.kernel_h = s.kernel_w = 3, s.stride_h = s.stride_w = stride;
+        s.pad_top = s.pad_left = 1, s.in_h = 4, s.in_w = 150;
+        s.out_h = (s.in_h + 2 - 3) / stride + 1, s.out_w = (s.in_w + 2 - 3) / stride + 1;
+        cs.x_dtype = DType::i8;
+        check_case<int8_t>(cs, rng, nullptr);
+        ASSERT_FALSE(HasFatalFailure()) << "stride " << stride << ", " << c << " channels";
+      }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+  // 17 rows: more than the kernel's four quads of rows, so the weights stay unpacked.
+  QConvInt8Params p;
+  p.out_channels = 4;
+  p.bias.assign(4, 0);
+  p.multiplier.assign(4, quantize_multiplier(1e-3));
+  const std::vector<int8_t> w(4 * 17 * 1, 1);
+  pack_qconv_weights(p, w.data(), {0}, 1, 17, 1, 4);
+  EXPECT_FALSE(qconv_packed(p));
 }
 }  // namespace edgekit

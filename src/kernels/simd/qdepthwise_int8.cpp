@@ -1,7 +1,13 @@
-// int8 depthwise convolution, one output row a call (kernels/qconv_int8.h's qdepthwise_int8_row):
-// a vector of channels at a time, int32 sums of (x' - zero point) * w over the valid taps,
-// requantized in registers (requantize-inl.h) and stored as int8 or uint8. Full int16 vectors
-// of channels first (products in int16), then int32 vectors, 128-bit vectors, a scalar loop.
+// int8 depthwise convolution (kernels/qconv_int8.h's qdepthwise_int8, where the layout is
+// described): per output row and block of channels, each input column's rows interleaved
+// into per-channel quads once (kept in a small buffer while the windows over it are
+// computed), multiplied by the packed weight quads (vpdpbusd with AVX-512 VNNI, pairwise int16
+// multiply-adds elsewhere); the four int32 accumulators are requantized in registers and
+// narrowed to bytes. Groups of several pixels (few channels) and windows wider than the
+// buffer interleave each window's columns as they go.
+#ifndef HWY_WANT_AVX3_DL
+#define HWY_WANT_AVX3_DL 1  // Highway 1.0.3 compiles the VNNI target only when asked
+#endif
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/simd/qdepthwise_int8.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
@@ -9,6 +15,8 @@
 #include "kernels/simd/requantize-inl.h"
 
 #include <algorithm>
+#include <cstring>
+#include <type_traits>
 
 #include "kernels/qconv_int8.h"
 
@@ -16,103 +24,403 @@ HWY_BEFORE_NAMESPACE();
 namespace edgekit {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
+namespace qdw {  // this file's helpers, apart from other files' in the same target namespace
 
-// fn(x, w) for each tap of output pixel ow inside the image: x at channel c of the input pixel,
-// w at channel c of the tap's weights.
-template <class Fn>
-HWY_INLINE void for_each_tap(const QDepthwiseRow& r, int64_t ow, int64_t c, const Fn& fn) {
-  const int64_t ch = r.channels, iw0 = ow * r.stride_w - r.pad_left;
-  for (int64_t kh = 0; kh < r.kernel_h; ++kh) {
-    const int64_t ih = r.ih0 + kh * r.dilation_h;
-    if (ih < 0 || ih >= r.in_h) continue;
-    const uint8_t* row = r.x + ih * r.in_w * ch + c;
-    const int8_t* wrow = r.w + kh * r.kernel_w * ch + c;
-    for (int64_t kw = 0; kw < r.kernel_w; ++kw) {
-      const int64_t iw = iw0 + kw * r.dilation_w;
-      if (iw >= 0 && iw < r.in_w) fn(row + iw * ch, wrow + kw * ch);
+// Highway 1.0.3's AVX3_DL target string names the VEX avxvnni, not avx512vnni: the functions
+// that reach vpdpbusd add it (and are only inlined into functions that have it too).
+#undef EK_QDW_ATTR
+#if HWY_TARGET == HWY_AVX3_DL
+#define EK_QDW_ATTR __attribute__((target(HWY_TARGET_STR ",avx512vnni")))
+constexpr bool kVnni = true;
+#else
+#define EK_QDW_ATTR
+constexpr bool kVnni = false;
+#endif
+
+// Row pointers of one output row's windows: row kh of the kernel (rows past the kernel
+// repeat row 0; their weights are zero).
+constexpr int64_t kMaxRowQuads = 4;  // kernels up to 16 rows
+
+// Row `row` of a block's constants from its (int32) lane `lane` on (QDepthwisePacked::constants).
+HWY_INLINE const uint8_t* const_row(const uint8_t* block, int64_t lane, QDepthwiseRow row) {
+  return block + ((lane / 16) * kQdwRows + row) * kQdwRowBytes + lane % 16 * 4;
+}
+
+#if HWY_TARGET != HWY_SCALAR
+constexpr int64_t kWeightBytes = kVnni ? 1 : 2;  // bytes a weight takes in the packing
+
+#if HWY_TARGET == HWY_AVX3_DL
+// acc[i] += sum of the four products of x's and w's bytes i (u8 x s8).
+EK_QDW_ATTR HWY_INLINE hn::Vec512<int32_t> dot4(hn::Vec512<int32_t> acc, hn::Vec512<uint8_t> x, const int8_t* w) {
+  return hn::Vec512<int32_t>{_mm512_dpbusd_epi32(acc.raw, x.raw, _mm512_loadu_si512(w))};
+}
+EK_QDW_ATTR HWY_INLINE hn::Vec256<int32_t> dot4(hn::Vec256<int32_t> acc, hn::Vec256<uint8_t> x, const int8_t* w) {
+  return hn::Vec256<int32_t>{_mm256_dpbusd_epi32(acc.raw, x.raw, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w)))};
+}
+EK_QDW_ATTR HWY_INLINE hn::Vec128<int32_t> dot4(hn::Vec128<int32_t> acc, hn::Vec128<uint8_t> x, const int8_t* w) {
+  return hn::Vec128<int32_t>{_mm_dpbusd_epi32(acc.raw, x.raw, _mm_loadu_si128(reinterpret_cast<const __m128i*>(w)))};
+}
+#else
+// The same without VNNI: x's even bytes (rows 0, 2) and odd bytes (rows 1, 3) as int16 times
+// the weights stored as int16 pairs, summed pairwise into the int32 lanes (exact: 255 * 128 * 2
+// fits). On x86 ReorderWidenMulAccumulate is one vpmaddwd; elsewhere it splits the pairs
+// between two sums, added back here.
+template <class V32, class VU8>
+HWY_INLINE V32 dot4(V32 acc, VU8 x, const int8_t* w) {
+  const hn::DFromV<V32> d32;
+  const hn::Repartition<int16_t, decltype(d32)> d16;
+  const hn::Repartition<uint16_t, decltype(d32)> du16;
+  const int16_t* w16 = reinterpret_cast<const int16_t*>(w);
+  const auto xu = hn::BitCast(du16, x);
+  const auto even = hn::BitCast(d16, hn::And(xu, hn::Set(du16, 0xFF)));
+  const auto odd = hn::BitCast(d16, hn::ShiftRight<8>(xu));
+  V32 s1 = hn::Zero(d32);
+  V32 s0 = hn::ReorderWidenMulAccumulate(d32, even, hn::LoadU(d16, w16), hn::Zero(d32), s1);
+  s0 = hn::ReorderWidenMulAccumulate(d32, odd, hn::LoadU(d16, w16 + hn::Lanes(d16)), s0, s1);
+  return hn::Add(acc, hn::RearrangeToOddPlusEven(s0, s1));
+}
+#endif
+
+// Bytes of two int16 vectors, a's eight lanes then b's in each 128-bit block, saturated.
+#if HWY_ARCH_X86 && HWY_TARGET != HWY_EMU128
+template <class TY>
+HWY_INLINE hn::Vec128<TY> pack_bytes(hn::Vec128<int16_t> a, hn::Vec128<int16_t> b) {
+  return hn::Vec128<TY>{std::is_signed_v<TY> ? _mm_packs_epi16(a.raw, b.raw) : _mm_packus_epi16(a.raw, b.raw)};
+}
+#if HWY_TARGET <= HWY_AVX2
+template <class TY>
+HWY_INLINE hn::Vec256<TY> pack_bytes(hn::Vec256<int16_t> a, hn::Vec256<int16_t> b) {
+  return hn::Vec256<TY>{std::is_signed_v<TY> ? _mm256_packs_epi16(a.raw, b.raw) : _mm256_packus_epi16(a.raw, b.raw)};
+}
+#endif
+#if HWY_TARGET <= HWY_AVX3
+template <class TY>
+HWY_INLINE hn::Vec512<TY> pack_bytes(hn::Vec512<int16_t> a, hn::Vec512<int16_t> b) {
+  return hn::Vec512<TY>{std::is_signed_v<TY> ? _mm512_packs_epi16(a.raw, b.raw) : _mm512_packus_epi16(a.raw, b.raw)};
+}
+#endif
+#else
+template <class TY, class V16>
+HWY_INLINE auto pack_bytes(V16 a, V16 b) {  // one 128-bit block
+  const hn::DFromV<V16> d16;
+  const hn::Rebind<TY, decltype(d16)> dh;
+  return hn::Combine(hn::Twice<decltype(dh)>(), hn::DemoteTo(dh, b), hn::DemoteTo(dh, a));
+}
+#endif
+
+// A layer's constants as plain pointers and values: copied once per call, they stay in
+// registers (through the packing struct, every byte store would make the compiler reload them).
+struct Consts {
+  const int8_t* w;
+  const uint8_t* constants;
+  int32_t zero_point;  // added after requantizing (0 when the rounding constant holds it)
+  int32_t lo, hi;
+  bool shifts_left, y_signed;
+};
+
+#if HWY_TARGET <= HWY_AVX3 && HWY_ARCH_X86
+// Lanes 2k of lo and 2k of hi as lanes 2k and 2k + 1 (vpermt2d).
+HWY_INLINE hn::Vec512<int32_t> interleave_even(hn::Vec512<int32_t> lo, hn::Vec512<int32_t> hi) {
+  const __m512i index = _mm512_setr_epi32(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
+  return hn::Vec512<int32_t>{_mm512_permutex2var_epi32(lo.raw, index, hi.raw)};
+}
+HWY_INLINE hn::Vec256<int32_t> interleave_even(hn::Vec256<int32_t> lo, hn::Vec256<int32_t> hi) {
+  return hn::Vec256<int32_t>{_mm256_permutex2var_epi32(lo.raw, _mm256_setr_epi32(0, 8, 2, 10, 4, 12, 6, 14), hi.raw)};
+}
+HWY_INLINE hn::Vec128<int32_t> interleave_even(hn::Vec128<int32_t> lo, hn::Vec128<int32_t> hi) {
+  return hn::Vec128<int32_t>{_mm_permutex2var_epi32(lo.raw, _mm_setr_epi32(0, 4, 2, 6), hi.raw)};
+}
+
+// MultiplyByQuantizedMultiplier (+ the zero point) of the int32 lanes of x in 64-bit lanes
+// (QDepthwisePacked::constants): the even lanes, and the odd ones swapped down, multiplied,
+// rounded and shifted once, put back together. Shuffles rather than shifts where there is a
+// choice: 512-bit shifts and multiplies share one port.
+template <class D32>
+HWY_INLINE hn::Vec<D32> requantize_lanes(D32 d32, hn::Vec<D32> x, const uint8_t* block, int64_t lane) {
+  const hn::Repartition<int64_t, D32> d64;
+  auto row32 = [&](QDepthwiseRow row) HWY_ATTR {
+    return hn::Load(d32, reinterpret_cast<const int32_t*>(const_row(block, lane, row)));
+  };
+  auto row64 = [&](QDepthwiseRow row) HWY_ATTR {  // lane is a multiple of 16 here
+    return hn::Load(d64, reinterpret_cast<const int64_t*>(const_row(block, lane, row)));
+  };
+  const auto two31 = hn::Set(d64, int64_t(1) << 31);
+  auto round = [&](decltype(hn::MulEven(x, x)) p, QDepthwiseRow add, QDepthwiseRow limit, QDepthwiseRow shift)
+                   HWY_ATTR {
+    const auto t = hn::Add(p, row64(add));
+    return hn::BitCast(d32, hn::IfThenElse(hn::Lt(p, row64(limit)), hn::Sub(t, two31), t) >> row64(shift));
+  };
+  const auto even = round(hn::MulEven(x, row32(kQdwMultiplier)), kQdwAddEven, kQdwLimitEven, kQdwShiftEven);
+  const auto odd = round(hn::MulEven(hn::Shuffle2301(x), row32(kQdwMultiplierOdd)), kQdwAddOdd, kQdwLimitOdd, kQdwShiftOdd);
+  return interleave_even(even, odd);
+}
+#endif
+
+template <class DU8>
+using Sums = hn::Vec<hn::Repartition<int32_t, DU8>>;
+
+// The four quads of rows p[0..3] at byte `at`: accumulator q's inputs in x[q].
+template <class DU8>
+HWY_INLINE void interleave(DU8 du8, const uint8_t* const* p, int64_t at, hn::Vec<DU8>* x) {
+  const hn::Repartition<uint16_t, DU8> du16;
+  const auto r0 = hn::LoadU(du8, p[0] + at), r1 = hn::LoadU(du8, p[1] + at);
+  const auto r2 = hn::LoadU(du8, p[2] + at), r3 = hn::LoadU(du8, p[3] + at);
+  // Channels 0-7 and 8-15 of each 128-bit block as row pairs, then as quads of four rows.
+  const auto lo01 = hn::BitCast(du16, hn::InterleaveLower(r0, r1)), hi01 = hn::BitCast(du16, hn::InterleaveUpper(du8, r0, r1));
+  const auto lo23 = hn::BitCast(du16, hn::InterleaveLower(r2, r3)), hi23 = hn::BitCast(du16, hn::InterleaveUpper(du8, r2, r3));
+  x[0] = hn::BitCast(du8, hn::InterleaveLower(lo01, lo23));
+  x[1] = hn::BitCast(du8, hn::InterleaveUpper(du16, lo01, lo23));
+  x[2] = hn::BitCast(du8, hn::InterleaveLower(hi01, hi23));
+  x[3] = hn::BitCast(du8, hn::InterleaveUpper(du16, hi01, hi23));
+}
+
+// The four accumulators of a block (separate variables: in an array, GCC copied them in and
+// out of other registers around every loop over taps).
+template <class DU8>
+struct Acc {
+  Sums<DU8> a0, a1, a2, a3;
+};
+
+template <class DU8>
+HWY_INLINE Acc<DU8> start(DU8 du8, const uint8_t* block) {
+  const hn::Repartition<int32_t, DU8> d32;
+  const int64_t per = int64_t(hn::Lanes(d32));
+  auto bias = [&](int64_t q) HWY_ATTR {
+    return hn::Load(d32, reinterpret_cast<const int32_t*>(const_row(block, q * per, kQdwBias)));
+  };
+  (void)du8;
+  return {bias(0), bias(1), bias(2), bias(3)};
+}
+
+// Accumulator q += quad x_q times the weight quad at w + q vectors (q = 0..3).
+template <class DU8>
+EK_QDW_ATTR HWY_INLINE void accumulate(DU8 du8, Acc<DU8>& acc, hn::Vec<DU8> x0, hn::Vec<DU8> x1, hn::Vec<DU8> x2,
+                                       hn::Vec<DU8> x3, const int8_t* w) {
+  const int64_t vec = int64_t(hn::Lanes(du8)) * kWeightBytes;
+  acc.a0 = dot4(acc.a0, x0, w);
+  acc.a1 = dot4(acc.a1, x1, w + vec);
+  acc.a2 = dot4(acc.a2, x2, w + 2 * vec);
+  acc.a3 = dot4(acc.a3, x3, w + 3 * vec);
+}
+
+// MultiplyByQuantizedMultiplier + the zero point of the sums of lanes [lane, lane + Lanes(d32)).
+template <class D32>
+HWY_INLINE hn::Vec<D32> requantize(D32 d32, hn::Vec<D32> x, const Consts& k, const uint8_t* block, int64_t lane) {
+  auto row = [&](QDepthwiseRow r) HWY_ATTR {
+    return hn::Load(d32, reinterpret_cast<const int32_t*>(const_row(block, lane, r)));
+  };
+#if HWY_TARGET <= HWY_AVX3 && HWY_ARCH_X86
+  if (k.shifts_left) {
+    const hn::RebindToUnsigned<decltype(d32)> du32;
+    x = hn::BitCast(d32, hn::BitCast(du32, x) << hn::BitCast(du32, row(kQdwLeft)));
+  }
+  return hn::Add(requantize_lanes(d32, x, block, lane), hn::Set(d32, k.zero_point));
+#else
+  return hn::Add(requant_multiply(d32, x, row(kQdwMultiplier), row(kQdwLeft), row(kQdwRight)), hn::Set(d32, k.zero_point));
+#endif
+}
+
+// The bytes clamped to the output range and stored: n of them at out.
+template <class DU8>
+HWY_INLINE void store(DU8 du8, const Consts& k, hn::Vec<DU8> bytes, uint8_t* out, int64_t n) {
+  if (k.y_signed) {
+    const hn::Repartition<int8_t, DU8> di8;
+    bytes = hn::BitCast(du8, hn::Min(hn::Max(hn::BitCast(di8, bytes), hn::Set(di8, int8_t(k.lo))), hn::Set(di8, int8_t(k.hi))));
+  } else {
+    bytes = hn::Min(hn::Max(bytes, hn::Set(du8, uint8_t(k.lo))), hn::Set(du8, uint8_t(k.hi)));
+  }
+  if (n == int64_t(hn::Lanes(du8))) {
+    hn::StoreU(bytes, du8, out);
+  } else if (HWY_TARGET <= HWY_AVX3 && HWY_ARCH_X86) {  // a true masked store (elsewhere it may rewrite the rest)
+    hn::BlendedStore(bytes, hn::FirstN(du8, size_t(n)), du8, out);
+  } else {
+    alignas(64) uint8_t tmp[64];
+    hn::StoreU(bytes, du8, tmp);
+    std::memcpy(out, tmp, size_t(n));
+  }
+}
+
+// Requantized, narrowed, clamped and stored: n of the block's channels at out. Saturating to
+// the output type and then clamping gives the clamp of the int32 values.
+template <class DU8>
+HWY_INLINE void finish(DU8 du8, const Consts& k, const uint8_t* block, const Acc<DU8>& acc, uint8_t* out, int64_t n) {
+  const hn::Repartition<int32_t, DU8> d32;
+  const hn::Repartition<int16_t, DU8> d16;
+  constexpr size_t kWidth = hn::MaxLanes(DU8());
+  const int64_t per = int64_t(kWidth / 4);
+  auto narrow = [&](Sums<DU8> v0, Sums<DU8> v1, Sums<DU8> v2, Sums<DU8> v3) HWY_ATTR {
+    const auto lo = hn::ReorderDemote2To(d16, v0, v1), hi = hn::ReorderDemote2To(d16, v2, v3);
+    return k.y_signed ? hn::BitCast(du8, pack_bytes<int8_t>(lo, hi)) : pack_bytes<uint8_t>(lo, hi);
+  };
+#if HWY_TARGET <= HWY_AVX3 && HWY_ARCH_X86
+  // Narrow blocks: the accumulators joined into 512-bit vectors to requantize (their lanes'
+  // constants lie together, see QDepthwisePacked::constants).
+  const hn::ScalableTag<int32_t> dz;
+  if constexpr (kWidth == 16) {  // the four accumulators one after the other are channels 0..15
+    const hn::Half<decltype(dz)> dh;
+    auto v = requantize(dz, hn::Combine(dz, hn::Combine(dh, acc.a3, acc.a2), hn::Combine(dh, acc.a1, acc.a0)), k, block, 0);
+    // Clamped first: Highway 1.0.3's int32 -> uint8 DemoteTo on AVX-512 turns 32768..33023 into 0..255.
+    v = hn::Min(hn::Max(v, hn::Set(dz, k.lo)), hn::Set(dz, k.hi));
+    const hn::Rebind<int8_t, decltype(dz)> di8;
+    const hn::Rebind<uint8_t, decltype(dz)> du8z;
+    return store(du8, k, k.y_signed ? hn::BitCast(du8, hn::DemoteTo(di8, v)) : hn::DemoteTo(du8z, v), out, n);
+  } else if constexpr (kWidth == 32) {
+    const auto v01 = requantize(dz, hn::Combine(dz, acc.a1, acc.a0), k, block, 0);
+    const auto v23 = requantize(dz, hn::Combine(dz, acc.a3, acc.a2), k, block, 16);
+    return store(du8, k, narrow(hn::LowerHalf(v01), hn::UpperHalf(d32, v01), hn::LowerHalf(v23), hn::UpperHalf(d32, v23)),
+                 out, n);
+  }
+#endif
+  store(du8, k,
+        narrow(requantize(d32, acc.a0, k, block, 0), requantize(d32, acc.a1, k, block, per),
+               requantize(d32, acc.a2, k, block, 2 * per), requantize(d32, acc.a3, k, block, 3 * per)),
+        out, n);
+}
+
+// Interleaved columns a block keeps (column, row quad): 18 KB of 64-byte quads.
+constexpr int64_t kColumnSlots = 72;
+
+// One block of Lanes(du8) channels from c0 (the b-th block) over a whole output row, output
+// pixels in tiles of `tile`: each tile's input columns interleaved once into the buffer, then
+// every window of the tile read from there. n channels stored a pixel.
+template <class DU8>
+EK_QDW_ATTR HWY_INLINE void block_columns(DU8 du8, const QDepthwiseRows& r, const Consts k, const uint8_t* const* rows,
+                                          int64_t c0, int64_t b, int64_t tile, uint8_t* out, int64_t n) {
+  const int64_t C = r.channels, P = r.pixel_bytes, width = int64_t(hn::Lanes(du8)), rq = (r.kernel_h + 3) / 4;
+  const int64_t quad_bytes = 4 * width * kWeightBytes;
+  const int8_t* w = k.w + c0 * r.kernel_w * rq * 4 * kWeightBytes;
+  const uint8_t* block = k.constants + b * kQdwBlockConstants;
+  alignas(64) uint8_t buf[kColumnSlots * 4 * 64];
+  for (int64_t ow0 = 0; ow0 < r.out_w; ow0 += tile) {
+    const int64_t ow1 = std::min(r.out_w, ow0 + tile), first = ow0 * r.stride_w;
+    const int64_t cols = (ow1 - 1) * r.stride_w + (r.kernel_w - 1) * r.dilation_w + 1 - first;
+    for (int64_t c = 0; c < cols; ++c)
+      for (int64_t g = 0; g < rq; ++g) {
+        hn::Vec<DU8> x[4];
+        interleave(du8, rows + 4 * g, (first + c) * P + c0, x);
+        for (int64_t q = 0; q < 4; ++q) hn::Store(x[q], du8, buf + ((c * rq + g) * 4 + q) * 64);
+      }
+    for (int64_t ow = ow0; ow < ow1; ++ow) {
+      Acc<DU8> acc = start(du8, block);
+      for (int64_t kw = 0; kw < r.kernel_w; ++kw) {
+        const uint8_t* x = buf + (ow * r.stride_w - first + kw * r.dilation_w) * rq * 4 * 64;
+        for (int64_t g = 0; g < rq; ++g, x += 4 * 64)
+          accumulate(du8, acc, hn::Load(du8, x), hn::Load(du8, x + 64), hn::Load(du8, x + 128), hn::Load(du8, x + 192),
+                     w + (kw * rq + g) * quad_bytes);
+      }
+      finish(du8, k, block, acc, out + ow * C + c0, n);
     }
   }
 }
 
-#if HWY_TARGET != HWY_SCALAR
-// Channels [c, c + Lanes(d)) of output pixel ow.
-template <class D, class TY>
-HWY_INLINE void channels_vector(D d, const QDepthwiseRow& r, int64_t ow, int64_t c, TY* out) {
-  const hn::Rebind<uint8_t, D> du8;
-  const hn::Rebind<int8_t, D> di8;
-  const hn::Rebind<TY, D> dy;
-  auto acc = hn::LoadU(d, r.bias + c);
-  const auto zx = hn::Set(d, r.x_zero_point);
-  for_each_tap(r, ow, c, [&](const uint8_t* x, const int8_t* w) {
-    acc = hn::Add(acc, hn::Mul(hn::Sub(hn::PromoteTo(d, hn::LoadU(du8, x)), zx), hn::PromoteTo(d, hn::LoadU(di8, w))));
-  });
-  auto v = requant_multiply(d, acc, hn::LoadU(d, r.multiplier + c), hn::LoadU(d, r.left + c),
-                            hn::LoadU(d, r.right + c));
-  v = hn::Min(hn::Max(hn::Add(v, hn::Set(d, r.y_zero_point)), hn::Set(d, r.lo)), hn::Set(d, r.hi));
-  hn::StoreU(hn::DemoteTo(dy, v), dy, out + c);
+// One block of Lanes(du8) lanes from c0 (the b-th block) of the group whose first input column
+// is col0: its windows' columns interleaved as they are used. n lanes stored at out.
+template <class DU8>
+EK_QDW_ATTR HWY_INLINE void block_direct(DU8 du8, const QDepthwiseRows& r, const Consts k, const uint8_t* const* rows,
+                                         int64_t c0, int64_t b, int64_t col0, uint8_t* out, int64_t n) {
+  const int64_t width = int64_t(hn::Lanes(du8)), rq = (r.kernel_h + 3) / 4;
+  const int64_t quad_bytes = 4 * width * kWeightBytes;
+  const int8_t* w = k.w + c0 * r.kernel_w * rq * 4 * kWeightBytes;
+  const uint8_t* block = k.constants + b * kQdwBlockConstants;
+  Acc<DU8> acc = start(du8, block);
+  for (int64_t kw = 0; kw < r.kernel_w; ++kw)
+    for (int64_t g = 0; g < rq; ++g, w += quad_bytes) {
+      hn::Vec<DU8> x[4];
+      interleave(du8, rows + 4 * g, (col0 + kw * r.dilation_w) * r.pixel_bytes + c0, x);
+      accumulate(du8, acc, x[0], x[1], x[2], x[3], w);
+    }
+  finish(du8, k, block, acc, out, n);
 }
 
-// Channels [c, c + Lanes(d16)): products in int16 (|x' - zero point| <= 255 and |w| <= 128,
-// so each fits), summed in int32 halves: half the multiplies of the int32 path.
-template <class D16, class TY>
-HWY_INLINE void channels_vector16(D16 d16, const QDepthwiseRow& r, int64_t ow, int64_t c, TY* out) {
-  const hn::Rebind<uint8_t, D16> du8;
-  const hn::Rebind<int8_t, D16> di8;
-  const hn::Half<D16> dh;
-  const hn::Rebind<int32_t, decltype(dh)> d32;
-  const hn::Rebind<TY, decltype(d32)> dy;
-  const int64_t half = int64_t(hn::Lanes(d32));
-  auto acc_lo = hn::LoadU(d32, r.bias + c), acc_hi = hn::LoadU(d32, r.bias + c + half);
-  const auto zx = hn::Set(d16, int16_t(r.x_zero_point));
-  for_each_tap(r, ow, c, [&](const uint8_t* x, const int8_t* w) {
-    const auto xv = hn::Sub(hn::BitCast(d16, hn::PromoteTo(hn::RebindToUnsigned<D16>(), hn::LoadU(du8, x))), zx);
-    const auto prod = hn::Mul(xv, hn::PromoteTo(d16, hn::LoadU(di8, w)));
-    acc_lo = hn::Add(acc_lo, hn::PromoteTo(d32, hn::LowerHalf(dh, prod)));
-    acc_hi = hn::Add(acc_hi, hn::PromoteTo(d32, hn::UpperHalf(dh, prod)));
-  });
-  const auto zy = hn::Set(d32, r.y_zero_point), lo = hn::Set(d32, r.lo), hi = hn::Set(d32, r.hi);
-  for (int part = 0; part < 2; ++part) {
-    const int64_t cc = c + part * half;
-    auto v = requant_multiply(d32, part ? acc_hi : acc_lo, hn::LoadU(d32, r.multiplier + cc), hn::LoadU(d32, r.left + cc),
-                              hn::LoadU(d32, r.right + cc));
-    v = hn::Min(hn::Max(hn::Add(v, zy), lo), hi);
-    hn::StoreU(hn::DemoteTo(dy, v), dy, out + cc);
+EK_QDW_ATTR void rows(const QDepthwiseRows& r, int64_t row_begin, int64_t row_end) {
+  const hn::ScalableTag<uint8_t> d_full;
+  const hn::CappedTag<uint8_t, 32> d_half;
+  const hn::CappedTag<uint8_t, 16> d_quarter;
+  const int64_t vector_bytes = int64_t(hn::Lanes(d_full));
+  const QDepthwisePacked& packed = *r.packed;
+  const Consts k{packed.w.get(), packed.constants.get(),
+                 (HWY_TARGET <= HWY_AVX3 && HWY_ARCH_X86) && packed.zero_point_added ? 0 : r.y_zero_point,
+                 r.lo, r.hi, packed.shifts_left, r.y_signed};
+  const int64_t C = r.channels, lanes = packed.lanes, rq = (r.kernel_h + 3) / 4, row_bytes = r.out_w * C;
+  // Interleaved columns are kept when windows share them (stride within the window) and a
+  // window's columns fit the buffer.
+  const int64_t extent_w = (r.kernel_w - 1) * r.dilation_w + 1, slots = kColumnSlots / rq;
+  const bool columns = packed.pixels == 1 && r.kernel_w > 1 && r.stride_w <= extent_w && slots >= extent_w;
+  const int64_t tile = columns ? (slots - extent_w) / r.stride_w + 1 : 0;
+  const uint8_t* rows_at[kMaxRowQuads * 4];
+  for (int64_t row = row_begin; row < row_end; ++row) {
+    const int64_t n = row / r.out_h, oh = row % r.out_h;
+    const uint8_t* base = r.x + (n * r.in_h + oh * r.stride_h) * r.in_w * r.pixel_bytes;
+    for (int64_t i = 0; i < rq * 4; ++i) rows_at[i] = base + (i < r.kernel_h ? i * r.dilation_h : 0) * r.in_w * r.pixel_bytes;
+    uint8_t* out = static_cast<uint8_t*>(r.y) + row * row_bytes;
+    if (columns) {
+      for (int64_t c0 = 0, width = 0, b = 0; c0 < C; c0 += width, ++b) {
+        width = qdepthwise_block_width(C - c0, vector_bytes);
+        const int64_t n_out = std::min(width, C - c0);
+        if (width == vector_bytes) block_columns(d_full, r, k, rows_at, c0, b, tile, out, n_out);
+        else if (width == 32) block_columns(d_half, r, k, rows_at, c0, b, tile, out, n_out);
+        else block_columns(d_quarter, r, k, rows_at, c0, b, tile, out, n_out);
+      }
+      continue;
+    }
+    for (int64_t at = 0; at < row_bytes; at += lanes) {
+      const int64_t valid = std::min(lanes, row_bytes - at), col0 = at / C * r.stride_w;  // a row's last group may be short
+      for (int64_t c0 = 0, width = 0, b = 0; c0 < valid; c0 += width, ++b) {
+        width = qdepthwise_block_width(lanes - c0, vector_bytes);
+        const int64_t n_out = std::min(width, valid - c0);
+        if (width == vector_bytes) block_direct(d_full, r, k, rows_at, c0, b, col0, out + at + c0, n_out);
+        else if (width == 32) block_direct(d_half, r, k, rows_at, c0, b, col0, out + at + c0, n_out);
+        else block_direct(d_quarter, r, k, rows_at, c0, b, col0, out + at + c0, n_out);
+      }
+    }
   }
 }
 
-#endif
+QDepthwiseLayout Layout() { return {int64_t(hn::Lanes(hn::ScalableTag<uint8_t>())), kVnni}; }
 
-template <class TY>
-HWY_INLINE void channel_scalar(const QDepthwiseRow& r, int64_t ow, int64_t c, TY* out) {
-  int32_t acc = r.bias[c];
-  for_each_tap(r, ow, c, [&](const uint8_t* x, const int8_t* w) { acc += (int32_t(*x) - r.x_zero_point) * int32_t(*w); });
-  const int shift = r.left[c] > 0 ? r.left[c] : -r.right[c];
-  const int32_t v = multiply_by_quantized_multiplier(acc, r.multiplier[c], shift) + r.y_zero_point;
-  out[c] = TY(std::min(std::max(v, r.lo), r.hi));
-}
+#else  // HWY_SCALAR: the packing of 16-channel blocks (lane i = channel i) without VNNI, a lane at a time
 
-template <class TY>
-HWY_INLINE void row(const QDepthwiseRow& r, TY* y) {
-  const int64_t ch = r.channels;
-  for (int64_t ow = 0; ow < r.out_w; ++ow) {
-    TY* out = y + ow * ch;
-    int64_t c = 0;
-#if HWY_TARGET != HWY_SCALAR
-    const hn::ScalableTag<int16_t> d16;
-    const hn::ScalableTag<int32_t> d;
-    const hn::CappedTag<int32_t, 4> d4;
-    for (; c + int64_t(hn::Lanes(d16)) <= ch; c += int64_t(hn::Lanes(d16))) channels_vector16(d16, r, ow, c, out);
-    for (; c + int64_t(hn::Lanes(d)) <= ch; c += int64_t(hn::Lanes(d))) channels_vector(d, r, ow, c, out);
-    for (; c + int64_t(hn::Lanes(d4)) <= ch; c += int64_t(hn::Lanes(d4))) channels_vector(d4, r, ow, c, out);
-#endif
-    for (; c < ch; ++c) channel_scalar(r, ow, c, out);
+void rows(const QDepthwiseRows& r, int64_t row_begin, int64_t row_end) {
+  const QDepthwisePacked& k = *r.packed;
+  const int64_t C = r.channels, lanes = k.lanes, rq = (r.kernel_h + 3) / 4, row_bytes = r.out_w * C;
+  for (int64_t row = row_begin; row < row_end; ++row) {
+    const uint8_t* base = r.x + (row / r.out_h * r.in_h + row % r.out_h * r.stride_h) * r.in_w * r.pixel_bytes;
+    for (int64_t at = 0; at < row_bytes; at += lanes)
+      for (int64_t i = 0; i < std::min(lanes, row_bytes - at); ++i) {
+        const int64_t q = i % 16 / 4, kk = i % 4, col0 = at / C * r.stride_w;
+        const int8_t* w = k.w.get() + i / 16 * 16 * r.kernel_w * rq * 8;
+        const uint8_t* block = k.constants.get() + i / 16 * kQdwBlockConstants;
+        auto constant = [&](QDepthwiseRow row) {
+          int32_t v;
+          std::memcpy(&v, const_row(block, i % 16, row), 4);
+          return v;
+        };
+        int32_t acc = constant(kQdwBias);
+        for (int64_t kw = 0; kw < r.kernel_w; ++kw)
+          for (int64_t kh = 0; kh < r.kernel_h; ++kh) {
+            int16_t wt;  // quad (kw, kh / 4), accumulator q: int16 pairs of rows 0 and 2, then of 1 and 3
+            const int64_t quad = kw * rq + kh / 4, slot = kh % 4;
+            std::memcpy(&wt, w + (quad * 4 + q) * 32 + (slot & 1) * 16 + (2 * kk + slot / 2) * 2, 2);
+            acc += int32_t(base[(kh * r.dilation_h * r.in_w + col0 + kw * r.dilation_w) * r.pixel_bytes + i]) * wt;
+          }
+        const int shift = constant(kQdwLeft) > 0 ? constant(kQdwLeft) : -constant(kQdwRight);
+        const int32_t v = multiply_by_quantized_multiplier(acc, constant(kQdwMultiplier), shift) + r.y_zero_point;
+        const int32_t clamped = std::min(std::max(v, r.lo), r.hi);
+        uint8_t* out = static_cast<uint8_t*>(r.y) + row * row_bytes + at + i;
+        if (r.y_signed) *out = uint8_t(int8_t(clamped));
+        else *out = uint8_t(clamped);
+      }
   }
 }
 
-void QDepthwiseRowKernel(const QDepthwiseRow& r) {
-  if (r.y_signed) row(r, static_cast<int8_t*>(r.y));
-  else row(r, static_cast<uint8_t*>(r.y));
-}
+QDepthwiseLayout Layout() { return {16, false}; }
+#endif
+
+}  // namespace qdw
+
+QDepthwiseLayout QDepthwiseLayoutKernel() { return qdw::Layout(); }
+
+void QDepthwiseRowsKernel(const QDepthwiseRows& r, int64_t row_begin, int64_t row_end) { qdw::rows(r, row_begin, row_end); }
 
 }  // namespace HWY_NAMESPACE
 }  // namespace edgekit
@@ -120,7 +428,11 @@ HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
 namespace edgekit {
-HWY_EXPORT(QDepthwiseRowKernel);
-void qdepthwise_int8_row(const QDepthwiseRow& r) { HWY_DYNAMIC_DISPATCH(QDepthwiseRowKernel)(r); }
+HWY_EXPORT(QDepthwiseRowsKernel);
+HWY_EXPORT(QDepthwiseLayoutKernel);
+void qdepthwise_int8(const QDepthwiseRows& r, int64_t row_begin, int64_t row_end) {
+  HWY_DYNAMIC_DISPATCH(QDepthwiseRowsKernel)(r, row_begin, row_end);
+}
+QDepthwiseLayout qdepthwise_int8_layout() { return HWY_DYNAMIC_DISPATCH(QDepthwiseLayoutKernel)(); }
 }  // namespace edgekit
 #endif

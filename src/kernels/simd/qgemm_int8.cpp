@@ -89,7 +89,7 @@ HWY_NOINLINE __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) void tile_vnn
     for (int p = 0; p < NP; ++p)
       for (int r = 0; r < MR; ++r) acc[s][p][r] = hn::Zero(d32);
   const int64_t panel_bytes = t.k_padded * kP;
-  auto quad = [&](int s, int64_t q) HWY_ATTR {
+  auto quad = [&](int s, int64_t q) __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) {  // clang: lambdas do not inherit it
     __m512i w[NP];
     for (int p = 0; p < NP; ++p) w[p] = _mm512_loadu_si512(t.w + p * panel_bytes + q * 64);
     for (int r = 0; r < MR; ++r) {

@@ -65,6 +65,46 @@ const uint8_t* unsigned_input(const TX* x, int64_t n) {
   }
 }
 
+// x' of the whole batch inside a border of the pad byte wide enough that every window lies
+// inside, in the calling thread's scratch: [N][h][w] pixels `stride` bytes apart (C of them
+// written; a wider stride keeps a pixel's loads within cache lines), then `spare` pad bytes
+// for kernels that read past the last pixel. One pass, as the plain conversion to x' would be.
+struct PaddedInput {
+  const uint8_t* data;
+  int64_t h, w;
+};
+
+template <class TX>
+PaddedInput padded_input(const TX* x, const IntConvShape& s, int64_t stride, uint8_t pad, int64_t spare) {
+  const int64_t c = s.in_c;
+  const int64_t h = std::max(s.pad_top + s.in_h, (s.out_h - 1) * s.stride_h + (s.kernel_h - 1) * s.dilation_h + 1);
+  const int64_t w = std::max(s.pad_left + s.in_w, (s.out_w - 1) * s.stride_w + (s.kernel_w - 1) * s.dilation_w + 1);
+  uint8_t* const data = input_scratch(size_t(s.batch * h * w * stride + spare));
+  uint8_t* dst = data;
+  const int64_t left = s.pad_left * stride, right = (w - s.pad_left - s.in_w) * stride;
+  auto convert = [](uint8_t* __restrict to, const uint8_t* __restrict from, int64_t n) {
+    if constexpr (std::is_same_v<TX, uint8_t>) std::memcpy(to, from, size_t(n));
+    else
+      for (int64_t i = 0; i < n; ++i) to[i] = from[i] ^ 0x80;
+  };
+  for (int64_t n = 0; n < s.batch; ++n)
+    for (int64_t r = 0; r < h; ++r, dst += w * stride) {
+      const int64_t ih = r - s.pad_top;
+      if (ih < 0 || ih >= s.in_h) {
+        std::memset(dst, pad, size_t(w * stride));
+        continue;
+      }
+      std::memset(dst, pad, size_t(left));
+      const uint8_t* row = reinterpret_cast<const uint8_t*>(x) + (n * s.in_h + ih) * s.in_w * c;
+      if (stride == c) convert(dst + left, row, s.in_w * c);
+      else
+        for (int64_t i = 0; i < s.in_w; ++i) convert(dst + left + i * stride, row + i * c, c);  // the gaps are not read into outputs
+      std::memset(dst + left + s.in_w * stride, pad, size_t(right));
+    }
+  std::memset(dst, pad, size_t(spare));
+  return {data, h, w};
+}
+
 // Depthwise: x' copied with a border of its zero point (int8 inputs offset by 128 on the way),
 // so every window lies inside; then output rows over the threads (simd/qdepthwise_int8.cpp).
 // The copy is in the calling thread's scratch; workers only read it.
@@ -75,38 +115,13 @@ void depthwise(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
   EK_CHECK(p.dw_layout == qdepthwise_int8_layout(),
            "qconv_nhwc_int8: the depthwise weights were packed for another ISA's kernel");
   const int64_t C = s.out_c, taps = s.kernel_h * s.kernel_w;
-  const int64_t hp = std::max(s.in_h + s.pad_top, (s.out_h - 1) * s.stride_h + (s.kernel_h - 1) * s.dilation_h + 1);
-  const int64_t wp = std::max(s.in_w + s.pad_left, (s.out_w - 1) * s.stride_w + (s.kernel_w - 1) * s.dilation_w + 1);
   const uint8_t zp = uint8_t(p.x_zero_point + input_offset(p.x_dtype));
   const QDepthwisePacked* packed = s.stride_w == 1 && p.dw_many.w ? &p.dw_many : &p.dw_one;
   // One pixel a group: pixels a whole number of blocks apart, so that loads do not straddle
   // cache lines when C is not a multiple of the vector (58 channels: 64 apart).
   const int64_t P = packed->pixels == 1 ? packed->padded_lanes : C;
-  uint8_t* const padded = input_scratch(size_t(s.batch * hp * wp * P + kDepthwiseSpare));
-  uint8_t* __restrict dst = padded;
-  const uint8_t* __restrict src = reinterpret_cast<const uint8_t*>(x);
-  const int64_t left = s.pad_left * P, right = (wp - s.pad_left - s.in_w) * P;
-  auto convert = [&](uint8_t* __restrict to, const uint8_t* __restrict from, int64_t n) {
-    if constexpr (std::is_same_v<TX, uint8_t>) std::memcpy(to, from, size_t(n));
-    else
-      for (int64_t i = 0; i < n; ++i) to[i] = from[i] ^ 0x80;
-  };
-  for (int64_t n = 0; n < s.batch; ++n)
-    for (int64_t r = 0; r < hp; ++r, dst += wp * P) {
-      const int64_t ih = r - s.pad_top;
-      if (ih < 0 || ih >= s.in_h) {
-        std::memset(dst, zp, size_t(wp * P));
-        continue;
-      }
-      std::memset(dst, zp, size_t(left));
-      const uint8_t* row = src + (n * s.in_h + ih) * s.in_w * C;
-      if (P == C) convert(dst + left, row, s.in_w * C);
-      else
-        for (int64_t i = 0; i < s.in_w; ++i) convert(dst + left + i * P, row + i * C, C);  // the gaps are not read into outputs
-      std::memset(dst + left + s.in_w * P, zp, size_t(right));
-    }
-  std::memset(dst, zp, size_t(kDepthwiseSpare));
-  const QDepthwiseRows rows{padded, hp, wp, C, s.out_h, s.out_w, s.stride_h, s.stride_w, P, s.kernel_h, s.kernel_w,
+  const PaddedInput in = padded_input(x, s, P, zp, kDepthwiseSpare);
+  const QDepthwiseRows rows{in.data, in.h, in.w, C, s.out_h, s.out_w, s.stride_h, s.stride_w, P, s.kernel_h, s.kernel_w,
                             s.dilation_h, s.dilation_w, packed, p.y_zero_point, p.act.lo, p.act.hi, y,
                             std::is_same_v<TY, int8_t>};
   const double flops = 2.0 * double(s.batch * s.out_h * s.out_w) * double(C) * double(taps);
@@ -176,51 +191,13 @@ QDepthwisePacked pack_depthwise(const QConvInt8Params& p, const int8_t* w, int64
   return k;
 }
 
-// x' of the whole batch inside a border of the pad byte wide enough that every window lies
-// inside: [N][h][w][C] in the calling thread's buffer, then kSlack pad bytes (a row tap reads
-// up to 3 bytes past its kernel row). One pass, as the plain conversion to x' would be.
-struct PaddedInput {
-  const uint8_t* data;
-  int64_t h, w;
-};
-constexpr int64_t kSlack = 64;
-
-template <class TX>
-PaddedInput padded_input(const TX* x, const IntConvShape& s, uint8_t pad) {
-  const int64_t c = s.in_c;
-  const int64_t h = std::max(s.pad_top + s.in_h, (s.out_h - 1) * s.stride_h + (s.kernel_h - 1) * s.dilation_h + 1);
-  const int64_t w = std::max(s.pad_left + s.in_w, (s.out_w - 1) * s.stride_w + (s.kernel_w - 1) * s.dilation_w + 1);
-  thread_local std::vector<uint8_t> buffer;
-  const size_t bytes = size_t(s.batch * h * w * c + kSlack);
-  if (buffer.size() < bytes) buffer.resize(bytes);
-  uint8_t* dst = buffer.data();
-  const int64_t left = s.pad_left * c, inner = s.in_w * c, right = (w - s.pad_left - s.in_w) * c;
-  for (int64_t n = 0; n < s.batch; ++n)
-    for (int64_t r = 0; r < h; ++r, dst += w * c) {
-      const int64_t ih = r - s.pad_top;
-      if (ih < 0 || ih >= s.in_h) {
-        std::memset(dst, pad, size_t(w * c));
-        continue;
-      }
-      const uint8_t* __restrict src = reinterpret_cast<const uint8_t*>(x) + (n * s.in_h + ih) * inner;
-      uint8_t* __restrict d = dst + left;
-      std::memset(dst, pad, size_t(left));
-      if constexpr (std::is_same_v<TX, int8_t>) {
-        for (int64_t i = 0; i < inner; ++i) d[i] = src[i] ^ 0x80;
-      } else {
-        std::memcpy(d, src, size_t(inner));
-      }
-      std::memset(d + inner, pad, size_t(right));
-    }
-  std::memset(dst, pad, size_t(kSlack));
-  return {buffer.data(), h, w};
-}
-
 // The GEMM path over chunks of output pixels, every panel over each tile of rows. A 1x1,
 // stride-1, unpadded convolution whose rows need no padding to a multiple of 4 reads its rows
 // where they lie in x'; with VNNI, a convolution whose taps fill whole quads (C/group a
 // multiple of 4, or row taps) reads each tap in place in the padded x'; otherwise the taps are
 // gathered into rows of k_padded bytes.
+constexpr int64_t kRowTapSlack = 64;  // pad bytes after x': a row tap reads up to 3 past its kernel row
+
 template <class TX, class TY>
 void gemm_conv(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY* y, ThreadPool* pool) {
   const int64_t rows = s.batch * s.out_h * s.out_w, kp = p.k_padded, cg = p.in_per_group;
@@ -238,7 +215,7 @@ void gemm_conv(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
   thread_local std::vector<int64_t> tap_offsets;  // the calling thread's; workers read it through `offsets`
   tap_offsets.clear();
   if (indirect) {
-    padded = padded_input(x, s, pad);
+    padded = padded_input(x, s, s.in_c, pad, kRowTapSlack);
     for (int64_t kh = 0; kh < s.kernel_h; ++kh)
       for (int64_t kw = 0; kw < (p.row_taps ? 1 : s.kernel_w); ++kw)
         tap_offsets.push_back((kh * s.dilation_h * padded.w + kw * s.dilation_w) * s.in_c);

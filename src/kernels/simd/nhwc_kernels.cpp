@@ -46,7 +46,7 @@ struct Epi {
   // vectors so their (long, for the transcendental ones) dependency chains interleave.
   template <int64_t kCount>
   HWY_INLINE void apply(V* x) const {
-    for (int64_t i = 0; i < kCount; ++i) x[i] = hn::Min(hn::Max(x[i], lo), hi);
+    for (int64_t i = 0; i < kCount; ++i) x[i] = clamp(x[i]);
     activate<kCount>(x);
   }
   template <int64_t kCount>
@@ -69,9 +69,9 @@ struct Epi {
   }
   HWY_INLINE V clamp(V x) const { return hn::Min(hn::Max(x, lo), hi); }
   HWY_INLINE V hard_swish(V x) const { return hn::Mul(x, hn::Min(hn::Max(hn::MulAdd(x, sixth, half), zero), one)); }
-  HWY_INLINE V operator()(V x, bool clamp = true) const {
+  HWY_INLINE V operator()(V x, bool clamp_first = true) const {
     using A = NhwcEpilogue::Act;
-    if (clamp) x = hn::Min(hn::Max(x, lo), hi);
+    if (clamp_first) x = clamp(x);
     switch (act) {
       case A::none: return x;
       case A::hard_swish: return hard_swish(x);

@@ -176,6 +176,11 @@ TEST(NhwcConv, EveryCompiledIsaMatches) {
                               // depthwise, the inline epilogues (clamp, HardSwish; no residual)
                               ConvCase{1, 48, 48, 12, 13, 3, 3, 1, 1, 48, 1, 1, 1, 1, true, false, "Clip"},
                               ConvCase{2, 40, 40, 9, 9, 3, 3, 2, 1, 40, 1, 1, 1, 1, false, false, "HardSwish"},
+                              // depthwise 3x3 by rows (at least eight pixels): tails of 4 and
+                              // of 1-3 at stride 1, stride 2, a residual, a masked block
+                              ConvCase{1, 17, 17, 6, 12, 3, 3, 1, 1, 17, 1, 1, 1, 1, false, true, "SiLU"},
+                              ConvCase{1, 24, 24, 5, 20, 3, 3, 2, 1, 24, 1, 1, 1, 1, true, true, "Relu"},
+                              ConvCase{2, 32, 32, 4, 11, 3, 3, 1, 1, 32, 1, 1, 1, 1, true, false, ""},
                               ConvCase{1, 9, 19, 4, 6, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, false, "Tanh"},
                               ConvCase{1, 9, 19, 4, 6, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, false, "HardSigmoid"}}) {
       check_case(c, rng, 1);

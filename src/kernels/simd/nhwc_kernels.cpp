@@ -389,6 +389,57 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_
     return g.x + ((img * g.in_h + iy0) * g.in_w - g.pad_left) * C;
   };
 
+  // 3x3, kCount adjacent pixels of one output row, stride kS: pixel i's tap kx reads input
+  // column kS * i + kx of the window rows, so each input vector is loaded once for the up to
+  // three multiply-adds that use it (30 loads for 8 pixels at stride 1, not 72), and one
+  // pointer walks each row instead of one a pixel.
+  auto row_group = [&](int64_t p, const float* corner, auto count, auto stride) HWY_ATTR_INLINE {
+    constexpr int64_t kCount = decltype(count)::value, kS = decltype(stride)::value;
+    constexpr int64_t kCols = (kCount - 1) * kS + 3;
+    V a[kCount];
+    for (int64_t i = 0; i < kCount; ++i) a[i] = bias;
+    for (int64_t ky = 0; ky < 3; ++ky) {
+      const float* q = corner + offset(ky * 3);
+#pragma GCC unroll 32
+      for (int64_t j = 0; j < kCols; ++j, q += C) {
+        // Keeps q a walking pointer: GCC otherwise precomputes every column's offset once
+        // and, out of registers, reads it from the stack before each load.
+        asm("" : "+r"(q));
+        const V v = load(q);
+#pragma GCC unroll 3
+        for (int64_t kx = 0; kx < 3; ++kx)
+          if (j >= kx && (j - kx) % kS == 0 && (j - kx) / kS < kCount)
+            a[(j - kx) / kS] = hn::MulAdd(v, weight(ky * 3 + kx), a[(j - kx) / kS]);
+      }
+    }
+    finish(p, a, count);
+  };
+  // Rows of at least eight pixels, undilated, stride 1 or 2, one pixel a vector: by rows, in
+  // groups inside the row; the row's last pixels as a group ending at its end (recomputing a
+  // few, the same values).
+  if constexpr (kTaps == 9) {
+    if (interior && P == 1 && out_w >= kDepthwisePixels && g.dilation_w == 1 && (g.stride_w == 1 || g.stride_w == 2)) {
+      auto rows_by = [&](auto stride) HWY_ATTR_INLINE {
+        for (int64_t r = row_begin; r < row_end; ++r) {
+          const float* row = row_corner(r);
+          const int64_t p_row = r * out_w;
+          int64_t ox = 0;
+          for (; ox + kDepthwisePixels <= out_w; ox += kDepthwisePixels) row_group(p_row + ox, row + ox * step, Group(), stride);
+          if (ox == out_w) continue;
+          if (out_w - ox <= 4)
+            row_group(p_row + out_w - 4, row + (out_w - 4) * step, Four(), stride);
+          else
+            row_group(p_row + out_w - kDepthwisePixels, row + (out_w - kDepthwisePixels) * step, Group(), stride);
+        }
+      };
+      if (g.stride_w == 1)
+        rows_by(std::integral_constant<int64_t, 1>());
+      else
+        rows_by(std::integral_constant<int64_t, 2>());
+      return;
+    }
+  }
+
   if (interior) {
     const int64_t p_begin = row_begin * out_w, p_end = row_end * out_w;
     int64_t r = row_begin, ox = 0, p = p_begin;

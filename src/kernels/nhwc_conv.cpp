@@ -224,6 +224,21 @@ float* align_up(float* p) {
   return reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(p) + 63) & ~uintptr_t(63));
 }
 
+// A depthwise slab (see depthwise_conv): this thread's buffer, hp x wp pixels of `stride`
+// floats, 64-byte aligned, zero outside the image. Only the image is written into it, so the
+// border stays zero while consecutive layers have the same geometry.
+constexpr int64_t kMaxSlabFloats = int64_t(64) << 10;
+float* depthwise_slab(int64_t hp, int64_t wp, int64_t stride, const NhwcWindow& win) {
+  thread_local std::vector<float> buffer;
+  thread_local std::array<int64_t, 6> made_for{-1, -1, -1, -1, -1, -1};
+  const std::array<int64_t, 6> key{hp, wp, stride, win.in_h, win.in_w, win.pad_top * 4096 + win.pad_left};
+  if (key != made_for) {
+    buffer.assign(size_t(hp * wp * stride + 16), 0.f);
+    made_for = key;
+  }
+  return align_up(buffer.data());
+}
+
 // Depthwise: by output rows, channel-vector kernels (simd/nhwc_kernels.h DepthwiseRows).
 void depthwise_conv(const NhwcConvWeights& w, const float* x, int64_t batch, const NhwcWindow& win, float* y, const float* residual,
                  const FusedActivation& activation, const NhwcEpilogue& epi, bool post_activation, ThreadPool* pool) {
@@ -248,50 +263,34 @@ void depthwise_conv(const NhwcConvWeights& w, const float* x, int64_t batch, con
   DepthwiseRows g{x, win.in_h, win.in_w, C, win.out_h, win.out_w, KH, KW, win.stride_h, win.stride_w,
                   win.dilation_h, win.dilation_w, win.pad_top, win.pad_left, ox_lo, ox_hi, offsets.data(),
                   w.packed(), y, residual, epi};
-  // Padded images where edge pixels are a large share are copied with their zero border
-  // once, so every pixel takes the interior path (groups of pixels): an edge pixel goes
-  // alone, its taps one dependent multiply-add after another. Small images always (the copy
-  // is cheap); up to 1 MB when an eighth or more of the pixels are edge ones for 5x5 and
-  // larger kernels, a third or more for 3x3 (A/B: 7x7x1152 and 14x14x672 5x5 -13 to -17%,
-  // 7x7x960 3x3 -27%; 28x28 3x3 layers, an eighth edges, were 12-64% slower: the copy
-  // cost them more than their edges).
+  // Padded images where edge pixels are a large share are copied with their zero border, so
+  // every pixel takes the interior path (groups of pixels): an edge pixel goes alone, its taps
+  // one dependent multiply-add after another. The copy is one channel block at a time (a
+  // "slab": the block's channels of every pixel, lanes floats apart) into a per-thread buffer
+  // that every layer reuses, so it stays in cache: a copy of the whole tensor, kept per layer,
+  // came back from memory each run (in EfficientNet-B0 its 7x7x1152 5x5 layers took 250 us
+  // against 75 us alone). Small images always (the copy is cheap); larger ones when an eighth
+  // or more of the pixels are edge ones for 5x5 and larger kernels, a third or more for 3x3
+  // (copying every padded image that fits made mobilenet_v2's 56x56 and 28x28 layers 10-60%
+  // slower).
   const int64_t pb = std::max<int64_t>(0, (win.out_h - 1) * win.stride_h + (KH - 1) * win.dilation_h + 1 - win.pad_top - win.in_h);
   const int64_t pr = std::max<int64_t>(0, (win.out_w - 1) * win.stride_w + ext_w + 1 - win.pad_left - win.in_w);
   const int64_t hp = win.in_h + win.pad_top + pb, wp = win.in_w + win.pad_left + pr;
-  std::unique_lock<std::mutex> cache_lock;  // held while the kernel reads the layer's buffer
-  std::vector<float> own_padded;            // when another thread runs this layer
-  std::array<int64_t, 5> own_key{-1, -1, -1, -1, -1};
+  const int64_t L = depthwise_f32_lanes(), XS = std::min(C, L);  // a slab's pixel stride
   const int64_t edge_pixels = win.out_h * win.out_w - (rows_in.second - rows_in.first) * (ox_hi - ox_lo);
   const bool many_edges = taps >= 25 ? 8 * edge_pixels >= win.out_h * win.out_w : 3 * edge_pixels >= win.out_h * win.out_w;
-  const int64_t padded_floats = batch * hp * wp * C;
-  if ((win.pad_top | win.pad_left | pb | pr) != 0 &&
-      (padded_floats <= (int64_t(32) << 10) || (taps >= 9 && many_edges && padded_floats <= (int64_t(256) << 10)))) {
-    // Each layer keeps its buffer, whose border stays zero between runs: only the image is
-    // copied. (One buffer shared by layers of other sizes was zeroed again for each.)
-    cache_lock = std::unique_lock<std::mutex>(w.row_cache().mutex, std::try_to_lock);
-    std::vector<float>& padded = cache_lock.owns_lock() ? w.row_cache().padded : own_padded;
-    std::array<int64_t, 5>& padded_for = cache_lock.owns_lock() ? w.row_cache().padded_key : own_key;
-    const std::array<int64_t, 5> key{batch, hp, wp, C, win.pad_top * 4096 + win.pad_left};
-    if (key != padded_for) {
-      padded.assign(size_t(batch * hp * wp * C + 16), 0.f);
-      padded_for = key;
-    }
-    // 64-byte aligned like the arena: a vector's channels then never straddle cache lines
-    // (a std::vector's 16-byte alignment made every load a split load, +50% on kws' layers).
-    float* image = align_up(padded.data());
-    for (int64_t n = 0; n < batch; ++n)
-      for (int64_t r = 0; r < win.in_h; ++r)
-        std::memcpy(image + ((n * hp + r + win.pad_top) * wp + win.pad_left) * C,
-                    x + (n * win.in_h + r) * win.in_w * C, size_t(win.in_w * C) * sizeof(float));
+  const bool slabs = (win.pad_top | win.pad_left | pb | pr) != 0 && hp * wp * XS <= kMaxSlabFloats &&
+                     (hp * wp * C <= (int64_t(32) << 10) || (taps >= 9 && many_edges));
+  if (slabs) {
     for (int64_t ky = 0; ky < KH; ++ky)
       for (int64_t kx = 0; kx < KW; ++kx)
-        offsets[size_t(ky * KW + kx)] = (ky * win.dilation_h * wp + kx * win.dilation_w) * C;
-    g.x = image, g.in_h = hp, g.in_w = wp, g.pad_top = g.pad_left = 0, g.ox_lo = 0, g.ox_hi = win.out_w;
+        offsets[size_t(ky * KW + kx)] = (ky * win.dilation_h * wp + kx * win.dilation_w) * XS;
+    g.in_h = hp, g.in_w = wp, g.pad_top = g.pad_left = 0, g.ox_lo = 0, g.ox_hi = win.out_w;
+    g.x_pixel_stride = XS, g.x_block_slab = true;
   }
   // Fewer channels than lanes (8 on AVX-512): with stride 1, L / C adjacent output pixels
   // read adjacent input pixels, so one vector computes them all (the weights repeat, see
   // the packing) when every window is inside the image and the rows split evenly.
-  const int64_t L = depthwise_f32_lanes();
   if (C < L && L % C == 0 && win.stride_w == 1 && win.out_w % (L / C) == 0 && depthwise_windows_inside(g))
     g.pixels_per_vector = L / C;
   // Tasks of output rows (about 512 pixels each), cut finer over threads, and over channel
@@ -303,16 +302,46 @@ void depthwise_conv(const NhwcConvWeights& w, const float* x, int64_t batch, con
   const int64_t row_tasks = (rows + per_task - 1) / per_task;
   const int64_t splits = row_tasks >= want ? 1 : std::min(blocks, (want + row_tasks - 1) / row_tasks);
   const int64_t blocks_per_split = (blocks + splits - 1) / splits;
+  const int64_t image_out = win.out_h * win.out_w * M;
+  // Output rows [r0, r1) of image n, channel block cb, from its slab (the rows they read copied).
+  auto slab_rows = [&](int64_t n, int64_t cb, int64_t r0, int64_t r1) {
+    float* slab = depthwise_slab(hp, wp, XS, win);
+    const int64_t c0 = cb * L, nc = std::min(XS, C - c0);
+    const int64_t iy_lo = std::max<int64_t>(0, r0 * win.stride_h - win.pad_top);
+    const int64_t iy_hi = std::min(win.in_h, (r1 - 1) * win.stride_h - win.pad_top + (KH - 1) * win.dilation_h + 1);
+    for (int64_t iy = iy_lo; iy < iy_hi; ++iy) {
+      const float* src = x + ((n * win.in_h + iy) * win.in_w) * C + c0;
+      float* dst = slab + ((iy + win.pad_top) * wp + win.pad_left) * XS;
+      if (XS == C) {
+        std::memcpy(dst, src, size_t(win.in_w * C) * sizeof(float));
+      } else {
+        for (int64_t ix = 0; ix < win.in_w; ++ix, src += C, dst += XS) std::copy_n(src, nc, dst);
+      }
+    }
+    DepthwiseRows part = g;
+    part.x = slab, part.y = y + n * image_out, part.residual = residual ? residual + n * image_out : nullptr;
+    part.block_begin = cb, part.block_end = cb + 1;
+    depthwise_f32(part, r0, r1);
+  };
   parallel_for(pool, row_tasks * splits, [&](int64_t begin, int64_t end) {
     for (int64_t task = begin; task < end; ++task) {
       const int64_t r0 = task / splits * per_task, r1 = std::min(rows, r0 + per_task), sp = task % splits;
-      DepthwiseRows part = g;
-      part.block_begin = sp * blocks_per_split;
-      part.block_end = std::min(blocks, part.block_begin + blocks_per_split);
-      if (part.block_begin >= part.block_end) continue;
-      depthwise_f32(part, r0, r1);
+      const int64_t b0 = sp * blocks_per_split, b1 = std::min(blocks, b0 + blocks_per_split);
+      if (b0 >= b1) continue;
+      if (slabs) {
+        for (int64_t cb = b0; cb < b1; ++cb)
+          for (int64_t r = r0; r < r1;) {  // the task's rows, image by image
+            const int64_t n = r / win.out_h, stop = std::min(r1, (n + 1) * win.out_h);
+            slab_rows(n, cb, r - n * win.out_h, stop - n * win.out_h);
+            r = stop;
+          }
+      } else {
+        DepthwiseRows part = g;
+        part.block_begin = b0, part.block_end = b1;
+        depthwise_f32(part, r0, r1);
+      }
       if (post_activation) {
-        const int64_t c0 = part.block_begin * L, c1 = std::min(C, part.block_end * L);
+        const int64_t c0 = b0 * L, c1 = std::min(C, b1 * L);
         for (int64_t p = r0 * win.out_w; p < r1 * win.out_w; ++p) activation.apply(y + p * M + c0, c1 - c0);
       }
     }

@@ -43,9 +43,6 @@ struct NhwcRowCache {
   bool valid = false;
   std::array<int64_t, 11> key{};  // input address, zero row, geometry and chunking it was built for
   std::vector<const float*> rows;
-  // Depthwise: the input copied inside its zero border; the border stays zero between runs.
-  std::array<int64_t, 5> padded_key{-1, -1, -1, -1, -1};
-  std::vector<float> padded;
 };
 
 // Conv weights packed for this CPU's micro-kernel, once.

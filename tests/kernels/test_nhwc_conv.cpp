@@ -181,9 +181,17 @@ TEST(NhwcConv, EveryCompiledIsaMatches) {
                               ConvCase{1, 17, 17, 6, 12, 3, 3, 1, 1, 17, 1, 1, 1, 1, false, true, "SiLU"},
                               ConvCase{1, 24, 24, 5, 20, 3, 3, 2, 1, 24, 1, 1, 1, 1, true, true, "Relu"},
                               ConvCase{2, 32, 32, 4, 11, 3, 3, 1, 1, 32, 1, 1, 1, 1, true, false, ""},
+                              // depthwise slabs (a channel block at a time, copied inside
+                              // its border): two images, a masked last block, stride 2, 5x5,
+                              // a residual; a 5x5 image with many edge pixels on two threads
+                              ConvCase{2, 37, 37, 7, 7, 5, 5, 1, 1, 37, 2, 2, 2, 2, true, true, "SiLU"},
+                              ConvCase{2, 40, 40, 9, 10, 3, 3, 2, 1, 40, 1, 0, 1, 1, false, false, "Clip"},
+                              ConvCase{1, 20, 20, 28, 28, 5, 5, 1, 1, 20, 2, 2, 2, 2, true, false, "HardSwish"},
                               ConvCase{1, 9, 19, 4, 6, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, false, "Tanh"},
                               ConvCase{1, 9, 19, 4, 6, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, false, "HardSigmoid"}}) {
       check_case(c, rng, 1);
+      if (HasFatalFailure()) break;
+      if (c.G == c.C && c.C > 1) check_case(c, rng, 2);  // depthwise tasks over rows and blocks
       if (HasFatalFailure()) break;
     }
   }

@@ -129,9 +129,10 @@ void Depthwise(const DepthwiseRows& g, int64_t row_begin, int64_t row_end) {
   const Epi epi(g.epilogue);
   const int64_t C = g.channels, taps = g.kernel_h * g.kernel_w;  // one channel a block
   const int64_t c_end = g.block_end < 0 ? C : g.block_end;
+  const int64_t XC = g.x_pixel_stride > 0 ? g.x_pixel_stride : C, xc0 = g.x_block_slab ? g.block_begin : 0;
   for (int64_t r = row_begin; r < row_end; ++r) {
     const int64_t img = r / g.out_h, iy0 = (r % g.out_h) * g.stride_h - g.pad_top;
-    const float* image = g.x + img * g.in_h * g.in_w * C;
+    const float* image = g.x + img * g.in_h * g.in_w * XC;
     for (int64_t ox = 0; ox < g.out_w; ++ox) {
       const int64_t ix0 = ox * g.stride_w - g.pad_left, p = r * g.out_w + ox;
       for (int64_t c = g.block_begin; c < c_end; ++c) {
@@ -142,7 +143,7 @@ void Depthwise(const DepthwiseRows& g, int64_t row_begin, int64_t row_end) {
           if (iy < 0 || iy >= g.in_h) continue;
           for (int64_t kx = 0; kx < g.kernel_w; ++kx) {
             const int64_t ix = ix0 + kx * g.dilation_w;
-            if (ix >= 0 && ix < g.in_w) acc += image[(iy * g.in_w + ix) * C + c] * wc[1 + ky * g.kernel_w + kx];
+            if (ix >= 0 && ix < g.in_w) acc += image[(iy * g.in_w + ix) * XC + c - xc0] * wc[1 + ky * g.kernel_w + kx];
           }
         }
         V v = hn::Set(D(), g.residual ? acc + g.residual[p * C + c] : acc);
@@ -294,13 +295,16 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_
   // With pixels_per_vector P > 1 a "pixel" below is P adjacent ones: C * P channels apart.
   const int64_t P = g.pixels_per_vector, out_w = g.out_w / P;
   const int64_t L = lanes(), c0 = cb * L, n = g.channels * P - c0, C = g.channels, ys = C * P;
+  // The input: its pixels XC floats apart, this block's channels from xc0 (a block slab holds
+  // only this block's channels).
+  const int64_t XC = g.x_pixel_stride > 0 ? g.x_pixel_stride : C, xc0 = g.x_block_slab ? 0 : c0;
   const int64_t taps = kTaps > 0 ? kTaps : g.kernel_h * g.kernel_w;
   const float* wb = g.w + cb * (1 + taps) * L;
   const V bias = hn::LoadU(d, wb);
   V wv[kTaps > 0 && kTaps <= 9 ? kTaps : 1];
   int64_t off[kTaps > 0 ? kTaps : 1];
   if constexpr (kTaps > 0)
-    for (int64_t k = 0; k < kTaps; ++k) off[k] = g.offsets[k] + c0;
+    for (int64_t k = 0; k < kTaps; ++k) off[k] = g.offsets[k] + xc0;
   if constexpr (kTaps > 0 && kTaps <= 9)
     for (int64_t k = 0; k < kTaps; ++k) wv[k] = hn::LoadU(d, wb + (1 + k) * L);
   const auto mask = hn::FirstN(d, size_t(n < L ? n : L));
@@ -322,7 +326,7 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_
     if constexpr (kTaps > 0)
       return off[k];
     else
-      return g.offsets[k] + c0;
+      return g.offsets[k] + xc0;
   };
   // Residual, epilogue and store of `kCount` consecutive output pixels from pixel p. Not
   // forced inline: with the activations' switch it is most of the code, and a copy at every
@@ -382,11 +386,11 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_
   using One = std::integral_constant<int64_t, 1>;
   using Four = std::integral_constant<int64_t, 4>;
   using Group = std::integral_constant<int64_t, kDepthwisePixels>;
-  const int64_t step = g.stride_w * C * P;
+  const int64_t step = g.stride_w * XC * P;
   // The window corner of output row r (column 0; may lie in the padding, never dereferenced there).
   auto row_corner = [&](int64_t r) HWY_ATTR_INLINE {
     const int64_t img = r / g.out_h, iy0 = (r % g.out_h) * g.stride_h - g.pad_top;
-    return g.x + ((img * g.in_h + iy0) * g.in_w - g.pad_left) * C;
+    return g.x + ((img * g.in_h + iy0) * g.in_w - g.pad_left) * XC;
   };
 
   // 3x3, kCount adjacent pixels of one output row, stride kS: pixel i's tap kx reads input
@@ -401,7 +405,7 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_
     for (int64_t ky = 0; ky < 3; ++ky) {
       const float* q = corner + offset(ky * 3);
 #pragma GCC unroll 32
-      for (int64_t j = 0; j < kCols; ++j, q += C) {
+      for (int64_t j = 0; j < kCols; ++j, q += XC) {
         // Keeps q a walking pointer: GCC otherwise precomputes every column's offset once
         // and, out of registers, reads it from the stack before each load.
         asm("" : "+r"(q));
@@ -478,7 +482,7 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_
 
   for (int64_t r = row_begin; r < row_end; ++r) {  // set-up above once for all the rows
     const int64_t img = r / g.out_h, oy = r % g.out_h, iy0 = oy * g.stride_h - g.pad_top;
-    const float* image = g.x + img * g.in_h * g.in_w * C;
+    const float* image = g.x + img * g.in_h * g.in_w * XC;
     const bool rows_inside = iy0 >= 0 && iy0 + (g.kernel_h - 1) * g.dilation_h < g.in_h;
     const int64_t lo = rows_inside ? g.ox_lo : g.out_w, hi = rows_inside ? g.ox_hi : g.out_w;
     const int64_t p_row = r * g.out_w;
@@ -491,7 +495,7 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_
         for (int64_t kx = 0; kx < g.kernel_w; ++kx) {
           const int64_t ix = ix0 + kx * g.dilation_w;
           if (ix < 0 || ix >= g.in_w) continue;
-          acc = hn::MulAdd(load(image + (iy * g.in_w + ix) * C + c0), hn::LoadU(d, wb + (1 + ky * g.kernel_w + kx) * L),
+          acc = hn::MulAdd(load(image + (iy * g.in_w + ix) * XC + xc0), hn::LoadU(d, wb + (1 + ky * g.kernel_w + kx) * L),
                            acc);
         }
       }

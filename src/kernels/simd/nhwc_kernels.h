@@ -77,6 +77,10 @@ struct DepthwiseRows {
   // > 1: channels * pixels_per_vector == lanes, stride_w 1, every window inside the image,
   // out_w a multiple; each vector holds that many adjacent pixels (weights packed repeated).
   int64_t pixels_per_vector = 1;
+  // > 0: floats between input pixels (else `channels`). With x_block_slab, x holds only the
+  // channels of block block_begin (one block a call), from its first.
+  int64_t x_pixel_stride = 0;
+  bool x_block_slab = false;
 };
 // Every window inside the image: no padding left or on top, and the last row's window fits
 // (valid convolutions, and small images copied with their border by depthwise_conv).

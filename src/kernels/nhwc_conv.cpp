@@ -349,8 +349,9 @@ void depthwise_conv(const NhwcConvWeights& w, const float* x, int64_t batch, con
 }
 
 // Dense and grouped convolution: the indirect GEMM over chunks of output pixels.
-void igemm_conv(const NhwcConvWeights& w, const float* x, int64_t batch, const NhwcWindow& win, float* y, const float* residual,
-                 const FusedActivation& activation, const NhwcEpilogue& epi, bool post_activation, ThreadPool* pool) {
+void igemm_conv(const NhwcConvWeights& w, const float* x, int64_t batch, const NhwcWindow& win, float* y, int64_t ldy,
+                const float* residual, const FusedActivation& activation, const NhwcEpilogue& epi, bool post_activation,
+                ThreadPool* pool) {
   const int64_t C = w.in_channels(), M = w.out_channels(), G = w.group(), taps = win.taps();
   const int64_t pixels = batch * win.out_h * win.out_w;
   const int threads = pool_size(pool);
@@ -422,7 +423,7 @@ void igemm_conv(const NhwcConvWeights& w, const float* x, int64_t batch, const N
         IgemmTile tile{std::min(MR, count - t * MR), std::min(NR, Mg - pan * NR), kb.kc, kb.taps,
                        rows_ptr + (t * ktaps + kb.tap0) * MR, g * Cg + kb.k0,
                        bias + NR + (kb.tap0 * kch + kb.k0) * NR, kch * NR, b == 0 ? bias : nullptr,
-                       y + row0 * M + col, M, b + 1 == blocks.size(),
+                       y + row0 * ldy + col, ldy, b + 1 == blocks.size(),
                        residual ? residual + row0 * M + col : nullptr, M, epi, t == 0 || (small_k && pan == pan_begin),
                        NR == L.nr ? 2 : 1};
         igemm_f32(tile);
@@ -443,7 +444,7 @@ void igemm_conv(const NhwcConvWeights& w, const float* x, int64_t batch, const N
         const int64_t c0 = s * panels_per_split * NR;
         const int64_t c1 = std::min(Mg, (s + 1) * panels_per_split * NR);
         for (int64_t p = p0; p < p0 + count; ++p)
-          for (int64_t g = 0; g < G && c0 < c1; ++g) activation.apply(y + p * M + g * Mg + c0, c1 - c0);
+          for (int64_t g = 0; g < G && c0 < c1; ++g) activation.apply(y + p * ldy + g * Mg + c0, c1 - c0);
       }
     }
   });
@@ -452,7 +453,7 @@ void igemm_conv(const NhwcConvWeights& w, const float* x, int64_t batch, const N
 }  // namespace
 
 void nhwc_conv_f32(const NhwcConvWeights& w, const float* x, int64_t batch, const NhwcWindow& win, float* y,
-                   const float* residual, const FusedActivation& activation, ThreadPool* pool) {
+                   const float* residual, const FusedActivation& activation, ThreadPool* pool, int64_t y_stride) {
   bool post_activation = false;
   const NhwcEpilogue epi = register_epilogue(activation, &post_activation);
   const int64_t C = w.in_channels(), M = w.out_channels(), G = w.group(), taps = win.taps();
@@ -462,7 +463,13 @@ void nhwc_conv_f32(const NhwcConvWeights& w, const float* x, int64_t batch, cons
   // Depthwise runs at a quarter of the GEMM's FLOP rate (one load per multiply-add): weigh
   // its FLOPs so the thread threshold is about the same time.
   pool = worth_threads(pool, w.depthwise() ? 4 * flops : flops);
-  (w.depthwise() ? depthwise_conv : igemm_conv)(w, x, batch, win, y, residual, activation, epi, post_activation, pool);
+  if (w.depthwise()) {
+    EK_CHECK(y_stride == 0 || y_stride == M, "nhwc_conv_f32: a depthwise convolution writes contiguous pixels (",
+             M, " channels), got an output pixel stride of ", y_stride);
+    depthwise_conv(w, x, batch, win, y, residual, activation, epi, post_activation, pool);
+  } else {
+    igemm_conv(w, x, batch, win, y, y_stride > 0 ? y_stride : M, residual, activation, epi, post_activation, pool);
+  }
 }
 
 void packed_gemm_f32(const NhwcConvWeights& w, const float* a, int64_t m, float* y, const FusedActivation& activation,

@@ -71,9 +71,11 @@ class NhwcConvWeights {
   std::shared_ptr<NhwcRowCache> row_cache_ = std::make_shared<NhwcRowCache>();
 };
 
-// y[N, OH, OW, M] = act(conv(x[N, H, W, C], w) + bias (+ residual, same shape as y)).
+// y[N, OH, OW, M] = act(conv(x[N, H, W, C], w) + bias (+ residual, [N, OH, OW, M])). The output
+// pixels are y_stride floats apart (0: M), so a convolution can write its channels of a
+// wider tensor (a Concat's, see passes/concat_in_place.cpp); not for depthwise ones.
 void nhwc_conv_f32(const NhwcConvWeights& w, const float* x, int64_t batch, const NhwcWindow& win, float* y,
-                   const float* residual, const FusedActivation& activation, ThreadPool* pool);
+                   const float* residual, const FusedActivation& activation, ThreadPool* pool, int64_t y_stride = 0);
 
 // Y[M, N] = act(A[M, K] x W^T + bias) with W packed as NhwcConvWeights(w, bias, N, K, 1, 1, 1):
 // a Gemm or MatMul with constant weights is a 1x1 convolution over M "pixels".

@@ -110,6 +110,9 @@ class OpKernel {
   virtual void infer(InferContext& ctx) const = 0;
   virtual void prepare(const PrepareContext& ctx) {}
   virtual void run(RunContext& ctx) const = 0;
+  // >= 0: output 0 is input k, updated in place (same dtype and shape; the executor gives the
+  // output that input's buffer). -1 (the default): outputs are buffers of their own.
+  virtual int in_place_input() const { return -1; }
   const Node& node() const { return node_; }
 
  private:

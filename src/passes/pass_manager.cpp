@@ -21,9 +21,10 @@ PassManager::PassManager(int level) {
     if (level >= min_level) passes_.push_back(make());
   if (level >= 3) {
     // The layout change first, then rounds of what cleans up after it: Transposes at the
-    // region's edges merged, cancelled or made Reshapes, and dead nodes swept.
+    // region's edges merged, cancelled or made Reshapes, and dead nodes swept; channel
+    // Concats of NHWC convolutions written in place.
     for (auto make : {make_layout_nhwc, make_merge_transposes, make_transpose_to_reshape, make_collapse_reshapes,
-                      make_eliminate_dead_nodes})
+                      make_eliminate_dead_nodes, make_concat_in_place})
       layout_passes_.push_back(make());
   }
 }

@@ -71,5 +71,6 @@ std::unique_ptr<GraphPass> make_fuse_activation();
 std::unique_ptr<GraphPass> make_layout_nhwc();
 std::unique_ptr<GraphPass> make_transpose_to_reshape();
 std::unique_ptr<GraphPass> make_fuse_qdq();
+std::unique_ptr<GraphPass> make_concat_in_place();
 
 }  // namespace edgekit

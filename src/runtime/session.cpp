@@ -96,6 +96,20 @@ void Session::prepare() {
     view_[k] = std::find(result_slots_.begin(), result_slots_.end(), output_slots_[k][0]) == result_slots_.end();
   }
 
+  // Ops that update an input in place (OpKernel::in_place_input) get that input's buffer as
+  // their output, when the input is a computed value and neither is a graph output; else
+  // the kernel copies it.
+  in_place_.assign(g.nodes.size(), -1);
+  auto is_result = [&](int s) { return std::find(result_slots_.begin(), result_slots_.end(), s) != result_slots_.end(); };
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    const int i = kernels_[k]->in_place_input();
+    if (i < 0 || size_t(i) >= input_slots_[k].size() || output_slots_[k].empty()) continue;
+    const int in = input_slots_[k][size_t(i)], out = output_slots_[k][0];
+    const bool feed = std::find(feed_slots_.begin(), feed_slots_.end(), in) != feed_slots_.end();
+    if (in >= 0 && out >= 0 && !feed && !constants_[size_t(in)].defined() && !is_result(in) && !is_result(out))
+      in_place_[k] = i;
+  }
+
   // Last use of each computed slot; graph outputs and constants are never released.
   std::vector<int> last_use(num_slots_, -1);
   for (size_t i = 0; i < g.nodes.size(); ++i) {
@@ -106,9 +120,10 @@ void Session::prepare() {
   }
   // A view's buffer is its input's: the input lives as long as the view is read (backwards, so
   // chains of views reach the first buffer).
+  // Likewise an in-place output's buffer is its input's.
   for (size_t k = g.nodes.size(); k-- > 0;)
-    if (view_[k]) {
-      int& base = last_use[size_t(input_slots_[k][0])];
+    if (view_[k] || in_place_[k] >= 0) {
+      int& base = last_use[size_t(input_slots_[k][size_t(view_[k] ? 0 : in_place_[k])])];
       base = std::max(base, last_use[size_t(output_slots_[k][0])]);
     }
   for (int s : result_slots_) last_use[size_t(s)] = -1;
@@ -227,7 +242,10 @@ std::vector<Tensor> Session::run(const std::map<std::string, Tensor>& feeds) {
       for (size_t i = 0; i < outs.size(); ++i) {
         if (outs[i] < 0) continue;
         const size_t s = size_t(outs[i]);
-        slots_[s] = planned_[s].defined() ? planned_[s] : Tensor(recorded_[k][i].dtype, recorded_[k][i].shape);
+        if (i == 0 && in_place_[k] >= 0)
+          slots_[s] = slots_[size_t(input_slots_[k][size_t(in_place_[k])])];
+        else
+          slots_[s] = planned_[s].defined() ? planned_[s] : Tensor(recorded_[k][i].dtype, recorded_[k][i].shape);
       }
     } else if (infer_node(k, record.empty() ? nullptr : &record, static_value)) {
       for (int s : release_after_[k]) slots_[size_t(s)] = Tensor();
@@ -280,10 +298,17 @@ bool Session::infer_node(size_t k, std::vector<TensorType>* record, std::vector<
     if (outs[i] < 0) continue;
     const TensorType& t = ictx.outputs()[i];
     EK_CHECK(t.dtype != DType::undefined && t.shape_known, node.where(), ": output ", i, " has no inferred type");
-    if (view_[k])
+    if (view_[k]) {
       slots_[size_t(outs[i])] = slots_[size_t(ins[0])].reshaped(t.shape);
-    else
+    } else if (i == 0 && in_place_[k] >= 0) {
+      const Tensor& base = slots_[size_t(ins[size_t(in_place_[k])])];
+      EK_CHECK(base.dtype() == t.dtype && base.shape() == t.shape, node.where(), ": updates input ", in_place_[k],
+               " in place, which has type ", dtype_name(base.dtype()), " ", shape_str(base.shape()), ", but its output is ",
+               dtype_name(t.dtype), " ", shape_str(t.shape));
+      slots_[size_t(outs[i])] = base;
+    } else {
       slots_[size_t(outs[i])] = output_tensor(outs[i], t, record);
+    }
   }
   if (!record) return view_[k];
   bool is_static = true;

@@ -117,6 +117,7 @@ class EDGEKIT_API Session {
   // shapes alone (then later runs skip infer()), and those types; per slot, the arena tensor.
   std::vector<char> static_node_;
   std::vector<char> view_;  // per node: a shape-only op whose output is a view of its input
+  std::vector<int> in_place_;  // per node: the input its output 0 updates in place, or -1
   std::vector<std::vector<TensorType>> recorded_;
   std::vector<Tensor> planned_;
   std::vector<TensorType> infer_types_;  // infer_node's scratch

@@ -426,3 +426,35 @@ TEST(PackedGemm, GemmAndMatMulWithConstantWeightsMatchTheReference) {
 }
 
 }  // namespace edgekit::test
+
+namespace edgekit::test {
+// A Concat's part on its own (run_node, no Session to run it in place): the channels outside
+// its range come from the tensor it fills in, its own are the plain convolution's.
+TEST(NhwcConv, ConcatPartFillsInItsChannels) {
+  std::mt19937 rng(5);
+  Tensor x = random_tensor({2, 5, 4, 3}, rng), w = random_tensor({4, 3, 3, 3}, rng), b = random_tensor({4}, rng);
+  Tensor into = random_tensor({2, 5, 4, 9}, rng);
+  Node plain = make_node("ConvNhwc", 3);
+  plain.domain = kEdgekitDomain;
+  plain.attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
+  const Tensor alone = run_node(plain, {x, w, b})[0];
+  Node part = plain;
+  part.inputs = {"x", "w", "b", "", "into"};
+  part.attrs["_concat_channels"] = int64_t(9);
+  part.attrs["_concat_offset"] = int64_t(2);
+  part.attrs["_concat_into"] = int64_t(1);
+  const Tensor y = run_node(part, {x, w, b, Tensor(), into})[0];
+  ASSERT_EQ(y.shape(), (Shape{2, 5, 4, 9}));
+  for (int64_t p = 0; p < 2 * 5 * 4; ++p)
+    for (int64_t c = 0; c < 9; ++c) {
+      const float want = c >= 2 && c < 6 ? alone.data<float>()[p * 4 + c - 2] : into.data<float>()[p * 9 + c];
+      ASSERT_FLOAT_EQ(y.data<float>()[p * 9 + c], want) << "pixel " << p << " channel " << c;
+    }
+  Node bad = part;
+  bad.attrs["_concat_offset"] = int64_t(6);
+  expect_error(bad, {x, w, b, Tensor(), into}, {"writes channels [6, 10) of a concatenation of 9"});
+  Node wrong_into = part;
+  expect_error(wrong_into, {x, w, b, Tensor(), random_tensor({2, 5, 4, 8}, rng)},
+               {"the concatenation it fills in has shape [2,5,4,8], expected [2,5,4,9]"});
+}
+}  // namespace edgekit::test

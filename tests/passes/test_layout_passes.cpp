@@ -195,3 +195,87 @@ TEST(LayoutNhwc, SpatialMeanReadsNhwcDirectly) {
   }
 }
 }  // namespace edgekit
+
+namespace edgekit {
+namespace {
+// An NHWC graph of ConvNhwc nodes (as layout_nhwc leaves them) whose outputs a channel Concat
+// joins; `shared` gives part 1 a second reader, `depthwise` makes part 0 depthwise.
+Graph nhwc_concat(bool concat_is_output, bool shared, bool depthwise) {
+  Graph g;
+  g.opsets[""] = 13;
+  g.opsets[kEdgekitDomain] = 1;
+  g.inputs.push_back({"x", DType::f32, {2, 9, 8, 6}, {}});
+  auto part = [&](const std::string& y, int64_t cout, int64_t k, int64_t group, uint32_t seed) {
+    g.initializers[y + "_W"] = random_tensor({cout, 6 / group, k, k}, seed, 0.f, 0.3f);
+    g.initializers[y + "_B"] = random_tensor({cout}, seed + 1);
+    Node& n = g.add_node("ConvNhwc", {"x", y + "_W", y + "_B"}, {y}, y);
+    n.domain = kEdgekitDomain;
+    n.attrs["pads"] = std::vector<int64_t>{k / 2, k / 2, k / 2, k / 2};
+    n.attrs["group"] = group;
+    n.attrs["_activation"] = std::string("Relu");
+  };
+  part("a", depthwise ? 6 : 5, 3, depthwise ? 6 : 1, 1);
+  part("b", 7, 1, 1, 3);
+  part("c", 19, 3, 1, 5);  // more than a panel of lanes
+  Node& cat = g.add_node("Concat", {"a", "b", "c"}, {concat_is_output ? "y" : "cat"}, "cat");
+  cat.attrs["axis"] = int64_t(3);
+  const int64_t total = (depthwise ? 6 : 5) + 7 + 19;
+  if (!concat_is_output) g.add_node("Sigmoid", {"cat"}, {"y"}, "sigmoid");
+  g.outputs.push_back({"y", DType::f32, {2, 9, 8, total}, {}});
+  if (shared) {
+    g.add_node("Neg", {"b"}, {"nb"}, "neg");
+    g.outputs.push_back({"nb", DType::f32, {2, 9, 8, 7}, {}});
+  }
+  return g;
+}
+}  // namespace
+
+TEST(ConcatInPlace, ConvolutionsWriteTheirChannelsOfTheConcat) {
+  Graph g = nhwc_concat(false, false, false), before = g;
+  ASSERT_TRUE(test::apply_pass(g, make_concat_in_place()));
+  EXPECT_EQ(count_op(g, "Concat"), 0u);
+  int64_t offset = 0, into = 0;
+  for (const auto& n : g.nodes) {
+    if (n.op_type != "ConvNhwc") continue;
+    EXPECT_EQ(n.attr_int("_concat_channels"), 31) << n.name;
+    EXPECT_EQ(n.attr_int("_concat_offset"), offset) << n.name;
+    offset += g.initializers.at(n.inputs[1]).dim(0);
+    into += n.attr_int("_concat_into", 0);
+  }
+  EXPECT_EQ(into, 2);  // every part but the first fills in the previous one's output
+  test::expect_same_results(before, g, "concat_in_place");
+  // The Session runs the parts in place on threads too, and on a second run from its plan.
+  Session a(Graph(before), {.threads = 1, .opt_level = 0});
+  Session b(Graph(g), {.threads = 2, .opt_level = 0});
+  for (uint32_t seed : {3u, 4u}) test::expect_close(a.run(test::random_feeds(before, seed)), b.run(test::random_feeds(before, seed)), "2 threads");
+}
+
+TEST(ConcatInPlace, LeftAloneWhenAPartIsReadElsewhereOrDepthwiseOrTheConcatIsAGraphOutput) {
+  for (auto [output, shared, depthwise] : {std::tuple{true, false, false}, {false, true, false}, {false, false, true}}) {
+    Graph g = nhwc_concat(output, shared, depthwise);
+    EXPECT_FALSE(test::apply_pass(g, make_concat_in_place())) << output << shared << depthwise;
+    EXPECT_EQ(count_op(g, "Concat"), 1u);
+  }
+}
+
+TEST(ConcatInPlace, SqueezeNetFireModulesLoseTheirConcats) {
+  // The fire module's expand1x1 and expand3x3 Concat, from ONNX through the level-3 passes.
+  Graph g;
+  g.opsets[""] = 13;
+  g.inputs.push_back({"x", DType::f32, {1, 8, 10, 10}, {}});
+  conv(g, "x", "squeeze", 8, 4, 1, 1);
+  g.add_node("Relu", {"squeeze"}, {"s"}, "relu_s");
+  conv(g, "s", "e1", 4, 6, 3, 1);
+  conv(g, "s", "e3", 4, 6, 5, 3);
+  g.add_node("Relu", {"e1"}, {"r1"}, "relu1");
+  g.add_node("Relu", {"e3"}, {"r3"}, "relu3");
+  Node& cat = g.add_node("Concat", {"r1", "r3"}, {"cat"}, "cat");
+  cat.attrs["axis"] = int64_t(1);
+  conv(g, "cat", "y", 12, 3, 7);
+  g.outputs.push_back({"y", DType::f32, {1, 3, 10, 10}, {}});
+  Graph opt = g;
+  optimize_graph(opt, 3);
+  EXPECT_EQ(count_op(opt, "Concat"), 0u);
+  expect_same_outputs(g, 3);
+}
+}  // namespace edgekit

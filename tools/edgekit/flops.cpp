@@ -89,8 +89,11 @@ std::optional<double> node_flops(const ShapeMap& g, const Node& n) {
     size_t w_at = op == "QLinearConv" ? 3 : 1;
     auto y = out(0), w = in(w_at);
     if (!y || !w || w->empty()) return std::nullopt;
-    double macs = numel(*y) * tail_numel(*w, 1);  // each output: C/group x kernel window
-    return 2 * macs + (n.has_input(2) && op == "Conv" ? numel(*y) : 0);
+    double outputs = numel(*y);
+    // A Concat's part (passes/concat_in_place.cpp) computes its M of the Y's channels.
+    if (n.has_attr("_concat_channels") && !y->empty() && y->back() > 0) outputs = outputs / double(y->back()) * double((*w)[0]);
+    const double macs = outputs * tail_numel(*w, 1);  // each output: C/group x kernel window
+    return 2 * macs + (n.has_input(2) && op == "Conv" ? outputs : 0);
   }
   if (op == "ConvTranspose") {
     auto x = in(0), w = in(1);

@@ -148,9 +148,45 @@ Graph with_standard_layout(const Graph& g) {
     t.attrs["perm"] = std::move(perm);
     return t;
   };
+  // The parts of an in-place Concat (passes/concat_in_place.cpp) become convolutions of their
+  // own again, followed by the Concat (on the last axis) where the last part was.
+  std::set<std::string> filled;  // part outputs a later part fills in
+  for (const Node& n : g.nodes)
+    if (n.attr_int("_concat_into", 0) != 0 && n.inputs.size() == 5) filled.insert(n.inputs[4]);
+  std::map<std::string, std::vector<std::string>> chains;  // a part's output -> the parts so far
+  std::vector<Node> nodes;
+  for (const Node& n : g.nodes) {
+    if (!n.has_attr("_concat_channels")) {
+      nodes.push_back(n);
+      continue;
+    }
+    Node part = n;
+    std::vector<std::string> chain;
+    if (n.attr_int("_concat_into", 0) != 0 && n.inputs.size() == 5) {
+      chain = std::move(chains[n.inputs[4]]);
+      part.inputs.resize(4);
+    }
+    for (const char* key : {"_concat_channels", "_concat_offset", "_concat_into"}) part.attrs.erase(key);
+    if (part.attr_int("_residual", 0) == 0)  // no residual: drop the empty places kept for it
+      while (part.inputs.size() > 2 && part.inputs.back().empty()) part.inputs.pop_back();
+    part.outputs[0] = fresh(n.outputs[0] + "_part");
+    chain.push_back(part.outputs[0]);
+    nodes.push_back(part);
+    if (filled.count(n.outputs[0])) {
+      chains[n.outputs[0]] = std::move(chain);
+      continue;
+    }
+    Node concat;
+    concat.name = fresh(n.name + "_concat");
+    concat.op_type = "Concat";
+    concat.inputs = chain;
+    concat.outputs = {n.outputs[0]};
+    concat.attrs["axis"] = int64_t(3);
+    nodes.push_back(concat);
+  }
   Graph out = g;
   out.nodes.clear();
-  for (const Node& n : g.nodes) {
+  for (const Node& n : nodes) {
     if (!is_nhwc(n) || n.inputs.empty() || n.outputs.size() != 1) {
       out.nodes.push_back(n);
       continue;

@@ -5,6 +5,10 @@
 // Attributes are Conv's (kernel_shape, strides, pads, dilations, group, auto_pad) plus the
 // fused-epilogue ones (kernels/epilogue.h). Weights are packed once in prepare() when W and B
 // are constants; otherwise every run packs them.
+// A Concat's part (passes/concat_in_place.cpp): with _concat_channels = T, Y is [N, OH, OW, T]
+// and the node writes only channels [_concat_offset, + M); with _concat_into = 1 it fills in
+// input 4, an earlier part's Y of the same shape, which Y is (the Session runs it in place).
+#include <algorithm>
 #include <optional>
 
 #include "kernels/conv_geometry.h"
@@ -22,12 +26,18 @@ class ConvNhwc final : public OpKernel {
       : OpKernel(node),
         group_(node.attr_int("group", 1)),
         activation_(node),
-        residual_(FusedActivation::has_residual(node)) {
+        residual_(FusedActivation::has_residual(node)),
+        concat_channels_(node.attr_int("_concat_channels", 0)),
+        concat_offset_(node.attr_int("_concat_offset", 0)),
+        concat_into_(node.attr_int("_concat_into", 0) != 0) {
     EK_CHECK(group_ >= 1, node.where(), ": group must be >= 1, got ", group_);
+    EK_CHECK(concat_channels_ >= 0 && concat_offset_ >= 0 && (concat_channels_ > 0 || !concat_into_), node.where(),
+             ": _concat_channels ", concat_channels_, " and _concat_offset ", concat_offset_,
+             " must be >= 0, and _concat_into needs _concat_channels");
   }
 
   void infer(InferContext& ctx) const override {
-    ctx.expect_inputs(2, residual_ ? 4 : 3);
+    ctx.expect_inputs(concat_into_ ? 5 : 2, concat_into_ ? 5 : residual_ ? 4 : 3);
     const TensorType& x = ctx.input_type(0);
     const TensorType& w = ctx.input_type(1);
     EK_CHECK(x.dtype == DType::f32, node().where(), ": input X has dtype ", dtype_name(x.dtype), ", expected f32");
@@ -43,17 +53,30 @@ class ConvNhwc final : public OpKernel {
              Cg * group_, " (W dim 1 = ", Cg, " per group x group ", group_, ")");
     check_conv_bias(ctx, node(), M, x.dtype);
     const WindowGeometry g = geometry(x.shape, w.shape);
-    const Shape out{x.shape[0], g.output[0], g.output[1], M};
+    const Shape out{x.shape[0], g.output[0], g.output[1], concat_channels_ > 0 ? concat_channels_ : M};
+    EK_CHECK(concat_channels_ == 0 || (M >= 0 && concat_offset_ + M <= concat_channels_ && group_ == 1), node().where(),
+             ": writes channels [", concat_offset_, ", ", concat_offset_ + M, ") of a concatenation of ", concat_channels_,
+             " (needs group 1 and the range inside)");
     if (residual_) {
       const TensorType& r = ctx.input_type(3);
       check_same_dtype(node(), "residual", r.dtype, x.dtype);
       bool ok = !r.shape_known || r.shape.size() == 4;
       for (size_t i = 0; ok && r.shape_known && i < 4; ++i) ok = r.shape[i] < 0 || out[i] < 0 || r.shape[i] == out[i];
+      const Shape own{out[0], out[1], out[2], M};
+      for (size_t i = 0; ok && r.shape_known && i < 4; ++i) ok = r.shape[i] < 0 || own[i] < 0 || r.shape[i] == own[i];
       EK_CHECK(ok, node().where(), ": fused residual has shape ", shape_str(r.shape), ", expected the output shape ",
-               shape_str(out));
+               shape_str(own));
+    }
+    if (concat_into_) {
+      const TensorType& t = ctx.input_type(4);
+      check_same_dtype(node(), "concatenation", t.dtype, x.dtype);
+      EK_CHECK(!t.shape_known || t.shape == out, node().where(), ": the concatenation it fills in has shape ",
+               shape_str(t.shape), ", expected ", shape_str(out));
     }
     ctx.set_output(0, x.dtype, out);
   }
+
+  int in_place_input() const override { return concat_into_ ? 4 : -1; }
 
   void prepare(const PrepareContext& ctx) override {
     const Tensor* w = ctx.constant_input(1);
@@ -71,8 +94,12 @@ class ConvNhwc final : public OpKernel {
     if (!packed_) local.emplace(pack(w, ctx.has_input(2) ? &ctx.input(2) : nullptr));
     const NhwcConvWeights& pw = packed_ ? *packed_ : *local;
     const NhwcWindow& win = window(x.shape(), w.shape());
-    nhwc_conv_f32(pw, x.data<float>(), x.dim(0), win, ctx.output(0).data<float>(),
-                  residual_ ? ctx.input(3).data<float>() : nullptr, activation_, ctx.threads());
+    Tensor& y = ctx.output(0);
+    // The Session makes Y the concatenation itself; anyone else gets a copy first.
+    if (concat_into_ && ctx.input(4).data<float>() != y.data<float>())
+      std::copy_n(ctx.input(4).data<float>(), y.numel(), y.data<float>());
+    nhwc_conv_f32(pw, x.data<float>(), x.dim(0), win, y.data<float>() + concat_offset_,
+                  residual_ ? ctx.input(3).data<float>() : nullptr, activation_, ctx.threads(), concat_channels_);
   }
 
  private:
@@ -94,6 +121,8 @@ class ConvNhwc final : public OpKernel {
   mutable SizeKeyed<NhwcWindow, 4> window_;
   FusedActivation activation_;
   bool residual_;
+  int64_t concat_channels_, concat_offset_;
+  bool concat_into_;
   std::optional<NhwcConvWeights> packed_;
 };
 

@@ -129,6 +129,18 @@ void depthwise(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
                [&](int64_t begin, int64_t end) { qdepthwise_int8(rows, begin, end); });
 }
 
+// Whether every channel's zero point fits in the rounding constant (|zp| 2^(31+e) < 2^61: the
+// sum stays within 64 bits) and whether some multiplier is above 1 (a left shift first).
+void requant_record_flags(const QConvInt8Params& p, bool* zero_point_added, bool* shifts_left) {
+  int32_t max_right = 0;
+  *shifts_left = false;
+  for (int64_t c = 0; c < p.out_channels; ++c) {
+    max_right = std::max(max_right, p.channels.right[size_t(c)]);
+    *shifts_left = *shifts_left || p.channels.left[size_t(c)] > 0;
+  }
+  *zero_point_added = max_right <= 22;
+}
+
 // The depthwise weights and constants for groups of `pixels` output pixels, in the kernel's
 // order (qconv_int8.h), the zero-point term folded into the bias.
 QDepthwisePacked pack_depthwise(const QConvInt8Params& p, const int8_t* w, int64_t kernel_h, int64_t kernel_w,
@@ -143,12 +155,7 @@ QDepthwisePacked pack_depthwise(const QConvInt8Params& p, const int8_t* w, int64
   k.w = std::static_pointer_cast<int8_t>(allocate_aligned(size_t(padded * quads * 4 * weight_bytes), true));
   k.constants = std::static_pointer_cast<uint8_t>(allocate_aligned(size_t(blocks * kQdwBlockConstants), true));
   const int32_t zp = p.x_zero_point + input_offset(p.x_dtype);
-  int32_t max_right = 0;
-  for (int64_t c = 0; c < C; ++c) {
-    max_right = std::max(max_right, p.channels.right[size_t(c)]);
-    k.shifts_left = k.shifts_left || p.channels.left[size_t(c)] > 0;
-  }
-  k.zero_point_added = max_right <= 22;  // |zp| 2^(31+e) < 2^61: the sum stays within 64 bits
+  requant_record_flags(p, &k.zero_point_added, &k.shifts_left);
   for (int64_t c0 = 0, width = 0, b = 0; c0 < k.lanes; c0 += width, ++b) {
     width = qdepthwise_block_width(k.lanes - c0, layout.vector_bytes);
     int8_t* block = k.w.get() + c0 * quads * 4 * weight_bytes;
@@ -170,22 +177,9 @@ QDepthwisePacked pack_depthwise(const QConvInt8Params& p, const int8_t* w, int64
           std::memcpy(vec + (slot & 1) * width + (2 * kk + slot / 2) * 2, &v16, 2);
         }
       }
-      const int64_t l = i % 16;  // lane l of record i / 16
-      uint8_t* rows = k.constants.get() + (b * 4 + i / 16) * kQdwRows * kQdwRowBytes;
-      auto put = [&](QDepthwiseRow row, int64_t index, auto value) {
-        std::memcpy(rows + row * kQdwRowBytes + index * int64_t(sizeof(value)), &value, sizeof(value));
-      };
-      const int32_t e = p.channels.right[size_t(c)];
-      put(kQdwBias, l, int32_t(int64_t(p.bias[size_t(c)]) - int64_t(zp) * sum));
-      put(kQdwMultiplier, l, p.channels.multiplier[size_t(c)]);
-      if (l % 2) put(kQdwMultiplierOdd, l - 1, p.channels.multiplier[size_t(c)]);
-      put(kQdwLeft, l, p.channels.left[size_t(c)]);
-      put(kQdwRight, l, e);
-      const int64_t add = (int64_t(1) << 30) + (e > 0 ? int64_t(1) << (30 + e) : 0) +
-                          (k.zero_point_added ? int64_t(p.y_zero_point) * (int64_t(1) << (31 + e)) : 0);
-      put(QDepthwiseRow(kQdwAddEven + l % 2), l / 2, add);
-      put(QDepthwiseRow(kQdwLimitEven + l % 2), l / 2, e > 0 ? -(int64_t(1) << 30) : INT64_MIN);
-      put(QDepthwiseRow(kQdwShiftEven + l % 2), l / 2, int64_t(31 + e));
+      pack_requant_lane(k.constants.get() + (b * 4 + i / 16) * kRequantRecordBytes, i % 16,
+                        int32_t(int64_t(p.bias[size_t(c)]) - int64_t(zp) * sum), p.multiplier[size_t(c)],
+                        p.y_zero_point, k.zero_point_added);
     }
   }
   return k;
@@ -275,7 +269,6 @@ void gemm_conv(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
         // buffer, then each row requantized over all the group's channels in one call.
         // (With VNNI the micro-kernel requantizes its tile in registers and stores int8.)
         const int64_t row_len = p.panels_per_group * kQGemmPanel;
-        const RequantizeChannels& ch = p.channels;
         for (int64_t t0 = 0; t0 < nr; t0 += kTileRows) {
           const int64_t mr = std::min(kTileRows, nr - t0);
           const uint8_t* bases[kTileRows];
@@ -295,8 +288,10 @@ void gemm_conv(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
             np = fused && mr == kTileRows && pnl + 1 < p.panels_per_group ? 2 : 1;
             const int8_t* w = p.packed.get() + (g * p.panels_per_group + pnl) * kp * kQGemmPanel;
             const int64_t c0 = g * mg + pnl * kQGemmPanel;
-            const QGemmOutput out{p.packed_bias.data() + c0, ch.multiplier.data() + c0, ch.left.data() + c0,
-                                  ch.right.data() + c0, std::min(np * kQGemmPanel, mg - pnl * kQGemmPanel),
+            const uint8_t* records =
+                p.panel_records ? p.panel_records.get() + (g * p.panels_per_group + pnl) * kRequantRecordBytes : nullptr;
+            const QGemmOutput out{p.packed_bias.data() + c0, records, p.records_zero_point_added, p.records_shift_left,
+                                  std::min(np * kQGemmPanel, mg - pnl * kQGemmPanel),
                                   p.y_zero_point, p.act.lo, p.act.hi, y + (r0 + t0) * p.out_channels + c0,
                                   p.out_channels, std::is_same_v<TY, int8_t>};
             int32_t* sum = fused ? nullptr : sums.data() + pnl * kQGemmPanel;
@@ -377,6 +372,37 @@ void pack_qconv_weights(QConvInt8Params& p, const int8_t* w, const std::vector<i
       }
     }
   p.packed_bias.resize(size_t(m + kQGemmPanel), 0);  // a panel's 16-lane bias load stays inside
+  if (!qgemm_int8_indirect_available()) return;  // the VNNI tiles' fused requantization only
+  requant_record_flags(p, &p.records_zero_point_added, &p.records_shift_left);
+  const int64_t panels = group * p.panels_per_group;
+  p.panel_records = std::static_pointer_cast<uint8_t>(allocate_aligned(size_t(panels * kRequantRecordBytes), true));
+  for (int64_t g = 0; g < group; ++g)
+    for (int64_t pnl = 0; pnl < p.panels_per_group; ++pnl)
+      for (int64_t j = 0; j < kQGemmPanel && pnl * kQGemmPanel + j < mg; ++j) {
+        const int64_t o = g * mg + pnl * kQGemmPanel + j;
+        pack_requant_lane(p.panel_records.get() + (g * p.panels_per_group + pnl) * kRequantRecordBytes, j,
+                          p.packed_bias[size_t(o)], p.multiplier[size_t(o)], p.y_zero_point,
+                          p.records_zero_point_added);
+      }
+}
+
+void pack_requant_lane(uint8_t* record, int64_t l, int32_t bias, const QuantMultiplier& multiplier,
+                       int32_t y_zero_point, bool zero_point_added) {
+  auto put = [&](QDepthwiseRow row, int64_t index, auto value) {
+    std::memcpy(record + row * kQdwRowBytes + index * int64_t(sizeof(value)), &value, sizeof(value));
+  };
+  // As RequantizeChannels::set: shifts within [0, 31] each way.
+  const int32_t left = std::min(std::max(multiplier.shift, 0), 31), e = std::min(std::max(-multiplier.shift, 0), 31);
+  put(kQdwBias, l, bias);
+  put(kQdwMultiplier, l, multiplier.multiplier);
+  if (l % 2) put(kQdwMultiplierOdd, l - 1, multiplier.multiplier);
+  put(kQdwLeft, l, left);
+  put(kQdwRight, l, e);
+  const int64_t add = (int64_t(1) << 30) + (e > 0 ? int64_t(1) << (30 + e) : 0) +
+                      (zero_point_added ? int64_t(y_zero_point) * (int64_t(1) << (31 + e)) : 0);
+  put(QDepthwiseRow(kQdwAddEven + l % 2), l / 2, add);
+  put(QDepthwiseRow(kQdwLimitEven + l % 2), l / 2, e > 0 ? -(int64_t(1) << 30) : INT64_MIN);
+  put(QDepthwiseRow(kQdwShiftEven + l % 2), l / 2, int64_t(31 + e));
 }
 
 void qconv_nhwc_int8(const QConvInt8Params& p, const void* x, const IntConvShape& s, void* y, ThreadPool* pool) {

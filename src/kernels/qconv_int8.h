@@ -95,6 +95,12 @@ enum QDepthwiseRow : int64_t {
   kQdwAddEven, kQdwAddOdd, kQdwLimitEven, kQdwLimitOdd, kQdwShiftEven, kQdwShiftOdd, kQdwRows
 };
 constexpr int64_t kQdwRowBytes = 64, kQdwBlockConstants = 4 * kQdwRows * kQdwRowBytes;
+constexpr int64_t kRequantRecordBytes = kQdwRows * kQdwRowBytes;  // 16 lanes
+
+// Lane l (0..15) of a record of those rows: one channel's bias (zero-point term folded in),
+// multiplier and the 64-bit rounding constants (the zero point in them when zero_point_added).
+void pack_requant_lane(uint8_t* record, int64_t l, int32_t bias, const QuantMultiplier& multiplier,
+                       int32_t y_zero_point, bool zero_point_added);
 
 struct QConvInt8Params {
   int64_t out_channels = 0;
@@ -113,6 +119,10 @@ struct QConvInt8Params {
   std::vector<int32_t> packed_bias;         // [M + 16] with the zero-point correction (16 spare zeros)
   std::shared_ptr<int8_t> packed;           // panels (GEMM); depthwise: dw_one.w
   int64_t panels_per_group = 0;
+  // With VNNI: the GEMM tiles' requantization constants, one record (kRequantRecordBytes) a
+  // panel (group-major, lane j = the panel's channel j), as the depthwise kernel's, and its flags.
+  std::shared_ptr<uint8_t> panel_records;
+  bool records_zero_point_added = false, records_shift_left = false;
   // Depthwise (qdepthwise_int8): one pixel a group, and several when C is at most half a
   // vector (used at stride 1; else dw_many.w is null).
   QDepthwiseLayout dw_layout;
@@ -155,11 +165,12 @@ void qdepthwise_int8(const QDepthwiseRows& r, int64_t row_begin, int64_t row_end
 const char* qgemm_int8_target();
 
 // Requantized output written by the micro-kernel itself (qgemm_int8_indirect_available() ISAs):
-// the 16 channels of the panel from `bias` etc. (arrays readable for 16 entries), `channels` of
-// them stored, row r at y + r * y_stride elements.
+// the 16 channels of the panel from `bias` (readable for 16 entries) and `records`, `channels`
+// of them stored, row r at y + r * y_stride elements.
 struct QGemmOutput {
   const int32_t* bias;
-  const int32_t *multiplier, *left, *right;
+  const uint8_t* records;  // the panels' requantization (QConvInt8Params::panel_records), NP of them
+  bool zero_point_added, shifts_left;
   int64_t channels;
   int32_t zero_point, lo, hi;
   void* y;

@@ -7,7 +7,13 @@
 //   DQ(x) -> AveragePool / GlobalAveragePool -> Q             Q*PoolNhwc between Transposes
 //   DQ(x) -> Sigmoid / Tanh / HardSwish / ... -> Q            QLookup (its input's Transpose sunk)
 //   DQ(x) -> MaxPool (2-D) -> Q, same parameters             MaxPoolNhwc on the int8 values, between Transposes
-//   DQ(x) -> MaxPool / Flatten / Reshape / Relu -> Q, same parameters: the op on the int8 values
+//   DQ(x) -> MaxPool / Flatten / Reshape / Transpose / Slice -> Q: the op on the int8 values,
+//     then, where Q's parameters differ from DQ's, a QLookup that requantizes (Q(DQ(v)) of
+//     every byte: the unfused graph's bytes exactly); MaxPool (not 2-D) with equal ones only
+//   DQ(x) -> Relu -> Q                                       Relu on the int8 values when the
+//     parameters are equal and the zero point 0 (max(x, 0) is then the same), else a QLookup
+//   DQ(a), DQ(b), ... -> Concat -> Q                         Concat on the int8 values, each
+//     input whose parameters differ from Q's requantized first by a QLookup
 //   QMul(x, QLookup(x)), the lookup read by nothing else      one QLookup, its table the two ops'
 //     composition (SiLU x * Sigmoid(x), HardSwish x * HardSigmoid(x) after the rules above)
 // Activations must be quantized per tensor; weights may be per channel (axis 0 of OIHW, or of
@@ -192,14 +198,22 @@ class FuseQdq final : public GraphPass {
     if (op == "Add" || op == "Mul") return fuse_binary(g, u, i, op == "Add" ? "QAdd" : "QMul");
     static const std::set<std::string> pools = {"AveragePool", "GlobalAveragePool"};
     static const std::set<std::string> lookups = {"Sigmoid", "Tanh", "HardSwish", "HardSigmoid", "LeakyRelu", "Elu"};
-    static const std::set<std::string> moves = {"MaxPool", "Flatten", "Reshape", "Relu"};
-    if (!pools.count(op) && !lookups.count(op) && !moves.count(op)) return false;
+    static const std::set<std::string> moves = {"MaxPool", "Flatten", "Reshape", "Transpose", "Slice"};
+    if (op == "Concat") return fuse_concat(g, u, i);
+    if (!pools.count(op) && !lookups.count(op) && !moves.count(op) && op != "Relu") return false;
     if (n.outputs.size() != 1) return false;
     auto x = dq_of(g, u, n.inputs[0]);
     auto q = x ? q_of(g, u, n.outputs[0]) : std::nullopt;
     if (!q) return false;
     const Node& qn = g.nodes[*q];
     const std::string y = qn.outputs[0];
+    const bool same = same_params(g, *x, qn);
+    if (op == "Relu" && same && constant_value(g, x->zero_point)->as_int(0) == 0) {
+      Node m = n;
+      m.inputs[0] = x->q, m.outputs[0] = y;
+      replace(g, {i, *q}, {m}, i);
+      return true;
+    }
     if (op == "MaxPool" && same_params(g, *x, qn) && max_pool_2d(n)) {  // in NHWC, on the int8 values
       const std::string t_in = names_->fresh(x->q + "/nhwc"), t_out = names_->fresh(y + "/nhwc");
       Node p = make("MaxPoolNhwc", {t_in}, {t_out}, n.name + "/int8", true);
@@ -209,13 +223,15 @@ class FuseQdq final : public GraphPass {
       return true;
     }
     if (moves.count(op)) {
-      if (!same_params(g, *x, qn)) return false;
+      if (op == "MaxPool" && !same) return false;
       Node m = n;
-      m.inputs[0] = x->q, m.outputs[0] = y;
-      replace(g, {i, *q}, {m}, i);
+      m.inputs[0] = x->q, m.outputs[0] = same ? y : names_->fresh(y + "/moved");
+      if (same) return replace(g, {i, *q}, {m}, i), true;
+      Node r = requantize(*x, m.outputs[0], qn, y, n.name);
+      replace(g, {i, *q}, {m, r}, i);
       return true;
     }
-    if (lookups.count(op)) {
+    if (lookups.count(op) || op == "Relu") {
       Node m = make("QLookup", {x->q, x->scale, x->zero_point, qn.inputs[1], qn.inputs[2]}, {y}, n.name + "/int8", true);
       for (const auto& [k, v] : n.attrs) m.attrs[k] = v;
       m.attrs["function"] = op;
@@ -230,6 +246,45 @@ class FuseQdq final : public GraphPass {
     for (const char* a : {"kernel_shape", "strides", "pads", "auto_pad", "count_include_pad"})
       if (n.has_attr(a)) p.attrs[a] = n.attrs.at(a);
     replace(g, {i, *q}, {transpose(x->q, t_in, {0, 2, 3, 1}), p, transpose(t_out, y, {0, 3, 1, 2})}, i);
+    return true;
+  }
+
+  // QLookup from int8 v (with x's quantization) to y (with Q node qn's): the requantization
+  // Q(DQ(v)), one table lookup a byte.
+  Node requantize(const Dq& x, const std::string& v, const Node& qn, const std::string& y, const std::string& base) const {
+    Node r = make("QLookup", {v, x.scale, x.zero_point, qn.inputs[1], qn.inputs[2]}, {y}, base + "/requantize", true);
+    r.attrs["function"] = std::string("Identity");
+    return r;
+  }
+
+  // DQ(a), DQ(b), ... -> Concat -> Q: Concat on the int8 values, the inputs quantized unlike
+  // the output requantized to its parameters first (ONNX Runtime's and edgekit's quantizers
+  // calibrate each input of a Concat on its own).
+  bool fuse_concat(Graph& g, const GraphUses& u, size_t i) {
+    const Node& n = g.nodes[i];
+    if (n.outputs.size() != 1 || n.inputs.empty()) return false;
+    std::vector<Dq> xs;
+    for (const std::string& v : n.inputs) {
+      auto x = dq_of(g, u, v);
+      if (!x) return false;
+      xs.push_back(*x);
+    }
+    auto q = q_of(g, u, n.outputs[0]);
+    if (!q) return false;
+    const Node& qn = g.nodes[*q];
+    Node c = n;
+    c.outputs[0] = qn.outputs[0];
+    std::vector<Node> repl;
+    for (size_t k = 0; k < xs.size(); ++k) {
+      if (same_params(g, xs[k], qn)) {
+        c.inputs[k] = xs[k].q;
+        continue;
+      }
+      c.inputs[k] = names_->fresh(xs[k].q + "/requantized");
+      repl.push_back(requantize(xs[k], xs[k].q, qn, c.inputs[k], n.name + "/" + std::to_string(k)));
+    }
+    repl.push_back(std::move(c));
+    replace(g, {i, *q}, std::move(repl), i);
     return true;
   }
 

@@ -12,6 +12,10 @@
 // readers outside and for graph outputs, which keep their names and layout). Edges between two
 // Transposes then cancel in merge_transposes (TFLite models, NHWC at heart, lose all of theirs),
 // and a Transpose that moves only unit dims becomes a Reshape (transpose_to_reshape).
+// A Transpose NHWC -> NCHW already in the graph (after fuse_qdq's int8 NHWC ops, or in an
+// imported NHWC model) seeds the region too: its output's NHWC value is its input, so the
+// int8 Concat, Slice, channel shuffle and QLookup (requantization) between int8 convolutions
+// run in NHWC as the float ones do.
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -64,18 +68,26 @@ Tensor permute_constant(const Tensor& c) {
 class LayoutNhwc final : public GraphPass {
  public:
   const char* name() const override { return "layout_nhwc"; }
-  std::vector<std::string> op_types() const override { return {"Conv", "MaxPool", "AveragePool", "GlobalAveragePool"}; }
+  std::vector<std::string> op_types() const override {
+    return {"Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "Transpose"};
+  }
 
   bool apply(Graph& g) override {
     StaticTypes types(g);
     GraphUses uses(g);
     std::set<std::string> nhwc_values;  // NCHW names of the values the region produces
-    std::vector<int> role(g.nodes.size(), 0);  // 1 anchor, 2 agnostic member, 3 channel shuffle
+    // 1 anchor, 2 agnostic member, 3 channel shuffle, 4 spatial reduction, 5 seed (a Transpose
+    // NHWC -> NCHW, left as it is)
+    std::vector<int> role(g.nodes.size(), 0);
     std::map<size_t, std::pair<int64_t, int64_t>> shuffle_groups;  // first Reshape of a shuffle -> groups, C
+    std::map<std::string, std::string> seeded;  // a seed's output -> its input (the NHWC value)
     for (size_t i = 0; i < g.nodes.size(); ++i) {
       const Node& n = g.nodes[i];
       if (role[i]) continue;  // the inner nodes of a shuffle, marked with its first
-      if (is_anchor(g, n, types)) {
+      if (is_to_nchw(n, types) && !nhwc_values.count(n.inputs[0])) {
+        role[i] = 5;
+        seeded[n.outputs[0]] = n.inputs[0];
+      } else if (is_anchor(g, n, types)) {
         role[i] = 1;
       } else if (auto shuffle = channel_shuffle(g, uses, types, i, nhwc_values)) {
         role[i] = role[shuffle->transpose] = role[shuffle->reshape] = 3;
@@ -92,7 +104,7 @@ class LayoutNhwc final : public GraphPass {
       }
       nhwc_values.insert(n.outputs[0]);
     }
-    if (std::find(role.begin(), role.end(), 1) == role.end()) return false;
+    if (std::none_of(role.begin(), role.end(), [](int r) { return r >= 1 && r <= 4; })) return false;
 
     std::map<std::string, std::string> to_nhwc;  // NCHW name -> its NHWC value
     std::vector<Node> added;
@@ -104,10 +116,10 @@ class LayoutNhwc final : public GraphPass {
       to_nhwc[v] = name;
       return name;
     };
-    for (const auto& v : nhwc_values) to_nhwc[v] = fresh_name(g, v + "_nhwc");
+    for (const auto& v : nhwc_values) to_nhwc[v] = seeded.count(v) ? seeded.at(v) : fresh_name(g, v + "_nhwc");
 
     for (size_t i = 0; i < g.nodes.size(); ++i) {
-      if (!role[i]) continue;
+      if (!role[i] || role[i] == 5) continue;
       Node& n = g.nodes[i];
       const Node before = n;
       if (role[i] == 1) {
@@ -165,7 +177,7 @@ class LayoutNhwc final : public GraphPass {
       bool outside = uses.is_graph_output(before.outputs[0]);
       auto readers = uses.consumers.find(before.outputs[0]);
       if (readers != uses.consumers.end())
-        for (size_t r : readers->second) outside = outside || !role[r];
+        for (size_t r : readers->second) outside = outside || !role[r] || role[r] == 5;
       if (outside) added.push_back(transpose(g, n.outputs[0], before.outputs[0], kToNchw, n.opset, n.name + "_to_nchw"));
     }
     for (auto& t : added) g.nodes.push_back(std::move(t));
@@ -185,6 +197,13 @@ class LayoutNhwc final : public GraphPass {
     t.outputs = {out};
     t.attrs["perm"] = std::vector<int64_t>(perm, perm + 4);
     return t;
+  }
+
+  // Transpose (0, 3, 1, 2) of a 4-D value.
+  static bool is_to_nchw(const Node& n, const StaticTypes& types) {
+    if (n.op_type != "Transpose" || !n.domain.empty() || n.inputs.size() != 1 || n.outputs.size() != 1) return false;
+    auto rank = types.rank(n.inputs[0]);
+    return rank && *rank == 4 && n.attr_ints("perm", {}) == std::vector<int64_t>(kToNchw, kToNchw + 4);
   }
 
   static bool is_f32_rank4(const StaticTypes& types, const std::string& v) {
@@ -291,7 +310,18 @@ class LayoutNhwc final : public GraphPass {
   std::map<std::string, std::string> renamed_;  // inner shuffle values: NCHW name -> NHWC value
 
   // Inputs of elementwise ops that are data (Clip's min/max are scalars; PRelu's slope is data).
-  static bool is_data_operand(const Node& n, size_t k) { return (n.op_type != "Clip" && n.op_type != "Slice") || k == 0; }
+  // (QLookup's quantization parameters and table are not.)
+  static bool is_data_operand(const Node& n, size_t k) {
+    return (n.op_type != "Clip" && n.op_type != "Slice" && n.op_type != "QLookup") || k == 0;
+  }
+
+  // com.edgekit:QLookup with constant parameters: a byte table, elementwise.
+  static bool is_lookup(const Graph& g, const Node& n) {
+    if (n.domain != kEdgekitDomain || n.op_type != "QLookup") return false;
+    for (size_t k = 1; k < n.inputs.size(); ++k)
+      if (!n.inputs[k].empty() && !constant_value(g, n.inputs[k])) return false;
+    return true;
+  }
 
   static int64_t normalized_axis(const Node& n) {
     const int64_t axis = n.attr_int("axis", 0);
@@ -300,10 +330,11 @@ class LayoutNhwc final : public GraphPass {
 
   // An op that computes the same in either layout, all of whose activations are in the region.
   static bool joins(const Graph& g, const Node& n, const StaticTypes& types, const std::set<std::string>& region) {
-    if (!n.domain.empty() || n.outputs.size() != 1 || n.inputs.empty()) return false;
+    const bool lookup = is_lookup(g, n);
+    if ((!n.domain.empty() && !lookup) || n.outputs.size() != 1 || n.inputs.empty()) return false;
     const bool concat = n.op_type == "Concat";
     if (n.op_type == "Slice") return slice_joins(g, n, types, region);
-    if (!concat && !agnostic_elementwise().count(n.op_type)) return false;
+    if (!concat && !lookup && !agnostic_elementwise().count(n.op_type)) return false;
     const ValueInfo* out = types.find(n.outputs[0]);
     if (!out || !out->shape_known || out->dims.size() != 4) return false;
     if (concat) {

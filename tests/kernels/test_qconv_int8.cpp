@@ -329,3 +329,34 @@ TEST(QConvInt8, DepthwiseWideRowsAndTallKernels) {
   EXPECT_FALSE(qconv_packed(p));
 }
 }  // namespace edgekit
+
+namespace edgekit {
+// The GEMM path's requantization (with VNNI in 64-bit lanes from the panels' records) against
+// the reference for every kind of multiplier: tiny (2^-23 and below: the zero point is not
+// folded into the rounding constant), the TFLite-typical range, [0.5, 1) (no rounding shift)
+// and above 1 (a left shift first); odd channel counts around the panel widths, groups, 1x1
+// in place, gathered and indirect taps, both dtypes, on every target.
+TEST(QConvInt8, GemmRequantizationOverEveryMultiplierRange) {
+  const MultiplierRange ranges[] = {{1e-9, 1e-7}, {1e-5, 2e-3}, {0.5, 0.99}, {1.2, 3.0}, {1e-9, 4.0}};
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(hwy::TargetName(target));
+    std::mt19937 rng(19);
+    for (const MultiplierRange& range : ranges)
+      for (int64_t out_c : {1, 15, 16, 17, 33, 48})
+        for (int64_t kernel : {1, 3}) {
+          Case c;
+          c.s.nhwc = true, c.s.batch = 1, c.s.in_h = 4, c.s.in_w = 5, c.s.in_c = kernel == 1 ? 8 : 6;
+          c.s.group = out_c % 3 == 0 ? 3 : 1;
+          c.s.in_c *= c.s.group, c.s.out_c = out_c;
+          c.s.kernel_h = c.s.kernel_w = kernel, c.s.pad_top = c.s.pad_left = kernel / 2;
+          c.s.out_h = c.s.in_h, c.s.out_w = c.s.in_w;
+          c.x_dtype = out_c % 2 ? DType::i8 : DType::u8;
+          if (c.x_dtype == DType::i8) check_case<int8_t>(c, rng, nullptr, range);
+          else check_case<uint8_t>(c, rng, nullptr, range);
+          ASSERT_FALSE(HasFatalFailure()) << "multipliers " << range.lo << ".." << range.hi << " M " << out_c;
+        }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+}  // namespace edgekit

@@ -2,6 +2,9 @@
 // Concat, Split, Slice, Expand, Tile, Constant, ConstantOfShape, DepthToSpace, SpaceToDepth.
 #include <numeric>
 #include <random>
+
+#include "hwy/targets.h"
+
 #include "elementwise_test_util.h"
 
 namespace edgekit::test {
@@ -325,5 +328,33 @@ TEST(Transpose, EveryPermutationMatchesElementwiseCopy) {
     } while (std::next_permutation(perm.begin(), perm.end()));
   }
   EXPECT_EQ(cases, (1 + 2 + 6 + 24 + 120) * 3 * 3);
+}
+
+// The interleaving path ([outer][A][B] -> [outer][B][A], A <= 4: RGB to NHWC, a channel
+// shuffle's halves) on every SIMD target, f32 and 8-bit: rows shorter than a vector, one
+// vector, a vector and a tail (the last vector overlapping the one before) and long rows.
+TEST(Transpose, InterleavingPathOnEveryTarget) {
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(hwy::TargetName(target));
+    for (DType dt : {DType::f32, DType::u8, DType::i8})
+      for (int64_t a = 1; a <= 4; ++a)
+        for (int64_t b : {1, 7, 15, 16, 17, 31, 58, 64, 65, 100, 1000}) {
+          Tensor x(dt, {3, a, b});
+          for (int64_t i = 0; i < x.numel(); ++i) {
+            if (dt == DType::f32) x.data<float>()[i] = float(i);
+            else static_cast<uint8_t*>(x.raw())[i] = uint8_t(i * 7 + i / 256);
+          }
+          Node n = make_node("Transpose", 1, 1, 13);
+          n.attrs["perm"] = I{0, 2, 1};
+          const Tensor y = run_node(n, {x})[0];
+          for (int64_t o = 0; o < 3; ++o)
+            for (int64_t j = 0; j < b; ++j)
+              for (int64_t k = 0; k < a; ++k)
+                ASSERT_EQ(y.as_double((o * b + j) * a + k), x.as_double((o * a + k) * b + j))
+                    << dtype_name(dt) << " A " << a << " B " << b;
+        }
+  }
+  hwy::SetSupportedTargetsForTest(0);
 }
 }  // namespace edgekit::test

@@ -2,6 +2,8 @@
 // same graph at level 0 (ONNX's reference QuantizeLinear / DequantizeLinear around float ops):
 // the int8 ops agree within one output step, and the Transposes between NHWC int8 ops go.
 // QMul(x, QLookup(x)) as one QLookup: the same bytes as the two int8 ops, on every input byte.
+// Data movement (Concat, Slice, Transpose, Reshape, the channel shuffle) on int8 values, in NHWC
+// between int8 convolutions.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -279,6 +281,100 @@ TEST(FuseQdq, LongGraphOptimisesInLinearTime) {
   EXPECT_EQ(count_ops(g, "QMul", kEdgekitDomain), 0);
   EXPECT_EQ(count_ops(g, "Transpose"), 2);
   EXPECT_LT(seconds, 30.0);
+}
+
+// Concat, Slice, Transpose, Reshape and Relu between QDQ pairs run on the int8 values, those
+// whose output is quantized unlike their input followed by (Concat: preceded by) a requantizing
+// QLookup, Relu with a non-zero zero point as a QLookup: no float op is left, and the output's
+// bytes are the unfused graph's exactly (the data movement is exact, the lookups are Q(DQ(v))).
+TEST(FuseQdq, DataMovementOnInt8ValuesGivesTheUnfusedBytes) {
+  QdqBuilder b;
+  b.g.inputs.push_back({"a", DType::f32, {2, 3, 4, 5}, {}});
+  b.g.inputs.push_back({"b", DType::f32, {2, 5, 4, 5}, {}});
+  b.g.add_node("Identity", {"a"}, {"a0/float"}, "in_a");
+  b.g.add_node("Identity", {"b"}, {"b0/float"}, "in_b");
+  b.qdq("a0", 3.f / 127, 5);
+  b.qdq("b0", 2.f / 127, -7);
+  Node& cat = b.g.add_node("Concat", {"a0", "b0"}, {"cat/float"}, "concat");
+  cat.attrs["axis"] = int64_t(1);
+  b.qdq("cat", 2.5f / 127, 3);  // unlike both inputs
+  b.g.initializers["starts"] = Tensor::from<int64_t>({1}, {1});
+  b.g.initializers["ends"] = Tensor::from<int64_t>({7}, {1});
+  b.g.initializers["axes"] = Tensor::from<int64_t>({1}, {1});
+  b.g.add_node("Slice", {"cat", "starts", "ends", "axes"}, {"sl/float"}, "slice");
+  b.qdq("sl", 2.f / 127, 3);  // a new scale
+  Node& t = b.g.add_node("Transpose", {"sl"}, {"t/float"}, "transpose");
+  t.attrs["perm"] = std::vector<int64_t>{0, 2, 3, 1};
+  b.qdq("t", 2.f / 127, 3);  // the same parameters
+  b.g.initializers["shape"] = Tensor::from<int64_t>({2, 20, 6}, {3});
+  b.g.add_node("Reshape", {"t", "shape"}, {"r/float"}, "reshape");
+  b.qdq("r", 1.5f / 127, 3);
+  b.g.add_node("Relu", {"r"}, {"y/float"}, "relu");
+  b.qdq("y", 1.5f / 127, 3);  // equal parameters, zero point not 0: max(x, 0) would be wrong
+  b.g.outputs.push_back({"y", DType::f32, {2, 20, 6}, {}});
+  for (int level : {2, 3}) {
+    SCOPED_TRACE(level);
+    Graph opt = b.g;
+    optimize_graph(opt, level);
+    for (const char* op : {"Concat", "Slice", "Transpose", "Reshape"}) EXPECT_EQ(count_ops(opt, op), 1) << op;
+    EXPECT_EQ(count_ops(opt, "Relu"), 0);
+    EXPECT_EQ(count_ops(opt, "DequantizeLinear"), 1);  // the output's
+    EXPECT_EQ(count_ops(opt, "QuantizeLinear"), 2);    // the inputs'
+    EXPECT_EQ(count_ops(opt, "QLookup", kEdgekitDomain), 5);  // both Concat inputs, Slice, Reshape, Relu
+    for (uint32_t seed : {1u, 2u, 3u}) {
+      Session unfused(Graph(b.g), {.threads = 1, .opt_level = 0}), fused(Graph(b.g), {.threads = 1, .opt_level = level});
+      auto feeds = random_feeds(b.g, seed);
+      const Tensor want = unfused.run(feeds).at(0), got = fused.run(feeds).at(0);
+      ASSERT_EQ(want.shape(), got.shape());
+      EXPECT_EQ(0, std::memcmp(want.raw(), got.raw(), want.nbytes()));
+    }
+  }
+}
+
+// ShuffleNet's unit between int8 convolutions: two branches joined (each branch quantized on
+// its own), the channel shuffle (Reshape, Transpose, Reshape), split in two by Slices, each
+// half into a convolution. All of it runs in NHWC: the only Transposes left convert the graph
+// input and output.
+TEST(FuseQdq, ChannelShuffleBetweenInt8ConvolutionsRunsInNhwc) {
+  QdqBuilder b;
+  b.input_conv({1, 4, 6, 7}, 8);
+  b.conv("c", b.weight("wa", {6, 8, 1, 1}, 2, 0.3f), "ba", false);
+  b.qdq("ba", 6.f / 127, -3);
+  b.conv("c", b.weight("wb", {6, 8, 3, 3}, 3, 0.2f), "bb", true);
+  b.qdq("bb", 9.f / 127, 4);
+  Node& cat = b.g.add_node("Concat", {"ba", "bb"}, {"cat/float"}, "concat");
+  cat.attrs["axis"] = int64_t(1);
+  b.qdq("cat", 9.f / 127, 4);
+  b.g.initializers["split_shape"] = Tensor::from<int64_t>({1, 2, 6, 6, 7}, {5});
+  b.g.add_node("Reshape", {"cat", "split_shape"}, {"r1/float"}, "reshape1");
+  b.qdq("r1", 9.f / 127, 4);
+  Node& t = b.g.add_node("Transpose", {"r1"}, {"t/float"}, "shuffle");
+  t.attrs["perm"] = std::vector<int64_t>{0, 2, 1, 3, 4};
+  b.qdq("t", 9.f / 127, 4);
+  b.g.initializers["join_shape"] = Tensor::from<int64_t>({1, 12, 6, 7}, {4});
+  b.g.add_node("Reshape", {"t", "join_shape"}, {"sh/float"}, "reshape2");
+  b.qdq("sh", 9.f / 127, 4);
+  for (int half = 0; half < 2; ++half) {
+    const std::string h = std::to_string(half);
+    b.g.initializers["starts" + h] = Tensor::from<int64_t>({6 * half}, {1});
+    b.g.initializers["ends" + h] = Tensor::from<int64_t>({6 * half + 6}, {1});
+    b.g.initializers["axes" + h] = Tensor::from<int64_t>({1}, {1});
+    b.g.add_node("Slice", {"sh", "starts" + h, "ends" + h, "axes" + h}, {"half" + h + "/float"}, "slice" + h);
+    b.qdq("half" + h, half ? 9.f / 127 : 7.f / 127, half ? 4 : 1);
+    b.conv("half" + h, b.weight("wz" + h, {3, 6, 3, 3}, 4 + uint32_t(half), 0.2f), "z" + h, true);
+    b.qdq("z" + h, 16.f / 127, 0);
+  }
+  Node& out = b.g.add_node("Concat", {"z0", "z1"}, {"z/float"}, "join");
+  out.attrs["axis"] = int64_t(1);
+  b.qdq("z", 16.f / 127, 0);
+  b.g.outputs.push_back({"z", DType::f32, {1, 6, 6, 7}, {}});
+  Graph opt = b.g;
+  optimize_graph(opt, 3);
+  EXPECT_EQ(count_ops(opt, "QLinearConvNhwc", kEdgekitDomain), 5);
+  EXPECT_EQ(count_ops(opt, "Transpose"), 3);  // the graph input's, the output's and the shuffle's (in NHWC)
+  EXPECT_EQ(count_ops(opt, "DequantizeLinear"), 1);
+  EXPECT_EQ(count_ops(opt, "Concat"), 2);
+  expect_within_one_step(b.g, 16.f / 127);
 }
 
 }  // namespace

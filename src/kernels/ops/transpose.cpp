@@ -82,9 +82,15 @@ class Transpose final : public OpKernel {
     for (size_t i = first + 2; i < r; ++i) inner *= dims[i];
     const int64_t A = dims[first], B = dims[first + 1];
     const size_t elem = dtype_size(x.dtype()) * size_t(inner);
-    if (inner == 1 && A <= 4 && x.dtype() == DType::f32) {  // an RGB image to NHWC
+    if (inner == 1 && A <= 4 && x.dtype() == DType::f32) {  // an RGB image to NHWC, a channel shuffle
       for (int64_t o = 0; o < outer; ++o)
         interleave_channels_f32(x.data<float>() + o * A * B, A, B, y.data<float>() + o * A * B);
+      return true;
+    }
+    if (inner == 1 && A <= 4 && dtype_size(x.dtype()) == 1) {  // the same on int8 values
+      const uint8_t* src = static_cast<const uint8_t*>(x.raw());
+      uint8_t* dst = static_cast<uint8_t*>(y.raw());
+      for (int64_t o = 0; o < outer; ++o) interleave_channels_u8(src + o * A * B, A, B, dst + o * A * B);
       return true;
     }
     switch (inner == 1 ? dtype_size(x.dtype()) : 0) {

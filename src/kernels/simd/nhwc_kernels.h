@@ -109,7 +109,8 @@ void avg_pool_f32(const PoolRun& run);
 void channel_sum_f32(const float* x, int64_t pixels, int64_t channels, float* y);
 
 // y[p][c] = x[c][p] for c < channels (1..4), p < pixels: an NCHW image with few channels
-// (RGB) to NHWC, with interleaving stores.
+// (RGB) to NHWC, or a channel shuffle's two halves interleaved, with interleaving stores.
 void interleave_channels_f32(const float* x, int64_t channels, int64_t pixels, float* y);
+void interleave_channels_u8(const uint8_t* x, int64_t channels, int64_t pixels, uint8_t* y);
 
 }  // namespace edgekit

@@ -13,6 +13,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "kernels/simd/requantize-inl.h"
+#include "kernels/simd/requantize_lanes-inl.h"
 
 #include <algorithm>
 #include <cstring>
@@ -41,9 +42,8 @@ constexpr bool kVnni = false;
 // repeat row 0; their weights are zero).
 constexpr int64_t kMaxRowQuads = 4;  // kernels up to 16 rows
 
-// Row `row` of a block's constants from its (int32) lane `lane` on (QDepthwisePacked::constants).
 HWY_INLINE const uint8_t* const_row(const uint8_t* block, int64_t lane, QDepthwiseRow row) {
-  return block + ((lane / 16) * kQdwRows + row) * kQdwRowBytes + lane % 16 * 4;
+  return requant_row(block, lane, row);
 }
 
 #if HWY_TARGET != HWY_SCALAR
@@ -118,43 +118,6 @@ struct Consts {
   bool shifts_left, y_signed;
 };
 
-#if HWY_TARGET <= HWY_AVX3 && HWY_ARCH_X86
-// Lanes 2k of lo and 2k of hi as lanes 2k and 2k + 1 (vpermt2d).
-HWY_INLINE hn::Vec512<int32_t> interleave_even(hn::Vec512<int32_t> lo, hn::Vec512<int32_t> hi) {
-  const __m512i index = _mm512_setr_epi32(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
-  return hn::Vec512<int32_t>{_mm512_permutex2var_epi32(lo.raw, index, hi.raw)};
-}
-HWY_INLINE hn::Vec256<int32_t> interleave_even(hn::Vec256<int32_t> lo, hn::Vec256<int32_t> hi) {
-  return hn::Vec256<int32_t>{_mm256_permutex2var_epi32(lo.raw, _mm256_setr_epi32(0, 8, 2, 10, 4, 12, 6, 14), hi.raw)};
-}
-HWY_INLINE hn::Vec128<int32_t> interleave_even(hn::Vec128<int32_t> lo, hn::Vec128<int32_t> hi) {
-  return hn::Vec128<int32_t>{_mm_permutex2var_epi32(lo.raw, _mm_setr_epi32(0, 4, 2, 6), hi.raw)};
-}
-
-// MultiplyByQuantizedMultiplier (+ the zero point) of the int32 lanes of x in 64-bit lanes
-// (QDepthwisePacked::constants): the even lanes, and the odd ones swapped down, multiplied,
-// rounded and shifted once, put back together. Shuffles rather than shifts where there is a
-// choice: 512-bit shifts and multiplies share one port.
-template <class D32>
-HWY_INLINE hn::Vec<D32> requantize_lanes(D32 d32, hn::Vec<D32> x, const uint8_t* block, int64_t lane) {
-  const hn::Repartition<int64_t, D32> d64;
-  auto row32 = [&](QDepthwiseRow row) HWY_ATTR {
-    return hn::Load(d32, reinterpret_cast<const int32_t*>(const_row(block, lane, row)));
-  };
-  auto row64 = [&](QDepthwiseRow row) HWY_ATTR {  // lane is a multiple of 16 here
-    return hn::Load(d64, reinterpret_cast<const int64_t*>(const_row(block, lane, row)));
-  };
-  const auto two31 = hn::Set(d64, int64_t(1) << 31);
-  auto round = [&](decltype(hn::MulEven(x, x)) p, QDepthwiseRow add, QDepthwiseRow limit, QDepthwiseRow shift)
-                   HWY_ATTR {
-    const auto t = hn::Add(p, row64(add));
-    return hn::BitCast(d32, hn::IfThenElse(hn::Lt(p, row64(limit)), hn::Sub(t, two31), t) >> row64(shift));
-  };
-  const auto even = round(hn::MulEven(x, row32(kQdwMultiplier)), kQdwAddEven, kQdwLimitEven, kQdwShiftEven);
-  const auto odd = round(hn::MulEven(hn::Shuffle2301(x), row32(kQdwMultiplierOdd)), kQdwAddOdd, kQdwLimitOdd, kQdwShiftOdd);
-  return interleave_even(even, odd);
-}
-#endif
 
 template <class DU8>
 using Sums = hn::Vec<hn::Repartition<int32_t, DU8>>;
@@ -206,16 +169,12 @@ EK_QDW_ATTR HWY_INLINE void accumulate(DU8 du8, Acc<DU8>& acc, hn::Vec<DU8> x0, 
 // MultiplyByQuantizedMultiplier + the zero point of the sums of lanes [lane, lane + Lanes(d32)).
 template <class D32>
 HWY_INLINE hn::Vec<D32> requantize(D32 d32, hn::Vec<D32> x, const Consts& k, const uint8_t* block, int64_t lane) {
+#if HWY_TARGET <= HWY_AVX3 && HWY_ARCH_X86
+  return hn::Add(RequantLanes<D32>(d32, block, lane).apply(d32, x, k.shifts_left), hn::Set(d32, k.zero_point));
+#else
   auto row = [&](QDepthwiseRow r) HWY_ATTR {
     return hn::Load(d32, reinterpret_cast<const int32_t*>(const_row(block, lane, r)));
   };
-#if HWY_TARGET <= HWY_AVX3 && HWY_ARCH_X86
-  if (k.shifts_left) {
-    const hn::RebindToUnsigned<decltype(d32)> du32;
-    x = hn::BitCast(d32, hn::BitCast(du32, x) << hn::BitCast(du32, row(kQdwLeft)));
-  }
-  return hn::Add(requantize_lanes(d32, x, block, lane), hn::Set(d32, k.zero_point));
-#else
   return hn::Add(requant_multiply(d32, x, row(kQdwMultiplier), row(kQdwLeft), row(kQdwRight)), hn::Set(d32, k.zero_point));
 #endif
 }

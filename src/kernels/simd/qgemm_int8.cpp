@@ -12,6 +12,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "kernels/simd/requantize-inl.h"
+#include "kernels/simd/requantize_lanes-inl.h"
 
 #include <algorithm>
 #include <cstring>
@@ -31,14 +32,16 @@ constexpr int64_t kP = kQGemmPanel;
 // Highway 1.0.3's AVX3_DL target string lacks avx512vnni (it names the VEX avxvnni), so the
 // function adds it; it is not inlined into callers compiled without it.
 // The sums of MR rows, requantized in registers and stored as int8/uint8 (QGemmOutput).
+// The rounding in 64-bit lanes (requantize_lanes-inl.h) from the panel's record: about half
+// the operations of requant_multiply's two 32-bit steps, which bound tiles of small K.
 template <int MR, class V>
 HWY_INLINE void store_requantized(const QGemmOutput& o, V* acc) {
   const hn::ScalableTag<int32_t> d32;
-  const auto bias = hn::LoadU(d32, o.bias), m = hn::LoadU(d32, o.multiplier);
-  const auto left = hn::LoadU(d32, o.left), right = hn::LoadU(d32, o.right);
-  const auto zp = hn::Set(d32, o.zero_point), lo = hn::Set(d32, o.lo), hi = hn::Set(d32, o.hi);
+  const auto bias = hn::LoadU(d32, o.bias);
+  const RequantLanes<decltype(d32)> k(d32, o.records, 0);
+  const auto zp = hn::Set(d32, o.zero_point_added ? 0 : o.zero_point), lo = hn::Set(d32, o.lo), hi = hn::Set(d32, o.hi);
   for (int r = 0; r < MR; ++r) {
-    auto v = requant_multiply(d32, hn::Add(acc[r], bias), m, left, right);
+    auto v = k.apply(d32, hn::Add(acc[r], bias), o.shifts_left);
     v = hn::Min(hn::Max(hn::Add(v, zp), lo), hi);
     auto store = [&](auto* y) {
       using T = std::remove_pointer_t<decltype(y)>;
@@ -70,7 +73,7 @@ HWY_INLINE void store_panels(const QGemmTile& t, const QGemmOutput* out, V (*acc
       continue;
     }
     QGemmOutput o = *out;
-    o.bias += p * kP, o.multiplier += p * kP, o.left += p * kP, o.right += p * kP;
+    o.bias += p * kP, o.records += p * kRequantRecordBytes;
     o.channels = std::min<int64_t>(kP, out->channels - p * kP);
     o.y = static_cast<uint8_t*>(out->y) + p * kP;  // one byte an element
     store_requantized<MR>(o, acc[p]);

@@ -1,5 +1,5 @@
 // 8-bit pooling (kernels/qpool_int8.h): channels are innermost in NHWC, so both kernels run
-// along them a vector at a time (full vectors, then 16 lanes, then one element), the
+// along them a vector at a time (full vectors, then 32, 16 and 8 lanes, then one element), the
 // max on the 8-bit lanes themselves, the sums widened to int32 lanes.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/simd/qpool_int8.cpp"
@@ -46,7 +46,9 @@ HWY_INLINE int64_t max_channels(D d, const QMaxPoolRows& p, const T* x, const Wi
 template <class T>
 HWY_INLINE void max_pool(const QMaxPoolRows& p, int64_t row_begin, int64_t row_end) {
   const hn::ScalableTag<T> d;
+  const hn::CappedTag<T, 32> d32;
   const hn::CappedTag<T, 16> d16;
+  const hn::CappedTag<T, 8> d8;
   for (int64_t r = row_begin; r < row_end; ++r) {
     const int64_t n = r / p.out_h, oh = r % p.out_h;
     const T* x = static_cast<const T*>(p.x) + n * p.in_h * p.in_w * p.channels;
@@ -58,7 +60,9 @@ HWY_INLINE void max_pool(const QMaxPoolRows& p, int64_t row_begin, int64_t row_e
       w.iw0 = ow * p.stride_w - p.pad_left;
       inside(w.iw0, p.dilation_w, p.kernel_w, p.in_w, &w.kw0, &w.kw1);
       int64_t c = max_channels(d, p, x, w, y, 0);
+      c = max_channels(d32, p, x, w, y, c);  // the rest in halves: 24 channels are 16 + 8
       c = max_channels(d16, p, x, w, y, c);
+      c = max_channels(d8, p, x, w, y, c);
       for (; c < p.channels; ++c) {
         T m = std::numeric_limits<T>::min();
         for (int64_t kh = w.kh0; kh < w.kh1; ++kh)

@@ -1,0 +1,89 @@
+// MultiplyByQuantizedMultiplier in 64-bit lanes with both of TFLite's rounding steps as one
+// shift, from per-lane constants in records of 16 lanes (kernels/qconv_int8.h's
+// QDepthwiseRow rows; written by pack_requant_lane): the int8 depthwise kernel's and, with
+// VNNI, the GEMM micro-kernel's requantization. AVX-512 only (64-bit variable shifts, vpermt2d);
+// included once per target, as Highway's -inl.h headers are.
+//   (x m + add - (x m < limit ? 2^31 : 0)) >> shift,  add = 2^30 + 2^(30+e) [+ zp_y 2^(31+e)],
+//   limit = -2^30 (e > 0; else never), shift = 31 + e
+// for the even lanes and for the odd ones swapped down, put back together. Shuffles rather than
+// shifts where there is a choice: 512-bit shifts and multiplies share one port.
+#if defined(EDGEKIT_KERNELS_SIMD_REQUANTIZE_LANES_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef EDGEKIT_KERNELS_SIMD_REQUANTIZE_LANES_INL_H_
+#undef EDGEKIT_KERNELS_SIMD_REQUANTIZE_LANES_INL_H_
+#else
+#define EDGEKIT_KERNELS_SIMD_REQUANTIZE_LANES_INL_H_
+#endif
+
+#include "hwy/highway.h"
+#include "kernels/qconv_int8.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace edgekit {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Row `row` of a block of records from its (int32) lane `lane` on.
+HWY_INLINE const uint8_t* requant_row(const uint8_t* block, int64_t lane, QDepthwiseRow row) {
+  return block + ((lane / 16) * kQdwRows + row) * kQdwRowBytes + lane % 16 * 4;
+}
+
+#if HWY_TARGET <= HWY_AVX3 && HWY_ARCH_X86
+// Lanes 2k of lo and 2k of hi as lanes 2k and 2k + 1 (vpermt2d).
+HWY_INLINE hn::Vec512<int32_t> interleave_even(hn::Vec512<int32_t> lo, hn::Vec512<int32_t> hi) {
+  const __m512i index = _mm512_setr_epi32(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
+  return hn::Vec512<int32_t>{_mm512_permutex2var_epi32(lo.raw, index, hi.raw)};
+}
+HWY_INLINE hn::Vec256<int32_t> interleave_even(hn::Vec256<int32_t> lo, hn::Vec256<int32_t> hi) {
+  return hn::Vec256<int32_t>{_mm256_permutex2var_epi32(lo.raw, _mm256_setr_epi32(0, 8, 2, 10, 4, 12, 6, 14), hi.raw)};
+}
+HWY_INLINE hn::Vec128<int32_t> interleave_even(hn::Vec128<int32_t> lo, hn::Vec128<int32_t> hi) {
+  return hn::Vec128<int32_t>{_mm_permutex2var_epi32(lo.raw, _mm_setr_epi32(0, 4, 2, 6), hi.raw)};
+}
+
+// The constants of lanes [lane, lane + Lanes(d32)), loaded once (kept in registers over the
+// rows of a tile: through memory, every byte store would make the compiler reload them).
+template <class D32>
+struct RequantLanes {
+  using V = hn::Vec<D32>;
+  using V64 = hn::Vec<hn::Repartition<int64_t, D32>>;
+  V multiplier, multiplier_odd, left;
+  V64 add_even, add_odd, limit_even, limit_odd, shift_even, shift_odd;
+
+  HWY_INLINE RequantLanes(D32 d32, const uint8_t* block, int64_t lane) {
+    const hn::Repartition<int64_t, D32> d64;
+    auto row32 = [&](QDepthwiseRow row) HWY_ATTR {
+      return hn::Load(d32, reinterpret_cast<const int32_t*>(requant_row(block, lane, row)));
+    };
+    auto row64 = [&](QDepthwiseRow row) HWY_ATTR {
+      return hn::Load(d64, reinterpret_cast<const int64_t*>(requant_row(block, lane, row)));
+    };
+    multiplier = row32(kQdwMultiplier), multiplier_odd = row32(kQdwMultiplierOdd), left = row32(kQdwLeft);
+    add_even = row64(kQdwAddEven), add_odd = row64(kQdwAddOdd);
+    limit_even = row64(kQdwLimitEven), limit_odd = row64(kQdwLimitOdd);
+    shift_even = row64(kQdwShiftEven), shift_odd = row64(kQdwShiftOdd);
+  }
+
+  // x << left (shifts_left: some multiplier > 1), then the multiply and both roundings.
+  HWY_INLINE V apply(D32 d32, V x, bool shifts_left) const {
+    const hn::Repartition<int64_t, D32> d64;
+    if (shifts_left) {
+      const hn::RebindToUnsigned<decltype(d32)> du32;
+      x = hn::BitCast(d32, hn::BitCast(du32, x) << hn::BitCast(du32, left));
+    }
+    const auto two31 = hn::Set(d64, int64_t(1) << 31);
+    auto round = [&](V64 p, V64 add, V64 limit, V64 shift) HWY_ATTR {
+      const auto t = hn::Add(p, add);
+      return hn::BitCast(d32, hn::IfThenElse(hn::Lt(p, limit), hn::Sub(t, two31), t) >> shift);
+    };
+    const auto even = round(hn::MulEven(x, multiplier), add_even, limit_even, shift_even);
+    const auto odd = round(hn::MulEven(hn::Shuffle2301(x), multiplier_odd), add_odd, limit_odd, shift_odd);
+    return interleave_even(even, odd);
+  }
+};
+#endif
+
+}  // namespace HWY_NAMESPACE
+}  // namespace edgekit
+HWY_AFTER_NAMESPACE();
+
+#endif  // EDGEKIT_KERNELS_SIMD_REQUANTIZE_LANES_INL_H_ toggle

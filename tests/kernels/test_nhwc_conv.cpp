@@ -187,6 +187,12 @@ TEST(NhwcConv, EveryCompiledIsaMatches) {
                               ConvCase{2, 37, 37, 7, 7, 5, 5, 1, 1, 37, 2, 2, 2, 2, true, true, "SiLU"},
                               ConvCase{2, 40, 40, 9, 10, 3, 3, 2, 1, 40, 1, 0, 1, 1, false, false, "Clip"},
                               ConvCase{1, 20, 20, 28, 28, 5, 5, 1, 1, 20, 2, 2, 2, 2, true, false, "HardSwish"},
+                              // 3x3 rows skipping their padding in the kernel: rows of 4-7
+                              // pixels, TF's SAME at stride 2 (nothing left, one right), a
+                              // residual and a masked block, two images
+                              ConvCase{2, 33, 33, 7, 7, 3, 3, 1, 1, 33, 1, 1, 1, 1, true, true, "HardSwish"},
+                              ConvCase{1, 48, 48, 12, 12, 3, 3, 2, 1, 48, 0, 0, 1, 1, false, false, "SiLU"},
+                              ConvCase{1, 16, 16, 3, 9, 3, 3, 1, 1, 16, 2, 1, 0, 1, true, false, "Relu"},
                               ConvCase{1, 9, 19, 4, 6, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, false, "Tanh"},
                               ConvCase{1, 9, 19, 4, 6, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, false, "HardSigmoid"}}) {
       check_case(c, rng, 1);

@@ -398,23 +398,32 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_
     return g.x + ((img * g.in_h + iy0) * g.in_w - g.pad_left) * XC;
   };
 
-  // 3x3, kCount adjacent pixels of one output row, stride kS: pixel i's tap kx reads input
-  // column kS * i + kx of the window rows, so each input vector is loaded once for the up to
-  // three multiply-adds that use it (30 loads for 8 pixels at stride 1, not 72), and one
-  // pointer walks each row instead of one a pixel.
-  auto row_group = [&](int64_t p, const float* corner, auto count, auto stride) HWY_ATTR_INLINE {
+  // 3x3, kCount adjacent pixels of output row r from column ox, stride kS: pixel i's tap kx
+  // reads input column kS * i + kx of the window rows, so each input vector is loaded once for
+  // the up to three multiply-adds that use it (30 loads for 8 pixels at stride 1, not 72), and
+  // one pointer walks each row instead of one a pixel. Padding costs nothing: kernel rows
+  // outside the image are skipped, and so are the first column (`left`: the window starts one
+  // column before the image) and the last (`right`: it ends one after).
+  auto row_group = [&](int64_t p, int64_t r, int64_t ox, bool left, bool right, auto count, auto stride)
+                       HWY_ATTR_INLINE {
     constexpr int64_t kCount = decltype(count)::value, kS = decltype(stride)::value;
     constexpr int64_t kCols = (kCount - 1) * kS + 3;
+    const int64_t img = r / g.out_h, iy0 = (r % g.out_h) * g.stride_h - g.pad_top;
+    const float* image = g.x + img * g.in_h * g.in_w * XC + xc0;
     V a[kCount];
     for (int64_t i = 0; i < kCount; ++i) a[i] = bias;
     for (int64_t ky = 0; ky < 3; ++ky) {
-      const float* q = corner + offset(ky * 3);
+      const int64_t iy = iy0 + ky * g.dilation_h;
+      if (iy < 0 || iy >= g.in_h) continue;  // zero padding
+      const float* q = image + (iy * g.in_w + ox * kS - g.pad_left + (left ? 1 : 0)) * XC;
 #pragma GCC unroll 32
-      for (int64_t j = 0; j < kCols; ++j, q += XC) {
+      for (int64_t j = 0; j < kCols; ++j) {
+        if ((j == 0 && left) || (j == kCols - 1 && right)) continue;
         // Keeps q a walking pointer: GCC otherwise precomputes every column's offset once
         // and, out of registers, reads it from the stack before each load.
         asm("" : "+r"(q));
         const V v = load(q);
+        q += XC;
 #pragma GCC unroll 3
         for (int64_t kx = 0; kx < 3; ++kx)
           if (j >= kx && (j - kx) % kS == 0 && (j - kx) / kS < kCount)
@@ -423,22 +432,30 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_
     }
     finish(p, a, count);
   };
-  // Rows of at least eight pixels, undilated, stride 1 or 2, one pixel a vector: by rows, in
-  // groups inside the row; the row's last pixels as a group ending at its end (recomputing a
-  // few, the same values).
+  // 3x3 rows of 4 or at least 7 pixels (5 and 6 would recompute a third of theirs; the groups
+  // across rows of the copied image do better), undilated across, stride 1 or 2, one pixel a vector,
+  // padded by at most one column each side (or copied inside its border): by rows, in groups
+  // inside the row; the row's last pixels as a group ending at its end (recomputing a few, the
+  // same values).
   if constexpr (kTaps == 9) {
-    if (interior && P == 1 && out_w >= kDepthwisePixels && g.dilation_w == 1 && (g.stride_w == 1 || g.stride_w == 2)) {
+    const int64_t over = (g.out_w - 1) * g.stride_w - g.pad_left + 2 - (g.in_w - 1);  // columns past the right edge
+    if (P == 1 && (out_w >= 7 || out_w == 4) && g.dilation_w == 1 && (g.stride_w == 1 || g.stride_w == 2) &&
+        g.pad_left <= 1 && over <= 1) {
       auto rows_by = [&](auto stride) HWY_ATTR_INLINE {
+        auto at = [&](int64_t r, int64_t ox, auto count) HWY_ATTR_INLINE {
+          constexpr int64_t kCount = decltype(count)::value;
+          row_group(r * out_w + ox, r, ox, ox == 0 && g.pad_left == 1, ox + kCount == out_w && over == 1, count, stride);
+        };
         for (int64_t r = row_begin; r < row_end; ++r) {
-          const float* row = row_corner(r);
-          const int64_t p_row = r * out_w;
           int64_t ox = 0;
-          for (; ox + kDepthwisePixels <= out_w; ox += kDepthwisePixels) row_group(p_row + ox, row + ox * step, Group(), stride);
+          if (out_w >= kDepthwisePixels)
+            for (; ox + kDepthwisePixels <= out_w; ox += kDepthwisePixels) at(r, ox, Group());
+          for (; ox + 4 <= out_w; ox += 4) at(r, ox, Four());  // rows of 4 to 7
           if (ox == out_w) continue;
-          if (out_w - ox <= 4)
-            row_group(p_row + out_w - 4, row + (out_w - 4) * step, Four(), stride);
+          if (out_w - ox <= 4 || out_w < kDepthwisePixels)
+            at(r, out_w - 4, Four());
           else
-            row_group(p_row + out_w - kDepthwisePixels, row + (out_w - kDepthwisePixels) * step, Group(), stride);
+            at(r, out_w - kDepthwisePixels, Group());
         }
       };
       if (g.stride_w == 1)

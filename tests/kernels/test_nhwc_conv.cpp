@@ -193,6 +193,8 @@ TEST(NhwcConv, EveryCompiledIsaMatches) {
                               ConvCase{2, 33, 33, 7, 7, 3, 3, 1, 1, 33, 1, 1, 1, 1, true, true, "HardSwish"},
                               ConvCase{1, 48, 48, 12, 12, 3, 3, 2, 1, 48, 0, 0, 1, 1, false, false, "SiLU"},
                               ConvCase{1, 16, 16, 3, 9, 3, 3, 1, 1, 16, 2, 1, 0, 1, true, false, "Relu"},
+                              ConvCase{1, 32, 32, 15, 16, 5, 5, 2, 1, 32, 1, 2, 2, 1, true, true, "SiLU"},
+                              ConvCase{1, 19, 19, 4, 4, 5, 5, 1, 1, 19, 2, 2, 2, 2, false, false, ""},
                               ConvCase{1, 9, 19, 4, 6, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, false, "Tanh"},
                               ConvCase{1, 9, 19, 4, 6, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, false, "HardSigmoid"}}) {
       check_case(c, rng, 1);

@@ -398,53 +398,59 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_
     return g.x + ((img * g.in_h + iy0) * g.in_w - g.pad_left) * XC;
   };
 
-  // 3x3, kCount adjacent pixels of output row r from column ox, stride kS: pixel i's tap kx
-  // reads input column kS * i + kx of the window rows, so each input vector is loaded once for
-  // the up to three multiply-adds that use it (30 loads for 8 pixels at stride 1, not 72), and
-  // one pointer walks each row instead of one a pixel. Padding costs nothing: kernel rows
-  // outside the image are skipped, and so are the first column (`left`: the window starts one
-  // column before the image) and the last (`right`: it ends one after).
-  auto row_group = [&](int64_t p, int64_t r, int64_t ox, bool left, bool right, auto count, auto stride)
-                       HWY_ATTR_INLINE {
-    constexpr int64_t kCount = decltype(count)::value, kS = decltype(stride)::value;
-    constexpr int64_t kCols = (kCount - 1) * kS + 3;
+  // A kK x kK kernel (3 or 5), kCount adjacent pixels of output row r from column ox, stride
+  // kS: pixel i's tap kx reads input column kS * i + kx of the window rows, so each input
+  // vector is loaded once for the up to kK multiply-adds that use it (30 loads for 8 pixels of
+  // a 3x3 at stride 1, not 72), and one pointer walks each row instead of one a pixel. Padding
+  // costs nothing: kernel rows outside the image are skipped, and so are the window's first
+  // `left` and last `right` columns when they lie outside it.
+  auto row_group = [&](int64_t p, int64_t r, int64_t ox, int64_t left, int64_t right, auto count, auto stride,
+                       auto ksize) HWY_ATTR_INLINE {
+    constexpr int64_t kCount = decltype(count)::value, kS = decltype(stride)::value, kK = decltype(ksize)::value;
+    constexpr int64_t kCols = (kCount - 1) * kS + kK;
     const int64_t img = r / g.out_h, iy0 = (r % g.out_h) * g.stride_h - g.pad_top;
     const float* image = g.x + img * g.in_h * g.in_w * XC + xc0;
     V a[kCount];
     for (int64_t i = 0; i < kCount; ++i) a[i] = bias;
-    for (int64_t ky = 0; ky < 3; ++ky) {
+    for (int64_t ky = 0; ky < kK; ++ky) {
       const int64_t iy = iy0 + ky * g.dilation_h;
       if (iy < 0 || iy >= g.in_h) continue;  // zero padding
-      const float* q = image + (iy * g.in_w + ox * kS - g.pad_left + (left ? 1 : 0)) * XC;
-#pragma GCC unroll 32
+      const float* q = image + (iy * g.in_w + ox * kS - g.pad_left + left) * XC;
+#pragma GCC unroll 64
       for (int64_t j = 0; j < kCols; ++j) {
-        if ((j == 0 && left) || (j == kCols - 1 && right)) continue;
+        if ((j < kK / 2 && j < left) || (j >= kCols - kK / 2 && j >= kCols - right)) continue;
         // Keeps q a walking pointer: GCC otherwise precomputes every column's offset once
         // and, out of registers, reads it from the stack before each load.
         asm("" : "+r"(q));
         const V v = load(q);
         q += XC;
-#pragma GCC unroll 3
-        for (int64_t kx = 0; kx < 3; ++kx)
+#pragma GCC unroll 5
+        for (int64_t kx = 0; kx < kK; ++kx)
           if (j >= kx && (j - kx) % kS == 0 && (j - kx) / kS < kCount)
-            a[(j - kx) / kS] = hn::MulAdd(v, weight(ky * 3 + kx), a[(j - kx) / kS]);
+            a[(j - kx) / kS] = hn::MulAdd(v, weight(ky * kK + kx), a[(j - kx) / kS]);
       }
     }
     finish(p, a, count);
   };
-  // 3x3 rows of 4 or at least 7 pixels (5 and 6 would recompute a third of theirs; the groups
-  // across rows of the copied image do better), undilated across, stride 1 or 2, one pixel a vector,
-  // padded by at most one column each side (or copied inside its border): by rows, in groups
-  // inside the row; the row's last pixels as a group ending at its end (recomputing a few, the
-  // same values).
-  if constexpr (kTaps == 9) {
-    const int64_t over = (g.out_w - 1) * g.stride_w - g.pad_left + 2 - (g.in_w - 1);  // columns past the right edge
-    if (P == 1 && (out_w >= 7 || out_w == 4) && g.dilation_w == 1 && (g.stride_w == 1 || g.stride_w == 2) &&
-        g.pad_left <= 1 && over <= 1) {
-      auto rows_by = [&](auto stride) HWY_ATTR_INLINE {
+  // 3x3 (and, through the generic taps, 5x5) rows of 4 or at least 7 pixels (5 and 6 would
+  // recompute a third of theirs; the groups across rows of the copied image do better),
+  // undilated across, stride 1 or 2, one pixel a vector, padded by at most half the kernel
+  // each side (or copied inside its border): by rows, in groups inside the row; the row's last
+  // pixels as a group ending at its end (recomputing a few, the same values).
+  if constexpr (kTaps == 9 || (kTaps == 0 && kFull)) {
+    const int64_t K = g.kernel_w;
+    const int64_t over = (g.out_w - 1) * g.stride_w - g.pad_left + K - g.in_w;  // window columns past the right edge
+    // 5x5 on full channel blocks only: a layer's masked last block takes the generic taps
+    // (its own copy of the 5x5 rows would be 25 KB of code for one block a layer).
+    const bool square = g.kernel_h == K && (kTaps == 9 ? K == 3 : K == 5 && kFull);
+    if (square && P == 1 && (out_w >= 7 || out_w == 4) && g.dilation_w == 1 && (g.stride_w == 1 || g.stride_w == 2) &&
+        g.pad_left <= K / 2 && over <= K / 2) {
+      auto rows_by = [&](auto stride, auto ksize) HWY_ATTR_INLINE {
         auto at = [&](int64_t r, int64_t ox, auto count) HWY_ATTR_INLINE {
           constexpr int64_t kCount = decltype(count)::value;
-          row_group(r * out_w + ox, r, ox, ox == 0 && g.pad_left == 1, ox + kCount == out_w && over == 1, count, stride);
+          const int64_t left = std::max<int64_t>(0, g.pad_left - ox * g.stride_w);
+          const int64_t right = std::max<int64_t>(0, over - (out_w - ox - kCount) * g.stride_w);
+          row_group(r * out_w + ox, r, ox, left, right, count, stride, ksize);
         };
         for (int64_t r = row_begin; r < row_end; ++r) {
           int64_t ox = 0;
@@ -458,10 +464,11 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_
             at(r, out_w - kDepthwisePixels, Group());
         }
       };
+      using K3 = std::integral_constant<int64_t, (kTaps == 9 ? 3 : 5)>;
       if (g.stride_w == 1)
-        rows_by(std::integral_constant<int64_t, 1>());
+        rows_by(std::integral_constant<int64_t, 1>(), K3());
       else
-        rows_by(std::integral_constant<int64_t, 2>());
+        rows_by(std::integral_constant<int64_t, 2>(), K3());
       return;
     }
   }

@@ -125,8 +125,14 @@ int64_t chunk_pixels(int64_t pixels, int64_t tile, int threads) {
   return (chunk + tile - 1) / tile * tile;
 }
 
-// Work below ~1 MFLOP stays on the calling thread: waking a worker costs more.
-ThreadPool* worth_threads(ThreadPool* pool, double flops) { return flops >= 2e6 ? pool : nullptr; }
+// Work below ~2 MFLOP stays on the calling thread: handing part of it to a worker (whose
+// cache does not hold the layer's input) costs more than it saves; splitting layers of
+// 0.25-0.5 MFLOP made kws_dscnn 50% and vww 12% slower at 2 threads. Layers with large weights
+// are split whatever their FLOPs: they stream their weights, and two cores fetch them faster
+// (fashion_cnn's 1.6 MB Gemm: the model -18% at 2 threads).
+ThreadPool* worth_threads(ThreadPool* pool, double flops, double weight_bytes = 0) {
+  return flops >= 2e6 || weight_bytes >= double(512 << 10) ? pool : nullptr;
+}
 
 int pool_size(ThreadPool* pool) { return pool ? pool->size() : 1; }
 
@@ -468,7 +474,8 @@ void nhwc_conv_f32(const NhwcConvWeights& w, const float* x, int64_t batch, cons
   const double flops = 2.0 * double(pixels) * double(M) * double(taps) * double(C / G);
   // Depthwise runs at a quarter of the GEMM's FLOP rate (one load per multiply-add): weigh
   // its FLOPs so the thread threshold is about the same time.
-  pool = worth_threads(pool, w.depthwise() ? 4 * flops : flops);
+  pool = worth_threads(pool, w.depthwise() ? 4 * flops : flops,
+                       w.depthwise() ? 0.0 : 4.0 * double(M) * double(C / G) * double(win.kernel_h * win.kernel_w));
   if (w.depthwise()) {
     EK_CHECK(y_stride == 0 || y_stride == M, "nhwc_conv_f32: a depthwise convolution writes contiguous pixels (",
              M, " channels), got an output pixel stride of ", y_stride);

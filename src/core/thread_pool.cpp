@@ -32,7 +32,8 @@ bool spin_until(Pred pred, int micros) {
 
 ThreadPool::ThreadPool(int threads) {
   EK_CHECK(threads >= 1, "thread count must be at least 1, got ", threads);
-  for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+  ranges_ = std::make_unique<PieceRange[]>(size_t(threads));
+  for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -44,17 +45,21 @@ ThreadPool::~ThreadPool() {
   for (auto& w : workers_) w.join();
 }
 
-// Runs pieces of the posted loop until none is left to claim.
-void ThreadPool::run_pieces(const std::function<void(int64_t, int64_t)>& fn, int64_t n, int64_t chunk,
-                            int64_t pieces) {
-  for (;;) {
-    const int64_t i = next_piece_.fetch_add(1);
-    if (i >= pieces) return;
-    try {
-      fn(i * chunk, std::min(n, (i + 1) * chunk));
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (!error_) error_ = std::current_exception();
+// Runs pieces of the posted loop until none is left to claim: thread `self`'s range, then
+// the others' in turn.
+void ThreadPool::run_pieces(const std::function<void(int64_t, int64_t)>& fn, int64_t n, int64_t chunk, int self) {
+  const int threads = size();
+  for (int k = 0; k < threads; ++k) {
+    PieceRange& range = ranges_[size_t((self + k) % threads)];
+    for (;;) {
+      const int64_t i = range.next.fetch_add(1);
+      if (i >= range.end) break;
+      try {
+        fn(i * chunk, std::min(n, (i + 1) * chunk));
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!error_) error_ = std::current_exception();
+      }
     }
   }
 }
@@ -76,14 +81,18 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     task_n_ = n;
     chunk_ = chunk;
     pieces_ = (n + chunk - 1) / chunk;
-    next_piece_.store(0);
+    const int threads = size();
+    for (int t = 0; t < threads; ++t) {
+      ranges_[size_t(t)].next.store(pieces_ * t / threads);
+      ranges_[size_t(t)].end = pieces_ * (t + 1) / threads;
+    }
     error_ = nullptr;
     open_ = true;
     generation_.fetch_add(1);
   }
   wake_.notify_all();
   in_pool_task = true;
-  run_pieces(fn, n, chunk, pieces_);
+  run_pieces(fn, n, chunk, 0);
   in_pool_task = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -106,7 +115,7 @@ ThreadPool::RunScope::~RunScope() {
   if (pool_ != nullptr) pool_->hot_.fetch_sub(1);
 }
 
-void ThreadPool::worker_loop() {
+void ThreadPool::worker_loop(int self) {
   uint64_t seen = 0;
   for (;;) {
     auto posted = [&] { return stop_.load() || generation_.load() != seen; };
@@ -120,10 +129,10 @@ void ThreadPool::worker_loop() {
     if (!open_) continue;  // woke after the caller finished that loop alone
     active_.fetch_add(1);
     const auto* fn = task_;
-    const int64_t n = task_n_, chunk = chunk_, pieces = pieces_;
+    const int64_t n = task_n_, chunk = chunk_;
     lock.unlock();
     in_pool_task = true;
-    run_pieces(*fn, n, chunk, pieces);
+    run_pieces(*fn, n, chunk, self);
     in_pool_task = false;
     lock.lock();
     if (active_.fetch_sub(1) == 1) done_.notify_one();

@@ -4,8 +4,12 @@
 //   pool.parallel_for(rows, [&](int64_t begin, int64_t end) { ... });
 //
 // The calling thread takes part, so a pool of 1 runs everything inline with no thread. A loop
-// is cut into a few pieces per thread that threads claim as they come free: the caller never
-// waits for a worker that has not started (asleep, or preempted on a busy machine).
+// is cut into a few pieces per thread, in one contiguous range of pieces per thread: each
+// thread runs its own range first, front to back, then takes what is left of the others'. So
+// consecutive loops over the same data give each thread the same part of it (still in its
+// cache from the loop before: consecutive layers of a network), and the caller never waits
+// for a worker that has not started (asleep, or preempted on a busy machine): it takes over
+// that worker's range.
 // Waking a sleeping thread costs tens of microseconds (more in a VM), more than many loops
 // take, so workers spin between loops: for the whole of a model run when the run is marked
 // with a RunScope (Session::run does), and for a short while (kSpinMicros) after any loop.
@@ -17,6 +21,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -51,8 +56,8 @@ class ThreadPool {
   };
 
  private:
-  void worker_loop();
-  void run_pieces(const std::function<void(int64_t, int64_t)>& fn, int64_t n, int64_t chunk, int64_t pieces);
+  void worker_loop(int self);
+  void run_pieces(const std::function<void(int64_t, int64_t)>& fn, int64_t n, int64_t chunk, int self);
 
  public:
   static constexpr int kSpinMicros = 200;
@@ -65,7 +70,11 @@ class ThreadPool {
   const std::function<void(int64_t, int64_t)>* task_ = nullptr;  // written under mutex_
   int64_t task_n_ = 0, chunk_ = 0, pieces_ = 0;
   bool open_ = false;                    // workers may still join the posted loop (under mutex_)
-  std::atomic<int64_t> next_piece_{0};   // the next piece to claim
+  struct alignas(64) PieceRange {         // thread t's pieces [next, end): claimed by fetch_add
+    std::atomic<int64_t> next{0};
+    int64_t end = 0;
+  };
+  std::unique_ptr<PieceRange[]> ranges_;  // one a thread (the caller's first)
   std::atomic<uint64_t> generation_{0};  // bumped under mutex_ when a loop is posted
   std::atomic<int> active_{0};           // workers inside the posted loop
   std::atomic<int> hot_{0};             // live RunScopes: workers do not sleep

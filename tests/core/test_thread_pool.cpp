@@ -24,6 +24,28 @@ TEST(ThreadPool, CoversRangeExactlyOnce) {
   }
 }
 
+TEST(ThreadPool, EachThreadRunsItsOwnRangeFirstThenTakesOthers) {
+  // Pieces 0-3 are the caller's range, 4-7 the worker's. The worker's are slow: the caller runs
+  // its own (contiguous, the same part of the data as in the loop before) and then takes what
+  // the worker has not claimed yet. Every piece runs once.
+  ThreadPool pool(2);
+  ThreadPool::RunScope hot(&pool);
+  std::vector<std::thread::id> ran(8);
+  std::vector<std::atomic<int>> hits(8);
+  pool.parallel_for(8, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      if (i >= 4) std::this_thread::sleep_for(std::chrono::milliseconds(40));
+      ran[size_t(i)] = std::this_thread::get_id();
+      hits[size_t(i)]++;
+    }
+  });
+  for (auto& h : hits) EXPECT_EQ(h.load(), 1);
+  for (int64_t i = 0; i < 4; ++i) EXPECT_EQ(ran[size_t(i)], std::this_thread::get_id()) << "piece " << i;
+  int by_caller = 0;
+  for (const auto& id : ran) by_caller += id == std::this_thread::get_id();
+  EXPECT_GE(by_caller, 5);  // it also took some of the slow range
+}
+
 TEST(ThreadPool, UsesAtMostItsThreads) {
   ThreadPool pool(3);
   std::mutex m;

@@ -180,7 +180,7 @@ NhwcConvWeights::NhwcConvWeights(const float* w, const float* bias, int64_t out_
     const int64_t L = depthwise_f32_lanes(), blocks = (out_channels + L - 1) / L;
     const int64_t size = blocks * (1 + taps) * L;
     packed_ = std::static_pointer_cast<float>(allocate_aligned(size_t(size) * sizeof(float), true));
-    float* p = packed_.get();
+    float* p = packed_.get();  // zeroed: lanes past the channels stay 0 (a small buffer)
     const int64_t copies = out_channels < L && L % out_channels == 0 ? L / out_channels : 1;
     for (int64_t c = 0; c < out_channels; ++c) {
       float* block = p + (c / L) * (1 + taps) * L;
@@ -200,7 +200,9 @@ NhwcConvWeights::NhwcConvWeights(const float* w, const float* bias, int64_t out_
   const int64_t NR = panel_width_, panels = (Mg + NR - 1) / NR;
   const int64_t panel = NR + taps * in_channels_per_group * NR;
   group_stride_ = panels * panel;
-  packed_ = std::static_pointer_cast<float>(allocate_aligned(size_t(group * group_stride_) * sizeof(float), true));
+  // Not zero-filled: every float is written below, the columns past a group's channels with
+  // 0. Filling first wrote the whole buffer twice, a large share of a big model's load time.
+  packed_ = std::static_pointer_cast<float>(allocate_aligned(size_t(group * group_stride_) * sizeof(float), false));
   // Written in order, a panel row at a time (reading NR strided weights, which share cache
   // lines from one k to the next): scattered writes made this most of a model's load time.
   float* p = packed_.get();
@@ -210,11 +212,13 @@ NhwcConvWeights::NhwcConvWeights(const float* w, const float* bias, int64_t out_
       float* pan = p + g * group_stride_ + pi * panel;
       const int64_t m0 = g * Mg + pi * NR, nj = std::min(NR, Mg - pi * NR);
       for (int64_t j = 0; j < nj; ++j) pan[j] = bias ? bias[m0 + j] : 0.f;
+      std::fill(pan + nj, pan + NR, 0.f);
       for (int64_t t = 0; t < taps; ++t)
         for (int64_t k = 0; k < cg; ++k) {
           float* row = pan + NR + (t * cg + k) * NR;
           const float* src = w + k * taps + t + m0 * cg * taps;
           for (int64_t j = 0; j < nj; ++j) row[j] = src[j * cg * taps];
+          std::fill(row + nj, row + NR, 0.f);
         }
     }
 }

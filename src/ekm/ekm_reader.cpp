@@ -2,6 +2,7 @@
 // then the flatbuffer verifier, then every reference into the weight section bounds-checked
 // while the Graph is built. Tensors point into the file's bytes; nothing is copied.
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -50,29 +51,32 @@ class ProgramReader {
   ProgramReader(const uint8_t* weights, uint64_t weights_bytes, std::shared_ptr<void> owner)
       : weights_(weights), weights_bytes_(weights_bytes), owner_(std::move(owner)) {}
 
-  Tensor tensor(const fb::TensorRef* t, const std::string& what) {
-    EK_CHECK(t, what, ": tensor reference is missing");
+  // `what()` names the tensor in errors; it is called only when a check fails, so loading
+  // builds no message strings.
+  template <class What>
+  Tensor tensor(const fb::TensorRef* t, const What& what) {
+    EK_CHECK(t, what(), ": tensor reference is missing");
     DType dtype = dtype_from_onnx_code(t->dtype());
-    EK_CHECK(dtype != DType::undefined, what, ": unknown tensor dtype code ", t->dtype());
+    EK_CHECK(dtype != DType::undefined, what(), ": unknown tensor dtype code ", t->dtype());
     Shape dims = scalars(t->dims());
     // numel is bounded by the weight section's size (elements are at least a byte), so a
     // hostile shape cannot overflow the product below.
     uint64_t numel = 1;
     for (int64_t d : dims) {
-      EK_CHECK(d >= 0, what, ": negative dim ", d, " in ", shape_str(dims));
+      EK_CHECK(d >= 0, what(), ": negative dim ", d, " in ", shape_str(dims));
       if (d == 0) numel = 0;
       else if (numel) {
-        EK_CHECK(uint64_t(d) <= weights_bytes_ / numel, what, ": shape ", shape_str(dims), " is larger than the ",
+        EK_CHECK(uint64_t(d) <= weights_bytes_ / numel, what(), ": shape ", shape_str(dims), " is larger than the ",
                  weights_bytes_, "-byte weight section");
         numel *= uint64_t(d);
       }
     }
     uint64_t bytes = numel * dtype_size(dtype);
-    EK_CHECK(t->bytes() == bytes, what, ": ", t->bytes(), " bytes stored for ", dtype_name(dtype), shape_str(dims),
+    EK_CHECK(t->bytes() == bytes, what(), ": ", t->bytes(), " bytes stored for ", dtype_name(dtype), shape_str(dims),
              " (expected ", bytes, ")");
-    EK_CHECK(t->offset() % kEkmAlignment == 0, what, ": offset ", t->offset(), " is not a multiple of ",
+    EK_CHECK(t->offset() % kEkmAlignment == 0, what(), ": offset ", t->offset(), " is not a multiple of ",
              kEkmAlignment);
-    EK_CHECK(t->offset() <= weights_bytes_ && bytes <= weights_bytes_ - t->offset(), what, ": bytes [",
+    EK_CHECK(t->offset() <= weights_bytes_ && bytes <= weights_bytes_ - t->offset(), what(), ": bytes [",
              t->offset(), ", ", t->offset() + bytes, ") lie outside the ", weights_bytes_, "-byte weight section");
     void* data = const_cast<uint8_t*>(weights_ + t->offset());
     return Tensor::wrap(dtype, std::move(dims), data, owner_);
@@ -102,7 +106,8 @@ class ProgramReader {
     return out;
   }
 
-  AttributeValue attribute(const fb::Attribute* a, const std::string& where) {
+  template <class Where>
+  AttributeValue attribute(const fb::Attribute* a, const Where& where) {
     switch (a->kind()) {
       case fb::AttributeKind::Float: return a->f();
       case fb::AttributeKind::Int: return int64_t(a->i());
@@ -112,7 +117,7 @@ class ProgramReader {
       case fb::AttributeKind::Ints: return scalars(a->ints());
       case fb::AttributeKind::Strings: return strings(a->strings());
     }
-    fail(where, ": unknown attribute kind ", int(a->kind()));
+    fail(where(), ": unknown attribute kind ", int(a->kind()));
   }
 
   Node node(const fb::Node* n, size_t index) {
@@ -131,7 +136,7 @@ class ProgramReader {
         std::string key = str(a->name());
         EK_CHECK(!key.empty(), out.where(), ": attribute without a name");
         EK_CHECK(!out.has_attr(key), out.where(), ": attribute '", key, "' given twice");
-        out.attrs[key] = attribute(a, cat(out.where(), " attribute '", key, "'"));
+        out.attrs[key] = attribute(a, [&] { return cat(out.where(), " attribute '", key, "'"); });
       }
     return out;
   }
@@ -178,7 +183,7 @@ class ProgramReader {
         std::string name = str(init->name());
         EK_CHECK(!name.empty(), "initializer without a name");
         EK_CHECK(!g.initializers.count(name), "initializer '", name, "' given twice");
-        g.initializers[name] = tensor(init->tensor(), cat("initializer '", name, "'"));
+        g.initializers[name] = tensor(init->tensor(), [&] { return cat("initializer '", name, "'"); });
       }
     if (p->nodes()) {
       g.nodes.reserve(p->nodes()->size());
@@ -202,6 +207,20 @@ class ProgramReader {
   uint64_t weights_bytes_;
   std::shared_ptr<void> owner_;
 };
+
+[[noreturn]] void hash_mismatch(const std::string& where, const uint8_t* stored, const uint8_t* digest) {
+  fail(where, ": content hash mismatch, the file is corrupt or was modified (header SHA-256 ", ekm::hex(stored, 8),
+       "..., content ", ekm::hex(digest, 8), "...)");
+}
+
+// A thread repays its start (tens of microseconds here) from about this size: SHA-256 runs at
+// 1-2 GB/s, so 256 KB is 0.1-0.3 ms of hashing.
+constexpr size_t kBackgroundHashBytes = size_t(256) << 10;
+
+bool may_use_two_cores() {
+  cpu_set_t cpus;
+  return sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) >= 2;
+}
 
 std::string printable_head(const uint8_t* p, size_t n) {
   std::string s;
@@ -241,28 +260,52 @@ EkmModel read_ekm_bytes(const void* data, size_t size, const std::string& where,
                h.weights_offset <= size && h.weights_bytes == size - h.weights_offset,
            where, ": weight section [", h.weights_offset, ", +", h.weights_bytes,
            ") is misplaced (must be 64-byte aligned, after the program, up to the end of the file)");
-  if (options.verify_hash) {
+  std::shared_ptr<EkmHashCheck> pending;
+  if (options.verify_hash && options.hash_in_background && size >= kBackgroundHashBytes && may_use_two_cores()) {
+    pending = std::make_shared<EkmHashCheck>(file, size, where, owner);
+  } else if (options.verify_hash) {
     uint8_t digest[32];
     ekm::content_hash(file, size, digest);
-    EK_CHECK(std::memcmp(digest, h.sha256, sizeof digest) == 0, where,
-             ": content hash mismatch, the file is corrupt or was modified (header SHA-256 ",
-             ekm::hex(h.sha256, 8), "..., content ", ekm::hex(digest, 8), "...)");
+    if (std::memcmp(digest, h.sha256, sizeof digest) != 0) hash_mismatch(where, h.sha256, digest);
   }
-  const uint8_t* program = file + h.program_offset;
-  flatbuffers::Verifier verifier(program, h.program_bytes, /*max_depth=*/64, /*max_tables=*/10'000'000);
-  EK_CHECK(fb::VerifyProgramBuffer(verifier), where, ": program section fails flatbuffer verification");
-  ProgramReader reader(file + h.weights_offset, h.weights_bytes, std::move(owner));
+  // What follows is safe on any bytes (the fuzzer runs it unhashed). While the hash is still
+  // being checked, a failure here is reported as the hash mismatch when that is the cause.
   EkmModel m;
   try {
-    m = reader.program(fb::GetProgram(program));
-  } catch (const Error& e) {
-    fail(where, ": ", e.what());
+    const uint8_t* program = file + h.program_offset;
+    flatbuffers::Verifier verifier(program, h.program_bytes, /*max_depth=*/64, /*max_tables=*/10'000'000);
+    EK_CHECK(fb::VerifyProgramBuffer(verifier), where, ": program section fails flatbuffer verification");
+    ProgramReader reader(file + h.weights_offset, h.weights_bytes, std::move(owner));
+    try {
+      m = reader.program(fb::GetProgram(program));
+    } catch (const Error& e) {
+      fail(where, ": ", e.what());
+    }
+  } catch (const Error&) {
+    if (pending) pending->wait();
+    throw;
   }
+  m.pending_hash = std::move(pending);
   m.format_version = h.format_version;
   m.sha256 = ekm::hex(h.sha256, sizeof h.sha256);
   m.file_bytes = h.file_bytes;
   m.weight_bytes = h.weights_bytes;
   return m;
+}
+
+EkmHashCheck::EkmHashCheck(const uint8_t* file, size_t size, std::string where, std::shared_ptr<void> owner)
+    : file_(file), where_(std::move(where)), owner_(std::move(owner)) {
+  thread_ = std::thread([this, size] { ekm::content_hash(file_, size, digest_); });
+}
+
+EkmHashCheck::~EkmHashCheck() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void EkmHashCheck::wait() {
+  if (thread_.joinable()) thread_.join();
+  const uint8_t* stored = file_ + offsetof(ekm::Header, sha256);
+  if (std::memcmp(digest_, stored, sizeof digest_) != 0) hash_mismatch(where_, stored, digest_);
 }
 
 EkmModel read_ekm(const std::string& path, EkmReadOptions options) {

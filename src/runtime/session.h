@@ -22,6 +22,9 @@
 
 namespace edgekit {
 
+struct ModelFile;
+struct EkmMemoryPlan;
+
 struct SessionOptions {
   // Threads used inside ops, the calling thread included; 1 runs everything on the calling
   // thread. Must be between 1 and the number of cores (std::thread::hardware_concurrency).
@@ -75,7 +78,10 @@ class EDGEKIT_API Session {
   void clear_profile() { profile_.clear(); }
 
  private:
+  Session(ModelFile file, SessionOptions options);
+  void set_up(const ModelFile& file);
   void prepare();
+  void use_stored_plan(const EkmMemoryPlan& plan);
   bool infer_node(size_t k, std::vector<TensorType>* record, std::vector<char>& static_value);
   void check_feed(const ValueInfo& info, const Tensor& t) const;
   void make_arena_plan(const std::vector<Shape>& feed_shapes, const std::vector<TensorType>& record);
@@ -94,6 +100,15 @@ class EDGEKIT_API Session {
     std::shared_ptr<void> memory;
   };
   Arena arena_;
+  // The .ekm's own plan (use_stored_plan), for the first record run with its input shapes.
+  struct StoredPlan {
+    std::vector<Shape> feed_shapes;
+    std::vector<int64_t> offsets, bytes;  // per slot; -1: not in the plan
+    size_t arena_bytes = 0;
+    std::shared_ptr<void> memory;  // null: no usable plan
+  };
+  StoredPlan stored_plan_;
+  bool stored_plan_in_use_ = false;  // this run records into stored_plan_.memory
   bool poison_arena_ = false;
   std::vector<ProfileEvent> profile_;
   int runs_ = 0;

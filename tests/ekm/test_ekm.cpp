@@ -263,6 +263,105 @@ TEST(Ekm, TensorOutsideTheWeightSectionIsNamed) {
   EXPECT_NE(e.find("node 'shape_const' (Constant) attribute 'value'"), std::string::npos) << e;  // the last tensor written
 }
 
+namespace {
+// x -> Relu -> r -> Transpose -> t -> Relu -> y: r and t are live together at the Transpose,
+// which reads its input out of order, so a plan that put them on the same bytes would give
+// wrong values.
+std::string write_with_plan(const std::string& name, std::vector<EkmPlannedTensor> tensors, int64_t arena_bytes) {
+  EkmModel m;
+  Graph& g = m.graph;
+  g.inputs.push_back({"x", DType::f32, {4, 6}, {"", ""}});
+  g.add_node("Relu", {"x"}, {"r"}, "relu_in");
+  g.add_node("Transpose", {"r"}, {"t"}, "transpose").attrs["perm"] = std::vector<int64_t>{1, 0};
+  g.add_node("Relu", {"t"}, {"y"}, "relu_out");
+  g.outputs.push_back({"y", DType::f32, {6, 4}, {"", ""}});
+  m.opt_level = 0;
+  m.memory_plan.present = true;
+  m.memory_plan.inputs = g.inputs;
+  m.memory_plan.arena_bytes = arena_bytes;
+  m.memory_plan.tensors = std::move(tensors);
+  std::string path = temp_path(name);
+  write_ekm(m, path);
+  return path;
+}
+
+Tensor ramp(const Shape& shape) {
+  Tensor x(DType::f32, shape);
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = float(i) - 3.0f;
+  return x;
+}
+}  // namespace
+
+TEST(Ekm, StoredMemoryPlanServesTheFirstRunAndABadOneIsIgnored) {
+  const Tensor x = ramp({4, 6});
+  Session reference(write_with_plan("plan_none.ekm", {}, 0));
+  const Tensor want = reference.run({{"x", x}})[0];
+  struct Case {
+    const char* name;
+    std::vector<EkmPlannedTensor> tensors;
+    int64_t arena;
+  };
+  const Case cases[] = {
+      {"good", {{"r", 0, 96}, {"t", 128, 96}}, 256},            // what edgekit compile writes
+      {"overlapping", {{"r", 0, 96}, {"t", 64, 96}}, 256},      // live together, sharing bytes
+      {"outside", {{"r", 0, 96}, {"t", 192, 96}}, 256},         // past the arena's end
+      {"misaligned", {{"r", 0, 96}, {"t", 100, 96}}, 256},
+      {"unknown name", {{"r", 0, 96}, {"nope", 128, 96}}, 256},
+      {"wrong size", {{"r", 0, 96}, {"t", 128, 64}}, 256},      // used only where sizes match
+      {"huge arena", {{"r", 0, 96}, {"t", 128, 96}}, int64_t(1) << 62},
+  };
+  for (const auto& c : cases) {
+    Session s(write_with_plan(cat("plan_", c.name, ".ekm"), c.tensors, c.arena));
+    for (int run = 0; run < 2; ++run) {
+      Tensor y = s.run({{"x", x}})[0];
+      ASSERT_EQ(y.shape(), want.shape()) << c.name;
+      EXPECT_EQ(std::memcmp(y.raw(), want.raw(), want.nbytes()), 0) << c.name << ", run " << run;
+    }
+    Tensor other = ramp({4, 6});  // new values, same shapes: the arena is reused
+    other.data<float>()[5] = 100.f;
+    Tensor y = s.run({{"x", other}})[0];
+    EXPECT_EQ(y.data<float>()[5 * 4], 100.f) << c.name;
+  }
+}
+
+// Large enough (>= 256 KB) that a Session opening the file hashes it on a helper thread while
+// it prepares the model; the result must be the same as hashing first.
+std::string write_large(const std::string& name) {
+  EkmModel m;
+  m.graph = small_graph();
+  Tensor big(DType::f32, {300, 300});
+  for (int64_t i = 0; i < big.numel(); ++i) big.data<float>()[i] = float(i % 7);
+  m.graph.initializers["unused_big"] = big;
+  m.opt_level = 0;
+  std::string path = temp_path(name);
+  write_ekm(m, path);
+  return path;
+}
+
+TEST(Ekm, SessionChecksTheHashBeforeItReturnsEvenWhenHashingOnAThread) {
+  const std::string good = write_large("large.ekm");
+  Session ok(good);
+  EXPECT_EQ(ok.run({{"x", input()}})[0].shape(), (Shape{4, 2}));
+
+  auto bytes = read_file(good);
+  const std::string path = temp_path("large_bad.ekm");
+  bytes.back() ^= 1;  // a weight byte: nothing else notices
+  write_file(path, bytes);
+  std::string e = error_of([&] { Session s(path); });
+  EXPECT_NE(e.find("content hash mismatch"), std::string::npos) << e;
+  EXPECT_NE(e.find(path), std::string::npos) << e;
+  e = error_of([&] { load_model_file(path); });
+  EXPECT_NE(e.find("content hash mismatch"), std::string::npos) << e;
+
+  // A broken program fails other checks while the hash is still computed: the hash is named.
+  bytes.back() ^= 1;
+  ekm::Header h = header_of(bytes);
+  for (size_t i = h.program_offset; i < h.program_offset + 64; ++i) bytes[i] ^= 0x5a;
+  write_file(path, bytes);
+  e = error_of([&] { Session s(path); });
+  EXPECT_NE(e.find("content hash mismatch"), std::string::npos) << e;
+}
+
 TEST(Ekm, UnalignedBytesInMemoryAreCopiedAndRead) {
   auto bytes = read_file(write_small("memory_src.ekm"));
   std::vector<uint8_t> shifted(bytes.size() + 1);

@@ -18,16 +18,17 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "core/api.h"
+#include "core/packed_weights.h"
 #include "graph/graph.h"
 
 namespace edgekit {
 
 inline constexpr char kEkmMagic[8] = {'E', 'K', 'M', 'O', 'D', 'E', 'L', '\0'};
-inline constexpr uint32_t kEkmFormatVersion = 1;  // the newest version this build reads and writes
+// The newest version this build reads and writes. 2: initializers may be stored packed.
+inline constexpr uint32_t kEkmFormatVersion = 2;
 inline constexpr size_t kEkmHeaderBytes = 128;
 inline constexpr size_t kEkmAlignment = 64;        // of the weight section and every tensor in it
 
@@ -58,29 +59,14 @@ struct EkmMemoryPlan {
   std::vector<EkmPlannedTensor> tensors;
 };
 
-// An .ekm's content hash computed on a helper thread while the caller goes on with the model
-// (a Session packs its weights meanwhile). wait() returns once the hash is checked and throws
-// the same "content hash mismatch" Error read_ekm would; the destructor waits as well.
-class EDGEKIT_API EkmHashCheck {
- public:
-  EkmHashCheck(const uint8_t* file, size_t size, std::string where, std::shared_ptr<void> owner);
-  ~EkmHashCheck();
-  EkmHashCheck(const EkmHashCheck&) = delete;
-  EkmHashCheck& operator=(const EkmHashCheck&) = delete;
-  void wait();
-
- private:
-  const uint8_t* file_;
-  std::string where_;
-  std::shared_ptr<void> owner_;  // keeps the bytes alive for the thread
-  uint8_t digest_[32] = {};
-  std::thread thread_;
-};
-
 struct EkmModel {
   Graph graph;  // graph.compiled_opt_level >= 0 after read_ekm
   EkmMetadata metadata;
   EkmMemoryPlan memory_plan;
+  // Initializers stored packed, by name (edgekit compile fills it from the kernels; the file
+  // then holds no plain copy). read_ekm gives them back as plain initializers, unless asked to
+  // keep them packed (EkmReadOptions::keep_packed).
+  std::map<std::string, PackedWeights> packed;
   int opt_level = 3;
   int threads_hint = 0;
   std::string producer;
@@ -88,9 +74,6 @@ struct EkmModel {
   uint32_t format_version = kEkmFormatVersion;
   std::string sha256;  // hex
   uint64_t file_bytes = 0, weight_bytes = 0;
-  // Set when read with EkmReadOptions::hash_in_background and the check went to a thread:
-  // nothing from the model may be trusted or used for output before pending_hash->wait().
-  std::shared_ptr<EkmHashCheck> pending_hash;
 };
 
 // Writes `model` to `path`. Throws Error naming the path on I/O failure or an unstorable value.
@@ -98,10 +81,10 @@ void write_ekm(EkmModel& model, const std::string& path);
 
 struct EkmReadOptions {
   bool verify_hash = true;  // SHA-256 of the whole content; off only for trusted, already-checked files
-  // Hash on a helper thread, overlapping the caller's work, when this process may run on two
-  // or more cores and the file is large enough to repay starting a thread (else as before).
-  // The caller must then wait on EkmModel::pending_hash before using the model.
-  bool hash_in_background = false;
+  // Packed initializers stay packed, in EkmModel::packed, for a Session to use in place; the
+  // graph's tensor for each then has the plain shape but the packed bytes (its values are not
+  // the plain ones: only a Session that resolves `packed` may use such a graph).
+  bool keep_packed = false;
 };
 
 // Loads an .ekm file. Weights stay in a private, read-only-by-convention memory map that the

@@ -2,7 +2,6 @@
 // then the flatbuffer verifier, then every reference into the weight section bounds-checked
 // while the Graph is built. Tensors point into the file's bytes; nothing is copied.
 #include <fcntl.h>
-#include <sched.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -48,8 +47,10 @@ std::vector<T> scalars(const flatbuffers::Vector<T>* v) {
 // dtypes, dims, tensor extents, attribute kinds.
 class ProgramReader {
  public:
-  ProgramReader(const uint8_t* weights, uint64_t weights_bytes, std::shared_ptr<void> owner)
-      : weights_(weights), weights_bytes_(weights_bytes), owner_(std::move(owner)) {}
+  ProgramReader(const uint8_t* weights, uint64_t weights_bytes, std::shared_ptr<void> owner, uint32_t version,
+                bool keep_packed)
+      : weights_(weights), weights_bytes_(weights_bytes), owner_(std::move(owner)), version_(version),
+        keep_packed_(keep_packed) {}
 
   // `what()` names the tensor in errors; it is called only when a check fails, so loading
   // builds no message strings.
@@ -80,6 +81,47 @@ class ProgramReader {
              t->offset(), ", ", t->offset() + bytes, ") lie outside the ", weights_bytes_, "-byte weight section");
     void* data = const_cast<uint8_t*>(weights_ + t->offset());
     return Tensor::wrap(dtype, std::move(dims), data, owner_);
+  }
+
+  // An initializer stored packed (format version 2): the plain tensor's dtype and dims, and
+  // the packed floats, whose count must be what the layout takes for that geometry.
+  template <class What>
+  std::pair<Tensor, PackedWeights> packed(const fb::Initializer* init, const What& what) {
+    EK_CHECK(version_ >= 2, what(), ": packed weights in a format version ", version_, " file (they came in 2)");
+    const fb::TensorRef* plain = init->tensor();
+    EK_CHECK(plain, what(), ": tensor reference is missing");
+    EK_CHECK(dtype_from_onnx_code(plain->dtype()) == DType::f32, what(), ": packed weights must be float, got dtype code ",
+             plain->dtype());
+    EK_CHECK(plain->offset() == 0 && plain->bytes() == 0, what(), ": stored packed, so its plain tensor holds no bytes (got ",
+             plain->bytes(), " at offset ", plain->offset(), ")");
+    const fb::PackedWeights* fp = init->packed();
+    PackedWeights p;
+    p.layout = str(fp->layout());
+    p.width = fp->width();
+    p.k_major = fp->k_major();
+    p.dims = scalars(plain->dims());
+    const Shape& d = p.dims;
+    bool dims_ok = p.k_major ? d.size() == 2 : d.size() == 2 || d.size() == 4;
+    for (int64_t v : d) dims_ok = dims_ok && v >= 1 && v <= (int64_t(1) << 31);
+    EK_CHECK(dims_ok, what(), ": packed weights of shape ", shape_str(d), " (expected ",
+             p.k_major ? "[K, M]" : "[M, K] or [M, C/group, KH, KW]", ", every dim 1..2^31)");
+    p.geometry = p.k_major ? WeightGeometry{d[1], d[0], 1, fp->group()}
+                           : WeightGeometry{d[0], d[1], d.size() == 4 ? d[2] * d[3] : 1, fp->group()};
+    const int64_t want = packed_floats(p.layout, p.width, p.geometry);
+    EK_CHECK(want >= 0 && (!p.k_major || p.geometry.group == 1), what(), ": packed layout '", p.layout, "' of width ",
+             p.width, " in ", p.geometry.group, " groups does not fit weights of shape ", shape_str(d));
+    Tensor data = tensor(fp->data(), [&] { return cat(what(), " packed data"); });
+    EK_CHECK(data.dtype() == DType::f32 && data.rank() == 1 && data.numel() == want, what(), ": packed data is ",
+             dtype_name(data.dtype()), shape_str(data.shape()), ", expected f32[", want, "] for layout '", p.layout,
+             "' of width ", p.width);
+    p.data = data.data<float>();
+    p.floats = want;
+    p.owner = owner_;
+    if (keep_packed_)  // the plain shape over the packed bytes (at least as many): a Session resolves it
+      return {Tensor::wrap(DType::f32, d, const_cast<float*>(p.data), owner_), std::move(p)};
+    Tensor t(DType::f32, d);
+    unpack_weights(p, t.data<float>(), what());
+    return {t, PackedWeights{}};
   }
 
   ValueInfo value(const fb::ValueInfo* v, const char* what) {
@@ -183,7 +225,14 @@ class ProgramReader {
         std::string name = str(init->name());
         EK_CHECK(!name.empty(), "initializer without a name");
         EK_CHECK(!g.initializers.count(name), "initializer '", name, "' given twice");
-        g.initializers[name] = tensor(init->tensor(), [&] { return cat("initializer '", name, "'"); });
+        auto what = [&] { return cat("initializer '", name, "'"); };
+        if (!init->packed()) {
+          g.initializers[name] = tensor(init->tensor(), what);
+          continue;
+        }
+        auto [t, p] = packed(init, what);
+        g.initializers[name] = std::move(t);
+        if (p.data) m.packed[name] = std::move(p);
       }
     if (p->nodes()) {
       g.nodes.reserve(p->nodes()->size());
@@ -206,20 +255,13 @@ class ProgramReader {
   const uint8_t* weights_;
   uint64_t weights_bytes_;
   std::shared_ptr<void> owner_;
+  uint32_t version_;
+  bool keep_packed_;
 };
 
 [[noreturn]] void hash_mismatch(const std::string& where, const uint8_t* stored, const uint8_t* digest) {
   fail(where, ": content hash mismatch, the file is corrupt or was modified (header SHA-256 ", ekm::hex(stored, 8),
        "..., content ", ekm::hex(digest, 8), "...)");
-}
-
-// A thread repays its start (tens of microseconds here) from about this size: SHA-256 runs at
-// 1-2 GB/s, so 256 KB is 0.1-0.3 ms of hashing.
-constexpr size_t kBackgroundHashBytes = size_t(256) << 10;
-
-bool may_use_two_cores() {
-  cpu_set_t cpus;
-  return sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) >= 2;
 }
 
 std::string printable_head(const uint8_t* p, size_t n) {
@@ -260,52 +302,27 @@ EkmModel read_ekm_bytes(const void* data, size_t size, const std::string& where,
                h.weights_offset <= size && h.weights_bytes == size - h.weights_offset,
            where, ": weight section [", h.weights_offset, ", +", h.weights_bytes,
            ") is misplaced (must be 64-byte aligned, after the program, up to the end of the file)");
-  std::shared_ptr<EkmHashCheck> pending;
-  if (options.verify_hash && options.hash_in_background && size >= kBackgroundHashBytes && may_use_two_cores()) {
-    pending = std::make_shared<EkmHashCheck>(file, size, where, owner);
-  } else if (options.verify_hash) {
+  if (options.verify_hash) {
     uint8_t digest[32];
     ekm::content_hash(file, size, digest);
     if (std::memcmp(digest, h.sha256, sizeof digest) != 0) hash_mismatch(where, h.sha256, digest);
   }
-  // What follows is safe on any bytes (the fuzzer runs it unhashed). While the hash is still
-  // being checked, a failure here is reported as the hash mismatch when that is the cause.
+  const uint8_t* program = file + h.program_offset;
+  flatbuffers::Verifier verifier(program, h.program_bytes, /*max_depth=*/64, /*max_tables=*/10'000'000);
+  EK_CHECK(fb::VerifyProgramBuffer(verifier), where, ": program section fails flatbuffer verification");
+  ProgramReader reader(file + h.weights_offset, h.weights_bytes, std::move(owner), h.format_version,
+                       options.keep_packed);
   EkmModel m;
   try {
-    const uint8_t* program = file + h.program_offset;
-    flatbuffers::Verifier verifier(program, h.program_bytes, /*max_depth=*/64, /*max_tables=*/10'000'000);
-    EK_CHECK(fb::VerifyProgramBuffer(verifier), where, ": program section fails flatbuffer verification");
-    ProgramReader reader(file + h.weights_offset, h.weights_bytes, std::move(owner));
-    try {
-      m = reader.program(fb::GetProgram(program));
-    } catch (const Error& e) {
-      fail(where, ": ", e.what());
-    }
-  } catch (const Error&) {
-    if (pending) pending->wait();
-    throw;
+    m = reader.program(fb::GetProgram(program));
+  } catch (const Error& e) {
+    fail(where, ": ", e.what());
   }
-  m.pending_hash = std::move(pending);
   m.format_version = h.format_version;
   m.sha256 = ekm::hex(h.sha256, sizeof h.sha256);
   m.file_bytes = h.file_bytes;
   m.weight_bytes = h.weights_bytes;
   return m;
-}
-
-EkmHashCheck::EkmHashCheck(const uint8_t* file, size_t size, std::string where, std::shared_ptr<void> owner)
-    : file_(file), where_(std::move(where)), owner_(std::move(owner)) {
-  thread_ = std::thread([this, size] { ekm::content_hash(file_, size, digest_); });
-}
-
-EkmHashCheck::~EkmHashCheck() {
-  if (thread_.joinable()) thread_.join();
-}
-
-void EkmHashCheck::wait() {
-  if (thread_.joinable()) thread_.join();
-  const uint8_t* stored = file_ + offsetof(ekm::Header, sha256);
-  if (std::memcmp(digest_, stored, sizeof digest_) != 0) hash_mismatch(where_, stored, digest_);
 }
 
 EkmModel read_ekm(const std::string& path, EkmReadOptions options) {

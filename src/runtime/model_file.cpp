@@ -17,7 +17,9 @@ std::atomic<ModelImporter> registered_importer{nullptr};
 
 void set_model_importer(ModelImporter importer) { registered_importer.store(importer); }
 
-ModelFile open_model_file(const std::string& path) {
+namespace {
+// keep_packed: an .ekm's packed weights stay packed (for a Session), else come back plain.
+ModelFile read_or_import(const std::string& path, bool keep_packed) {
   char head[sizeof kEkmMagic] = {};
   {  // POSIX, not an ifstream: constructing one (locale, buffer) was a few % of a small model's load
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -26,7 +28,7 @@ ModelFile open_model_file(const std::string& path) {
     ::close(fd);
     EK_CHECK(got >= 0, path, ": cannot read model file (", std::strerror(errno), ")");
   }
-  if (has_ekm_magic(head, sizeof head)) return {read_ekm(path, {.hash_in_background = true}), true};
+  if (has_ekm_magic(head, sizeof head)) return {read_ekm(path, {.keep_packed = keep_packed}), true};
   ModelImporter importer = registered_importer.load();
   EK_CHECK(importer, path, ": not an .ekm file; this runtime (libedgekit_rt) reads only compiled models: "
                            "make one with `edgekit compile MODEL -o MODEL.ekm`");
@@ -34,11 +36,10 @@ ModelFile open_model_file(const std::string& path) {
   file.model.graph = importer(path);
   return file;
 }
+}  // namespace
 
-Graph load_model_file(const std::string& path) {
-  ModelFile file = open_model_file(path);
-  if (file.model.pending_hash) file.model.pending_hash->wait();
-  return std::move(file.model.graph);
-}
+ModelFile open_model_file(const std::string& path) { return read_or_import(path, true); }
+
+Graph load_model_file(const std::string& path) { return read_or_import(path, false).model.graph; }
 
 }  // namespace edgekit

@@ -20,12 +20,12 @@ struct ModelFile {
   EkmModel model;         // model.graph for every format; the rest only from an .ekm
   bool compiled = false;  // an .ekm, already checked by read_ekm (graph verified)
 };
-// An .ekm's hash may still be in progress (model.pending_hash): Session waits on it before it
-// returns; other callers must too.
+// open_model_file keeps an .ekm's packed weights packed (model.packed; the graph's tensors for
+// them hold packed bytes): for a Session. load_model_file gives every initializer plain.
 
 // .ekm -> read_ekm; anything else -> the registered importer, or an Error saying that this
 // runtime reads only .ekm and how to make one.
-EDGEKIT_API ModelFile open_model_file(const std::string& path);
+ModelFile open_model_file(const std::string& path);
 EDGEKIT_API Graph load_model_file(const std::string& path);  // open_model_file(path).model.graph
 
 }  // namespace edgekit

@@ -37,20 +37,6 @@ Session::Session(Graph graph, SessionOptions options) : Session(graph_only(std::
 
 Session::Session(ModelFile file, SessionOptions options)
     : options_(options), graph_(std::make_unique<Graph>(std::move(file.model.graph))) {
-  // An .ekm's hash may still be checked on a helper thread (read_ekm's hash_in_background):
-  // the Session is not returned before it is, and when preparing fails meanwhile, a hash
-  // mismatch is the error reported (a corrupt file explains the rest).
-  const std::shared_ptr<EkmHashCheck> pending_hash = std::move(file.model.pending_hash);
-  try {
-    set_up(file);
-  } catch (const Error&) {
-    if (pending_hash) pending_hash->wait();
-    throw;
-  }
-  if (pending_hash) pending_hash->wait();
-}
-
-void Session::set_up(const ModelFile& file) {
   // Read once: hardware_concurrency() parses a sysfs file on every call (2% of a small model's load).
   static const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
   EK_CHECK(options_.threads >= 1 && options_.threads <= cores, "threads must be between 1 and ", cores,
@@ -69,13 +55,13 @@ void Session::set_up(const ModelFile& file) {
   } else if (!file.compiled) {
     verify(*graph_);
   }
-  prepare();
+  prepare(file.compiled ? &file.model.packed : nullptr);
   if (file.compiled && file.model.memory_plan.present) use_stored_plan(file.model.memory_plan);
 }
 
 Session::~Session() = default;
 
-void Session::prepare() {
+void Session::prepare(const std::map<std::string, PackedWeights>* packed) {
   Graph& g = *graph_;
   std::unordered_map<std::string, int> slot_of;
   auto slot = [&](const std::string& name) {
@@ -106,10 +92,41 @@ void Session::prepare() {
     for (int s : output_slots_[k]) out.push_back(s >= 0 ? &slots_[size_t(s)] : nullptr);
     run_contexts_.emplace_back(g.nodes[k], std::move(in), std::move(out), pool_.get());
   }
+  // Weights an .ekm stored packed go to the one node input that reads them, whose kernel uses
+  // them in place when they are in the layout it wants; all others get their plain values back.
+  std::vector<const PackedWeights*> packed_at(num_slots_, nullptr);
+  if (packed) {
+    const std::vector<int> reads = reads_per_slot();
+    for (const auto& [name, p] : *packed) {
+      const size_t s = size_t(slot_of.at(name));
+      if (reads[s] == 1)
+        packed_at[s] = &p;
+      else
+        unpack_constant(s, p);
+    }
+  }
   for (size_t k = 0; k < g.nodes.size(); ++k) {  // kernels pack their weights once
     std::vector<const Tensor*> consts;
-    for (int s : input_slots_[k]) consts.push_back(s >= 0 && constants_[size_t(s)].defined() ? &constants_[size_t(s)] : nullptr);
-    kernels_[k]->prepare(PrepareContext(g.nodes[k], std::move(consts)));
+    std::vector<const PackedWeights*> stored;
+    for (int s : input_slots_[k]) {
+      const PackedWeights* p = s >= 0 ? packed_at[size_t(s)] : nullptr;
+      consts.push_back(s >= 0 && !p && constants_[size_t(s)].defined() ? &constants_[size_t(s)] : nullptr);
+      stored.push_back(p);
+    }
+    PrepareContext ctx(g.nodes[k], consts, stored);
+    kernels_[k]->prepare(ctx);
+    bool declined = false;
+    for (size_t i = 0; i < stored.size(); ++i)
+      if (stored[i] && !ctx.adopted(i)) {  // not this CPU's layout (or not this kernel's): pack again
+        const size_t s = size_t(input_slots_[k][i]);
+        unpack_constant(s, *stored[i]);
+        consts[i] = &constants_[s];
+        declined = true;
+      }
+    if (declined) {
+      kernels_[k] = create_op(g.nodes[k]);
+      kernels_[k]->prepare(PrepareContext(g.nodes[k], std::move(consts)));
+    }
   }
 
   // Shape-only ops (Reshape, Flatten, Squeeze, Unsqueeze, Identity) become views of their
@@ -197,6 +214,43 @@ void Session::use_stored_plan(const EkmMemoryPlan& plan) {
     return;
   }
   stored_plan_ = std::move(stored);
+}
+
+// The plain values of packed weights, in place of the packed bytes the slot held.
+void Session::unpack_constant(size_t slot, const PackedWeights& p) {
+  const std::string& name = slot_names_[slot];
+  Tensor t(DType::f32, p.dims);
+  unpack_weights(p, t.data<float>(), cat("initializer '", name, "'"));
+  constants_[slot] = t;
+  slots_[slot] = t;
+  graph_->initializers[name] = t;
+}
+
+// How many node inputs read each slot; a graph output counts twice (the caller reads it too).
+std::vector<int> Session::reads_per_slot() const {
+  std::vector<int> reads(num_slots_, 0);
+  for (const auto& ins : input_slots_)
+    for (int s : ins)
+      if (s >= 0) ++reads[size_t(s)];
+  for (int s : result_slots_) reads[size_t(s)] += 2;
+  return reads;
+}
+
+std::map<std::string, PackedWeights> Session::packed_initializers() const {
+  const std::vector<int> reads = reads_per_slot();
+  std::map<std::string, PackedWeights> out;
+  for (size_t k = 0; k < kernels_.size(); ++k)
+    for (auto& [i, p] : kernels_[k]->packed_inputs()) {
+      const int s = i < input_slots_[k].size() ? input_slots_[k][i] : -1;
+      if (s < 0 || reads[size_t(s)] != 1) continue;
+      const Tensor& plain = constants_[size_t(s)];
+      // Panels pad output channels to the panel width: a narrow layer's may be several times
+      // its plain size; those stay plain (packed at load) so the file does not grow.
+      const int64_t bytes = int64_t(plain.nbytes()), slack = std::max<int64_t>(bytes / 8, 4096);
+      if (plain.defined() && plain.dtype() == DType::f32 && plain.shape() == p.dims && p.floats * 4 <= bytes + slack)
+        out[slot_names_[size_t(s)]] = std::move(p);
+    }
+  return out;
 }
 
 void Session::check_feed(const ValueInfo& info, const Tensor& t) const {

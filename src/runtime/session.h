@@ -70,6 +70,10 @@ class EDGEKIT_API Session {
     int64_t offset = 0, bytes = 0;
   };
   std::vector<PlannedTensor> planned_tensors() const;
+  // The initializers the kernels packed that an .ekm can store packed instead of plain: each
+  // read by one node input only, and packed at most 1/8 (or 4 KB) larger than plain (edgekit
+  // compile stores them).
+  std::map<std::string, PackedWeights> packed_initializers() const;
 
   // Events recorded since the last clear, when options().profile is set. Recording stops at
   // kMaxProfileEvents so a long benchmark cannot grow without bound.
@@ -79,8 +83,9 @@ class EDGEKIT_API Session {
 
  private:
   Session(ModelFile file, SessionOptions options);
-  void set_up(const ModelFile& file);
-  void prepare();
+  void prepare(const std::map<std::string, PackedWeights>* packed);
+  void unpack_constant(size_t slot, const PackedWeights& packed);
+  std::vector<int> reads_per_slot() const;
   void use_stored_plan(const EkmMemoryPlan& plan);
   bool infer_node(size_t k, std::vector<TensorType>* record, std::vector<char>& static_value);
   void check_feed(const ValueInfo& info, const Tensor& t) const;

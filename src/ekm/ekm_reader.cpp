@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <set>
 
@@ -53,9 +54,10 @@ class ProgramReader {
         keep_packed_(keep_packed) {}
 
   // `what()` names the tensor in errors; it is called only when a check fails, so loading
-  // builds no message strings.
-  template <class What>
-  Tensor tensor(const fb::TensorRef* t, const What& what) {
+  // builds no message strings (type-erased: one copy of each reader function, not one a caller).
+  using Describe = std::function<std::string()>;
+
+  Tensor tensor(const fb::TensorRef* t, const Describe& what) {
     EK_CHECK(t, what(), ": tensor reference is missing");
     DType dtype = dtype_from_onnx_code(t->dtype());
     EK_CHECK(dtype != DType::undefined, what(), ": unknown tensor dtype code ", t->dtype());
@@ -85,8 +87,7 @@ class ProgramReader {
 
   // An initializer stored packed (format version 2): the plain tensor's dtype and dims, and
   // the packed floats, whose count must be what the layout takes for that geometry.
-  template <class What>
-  std::pair<Tensor, PackedWeights> packed(const fb::Initializer* init, const What& what) {
+  std::pair<Tensor, PackedWeights> packed(const fb::Initializer* init, const Describe& what) {
     EK_CHECK(version_ >= 2, what(), ": packed weights in a format version ", version_, " file (they came in 2)");
     const fb::TensorRef* plain = init->tensor();
     EK_CHECK(plain, what(), ": tensor reference is missing");
@@ -148,8 +149,7 @@ class ProgramReader {
     return out;
   }
 
-  template <class Where>
-  AttributeValue attribute(const fb::Attribute* a, const Where& where) {
+  AttributeValue attribute(const fb::Attribute* a, const Describe& where) {
     switch (a->kind()) {
       case fb::AttributeKind::Float: return a->f();
       case fb::AttributeKind::Int: return int64_t(a->i());

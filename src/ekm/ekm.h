@@ -21,12 +21,14 @@
 #include <vector>
 
 #include "core/api.h"
+#include "core/packed_weights.h"
 #include "graph/graph.h"
 
 namespace edgekit {
 
 inline constexpr char kEkmMagic[8] = {'E', 'K', 'M', 'O', 'D', 'E', 'L', '\0'};
-inline constexpr uint32_t kEkmFormatVersion = 1;  // the newest version this build reads and writes
+// The newest version this build reads and writes. 2: initializers may be stored packed.
+inline constexpr uint32_t kEkmFormatVersion = 2;
 inline constexpr size_t kEkmHeaderBytes = 128;
 inline constexpr size_t kEkmAlignment = 64;        // of the weight section and every tensor in it
 
@@ -61,6 +63,10 @@ struct EkmModel {
   Graph graph;  // graph.compiled_opt_level >= 0 after read_ekm
   EkmMetadata metadata;
   EkmMemoryPlan memory_plan;
+  // Initializers stored packed, by name (edgekit compile fills it from the kernels; the file
+  // then holds no plain copy). read_ekm gives them back as plain initializers, unless asked to
+  // keep them packed (EkmReadOptions::keep_packed).
+  std::map<std::string, PackedWeights> packed;
   int opt_level = 3;
   int threads_hint = 0;
   std::string producer;
@@ -75,6 +81,10 @@ void write_ekm(EkmModel& model, const std::string& path);
 
 struct EkmReadOptions {
   bool verify_hash = true;  // SHA-256 of the whole content; off only for trusted, already-checked files
+  // Packed initializers stay packed, in EkmModel::packed, for a Session to use in place; the
+  // graph's tensor for each then has the plain shape but the packed bytes (its values are not
+  // the plain ones: only a Session that resolves `packed` may use such a graph).
+  bool keep_packed = false;
 };
 
 // Loads an .ekm file. Weights stay in a private, read-only-by-convention memory map that the

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <set>
 
@@ -47,35 +48,81 @@ std::vector<T> scalars(const flatbuffers::Vector<T>* v) {
 // dtypes, dims, tensor extents, attribute kinds.
 class ProgramReader {
  public:
-  ProgramReader(const uint8_t* weights, uint64_t weights_bytes, std::shared_ptr<void> owner)
-      : weights_(weights), weights_bytes_(weights_bytes), owner_(std::move(owner)) {}
+  ProgramReader(const uint8_t* weights, uint64_t weights_bytes, std::shared_ptr<void> owner, uint32_t version,
+                bool keep_packed)
+      : weights_(weights), weights_bytes_(weights_bytes), owner_(std::move(owner)), version_(version),
+        keep_packed_(keep_packed) {}
 
-  Tensor tensor(const fb::TensorRef* t, const std::string& what) {
-    EK_CHECK(t, what, ": tensor reference is missing");
+  // `what()` names the tensor in errors; it is called only when a check fails, so loading
+  // builds no message strings (type-erased: one copy of each reader function, not one a caller).
+  using Describe = std::function<std::string()>;
+
+  Tensor tensor(const fb::TensorRef* t, const Describe& what) {
+    EK_CHECK(t, what(), ": tensor reference is missing");
     DType dtype = dtype_from_onnx_code(t->dtype());
-    EK_CHECK(dtype != DType::undefined, what, ": unknown tensor dtype code ", t->dtype());
+    EK_CHECK(dtype != DType::undefined, what(), ": unknown tensor dtype code ", t->dtype());
     Shape dims = scalars(t->dims());
     // numel is bounded by the weight section's size (elements are at least a byte), so a
     // hostile shape cannot overflow the product below.
     uint64_t numel = 1;
     for (int64_t d : dims) {
-      EK_CHECK(d >= 0, what, ": negative dim ", d, " in ", shape_str(dims));
+      EK_CHECK(d >= 0, what(), ": negative dim ", d, " in ", shape_str(dims));
       if (d == 0) numel = 0;
       else if (numel) {
-        EK_CHECK(uint64_t(d) <= weights_bytes_ / numel, what, ": shape ", shape_str(dims), " is larger than the ",
+        EK_CHECK(uint64_t(d) <= weights_bytes_ / numel, what(), ": shape ", shape_str(dims), " is larger than the ",
                  weights_bytes_, "-byte weight section");
         numel *= uint64_t(d);
       }
     }
     uint64_t bytes = numel * dtype_size(dtype);
-    EK_CHECK(t->bytes() == bytes, what, ": ", t->bytes(), " bytes stored for ", dtype_name(dtype), shape_str(dims),
+    EK_CHECK(t->bytes() == bytes, what(), ": ", t->bytes(), " bytes stored for ", dtype_name(dtype), shape_str(dims),
              " (expected ", bytes, ")");
-    EK_CHECK(t->offset() % kEkmAlignment == 0, what, ": offset ", t->offset(), " is not a multiple of ",
+    EK_CHECK(t->offset() % kEkmAlignment == 0, what(), ": offset ", t->offset(), " is not a multiple of ",
              kEkmAlignment);
-    EK_CHECK(t->offset() <= weights_bytes_ && bytes <= weights_bytes_ - t->offset(), what, ": bytes [",
+    EK_CHECK(t->offset() <= weights_bytes_ && bytes <= weights_bytes_ - t->offset(), what(), ": bytes [",
              t->offset(), ", ", t->offset() + bytes, ") lie outside the ", weights_bytes_, "-byte weight section");
     void* data = const_cast<uint8_t*>(weights_ + t->offset());
     return Tensor::wrap(dtype, std::move(dims), data, owner_);
+  }
+
+  // An initializer stored packed (format version 2): the plain tensor's dtype and dims, and
+  // the packed floats, whose count must be what the layout takes for that geometry.
+  std::pair<Tensor, PackedWeights> packed(const fb::Initializer* init, const Describe& what) {
+    EK_CHECK(version_ >= 2, what(), ": packed weights in a format version ", version_, " file (they came in 2)");
+    const fb::TensorRef* plain = init->tensor();
+    EK_CHECK(plain, what(), ": tensor reference is missing");
+    EK_CHECK(dtype_from_onnx_code(plain->dtype()) == DType::f32, what(), ": packed weights must be float, got dtype code ",
+             plain->dtype());
+    EK_CHECK(plain->offset() == 0 && plain->bytes() == 0, what(), ": stored packed, so its plain tensor holds no bytes (got ",
+             plain->bytes(), " at offset ", plain->offset(), ")");
+    const fb::PackedWeights* fp = init->packed();
+    PackedWeights p;
+    p.layout = str(fp->layout());
+    p.width = fp->width();
+    p.k_major = fp->k_major();
+    p.dims = scalars(plain->dims());
+    const Shape& d = p.dims;
+    bool dims_ok = p.k_major ? d.size() == 2 : d.size() == 2 || d.size() == 4;
+    for (int64_t v : d) dims_ok = dims_ok && v >= 1 && v <= (int64_t(1) << 31);
+    EK_CHECK(dims_ok, what(), ": packed weights of shape ", shape_str(d), " (expected ",
+             p.k_major ? "[K, M]" : "[M, K] or [M, C/group, KH, KW]", ", every dim 1..2^31)");
+    p.geometry = p.k_major ? WeightGeometry{d[1], d[0], 1, fp->group()}
+                           : WeightGeometry{d[0], d[1], d.size() == 4 ? d[2] * d[3] : 1, fp->group()};
+    const int64_t want = packed_floats(p.layout, p.width, p.geometry);
+    EK_CHECK(want >= 0 && (!p.k_major || p.geometry.group == 1), what(), ": packed layout '", p.layout, "' of width ",
+             p.width, " in ", p.geometry.group, " groups does not fit weights of shape ", shape_str(d));
+    Tensor data = tensor(fp->data(), [&] { return cat(what(), " packed data"); });
+    EK_CHECK(data.dtype() == DType::f32 && data.rank() == 1 && data.numel() == want, what(), ": packed data is ",
+             dtype_name(data.dtype()), shape_str(data.shape()), ", expected f32[", want, "] for layout '", p.layout,
+             "' of width ", p.width);
+    p.data = data.data<float>();
+    p.floats = want;
+    p.owner = owner_;
+    if (keep_packed_)  // the plain shape over the packed bytes (at least as many): a Session resolves it
+      return {Tensor::wrap(DType::f32, d, const_cast<float*>(p.data), owner_), std::move(p)};
+    Tensor t(DType::f32, d);
+    unpack_weights(p, t.data<float>(), what());
+    return {t, PackedWeights{}};
   }
 
   ValueInfo value(const fb::ValueInfo* v, const char* what) {
@@ -102,7 +149,7 @@ class ProgramReader {
     return out;
   }
 
-  AttributeValue attribute(const fb::Attribute* a, const std::string& where) {
+  AttributeValue attribute(const fb::Attribute* a, const Describe& where) {
     switch (a->kind()) {
       case fb::AttributeKind::Float: return a->f();
       case fb::AttributeKind::Int: return int64_t(a->i());
@@ -112,7 +159,7 @@ class ProgramReader {
       case fb::AttributeKind::Ints: return scalars(a->ints());
       case fb::AttributeKind::Strings: return strings(a->strings());
     }
-    fail(where, ": unknown attribute kind ", int(a->kind()));
+    fail(where(), ": unknown attribute kind ", int(a->kind()));
   }
 
   Node node(const fb::Node* n, size_t index) {
@@ -131,7 +178,7 @@ class ProgramReader {
         std::string key = str(a->name());
         EK_CHECK(!key.empty(), out.where(), ": attribute without a name");
         EK_CHECK(!out.has_attr(key), out.where(), ": attribute '", key, "' given twice");
-        out.attrs[key] = attribute(a, cat(out.where(), " attribute '", key, "'"));
+        out.attrs[key] = attribute(a, [&] { return cat(out.where(), " attribute '", key, "'"); });
       }
     return out;
   }
@@ -178,7 +225,14 @@ class ProgramReader {
         std::string name = str(init->name());
         EK_CHECK(!name.empty(), "initializer without a name");
         EK_CHECK(!g.initializers.count(name), "initializer '", name, "' given twice");
-        g.initializers[name] = tensor(init->tensor(), cat("initializer '", name, "'"));
+        auto what = [&] { return cat("initializer '", name, "'"); };
+        if (!init->packed()) {
+          g.initializers[name] = tensor(init->tensor(), what);
+          continue;
+        }
+        auto [t, p] = packed(init, what);
+        g.initializers[name] = std::move(t);
+        if (p.data) m.packed[name] = std::move(p);
       }
     if (p->nodes()) {
       g.nodes.reserve(p->nodes()->size());
@@ -201,7 +255,14 @@ class ProgramReader {
   const uint8_t* weights_;
   uint64_t weights_bytes_;
   std::shared_ptr<void> owner_;
+  uint32_t version_;
+  bool keep_packed_;
 };
+
+[[noreturn]] void hash_mismatch(const std::string& where, const uint8_t* stored, const uint8_t* digest) {
+  fail(where, ": content hash mismatch, the file is corrupt or was modified (header SHA-256 ", ekm::hex(stored, 8),
+       "..., content ", ekm::hex(digest, 8), "...)");
+}
 
 std::string printable_head(const uint8_t* p, size_t n) {
   std::string s;
@@ -244,14 +305,13 @@ EkmModel read_ekm_bytes(const void* data, size_t size, const std::string& where,
   if (options.verify_hash) {
     uint8_t digest[32];
     ekm::content_hash(file, size, digest);
-    EK_CHECK(std::memcmp(digest, h.sha256, sizeof digest) == 0, where,
-             ": content hash mismatch, the file is corrupt or was modified (header SHA-256 ",
-             ekm::hex(h.sha256, 8), "..., content ", ekm::hex(digest, 8), "...)");
+    if (std::memcmp(digest, h.sha256, sizeof digest) != 0) hash_mismatch(where, h.sha256, digest);
   }
   const uint8_t* program = file + h.program_offset;
   flatbuffers::Verifier verifier(program, h.program_bytes, /*max_depth=*/64, /*max_tables=*/10'000'000);
   EK_CHECK(fb::VerifyProgramBuffer(verifier), where, ": program section fails flatbuffer verification");
-  ProgramReader reader(file + h.weights_offset, h.weights_bytes, std::move(owner));
+  ProgramReader reader(file + h.weights_offset, h.weights_bytes, std::move(owner), h.format_version,
+                       options.keep_packed);
   EkmModel m;
   try {
     m = reader.program(fb::GetProgram(program));

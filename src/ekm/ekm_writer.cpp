@@ -33,6 +33,13 @@ class ProgramWriter {
     return fb::CreateTensorRef(fbb, onnx_code_of(t.dtype()), dims, offset, t.nbytes());
   }
 
+  Offset<fb::PackedWeights> packed(const PackedWeights& p) {
+    Tensor floats = Tensor::wrap(DType::f32, {p.floats}, const_cast<float*>(p.data), nullptr);
+    auto data = tensor(floats);
+    auto layout = fbb.CreateString(p.layout);
+    return fb::CreatePackedWeights(fbb, layout, int32_t(p.width), int32_t(p.geometry.group), p.k_major, data);
+  }
+
   Offset<fb::ValueInfo> value(const ValueInfo& v) {
     auto name = fbb.CreateString(v.name);
     auto dims = fbb.CreateVector(v.dims);
@@ -111,7 +118,16 @@ class ProgramWriter {
     std::vector<Offset<fb::Initializer>> inits;
     for (const auto& [name, t] : g.initializers) {
       auto n = fbb.CreateString(name);
-      inits.push_back(fb::CreateInitializer(fbb, n, tensor(t)));
+      auto p = m.packed.find(name);
+      if (p == m.packed.end()) {
+        inits.push_back(fb::CreateInitializer(fbb, n, tensor(t)));
+        continue;
+      }
+      // Only the packed copy is stored: the plain tensor's dtype and dims, no bytes.
+      EK_CHECK(t.dtype() == DType::f32 && t.shape() == p->second.dims, "initializer '", name, "': packed as ",
+               shape_str(p->second.dims), " but the tensor is ", dtype_name(t.dtype()), shape_str(t.shape()));
+      auto plain = fb::CreateTensorRef(fbb, onnx_code_of(DType::f32), fbb.CreateVector(t.shape()), 0, 0);
+      inits.push_back(fb::CreateInitializer(fbb, n, plain, packed(p->second)));
     }
     std::vector<Offset<fb::Node>> nodes;
     for (const auto& n : g.nodes) nodes.push_back(node(n));

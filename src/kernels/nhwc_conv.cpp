@@ -178,51 +178,61 @@ NhwcConvWeights::NhwcConvWeights(const float* w, const float* bias, int64_t out_
                                  int64_t in_channels_per_group, int64_t kernel_h, int64_t kernel_w, int64_t group)
     : out_channels_(out_channels), in_per_group_(in_channels_per_group), kernel_h_(kernel_h), kernel_w_(kernel_w),
       group_(group), depthwise_(in_channels_per_group == 1 && group == out_channels) {
-  const int64_t taps = kernel_h * kernel_w;
+  choose_layout();
+  const int64_t floats = packed_floats(layout_, panel_width_, geometry());
+  EK_CHECK(floats >= 0, "cannot pack conv weights of ", out_channels, " x ", in_channels_per_group, " x ", kernel_h,
+           " x ", kernel_w, " in ", group, " groups");
+  // Not zero-filled: pack_weights writes every float (filling first wrote the buffer twice).
+  packed_ = std::static_pointer_cast<float>(allocate_aligned(size_t(floats) * sizeof(float), false));
+  pack_weights(layout_, panel_width_, geometry(), w, bias, packed_.get());
+}
+
+std::optional<NhwcConvWeights> NhwcConvWeights::adopt(const PackedWeights& p, int64_t kernel_h, int64_t kernel_w) {
+  const WeightGeometry& g = p.geometry;
+  if (kernel_h < 1 || kernel_w < 1 || g.taps != kernel_h * kernel_w || g.out_channels < 1 || g.group < 1 ||
+      g.out_channels % g.group != 0)
+    return std::nullopt;
+  NhwcConvWeights w(g.out_channels, g.in_per_group, kernel_h, kernel_w, g.group);
+  w.choose_layout();
+  if (p.layout != w.layout_ || p.width != w.panel_width_ || p.floats != packed_floats(p.layout, p.width, g) ||
+      p.floats < 0 || !p.data || reinterpret_cast<uintptr_t>(p.data) % 64 != 0)
+    return std::nullopt;
+  w.packed_ = std::shared_ptr<float>(p.owner, const_cast<float*>(p.data));  // read only, in place
+  return w;
+}
+
+PackedWeights NhwcConvWeights::describe(std::vector<int64_t> plain_dims, bool k_major) const {
+  PackedWeights p;
+  p.layout = layout_;
+  p.width = panel_width_;
+  p.geometry = geometry();
+  p.k_major = k_major;
+  p.dims = std::move(plain_dims);
+  p.data = packed_.get();
+  p.floats = packed_floats(layout_, panel_width_, p.geometry);
+  p.owner = packed_;
+  return p;
+}
+
+NhwcConvWeights::NhwcConvWeights(int64_t out_channels, int64_t in_channels_per_group, int64_t kernel_h,
+                                 int64_t kernel_w, int64_t group)
+    : out_channels_(out_channels), in_per_group_(in_channels_per_group), kernel_h_(kernel_h), kernel_w_(kernel_w),
+      group_(group), depthwise_(in_channels_per_group == 1 && group == out_channels) {}
+
+// The layout this CPU's micro-kernels read: depthwise blocks of the vector's channels, or
+// panels of the GEMM tile's width; groups of at most half a panel get half-width panels (one
+// vector), not mostly zeros.
+void NhwcConvWeights::choose_layout() {
   if (depthwise_) {
-    // Per block of L channels: L biases, then taps x L weights; channels past the end are 0,
-    // except that fewer channels than lanes dividing L repeat across the vector (the kernel
-    // may then take L / C adjacent pixels a vector; masked, the copies are multiplied by 0).
-    const int64_t L = depthwise_f32_lanes(), blocks = (out_channels + L - 1) / L;
-    const int64_t size = blocks * (1 + taps) * L;
-    packed_ = std::static_pointer_cast<float>(allocate_aligned(size_t(size) * sizeof(float), true));
-    float* p = packed_.get();
-    const int64_t copies = out_channels < L && L % out_channels == 0 ? L / out_channels : 1;
-    for (int64_t c = 0; c < out_channels; ++c) {
-      float* block = p + (c / L) * (1 + taps) * L;
-      for (int64_t r = 0; r < copies; ++r) {
-        const int64_t lane = c % L + r * out_channels;
-        block[lane] = bias ? bias[c] : 0.f;
-        for (int64_t t = 0; t < taps; ++t) block[(1 + t) * L + lane] = w[c * taps + t];
-      }
-    }
+    layout_ = kDepthwiseLayout;
+    panel_width_ = depthwise_f32_lanes();
     return;
   }
-  // Per group, per panel of NR output channels: NR biases, then for each tap and input
-  // channel NR weights; columns past the group's channels are 0.
-  // Groups of at most half a panel get half-width panels (one vector), not mostly zeros.
-  const int64_t full = layout().nr, Mg = out_channels / group;
+  const int64_t full = layout().nr, Mg = out_channels_ / group_;
+  layout_ = kPanelsLayout;
   panel_width_ = Mg <= full / 2 ? full / 2 : full;
-  const int64_t NR = panel_width_, panels = (Mg + NR - 1) / NR;
-  const int64_t panel = NR + taps * in_channels_per_group * NR;
-  group_stride_ = panels * panel;
-  packed_ = std::static_pointer_cast<float>(allocate_aligned(size_t(group * group_stride_) * sizeof(float), true));
-  // Written in order, a panel row at a time (reading NR strided weights, which share cache
-  // lines from one k to the next): scattered writes made this most of a model's load time.
-  float* p = packed_.get();
-  const int64_t cg = in_channels_per_group;
-  for (int64_t g = 0; g < group; ++g)
-    for (int64_t pi = 0; pi < panels; ++pi) {
-      float* pan = p + g * group_stride_ + pi * panel;
-      const int64_t m0 = g * Mg + pi * NR, nj = std::min(NR, Mg - pi * NR);
-      for (int64_t j = 0; j < nj; ++j) pan[j] = bias ? bias[m0 + j] : 0.f;
-      for (int64_t t = 0; t < taps; ++t)
-        for (int64_t k = 0; k < cg; ++k) {
-          float* row = pan + NR + (t * cg + k) * NR;
-          const float* src = w + k * taps + t + m0 * cg * taps;
-          for (int64_t j = 0; j < nj; ++j) row[j] = src[j * cg * taps];
-        }
-    }
+  const int64_t panels = (Mg + panel_width_ - 1) / panel_width_;
+  group_stride_ = panels * (panel_width_ + kernel_h_ * kernel_w_ * in_per_group_ * panel_width_);
 }
 
 namespace {

@@ -14,8 +14,10 @@
 #include <array>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
+#include "core/packed_weights.h"
 #include "kernels/conv_geometry.h"
 #include "kernels/epilogue.h"
 
@@ -45,12 +47,18 @@ struct NhwcRowCache {
   std::vector<const float*> rows;
 };
 
-// Conv weights packed for this CPU's micro-kernel, once.
+// Conv weights packed for this CPU's micro-kernel (core/packed_weights.h layouts), once.
 class NhwcConvWeights {
  public:
   // w: [M, C/group, KH, KW] (ONNX's OIHW), bias: [M] or null.
   NhwcConvWeights(const float* w, const float* bias, int64_t out_channels, int64_t in_channels_per_group,
                   int64_t kernel_h, int64_t kernel_w, int64_t group);
+  // Weights packed elsewhere (an .ekm), used in place when they are in the layout and width
+  // this CPU's kernels read for their geometry; nullopt otherwise (the caller packs again).
+  static std::optional<NhwcConvWeights> adopt(const PackedWeights& packed, int64_t kernel_h, int64_t kernel_w);
+  // The packed form, for edgekit compile to store: the plain tensor's dims, and whether it
+  // was [K, M] (k_major) rather than [M, C/group, KH, KW] or [M, K].
+  PackedWeights describe(std::vector<int64_t> plain_dims, bool k_major) const;
   int64_t out_channels() const { return out_channels_; }
   int64_t in_channels() const { return in_per_group_ * group_; }
   int64_t group() const { return group_; }
@@ -63,8 +71,14 @@ class NhwcConvWeights {
   NhwcRowCache& row_cache() const { return *row_cache_; }
 
  private:
+  NhwcConvWeights(int64_t out_channels, int64_t in_channels_per_group, int64_t kernel_h, int64_t kernel_w,
+                  int64_t group);
+  void choose_layout();
+  WeightGeometry geometry() const { return {out_channels_, in_per_group_, kernel_h_ * kernel_w_, group_}; }
+
   int64_t out_channels_, in_per_group_, kernel_h_, kernel_w_, group_;
   bool depthwise_;
+  const char* layout_ = kPanelsLayout;
   int64_t group_stride_ = 0;
   int64_t panel_width_ = 0;
   std::shared_ptr<float> packed_;

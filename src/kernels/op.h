@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "core/packed_weights.h"
 #include "core/tensor.h"
 #include "graph/graph.h"
 
@@ -93,14 +94,24 @@ class RunContext {
 // The node's constant inputs (initializers), for kernels that pack weights ahead of runs.
 class PrepareContext {
  public:
-  PrepareContext(const Node& node, std::vector<const Tensor*> constants) : node_(node), constants_(std::move(constants)) {}
+  PrepareContext(const Node& node, std::vector<const Tensor*> constants, std::vector<const PackedWeights*> packed = {})
+      : node_(node), constants_(std::move(constants)), packed_(std::move(packed)), adopted_(packed_.size(), 0) {}
   const Node& node() const { return node_; }
-  // Input i's value when it is a constant, else null (absent or computed at run time).
+  // Input i's value when it is a constant, else null (absent, computed at run time, or stored
+  // packed: see packed_input).
   const Tensor* constant_input(size_t i) const { return i < constants_.size() ? constants_[i] : nullptr; }
+  // Input i as an .ekm stored it, already packed (core/packed_weights.h), else null. A kernel
+  // that uses it in place calls adopt(i); when none does, the Session unpacks the weights and
+  // prepares a new kernel with them as a plain constant_input.
+  const PackedWeights* packed_input(size_t i) const { return i < packed_.size() ? packed_[i] : nullptr; }
+  void adopt(size_t i) const { adopted_.at(i) = 1; }
+  bool adopted(size_t i) const { return i < adopted_.size() && adopted_[i]; }
 
  private:
   const Node& node_;
   std::vector<const Tensor*> constants_;
+  std::vector<const PackedWeights*> packed_;
+  mutable std::vector<char> adopted_;
 };
 
 class OpKernel {
@@ -113,6 +124,8 @@ class OpKernel {
   // >= 0: output 0 is input k, updated in place (same dtype and shape; the executor gives the
   // output that input's buffer). -1 (the default): outputs are buffers of their own.
   virtual int in_place_input() const { return -1; }
+  // The constant inputs prepare() packed, by input index, for edgekit compile to store.
+  virtual std::vector<std::pair<size_t, PackedWeights>> packed_inputs() const { return {}; }
   const Node& node() const { return node_; }
 
  private:

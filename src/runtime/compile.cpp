@@ -28,6 +28,9 @@ EkmModel compile_graph(Graph graph, int opt_level, const std::string& where) {
     m.memory_plan.naive_bytes = int64_t(session.memory_plan().naive_bytes);
     for (const auto& t : session.planned_tensors()) m.memory_plan.tensors.push_back({t.name, t.offset, t.bytes});
   }
+  // Stored packed, without the plain copy: loading then uses them in place (the file stays
+  // about the size it was: panels add only bias and padding columns).
+  m.packed = session.packed_initializers();
   if (m.graph.compiled_opt_level < 0) m.graph.compiled_opt_level = opt_level;
   m.opt_level = m.graph.compiled_opt_level;
   return m;

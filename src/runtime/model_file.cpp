@@ -1,7 +1,11 @@
 #include "runtime/model_file.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
-#include <fstream>
+#include <cerrno>
+#include <cstring>
 
 #include "ekm/ekm.h"
 
@@ -13,18 +17,29 @@ std::atomic<ModelImporter> registered_importer{nullptr};
 
 void set_model_importer(ModelImporter importer) { registered_importer.store(importer); }
 
-Graph load_model_file(const std::string& path) {
+namespace {
+// keep_packed: an .ekm's packed weights stay packed (for a Session), else come back plain.
+ModelFile read_or_import(const std::string& path, bool keep_packed) {
   char head[sizeof kEkmMagic] = {};
-  {
-    std::ifstream f(path, std::ios::binary);
-    EK_CHECK(f.good(), path, ": cannot open model file (missing or unreadable)");
-    f.read(head, sizeof head);
+  {  // POSIX, not an ifstream: constructing one (locale, buffer) was a few % of a small model's load
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    EK_CHECK(fd >= 0, path, ": cannot open model file (missing or unreadable)");
+    ssize_t got = ::read(fd, head, sizeof head);
+    ::close(fd);
+    EK_CHECK(got >= 0, path, ": cannot read model file (", std::strerror(errno), ")");
   }
-  if (has_ekm_magic(head, sizeof head)) return read_ekm(path).graph;
+  if (has_ekm_magic(head, sizeof head)) return {read_ekm(path, {.keep_packed = keep_packed}), true};
   ModelImporter importer = registered_importer.load();
   EK_CHECK(importer, path, ": not an .ekm file; this runtime (libedgekit_rt) reads only compiled models: "
                            "make one with `edgekit compile MODEL -o MODEL.ekm`");
-  return importer(path);
+  ModelFile file;
+  file.model.graph = importer(path);
+  return file;
 }
+}  // namespace
+
+ModelFile open_model_file(const std::string& path) { return read_or_import(path, true); }
+
+Graph load_model_file(const std::string& path) { return read_or_import(path, false).model.graph; }
 
 }  // namespace edgekit

@@ -11,12 +11,19 @@
 #include <thread>
 #include <unordered_map>
 
+#include "ekm/ekm.h"
 #include "runtime/model_file.h"
 #include "passes/pass_manager.h"
 
 namespace edgekit {
 
 namespace {
+ModelFile graph_only(Graph graph) {
+  ModelFile file;
+  file.model.graph = std::move(graph);
+  return file;
+}
+
 int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -24,29 +31,38 @@ int64_t now_ns() {
 }  // namespace
 
 Session::Session(const std::string& model_path, SessionOptions options)
-    : Session(load_model_file(model_path), options) {}
+    : Session(open_model_file(model_path), options) {}
 
-Session::Session(Graph graph, SessionOptions options)
-    : options_(options), graph_(std::make_unique<Graph>(std::move(graph))) {
-  int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+Session::Session(Graph graph, SessionOptions options) : Session(graph_only(std::move(graph)), options) {}
+
+Session::Session(ModelFile file, SessionOptions options)
+    : options_(options), graph_(std::make_unique<Graph>(std::move(file.model.graph))) {
+  // Read once: hardware_concurrency() parses a sysfs file on every call (2% of a small model's load).
+  static const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
   EK_CHECK(options_.threads >= 1 && options_.threads <= cores, "threads must be between 1 and ", cores,
            " (the cores of this machine), got ", options_.threads);
   pool_ = std::make_unique<ThreadPool>(options_.threads);
   const char* poison = std::getenv("EDGEKIT_POISON_ARENA");
   poison_arena_ = poison && std::string(poison) == "1";
   created_ns_ = now_ns();
-  graph_->topo_sort();
-  verify(*graph_);  // passes rely on a well-formed graph
-  if (graph_->compiled_opt_level < 0) optimize_graph(*graph_, options_.opt_level);  // .ekm: done at compile time
-  prepare();
+  // The graph is checked once: verify() also proves the node order topological. A compiled
+  // graph is stored sorted (and read_ekm verified it when the Session opened the file); passes
+  // verify the graph after every change they make, so nothing needs sorting after them.
+  if (graph_->compiled_opt_level < 0) {
+    graph_->topo_sort();
+    verify(*graph_);  // passes rely on a well-formed graph
+    optimize_graph(*graph_, options_.opt_level);
+  } else if (!file.compiled) {
+    verify(*graph_);
+  }
+  prepare(file.compiled ? &file.model.packed : nullptr);
+  if (file.compiled && file.model.memory_plan.present) use_stored_plan(file.model.memory_plan);
 }
 
 Session::~Session() = default;
 
-void Session::prepare() {
+void Session::prepare(const std::map<std::string, PackedWeights>* packed) {
   Graph& g = *graph_;
-  g.topo_sort();
-  verify(g);
   std::unordered_map<std::string, int> slot_of;
   auto slot = [&](const std::string& name) {
     auto [it, added] = slot_of.emplace(name, int(slot_names_.size()));
@@ -76,10 +92,41 @@ void Session::prepare() {
     for (int s : output_slots_[k]) out.push_back(s >= 0 ? &slots_[size_t(s)] : nullptr);
     run_contexts_.emplace_back(g.nodes[k], std::move(in), std::move(out), pool_.get());
   }
+  // Weights an .ekm stored packed go to the one node input that reads them, whose kernel uses
+  // them in place when they are in the layout it wants; all others get their plain values back.
+  std::vector<const PackedWeights*> packed_at(num_slots_, nullptr);
+  if (packed) {
+    const std::vector<int> reads = reads_per_slot();
+    for (const auto& [name, p] : *packed) {
+      const size_t s = size_t(slot_of.at(name));
+      if (reads[s] == 1)
+        packed_at[s] = &p;
+      else
+        unpack_constant(s, p);
+    }
+  }
   for (size_t k = 0; k < g.nodes.size(); ++k) {  // kernels pack their weights once
     std::vector<const Tensor*> consts;
-    for (int s : input_slots_[k]) consts.push_back(s >= 0 && constants_[size_t(s)].defined() ? &constants_[size_t(s)] : nullptr);
-    kernels_[k]->prepare(PrepareContext(g.nodes[k], std::move(consts)));
+    std::vector<const PackedWeights*> stored;
+    for (int s : input_slots_[k]) {
+      const PackedWeights* p = s >= 0 ? packed_at[size_t(s)] : nullptr;
+      consts.push_back(s >= 0 && !p && constants_[size_t(s)].defined() ? &constants_[size_t(s)] : nullptr);
+      stored.push_back(p);
+    }
+    PrepareContext ctx(g.nodes[k], consts, stored);
+    kernels_[k]->prepare(ctx);
+    bool declined = false;
+    for (size_t i = 0; i < stored.size(); ++i)
+      if (stored[i] && !ctx.adopted(i)) {  // not this CPU's layout (or not this kernel's): pack again
+        const size_t s = size_t(input_slots_[k][i]);
+        unpack_constant(s, *stored[i]);
+        consts[i] = &constants_[s];
+        declined = true;
+      }
+    if (declined) {
+      kernels_[k] = create_op(g.nodes[k]);
+      kernels_[k]->prepare(PrepareContext(g.nodes[k], std::move(consts)));
+    }
   }
 
   // Shape-only ops (Reshape, Flatten, Squeeze, Unsqueeze, Identity) become views of their
@@ -137,6 +184,90 @@ void Session::prepare() {
     if (last_use[s] >= 0 && !constants_[s].defined()) release_after_[size_t(last_use[s])].push_back(int(s));
 }
 
+// An .ekm's memory plan was made at compile time by this planner for the declared input
+// shapes. With it the first run with those shapes writes its tensors straight into one arena
+// (each page touched once, kept for the later runs) instead of a zeroed allocation per tensor.
+// It is used only when it fits this Session's own lifetimes: a plan that names unknown or
+// constant values, leaves the arena or overlaps two tensors live together (another version's
+// plan, a hostile file's) is ignored, and the first run allocates tensors apart as without it.
+void Session::use_stored_plan(const EkmMemoryPlan& plan) {
+  const Graph& g = *graph_;
+  if (plan.inputs.size() != g.inputs.size() || plan.arena_bytes <= 0) return;
+  StoredPlan stored;
+  for (const auto& in : plan.inputs) {
+    for (int64_t d : in.dims)
+      if (d < 0) return;
+    stored.feed_shapes.push_back(in.dims);
+  }
+  std::unordered_map<std::string_view, int> slot_of;
+  for (size_t s = 0; s < num_slots_; ++s) slot_of.emplace(slot_names_[s], int(s));
+  stored.offsets.assign(num_slots_, -1);
+  stored.bytes.assign(num_slots_, -1);
+  std::vector<BufferRequest> requests;
+  MemoryPlan check;
+  check.arena_bytes = size_t(plan.arena_bytes);
+  for (const auto& t : plan.tensors) {
+    auto it = slot_of.find(t.name);
+    if (it == slot_of.end()) return;
+    const size_t s = size_t(it->second);
+    if (produced_at_[s] < 0 || last_use_[s] < 0 || constants_[s].defined() || stored.offsets[s] >= 0) return;
+    if (t.offset < 0 || t.bytes < 0 || t.offset % int64_t(MemoryPlan::kAlignment) != 0 || t.offset > plan.arena_bytes ||
+        t.bytes > plan.arena_bytes - t.offset)
+      return;
+    stored.offsets[s] = t.offset;
+    stored.bytes[s] = t.bytes;
+    requests.push_back({size_t(t.bytes), produced_at_[s], last_use_[s]});
+    check.offsets.push_back(size_t(t.offset));
+  }
+  // A plan claiming more memory than the machine has fails to allocate and is ignored too (a
+  // hostile file can ask for as much with a legitimately large tensor, so this opens nothing new).
+  try {
+    check_memory_plan(requests, check);
+    stored.arena_bytes = size_t(plan.arena_bytes);
+    stored.memory = allocate_aligned(stored.arena_bytes, false);
+  } catch (const Error&) {
+    return;
+  }
+  stored_plan_ = std::move(stored);
+}
+
+// The plain values of packed weights, in place of the packed bytes the slot held.
+void Session::unpack_constant(size_t slot, const PackedWeights& p) {
+  const std::string& name = slot_names_[slot];
+  Tensor t(DType::f32, p.dims);
+  unpack_weights(p, t.data<float>(), cat("initializer '", name, "'"));
+  constants_[slot] = t;
+  slots_[slot] = t;
+  graph_->initializers[name] = t;
+}
+
+// How many node inputs read each slot; a graph output counts twice (the caller reads it too).
+std::vector<int> Session::reads_per_slot() const {
+  std::vector<int> reads(num_slots_, 0);
+  for (const auto& ins : input_slots_)
+    for (int s : ins)
+      if (s >= 0) ++reads[size_t(s)];
+  for (int s : result_slots_) reads[size_t(s)] += 2;
+  return reads;
+}
+
+std::map<std::string, PackedWeights> Session::packed_initializers() const {
+  const std::vector<int> reads = reads_per_slot();
+  std::map<std::string, PackedWeights> out;
+  for (size_t k = 0; k < kernels_.size(); ++k)
+    for (auto& [i, p] : kernels_[k]->packed_inputs()) {
+      const int s = i < input_slots_[k].size() ? input_slots_[k][i] : -1;
+      if (s < 0 || reads[size_t(s)] != 1) continue;
+      const Tensor& plain = constants_[size_t(s)];
+      // Panels pad output channels to the panel width: a narrow layer's may be several times
+      // its plain size; those stay plain (packed at load) so the file does not grow.
+      const int64_t bytes = int64_t(plain.nbytes()), slack = std::max<int64_t>(bytes / 8, 4096);
+      if (plain.defined() && plain.dtype() == DType::f32 && plain.shape() == p.dims && p.floats * 4 <= bytes + slack)
+        out[slot_names_[size_t(s)]] = std::move(p);
+    }
+  return out;
+}
+
 void Session::check_feed(const ValueInfo& info, const Tensor& t) const {
   EK_CHECK(t.dtype() == info.dtype, "input '", info.name, "': expected dtype ", dtype_name(info.dtype), ", got ",
            dtype_name(t.dtype()));
@@ -166,7 +297,13 @@ void Session::make_arena_plan(const std::vector<Shape>& feed_shapes, const std::
     a.dtypes[s] = record[s].dtype;
     a.shapes[s] = record[s].shape;
   }
-  a.memory = allocate_aligned(a.plan.arena_bytes, false);
+  // The stored plan's arena, which the record run just wrote, serves when large enough: its
+  // pages are already mapped.
+  if (stored_plan_.memory && stored_plan_.arena_bytes >= a.plan.arena_bytes)
+    a.memory = stored_plan_.memory;
+  else
+    a.memory = allocate_aligned(a.plan.arena_bytes, false);
+  stored_plan_ = {};  // first record run only
   a.valid = true;
   arena_ = std::move(a);
   planned_.assign(num_slots_, Tensor());
@@ -190,7 +327,13 @@ Tensor Session::output_tensor(int slot, const TensorType& t, std::vector<TensorT
   size_t s = size_t(slot);
   if (!record && arena_.offsets[s] >= 0 && arena_.dtypes[s] == t.dtype && arena_.shapes[s] == t.shape)
     return Tensor::wrap(t.dtype, t.shape, static_cast<char*>(arena_.memory.get()) + arena_.offsets[s], arena_.memory);
-  if (record) (*record)[s] = t;
+  if (record) {
+    (*record)[s] = t;
+    if (stored_plan_in_use_ && stored_plan_.offsets[s] >= 0 &&
+        stored_plan_.bytes[s] == shape_numel(t.shape) * int64_t(dtype_size(t.dtype)))
+      return Tensor::wrap(t.dtype, t.shape, static_cast<char*>(stored_plan_.memory.get()) + stored_plan_.offsets[s],
+                          stored_plan_.memory);
+  }
   return Tensor(t.dtype, t.shape);
 }
 
@@ -217,7 +360,11 @@ std::vector<Tensor> Session::run(const std::map<std::string, Tensor>& feeds) {
   // A run with new input shapes records every tensor's type; the plan made from the record
   // serves the later runs with these shapes, which skip infer() on static nodes.
   std::vector<TensorType> record;
+  stored_plan_in_use_ = false;
   if (!same_shapes) {
+    stored_plan_in_use_ = stored_plan_.memory != nullptr;
+    for (size_t i = 0; i < g.inputs.size() && stored_plan_in_use_; ++i)
+      stored_plan_in_use_ = stored_plan_.feed_shapes[i] == slots_[size_t(feed_slots_[i])].shape();
     record.resize(num_slots_);
     static_node_.assign(g.nodes.size(), 0);
     recorded_.assign(g.nodes.size(), {});

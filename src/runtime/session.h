@@ -22,6 +22,9 @@
 
 namespace edgekit {
 
+struct ModelFile;
+struct EkmMemoryPlan;
+
 struct SessionOptions {
   // Threads used inside ops, the calling thread included; 1 runs everything on the calling
   // thread. Must be between 1 and the number of cores (std::thread::hardware_concurrency).
@@ -67,6 +70,10 @@ class EDGEKIT_API Session {
     int64_t offset = 0, bytes = 0;
   };
   std::vector<PlannedTensor> planned_tensors() const;
+  // The initializers the kernels packed that an .ekm can store packed instead of plain: each
+  // read by one node input only, and packed at most 1/8 (or 4 KB) larger than plain (edgekit
+  // compile stores them).
+  std::map<std::string, PackedWeights> packed_initializers() const;
 
   // Events recorded since the last clear, when options().profile is set. Recording stops at
   // kMaxProfileEvents so a long benchmark cannot grow without bound.
@@ -75,7 +82,11 @@ class EDGEKIT_API Session {
   void clear_profile() { profile_.clear(); }
 
  private:
-  void prepare();
+  Session(ModelFile file, SessionOptions options);
+  void prepare(const std::map<std::string, PackedWeights>* packed);
+  void unpack_constant(size_t slot, const PackedWeights& packed);
+  std::vector<int> reads_per_slot() const;
+  void use_stored_plan(const EkmMemoryPlan& plan);
   bool infer_node(size_t k, std::vector<TensorType>* record, std::vector<char>& static_value);
   void check_feed(const ValueInfo& info, const Tensor& t) const;
   void make_arena_plan(const std::vector<Shape>& feed_shapes, const std::vector<TensorType>& record);
@@ -94,6 +105,15 @@ class EDGEKIT_API Session {
     std::shared_ptr<void> memory;
   };
   Arena arena_;
+  // The .ekm's own plan (use_stored_plan), for the first record run with its input shapes.
+  struct StoredPlan {
+    std::vector<Shape> feed_shapes;
+    std::vector<int64_t> offsets, bytes;  // per slot; -1: not in the plan
+    size_t arena_bytes = 0;
+    std::shared_ptr<void> memory;  // null: no usable plan
+  };
+  StoredPlan stored_plan_;
+  bool stored_plan_in_use_ = false;  // this run records into stored_plan_.memory
   bool poison_arena_ = false;
   std::vector<ProfileEvent> profile_;
   int runs_ = 0;

@@ -11,6 +11,7 @@
 
 #include "ekm/ekm.h"
 #include "ekm/ekm_header.h"
+#include "runtime/compile.h"
 #include "runtime/model_file.h"
 #include "runtime/session.h"
 
@@ -261,6 +262,268 @@ TEST(Ekm, TensorOutsideTheWeightSectionIsNamed) {
   std::string e = error_of([&] { read_ekm(path); });
   EXPECT_NE(e.find("lie outside the"), std::string::npos) << e;
   EXPECT_NE(e.find("node 'shape_const' (Constant) attribute 'value'"), std::string::npos) << e;  // the last tensor written
+}
+
+namespace {
+// x -> Relu -> r -> Transpose -> t -> Relu -> y: r and t are live together at the Transpose,
+// which reads its input out of order, so a plan that put them on the same bytes would give
+// wrong values.
+std::string write_with_plan(const std::string& name, std::vector<EkmPlannedTensor> tensors, int64_t arena_bytes) {
+  EkmModel m;
+  Graph& g = m.graph;
+  g.inputs.push_back({"x", DType::f32, {4, 6}, {"", ""}});
+  g.add_node("Relu", {"x"}, {"r"}, "relu_in");
+  g.add_node("Transpose", {"r"}, {"t"}, "transpose").attrs["perm"] = std::vector<int64_t>{1, 0};
+  g.add_node("Relu", {"t"}, {"y"}, "relu_out");
+  g.outputs.push_back({"y", DType::f32, {6, 4}, {"", ""}});
+  m.opt_level = 0;
+  m.memory_plan.present = true;
+  m.memory_plan.inputs = g.inputs;
+  m.memory_plan.arena_bytes = arena_bytes;
+  m.memory_plan.tensors = std::move(tensors);
+  std::string path = temp_path(name);
+  write_ekm(m, path);
+  return path;
+}
+
+Tensor ramp(const Shape& shape) {
+  Tensor x(DType::f32, shape);
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = float(i) - 3.0f;
+  return x;
+}
+}  // namespace
+
+TEST(Ekm, StoredMemoryPlanServesTheFirstRunAndABadOneIsIgnored) {
+  const Tensor x = ramp({4, 6});
+  Session reference(write_with_plan("plan_none.ekm", {}, 0));
+  const Tensor want = reference.run({{"x", x}})[0];
+  struct Case {
+    const char* name;
+    std::vector<EkmPlannedTensor> tensors;
+    int64_t arena;
+  };
+  const Case cases[] = {
+      {"good", {{"r", 0, 96}, {"t", 128, 96}}, 256},            // what edgekit compile writes
+      {"overlapping", {{"r", 0, 96}, {"t", 64, 96}}, 256},      // live together, sharing bytes
+      {"outside", {{"r", 0, 96}, {"t", 192, 96}}, 256},         // past the arena's end
+      {"misaligned", {{"r", 0, 96}, {"t", 100, 96}}, 256},
+      {"unknown name", {{"r", 0, 96}, {"nope", 128, 96}}, 256},
+      {"wrong size", {{"r", 0, 96}, {"t", 128, 64}}, 256},      // used only where sizes match
+      {"huge arena", {{"r", 0, 96}, {"t", 128, 96}}, int64_t(1) << 62},
+  };
+  for (const auto& c : cases) {
+    Session s(write_with_plan(cat("plan_", c.name, ".ekm"), c.tensors, c.arena));
+    for (int run = 0; run < 2; ++run) {
+      Tensor y = s.run({{"x", x}})[0];
+      ASSERT_EQ(y.shape(), want.shape()) << c.name;
+      EXPECT_EQ(std::memcmp(y.raw(), want.raw(), want.nbytes()), 0) << c.name << ", run " << run;
+    }
+    Tensor other = ramp({4, 6});  // new values, same shapes: the arena is reused
+    other.data<float>()[5] = 100.f;
+    Tensor y = s.run({{"x", other}})[0];
+    EXPECT_EQ(y.data<float>()[5 * 4], 100.f) << c.name;
+  }
+}
+
+// A file where a changed weight byte is noticed by the hash alone.
+std::string write_large(const std::string& name) {
+  EkmModel m;
+  m.graph = small_graph();
+  Tensor big(DType::f32, {300, 300});
+  for (int64_t i = 0; i < big.numel(); ++i) big.data<float>()[i] = float(i % 7);
+  m.graph.initializers["unused_big"] = big;
+  m.opt_level = 0;
+  std::string path = temp_path(name);
+  write_ekm(m, path);
+  return path;
+}
+
+TEST(Ekm, SessionAndLoadModelFileCheckTheHashFirst) {
+  const std::string good = write_large("large.ekm");
+  Session ok(good);
+  EXPECT_EQ(ok.run({{"x", input()}})[0].shape(), (Shape{4, 2}));
+
+  auto bytes = read_file(good);
+  const std::string path = temp_path("large_bad.ekm");
+  bytes.back() ^= 1;  // a weight byte: nothing else notices
+  write_file(path, bytes);
+  std::string e = error_of([&] { Session s(path); });
+  EXPECT_NE(e.find("content hash mismatch"), std::string::npos) << e;
+  EXPECT_NE(e.find(path), std::string::npos) << e;
+  e = error_of([&] { load_model_file(path); });
+  EXPECT_NE(e.find("content hash mismatch"), std::string::npos) << e;
+
+  // A broken program would fail other checks: the hash, checked first, is what is named.
+  bytes.back() ^= 1;
+  ekm::Header h = header_of(bytes);
+  for (size_t i = h.program_offset; i < h.program_offset + 64; ++i) bytes[i] ^= 0x5a;
+  write_file(path, bytes);
+  e = error_of([&] { Session s(path); });
+  EXPECT_NE(e.find("content hash mismatch"), std::string::npos) << e;
+}
+
+namespace {
+float wave(int64_t i) { return float((i * 37) % 23) / 11.0f - 1.0f; }
+
+Tensor filled(const Shape& shape) {
+  Tensor t(DType::f32, shape);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = wave(i);
+  return t;
+}
+
+// A conv (panels), a depthwise conv (blocks) and a Gemm with B [K, M] (k-major panels): the
+// weights edgekit compile stores packed.
+Graph conv_graph() {
+  Graph g;
+  g.name = "convs";
+  g.opsets[""] = 17;
+  g.inputs.push_back({"x", DType::f32, {1, 3, 9, 7}, {}});
+  g.initializers["w1"] = filled({12, 3, 3, 3});
+  g.initializers["b1"] = filled({12});
+  g.initializers["w2"] = filled({12, 1, 3, 3});
+  g.initializers["B"] = filled({12 * 9 * 7, 32});
+  Node& c1 = g.add_node("Conv", {"x", "w1", "b1"}, {"c1"}, "conv");
+  c1.attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
+  g.add_node("Relu", {"c1"}, {"r1"}, "relu");
+  Node& c2 = g.add_node("Conv", {"r1", "w2"}, {"c2"}, "depthwise");
+  c2.attrs["pads"] = std::vector<int64_t>{1, 1, 1, 1};
+  c2.attrs["group"] = int64_t(12);
+  g.add_node("Flatten", {"c2"}, {"f"}, "flatten");
+  g.add_node("Gemm", {"f", "B"}, {"y"}, "gemm");
+  g.outputs.push_back({"y", DType::f32, {1, 32}, {}});
+  return g;
+}
+
+Tensor conv_input() { return filled({1, 3, 9, 7}); }
+
+EkmModel compiled_convs() { return compile_graph(conv_graph(), 3, "convs"); }
+
+void expect_same(const Tensor& a, const Tensor& b, const std::string& what) {
+  ASSERT_EQ(a.shape(), b.shape()) << what;
+  EXPECT_EQ(std::memcmp(a.raw(), b.raw(), a.nbytes()), 0) << what;
+}
+
+// The same weights in another width than this CPU's kernels want (another machine's).
+void repack(PackedWeights& p, int64_t width) {
+  std::vector<float> plain(size_t(p.geometry.out_channels * p.geometry.in_per_group * p.geometry.taps));
+  unpack_weights(p, plain.data(), "test");
+  if (p.k_major) {  // pack_weights reads [M, K]
+    std::vector<float> t(plain.size());
+    const int64_t M = p.geometry.out_channels, K = p.geometry.in_per_group;
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t m = 0; m < M; ++m) t[size_t(m * K + k)] = plain[size_t(k * M + m)];
+    plain.swap(t);
+  }
+  const int64_t floats = packed_floats(p.layout, width, p.geometry);
+  auto data = std::shared_ptr<float>(new float[size_t(floats)], std::default_delete<float[]>());
+  pack_weights(p.layout, width, p.geometry, plain.data(), nullptr, data.get());
+  p.width = width;
+  p.floats = floats;
+  p.data = data.get();
+  p.owner = data;
+}
+}  // namespace
+
+TEST(Ekm, PackedLayoutsUnpackToThePlainWeights) {
+  for (int64_t M : {1, 5, 16, 33}) {
+    for (int64_t width : {1, 4, 16, 32}) {
+      for (bool depthwise : {false, true}) {
+        const WeightGeometry g = depthwise ? WeightGeometry{M, 1, 9, M} : WeightGeometry{M, 3, 2, M % 2 ? 1 : 2};
+        const std::string layout = depthwise ? kDepthwiseLayout : kPanelsLayout;
+        const int64_t floats = packed_floats(layout, width, g);
+        ASSERT_GT(floats, 0);
+        const Tensor w = filled({g.out_channels, g.in_per_group, g.taps});
+        std::vector<float> packed(size_t(floats), 7.f), back(size_t(w.numel()));
+        pack_weights(layout, width, g, w.data<float>(), nullptr, packed.data());
+        PackedWeights p{layout, width, g, false, {}, packed.data(), floats, nullptr};
+        unpack_weights(p, back.data(), "test");
+        EXPECT_EQ(std::memcmp(back.data(), w.raw(), w.nbytes()), 0) << layout << " M " << M << " width " << width;
+      }
+    }
+  }
+  EXPECT_EQ(packed_floats("f32_tiles", 16, {8, 3, 9, 1}), -1);
+  EXPECT_EQ(packed_floats(kPanelsLayout, 0, {8, 3, 9, 1}), -1);
+  EXPECT_EQ(packed_floats(kPanelsLayout, 16, {8, 3, 9, 3}), -1);  // 8 channels in 3 groups
+  EXPECT_EQ(packed_floats(kDepthwiseLayout, 16, {8, 2, 9, 8}), -1);
+}
+
+TEST(Ekm, CompiledWeightsAreStoredPackedAndGiveTheSameOutputs) {
+  Session reference(conv_graph());
+  const Tensor want = reference.run({{"x", conv_input()}})[0];
+  EkmModel m = compiled_convs();
+  ASSERT_EQ(m.packed.size(), 3u);  // w1, w2, B; b1 stays plain
+  EXPECT_TRUE(m.packed.count("w1") && m.packed.count("w2") && m.packed.count("B"));
+  EXPECT_TRUE(m.packed.at("B").k_major);
+  const std::string path = temp_path("packed.ekm");
+  write_ekm(m, path);
+  // No plain copy beside the packed one: the weight section holds the packed floats and the
+  // other initializers (each 64-byte aligned), nothing more.
+  int64_t expected = 0;
+  for (const auto& [name, t] : m.graph.initializers) {
+    const int64_t bytes = m.packed.count(name) ? m.packed.at(name).floats * 4 : int64_t(t.nbytes());
+    expected += (bytes + 63) / 64 * 64;
+  }
+  EXPECT_LE(int64_t(m.weight_bytes), expected);
+
+  Session from_file(path);  // packed weights used in place
+  for (int run = 0; run < 2; ++run) expect_same(from_file.run({{"x", conv_input()}})[0], want, "in place");
+  // read_ekm gives plain initializers back, equal to the originals.
+  EkmModel back = read_ekm(path);
+  EXPECT_TRUE(back.packed.empty());
+  const Graph original = conv_graph();
+  for (const char* name : {"w1", "w2", "B"}) {
+    const Tensor& t = back.graph.initializers.at(name);
+    const Tensor& o = original.initializers.at(name);
+    ASSERT_EQ(t.shape(), o.shape()) << name;
+    EXPECT_EQ(std::memcmp(t.raw(), o.raw(), o.nbytes()), 0) << name;
+  }
+  expect_same(Session(std::move(back.graph)).run({{"x", conv_input()}})[0], want, "unpacked by read_ekm");
+}
+
+TEST(Ekm, PackedWeightsOfAnotherWidthArePackedAgainAtLoad) {
+  Session reference(conv_graph());
+  const Tensor want = reference.run({{"x", conv_input()}})[0];
+  EkmModel m = compiled_convs();
+  for (auto& [name, p] : m.packed) repack(p, p.width == 8 ? 4 : 8);
+  const std::string path = temp_path("packed_other.ekm");
+  write_ekm(m, path);
+  Session s(path);
+  for (int run = 0; run < 2; ++run) expect_same(s.run({{"x", conv_input()}})[0], want, "repacked");
+}
+
+TEST(Ekm, MalformedPackedWeightsAreRefusedClearly) {
+  auto write_changed = [](const std::string& name, const std::function<void(PackedWeights&)>& change) {
+    EkmModel m = compiled_convs();
+    change(m.packed.at("w1"));
+    const std::string path = temp_path(name);
+    write_ekm(m, path);
+    return path;
+  };
+  std::string path = write_changed("packed_short.ekm", [](PackedWeights& p) { p.floats -= 16; });
+  std::string e = error_of([&] { Session s(path); });
+  EXPECT_NE(e.find(cat(path, ": initializer 'w1': packed data is f32[")), std::string::npos) << e;
+  EXPECT_NE(e.find("for layout 'f32_panels'"), std::string::npos) << e;
+  EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+  e = error_of([&] { read_ekm(path); });
+  EXPECT_NE(e.find("initializer 'w1': packed data is f32["), std::string::npos) << e;
+
+  path = write_changed("packed_layout.ekm", [](PackedWeights& p) { p.layout = "f32_tiles"; });
+  e = error_of([&] { Session s(path); });
+  EXPECT_NE(e.find("initializer 'w1': packed layout 'f32_tiles' of width"), std::string::npos) << e;
+
+  path = write_changed("packed_groups.ekm", [](PackedWeights& p) { p.geometry.group = 5; });
+  e = error_of([&] { Session s(path); });
+  EXPECT_NE(e.find(cat("in 5 groups does not fit weights of shape ", shape_str({12, 3, 3, 3}))), std::string::npos) << e;
+
+  // A version 1 file cannot hold packed weights.
+  auto bytes = read_file(write_changed("packed_v1_src.ekm", [](PackedWeights&) {}));
+  uint32_t v1 = 1;
+  std::memcpy(bytes.data() + offsetof(ekm::Header, format_version), &v1, 4);
+  rehash(bytes);
+  path = temp_path("packed_v1.ekm");
+  write_file(path, bytes);
+  e = error_of([&] { Session s(path); });
+  EXPECT_NE(e.find("packed weights in a format version 1 file"), std::string::npos) << e;
 }
 
 TEST(Ekm, UnalignedBytesInMemoryAreCopiedAndRead) {

@@ -79,12 +79,25 @@ class ConvNhwc final : public OpKernel {
   int in_place_input() const override { return concat_into_ ? 4 : -1; }
 
   void prepare(const PrepareContext& ctx) override {
+    if (const PackedWeights* p = ctx.packed_input(1)) {  // from an .ekm: in place, or unpacked for us
+      if (!p->k_major && p->dims.size() == 4 && p->geometry.group == group_ &&
+          (packed_ = NhwcConvWeights::adopt(*p, p->dims[2], p->dims[3])))
+        ctx.adopt(1);
+      return;
+    }
     const Tensor* w = ctx.constant_input(1);
     const Tensor* b = node().has_input(2) ? ctx.constant_input(2) : nullptr;
     if (!w || (node().has_input(2) && !b) || w->dtype() != DType::f32 || w->rank() != 4) return;
     if (b && (b->dtype() != DType::f32 || b->numel() != w->dim(0))) return;  // infer() reports it
     if (w->dim(0) % group_ != 0) return;
     packed_.emplace(pack(*w, b));
+  }
+
+  std::vector<std::pair<size_t, PackedWeights>> packed_inputs() const override {
+    if (!packed_) return {};
+    return {{1, packed_->describe({packed_->out_channels(), packed_->in_channels() / group_, packed_->kernel_h(),
+                                   packed_->kernel_w()},
+                                  false)}};
   }
 
   void run(RunContext& ctx) const override {

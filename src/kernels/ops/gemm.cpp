@@ -48,6 +48,14 @@ class Gemm final : public OpKernel {
   // f32 with constant B (and C a constant row of biases, or none): B is packed once for the
   // igemm micro-kernel, with alpha and beta * C folded in (kernels/nhwc_conv.h).
   void prepare(const PrepareContext& ctx) override {
+    if (const PackedWeights* p = ctx.packed_input(1)) {  // from an .ekm: in place, or unpacked for us
+      if (!trans_a_ && alpha_ == 1.f && p->k_major == !trans_b_ && p->dims.size() == 2 &&
+          (packed_ = NhwcConvWeights::adopt(*p, 1, 1))) {
+        b_dims_ = p->dims;
+        ctx.adopt(1);
+      }
+      return;
+    }
     const Tensor* b = ctx.constant_input(1);
     if (trans_a_ || !b || b->dtype() != DType::f32 || b->rank() != 2) return;
     const int64_t N = b->dim(trans_b_ ? 0 : 1), K = b->dim(trans_b_ ? 1 : 0);
@@ -64,6 +72,14 @@ class Gemm final : public OpKernel {
     for (int64_t n = 0; n < N; ++n)
       for (int64_t k = 0; k < K; ++k) w[size_t(n * K + k)] = alpha_ * (trans_b_ ? B[n * K + k] : B[k * N + n]);
     packed_.emplace(w.data(), bias.empty() ? nullptr : bias.data(), N, K, 1, 1, 1);
+    b_dims_ = b->shape();
+  }
+
+  // Stored only when the panels are B's own values in another order (alpha folded in would
+  // not unpack to B).
+  std::vector<std::pair<size_t, PackedWeights>> packed_inputs() const override {
+    if (!packed_ || alpha_ != 1.f) return {};
+    return {{1, packed_->describe(b_dims_, !trans_b_)}};
   }
 
   void run(RunContext& ctx) const override {
@@ -112,6 +128,7 @@ class Gemm final : public OpKernel {
   float alpha_, beta_;
   FusedActivation activation_;
   std::optional<NhwcConvWeights> packed_;
+  std::vector<int64_t> b_dims_;  // of the B that was packed
 };
 
 }  // namespace

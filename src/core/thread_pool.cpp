@@ -47,15 +47,15 @@ ThreadPool::~ThreadPool() {
 
 // Runs pieces of the posted loop until none is left to claim: thread `self`'s range, then
 // the others' in turn.
-void ThreadPool::run_pieces(const std::function<void(int64_t, int64_t)>& fn, int64_t n, int64_t chunk, int self) {
+void ThreadPool::run_pieces(const std::function<void(int64_t, int64_t)>& fn, int64_t chunk, int self) {
   const int threads = size();
   for (int k = 0; k < threads; ++k) {
     PieceRange& range = ranges_[size_t((self + k) % threads)];
     for (;;) {
-      const int64_t i = range.next.fetch_add(1);
+      const int64_t i = range.next.fetch_add(chunk);
       if (i >= range.end) break;
       try {
-        fn(i * chunk, std::min(n, (i + 1) * chunk));
+        fn(i, std::min(range.end, i + chunk));
       } catch (...) {
         std::lock_guard<std::mutex> lock(mutex_);
         if (!error_) error_ = std::current_exception();
@@ -80,11 +80,11 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     task_ = &fn;
     task_n_ = n;
     chunk_ = chunk;
-    pieces_ = (n + chunk - 1) / chunk;
+    // Thread t's range: items [n t / T, n (t + 1) / T), claimed `chunk` at a time.
     const int threads = size();
     for (int t = 0; t < threads; ++t) {
-      ranges_[size_t(t)].next.store(pieces_ * t / threads);
-      ranges_[size_t(t)].end = pieces_ * (t + 1) / threads;
+      ranges_[size_t(t)].next.store(n * t / threads);
+      ranges_[size_t(t)].end = n * (t + 1) / threads;
     }
     error_ = nullptr;
     open_ = true;
@@ -92,7 +92,7 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   }
   wake_.notify_all();
   in_pool_task = true;
-  run_pieces(fn, n, chunk, 0);
+  run_pieces(fn, chunk, 0);
   in_pool_task = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -129,10 +129,10 @@ void ThreadPool::worker_loop(int self) {
     if (!open_) continue;  // woke after the caller finished that loop alone
     active_.fetch_add(1);
     const auto* fn = task_;
-    const int64_t n = task_n_, chunk = chunk_;
+    const int64_t chunk = chunk_;
     lock.unlock();
     in_pool_task = true;
-    run_pieces(*fn, n, chunk, self);
+    run_pieces(*fn, chunk, self);
     in_pool_task = false;
     lock.lock();
     if (active_.fetch_sub(1) == 1) done_.notify_one();

@@ -4,8 +4,9 @@
 //   pool.parallel_for(rows, [&](int64_t begin, int64_t end) { ... });
 //
 // The calling thread takes part, so a pool of 1 runs everything inline with no thread. A loop
-// is cut into a few pieces per thread, in one contiguous range of pieces per thread: each
-// thread runs its own range first, front to back, then takes what is left of the others'. So
+// is cut into one contiguous range per thread, of as many items each, and each range into a few
+// pieces: each thread runs its own range first, front to back, then takes what is left of the
+// others'. So
 // consecutive loops over the same data give each thread the same part of it (still in its
 // cache from the loop before: consecutive layers of a network), and the caller never waits
 // for a worker that has not started (asleep, or preempted on a busy machine): it takes over
@@ -57,7 +58,7 @@ class ThreadPool {
 
  private:
   void worker_loop(int self);
-  void run_pieces(const std::function<void(int64_t, int64_t)>& fn, int64_t n, int64_t chunk, int self);
+  void run_pieces(const std::function<void(int64_t, int64_t)>& fn, int64_t chunk, int self);
 
  public:
   static constexpr int kSpinMicros = 200;
@@ -70,7 +71,7 @@ class ThreadPool {
   const std::function<void(int64_t, int64_t)>* task_ = nullptr;  // written under mutex_
   int64_t task_n_ = 0, chunk_ = 0, pieces_ = 0;
   bool open_ = false;                    // workers may still join the posted loop (under mutex_)
-  struct alignas(64) PieceRange {         // thread t's pieces [next, end): claimed by fetch_add
+  struct alignas(64) PieceRange {         // thread t's items [next, end): claimed by fetch_add
     std::atomic<int64_t> next{0};
     int64_t end = 0;
   };

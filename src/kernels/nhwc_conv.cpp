@@ -117,12 +117,23 @@ NhwcEpilogue register_epilogue(const FusedActivation& a, bool* rest) {
   return e;
 }
 
-// Pixels per chunk: enough for the row pointers and input rows of a chunk to sit in L2 next to
-// a weight panel, at least one tile, and enough chunks for every thread when possible.
-int64_t chunk_pixels(int64_t pixels, int64_t tile, int threads) {
-  int64_t chunk = std::max<int64_t>(tile, 256 / tile * tile);
-  if (threads > 1) chunk = std::min(chunk, std::max<int64_t>(tile, (pixels + threads - 1) / threads));
-  return (chunk + tile - 1) / tile * tile;
+// Pixels per chunk: at most about 256 (the row pointers and input rows of a chunk sit in L2
+// next to a weight panel), whole tiles, and with threads a multiple of their count of chunks,
+// all of about one size: each thread's range of the loop (core/thread_pool.h) then holds as
+// many pixels (784 pixels as 252 + 252 + 252 + 28 gave one thread twice the other's work).
+// Images of only a few tiles a thread, when there are panels enough, stay one chunk: the
+// threads split its panels instead, evenly (7x7 layers: 28 + 21 pixels did not).
+int64_t chunk_pixels(int64_t pixels, int64_t tile, int threads, int64_t panels = 0) {
+  const int64_t most = std::max<int64_t>(tile, 256 / tile * tile);
+  int64_t chunks = (pixels + most - 1) / most;
+  if (threads > 1) {
+    if (pixels < 4 * tile * threads && panels >= 2 * threads)
+      chunks = 1;
+    else
+      chunks = (std::max<int64_t>(chunks, threads) + threads - 1) / threads * threads;
+  }
+  const int64_t chunk = (pixels + chunks - 1) / std::max<int64_t>(1, chunks);
+  return std::max<int64_t>(tile, (chunk + tile - 1) / tile * tile);
 }
 
 // Work below ~2 MFLOP stays on the calling thread: handing part of it to a worker (whose
@@ -409,7 +420,7 @@ void igemm_conv(const NhwcConvWeights& w, const float* x, int64_t batch, const N
   const float* zero = constant_row(std::max(C, kch), false);
   const std::vector<KBlock>& blocks = k_blocks(ktaps, kch, NR);
   const bool small_k = blocks.size() == 1 && panels * panel_floats * int64_t(sizeof(float)) <= kWeightBlockBytes;
-  const int64_t chunk = chunk_pixels(pixels, MR, threads), chunks = (pixels + chunk - 1) / chunk;
+  const int64_t chunk = chunk_pixels(pixels, MR, threads, panels * G), chunks = (pixels + chunk - 1) / chunk;
   // Few chunks for the threads (small images, many channels): split the panels too, into
   // enough pieces that threads claiming them as they come free finish together.
   const int64_t want = threads > 1 ? int64_t(ThreadPool::kPiecesPerThread) * threads : 1;

@@ -69,16 +69,49 @@ const uint8_t* unsigned_input(const TX* x, int64_t n) {
 // inside, in the calling thread's scratch: [N][h][w] pixels `stride` bytes apart (C of them
 // written; a wider stride keeps a pixel's loads within cache lines), then `spare` pad bytes
 // for kernels that read past the last pixel. One pass, as the plain conversion to x' would be.
+// phases > 1: each row's columns by phase (QDepthwiseRows::phase_w), w then phases * phase_w.
 struct PaddedInput {
   const uint8_t* data;
-  int64_t h, w;
+  int64_t h, w, phase_w;
 };
 
+// One input row's pixels (c bytes each, int8 offset by 128) into a row of x' split into column
+// phases, column pad_left + i at slot (col % phases) * phase_w + col / phases of `stride` bytes:
+// read in order, each pixel in chunks of the widest of 16, 8, 4 or 1 bytes that divides c (a
+// byte loop a pixel would cost as much as the convolution on few channels).
+template <class TX, int64_t kBytes>
+void phase_row_chunks(uint8_t* __restrict dst, const uint8_t* __restrict row, int64_t in_w, int64_t c, int64_t stride,
+                      int64_t phases, int64_t phase_w, int64_t pad_left) {
+  int64_t phase = pad_left % phases, slot = pad_left / phases;  // of column pad_left + i: no divisions a pixel
+  for (int64_t i = 0; i < in_w; ++i, row += c) {
+    uint8_t* to = dst + (phase * phase_w + slot) * stride;
+    for (int64_t k = 0; k < c; k += kBytes) {
+      uint8_t v[kBytes];
+      std::memcpy(v, row + k, kBytes);
+      if constexpr (!std::is_same_v<TX, uint8_t>)
+        for (uint8_t& b : v) b ^= 0x80;
+      std::memcpy(to + k, v, kBytes);
+    }
+    if (++phase == phases) phase = 0, ++slot;
+  }
+}
+
 template <class TX>
-PaddedInput padded_input(const TX* x, const IntConvShape& s, int64_t stride, uint8_t pad, int64_t spare) {
+void phase_row(uint8_t* dst, const uint8_t* row, int64_t in_w, int64_t c, int64_t stride, int64_t phases,
+               int64_t phase_w, int64_t pad_left) {
+  if (c % 16 == 0) phase_row_chunks<TX, 16>(dst, row, in_w, c, stride, phases, phase_w, pad_left);
+  else if (c % 8 == 0) phase_row_chunks<TX, 8>(dst, row, in_w, c, stride, phases, phase_w, pad_left);
+  else if (c % 4 == 0) phase_row_chunks<TX, 4>(dst, row, in_w, c, stride, phases, phase_w, pad_left);
+  else phase_row_chunks<TX, 1>(dst, row, in_w, c, stride, phases, phase_w, pad_left);
+}
+
+template <class TX>
+PaddedInput padded_input(const TX* x, const IntConvShape& s, int64_t stride, uint8_t pad, int64_t spare,
+                         int64_t phases = 1) {
   const int64_t c = s.in_c;
   const int64_t h = std::max(s.pad_top + s.in_h, (s.out_h - 1) * s.stride_h + (s.kernel_h - 1) * s.dilation_h + 1);
-  const int64_t w = std::max(s.pad_left + s.in_w, (s.out_w - 1) * s.stride_w + (s.kernel_w - 1) * s.dilation_w + 1);
+  const int64_t columns = std::max(s.pad_left + s.in_w, (s.out_w - 1) * s.stride_w + (s.kernel_w - 1) * s.dilation_w + 1);
+  const int64_t phase_w = (columns + phases - 1) / phases, w = phase_w * phases;
   uint8_t* const data = input_scratch(size_t(s.batch * h * w * stride + spare));
   uint8_t* dst = data;
   const int64_t left = s.pad_left * stride, right = (w - s.pad_left - s.in_w) * stride;
@@ -94,15 +127,20 @@ PaddedInput padded_input(const TX* x, const IntConvShape& s, int64_t stride, uin
         std::memset(dst, pad, size_t(w * stride));
         continue;
       }
-      std::memset(dst, pad, size_t(left));
       const uint8_t* row = reinterpret_cast<const uint8_t*>(x) + (n * s.in_h + ih) * s.in_w * c;
+      if (phases > 1) {  // the pad bytes, then each pixel (read in order) where its phase puts it
+        std::memset(dst, pad, size_t(w * stride));
+        phase_row<TX>(dst, row, s.in_w, c, stride, phases, phase_w, s.pad_left);
+        continue;
+      }
+      std::memset(dst, pad, size_t(left));
       if (stride == c) convert(dst + left, row, s.in_w * c);
       else
         for (int64_t i = 0; i < s.in_w; ++i) convert(dst + left + i * stride, row + i * c, c);  // the gaps are not read into outputs
       std::memset(dst + left + s.in_w * stride, pad, size_t(right));
     }
   std::memset(dst, pad, size_t(spare));
-  return {data, h, w};
+  return {data, h, w, phases > 1 ? phase_w : 0};
 }
 
 // Depthwise: x' copied with a border of its zero point (int8 inputs offset by 128 on the way),
@@ -116,14 +154,17 @@ void depthwise(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
            "qconv_nhwc_int8: the depthwise weights were packed for another ISA's kernel");
   const int64_t C = s.out_c, taps = s.kernel_h * s.kernel_w;
   const uint8_t zp = uint8_t(p.x_zero_point + input_offset(p.x_dtype));
-  const QDepthwisePacked* packed = s.stride_w == 1 && p.dw_many.w ? &p.dw_many : &p.dw_one;
+  // Several pixels a group when they fit; at stride_w > 1 from x' split into column phases,
+  // whose copy costs more than two pixels a vector save (32 channels at stride 2: +5%; 16: -18%).
+  const bool many = p.dw_many.w && (s.stride_w == 1 || (s.kernel_w <= kQdwMaxPhasedTaps && p.dw_many.pixels >= 4));
+  const QDepthwisePacked* packed = many ? &p.dw_many : &p.dw_one;
   // One pixel a group: pixels a whole number of blocks apart, so that loads do not straddle
   // cache lines when C is not a multiple of the vector (58 channels: 64 apart).
   const int64_t P = packed->pixels == 1 ? packed->padded_lanes : C;
-  const PaddedInput in = padded_input(x, s, P, zp, kDepthwiseSpare);
+  const PaddedInput in = padded_input(x, s, P, zp, kDepthwiseSpare, packed->pixels > 1 ? s.stride_w : 1);
   const QDepthwiseRows rows{in.data, in.h, in.w, C, s.out_h, s.out_w, s.stride_h, s.stride_w, P, s.kernel_h, s.kernel_w,
                             s.dilation_h, s.dilation_w, packed, p.y_zero_point, p.act.lo, p.act.hi, y,
-                            std::is_same_v<TY, int8_t>};
+                            std::is_same_v<TY, int8_t>, in.phase_w};
   const double flops = 2.0 * double(s.batch * s.out_h * s.out_w) * double(C) * double(taps);
   parallel_for(flops >= 2e6 ? pool : nullptr, s.batch * s.out_h,
                [&](int64_t begin, int64_t end) { qdepthwise_int8(rows, begin, end); });
@@ -205,7 +246,7 @@ void gemm_conv(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
   const bool gather = !direct && !indirect;
   const uint8_t* xu = indirect ? nullptr : unsigned_input(x, s.batch * s.in_h * s.in_w * s.in_c);
   // Indirect: each pixel's taps are its base in the padded x' plus these offsets.
-  PaddedInput padded{nullptr, 0, 0};
+  PaddedInput padded{nullptr, 0, 0, 0};
   thread_local std::vector<int64_t> tap_offsets;  // the calling thread's; workers read it through `offsets`
   tap_offsets.clear();
   if (indirect) {

@@ -124,7 +124,7 @@ struct QConvInt8Params {
   std::shared_ptr<uint8_t> panel_records;
   bool records_zero_point_added = false, records_shift_left = false;
   // Depthwise (qdepthwise_int8): one pixel a group, and several when C is at most half a
-  // vector (used at stride 1; else dw_many.w is null).
+  // vector (else dw_many.w is null).
   QDepthwiseLayout dw_layout;
   QDepthwisePacked dw_one, dw_many;
 };
@@ -153,11 +153,22 @@ struct QDepthwiseRows {
   int64_t in_h, in_w, channels, out_h, out_w, stride_h, stride_w;
   int64_t pixel_bytes;       // between input pixels: C, or more (whole blocks: loads stay aligned) when pixels is 1
   int64_t kernel_h, kernel_w, dilation_h, dilation_w;
-  const QDepthwisePacked* packed;  // pixels > 1 only with stride_w 1
+  const QDepthwisePacked* packed;
   int32_t y_zero_point, lo, hi;
   void* y;                   // [N][out_h][out_w][C]
   bool y_signed;             // int8, else uint8
+  // 0: x's columns in order. Else (several pixels a group at stride_w > 1, kernel_w at most
+  // kQdwMaxPhasedTaps) each row's columns by phase, column c at (c % stride_w) * phase_w +
+  // c / stride_w: a group's pixels then read each tap from consecutive columns, as at stride 1.
+  int64_t phase_w = 0;
 };
+constexpr int64_t kQdwMaxPhasedTaps = 16;
+// Where x holds input column ow * stride_w + kw * dilation_w, the tap kw of output pixel ow
+// (pixel ow + k's is k columns on, in either order).
+inline int64_t qdepthwise_column(const QDepthwiseRows& r, int64_t ow, int64_t kw) {
+  const int64_t c = ow * r.stride_w + kw * r.dilation_w;
+  return r.phase_w ? c % r.stride_w * r.phase_w + c / r.stride_w : c;
+}
 // Output rows [row_begin, row_end) of N x out_h, dispatched to the best ISA.
 void qdepthwise_int8(const QDepthwiseRows& r, int64_t row_begin, int64_t row_end);
 

@@ -261,7 +261,7 @@ TEST(QConvInt8, FirstLayersGroupsAndFewRowsMatchReference) {
 
 // The depthwise kernel's paths against the reference on every target: channel counts around
 // the block widths (16, 32, 64; several pixels a vector below half a vector), kernels 1x1 to
-// 5x5 and non-square, strides and dilations 1 and 2, padding, row tails, both input and output
+// 5x5 and non-square, strides 1 to 3, dilations 1 and 2, padding, row tails, both input and output
 // types, and multipliers below 2^-23 (the zero point added apart), in [0.5, 1) (no rounding
 // shift) and above 1 (a left shift first).
 TEST(QConvInt8, DepthwisePathsMatchReferenceOnEveryTarget) {
@@ -276,12 +276,13 @@ TEST(QConvInt8, DepthwisePathsMatchReferenceOnEveryTarget) {
     auto pick = [&](int lo, int hi) { return int64_t(std::uniform_int_distribution<int>(lo, hi)(rng)); };
     for (int64_t c : channels)
       for (const auto& k : kernels)
-        for (int rep = 0; rep < 2; ++rep) {
+        for (int rep = 0; rep < 3; ++rep) {
           Case cs;
           IntConvShape& s = cs.s;
           s.nhwc = true, s.batch = pick(1, 2), s.in_c = s.out_c = s.group = c;
           s.kernel_h = k[0], s.kernel_w = k[1];
-          s.stride_h = pick(1, 2), s.stride_w = rep == 0 ? 1 : 2;  // stride 1 takes the several-pixel path
+          // Few channels take the several-pixel path at every stride (above 1 from column phases).
+          s.stride_h = pick(1, 2), s.stride_w = rep + 1;
           s.dilation_h = pick(0, 3) == 0 ? 2 : 1, s.dilation_w = pick(0, 3) == 0 ? 2 : 1;
           s.pad_top = pick(0, s.kernel_h / 2), s.pad_left = pick(0, s.kernel_w / 2);
           const int64_t eh = (s.kernel_h - 1) * s.dilation_h + 1, ew = (s.kernel_w - 1) * s.dilation_w + 1;

@@ -4,7 +4,8 @@
 // computed), multiplied by the packed weight quads (vpdpbusd with AVX-512 VNNI, pairwise int16
 // multiply-adds elsewhere); the four int32 accumulators are requantized in registers and
 // narrowed to bytes. Groups of several pixels (few channels) and windows wider than the
-// buffer interleave each window's columns as they go.
+// buffer interleave each window's columns as they go (at stride_w > 1 from an input split
+// into column phases, so that a group's pixels are consecutive columns).
 #ifndef HWY_WANT_AVX3_DL
 #define HWY_WANT_AVX3_DL 1  // Highway 1.0.3 compiles the VNNI target only when asked
 #endif
@@ -272,11 +273,13 @@ EK_QDW_ATTR HWY_INLINE void block_columns(DU8 du8, const QDepthwiseRows& r, cons
   }
 }
 
-// One block of Lanes(du8) lanes from c0 (the b-th block) of the group whose first input column
-// is col0: its windows' columns interleaved as they are used. n lanes stored at out.
+// One block of Lanes(du8) lanes from c0 (the b-th block) of the group whose first output pixel
+// reads input column col0 at tap 0 and col0 + taps[kw] at tap kw (taps null: kw * dilation_w):
+// its windows' columns interleaved as they are used. n lanes stored at out.
 template <class DU8>
 EK_QDW_ATTR HWY_INLINE void block_direct(DU8 du8, const QDepthwiseRows& r, const Consts k, const uint8_t* const* rows,
-                                         int64_t c0, int64_t b, int64_t col0, uint8_t* out, int64_t n) {
+                                         int64_t c0, int64_t b, int64_t col0, const int64_t* taps, uint8_t* out,
+                                         int64_t n) {
   const int64_t width = int64_t(hn::Lanes(du8)), rq = (r.kernel_h + 3) / 4;
   const int64_t quad_bytes = 4 * width * kWeightBytes;
   const int8_t* w = k.w + c0 * r.kernel_w * rq * 4 * kWeightBytes;
@@ -285,7 +288,7 @@ EK_QDW_ATTR HWY_INLINE void block_direct(DU8 du8, const QDepthwiseRows& r, const
   for (int64_t kw = 0; kw < r.kernel_w; ++kw)
     for (int64_t g = 0; g < rq; ++g, w += quad_bytes) {
       hn::Vec<DU8> x[4];
-      interleave(du8, rows + 4 * g, (col0 + kw * r.dilation_w) * r.pixel_bytes + c0, x);
+      interleave(du8, rows + 4 * g, (col0 + (taps ? taps[kw] : kw * r.dilation_w)) * r.pixel_bytes + c0, x);
       accumulate(du8, acc, x[0], x[1], x[2], x[3], w);
     }
   finish(du8, k, block, acc, out, n);
@@ -307,6 +310,13 @@ EK_QDW_ATTR void rows(const QDepthwiseRows& r, int64_t row_begin, int64_t row_en
   const bool columns = packed.pixels == 1 && r.kernel_w > 1 && r.stride_w <= extent_w && slots >= extent_w;
   const int64_t tile = columns ? (slots - extent_w) / r.stride_w + 1 : 0;
   const uint8_t* rows_at[kMaxRowQuads * 4];
+  // Column phases: the taps' columns from tap 0's, once (the divisions cost as much as a tap).
+  int64_t phased_taps[kQdwMaxPhasedTaps];
+  const int64_t* taps = nullptr;
+  if (r.phase_w) {
+    for (int64_t kw = 0; kw < r.kernel_w; ++kw) phased_taps[kw] = qdepthwise_column(r, 0, kw);
+    taps = phased_taps;
+  }
   for (int64_t row = row_begin; row < row_end; ++row) {
     const int64_t n = row / r.out_h, oh = row % r.out_h;
     const uint8_t* base = r.x + (n * r.in_h + oh * r.stride_h) * r.in_w * r.pixel_bytes;
@@ -323,13 +333,14 @@ EK_QDW_ATTR void rows(const QDepthwiseRows& r, int64_t row_begin, int64_t row_en
       continue;
     }
     for (int64_t at = 0; at < row_bytes; at += lanes) {
-      const int64_t valid = std::min(lanes, row_bytes - at), col0 = at / C * r.stride_w;  // a row's last group may be short
+      const int64_t valid = std::min(lanes, row_bytes - at), ow0 = at / C;  // a row's last group may be short
+      const int64_t col0 = r.phase_w ? ow0 : ow0 * r.stride_w;  // tap 0's column
       for (int64_t c0 = 0, width = 0, b = 0; c0 < valid; c0 += width, ++b) {
         width = qdepthwise_block_width(lanes - c0, vector_bytes);
         const int64_t n_out = std::min(width, valid - c0);
-        if (width == vector_bytes) block_direct(d_full, r, k, rows_at, c0, b, col0, out + at + c0, n_out);
-        else if (width == 32) block_direct(d_half, r, k, rows_at, c0, b, col0, out + at + c0, n_out);
-        else block_direct(d_quarter, r, k, rows_at, c0, b, col0, out + at + c0, n_out);
+        if (width == vector_bytes) block_direct(d_full, r, k, rows_at, c0, b, col0, taps, out + at + c0, n_out);
+        else if (width == 32) block_direct(d_half, r, k, rows_at, c0, b, col0, taps, out + at + c0, n_out);
+        else block_direct(d_quarter, r, k, rows_at, c0, b, col0, taps, out + at + c0, n_out);
       }
     }
   }
@@ -346,7 +357,7 @@ void rows(const QDepthwiseRows& r, int64_t row_begin, int64_t row_end) {
     const uint8_t* base = r.x + (row / r.out_h * r.in_h + row % r.out_h * r.stride_h) * r.in_w * r.pixel_bytes;
     for (int64_t at = 0; at < row_bytes; at += lanes)
       for (int64_t i = 0; i < std::min(lanes, row_bytes - at); ++i) {
-        const int64_t q = i % 16 / 4, kk = i % 4, col0 = at / C * r.stride_w;
+        const int64_t q = i % 16 / 4, kk = i % 4;
         const int8_t* w = k.w.get() + i / 16 * 16 * r.kernel_w * rq * 8;
         const uint8_t* block = k.constants.get() + i / 16 * kQdwBlockConstants;
         auto constant = [&](QDepthwiseRow row) {
@@ -360,7 +371,7 @@ void rows(const QDepthwiseRows& r, int64_t row_begin, int64_t row_end) {
             int16_t wt;  // quad (kw, kh / 4), accumulator q: int16 pairs of rows 0 and 2, then of 1 and 3
             const int64_t quad = kw * rq + kh / 4, slot = kh % 4;
             std::memcpy(&wt, w + (quad * 4 + q) * 32 + (slot & 1) * 16 + (2 * kk + slot / 2) * 2, 2);
-            acc += int32_t(base[(kh * r.dilation_h * r.in_w + col0 + kw * r.dilation_w) * r.pixel_bytes + i]) * wt;
+            acc += int32_t(base[(kh * r.dilation_h * r.in_w + qdepthwise_column(r, at / C, kw)) * r.pixel_bytes + i]) * wt;
           }
         const int shift = constant(kQdwLeft) > 0 ? constant(kQdwLeft) : -constant(kQdwRight);
         const int32_t v = multiply_by_quantized_multiplier(acc, constant(kQdwMultiplier), shift) + r.y_zero_point;

@@ -1,7 +1,8 @@
 // MultiplyByQuantizedMultiplier in 64-bit lanes with both of TFLite's rounding steps as one
 // shift, from per-lane constants in records of 16 lanes (kernels/qconv_int8.h's
 // QDepthwiseRow rows; written by pack_requant_lane): the int8 depthwise kernel's and, with
-// VNNI, the GEMM micro-kernel's requantization. AVX-512 only (64-bit variable shifts, vpermt2d);
+// VNNI, the GEMM micro-kernel's requantization; with one multiplier for every lane
+// (RequantLanes's second constructor) QAdd's and QMul's. AVX-512 only (64-bit variable shifts, vpermt2d);
 // included once per target, as Highway's -inl.h headers are.
 //   (x m + add - (x m < limit ? 2^31 : 0)) >> shift,  add = 2^30 + 2^(30+e) [+ zp_y 2^(31+e)],
 //   limit = -2^30 (e > 0; else never), shift = 31 + e
@@ -14,8 +15,13 @@
 #define EDGEKIT_KERNELS_SIMD_REQUANTIZE_LANES_INL_H_
 #endif
 
+#include <algorithm>
+#include <cstdint>
+
 #include "hwy/highway.h"
 #include "kernels/qconv_int8.h"
+#include "kernels/requantize.h"
+#include "kernels/simd/requantize-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace edgekit {
@@ -63,6 +69,18 @@ struct RequantLanes {
     shift_even = row64(kQdwShiftEven), shift_odd = row64(kQdwShiftOdd);
   }
 
+  // One multiplier for every lane: pack_requant_lane's constants (its shifts within [0, 31]
+  // each way; without the zero point), broadcast.
+  HWY_INLINE RequantLanes(D32 d32, const QuantMultiplier& m) {
+    const hn::Repartition<int64_t, D32> d64;
+    const int32_t e = std::min(std::max(-m.shift, 0), 31);
+    multiplier = multiplier_odd = hn::Set(d32, m.multiplier);
+    left = hn::Set(d32, std::min(std::max(m.shift, 0), 31));
+    add_even = add_odd = hn::Set(d64, (int64_t(1) << 30) + (e > 0 ? int64_t(1) << (30 + e) : 0));
+    limit_even = limit_odd = hn::Set(d64, e > 0 ? -(int64_t(1) << 30) : INT64_MIN);
+    shift_even = shift_odd = hn::Set(d64, int64_t(31 + e));
+  }
+
   // x << left (shifts_left: some multiplier > 1), then the multiply and both roundings.
   HWY_INLINE V apply(D32 d32, V x, bool shifts_left) const {
     const hn::Repartition<int64_t, D32> d64;
@@ -79,6 +97,26 @@ struct RequantLanes {
     const auto odd = round(hn::MulEven(hn::Shuffle2301(x), multiplier_odd), add_odd, limit_odd, shift_odd);
     return interleave_even(even, odd);
   }
+};
+#endif
+
+#if HWY_TARGET != HWY_SCALAR
+// multiply_by_quantized_multiplier(x, m) of every lane, its constants made once: the 64-bit
+// form above on AVX-512, requantize-inl.h's 32-bit steps elsewhere.
+template <class D32>
+struct RequantOne {
+#if HWY_TARGET <= HWY_AVX3 && HWY_ARCH_X86
+  RequantLanes<D32> lanes;
+  bool shifts_left;
+  HWY_INLINE RequantOne(D32 d32, const QuantMultiplier& m) : lanes(d32, m), shifts_left(m.shift > 0) {}
+  HWY_INLINE hn::Vec<D32> apply(D32 d32, hn::Vec<D32> x) const { return lanes.apply(d32, x, shifts_left); }
+#else
+  hn::Vec<D32> multiplier, left, right;
+  HWY_INLINE RequantOne(D32 d32, const QuantMultiplier& m)
+      : multiplier(hn::Set(d32, m.multiplier)), left(hn::Set(d32, std::max(m.shift, 0))),
+        right(hn::Set(d32, std::max(-m.shift, 0))) {}
+  HWY_INLINE hn::Vec<D32> apply(D32 d32, hn::Vec<D32> x) const { return requant_multiply(d32, x, multiplier, left, right); }
+#endif
 };
 #endif
 

@@ -34,7 +34,7 @@ TEST(ThreadPool, EachThreadRunsItsOwnRangeFirstThenTakesOthers) {
   std::vector<std::atomic<int>> hits(8);
   pool.parallel_for(8, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
-      if (i >= 4) std::this_thread::sleep_for(std::chrono::milliseconds(40));
+      if (i >= 4) std::this_thread::sleep_for(std::chrono::milliseconds(100));
       ran[size_t(i)] = std::this_thread::get_id();
       hits[size_t(i)]++;
     }

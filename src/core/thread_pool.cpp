@@ -78,7 +78,6 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   {
     std::lock_guard<std::mutex> lock(mutex_);
     task_ = &fn;
-    task_n_ = n;
     chunk_ = chunk;
     // Thread t's range: items [n t / T, n (t + 1) / T), claimed `chunk` at a time.
     const int threads = size();

@@ -69,7 +69,7 @@ class ThreadPool {
   std::mutex mutex_;
   std::condition_variable wake_, done_;
   const std::function<void(int64_t, int64_t)>* task_ = nullptr;  // written under mutex_
-  int64_t task_n_ = 0, chunk_ = 0, pieces_ = 0;
+  int64_t chunk_ = 0;  // items a piece
   bool open_ = false;                    // workers may still join the posted loop (under mutex_)
   struct alignas(64) PieceRange {         // thread t's items [next, end): claimed by fetch_add
     std::atomic<int64_t> next{0};

@@ -307,11 +307,8 @@ void depthwise_conv(const NhwcConvWeights& w, const float* x, int64_t batch, con
   const int64_t edge_pixels = win.out_h * win.out_w - (rows_in.second - rows_in.first) * (ox_hi - ox_lo);
   const bool many_edges = taps >= 25 ? 8 * edge_pixels >= win.out_h * win.out_w : 3 * edge_pixels >= win.out_h * win.out_w;
   // 3x3 and 5x5 rows of full channel blocks skip the padding in the kernel
-  // (simd/nhwc_kernels.cpp row_group): no copy.
-  const int64_t over = (win.out_w - 1) * win.stride_w - win.pad_left + KW - win.in_w;
-  const bool padded_rows = KH == KW && (KW == 3 || KW == 5) && win.dilation_w == 1 &&
-                           (win.stride_w == 1 || win.stride_w == 2) && win.pad_left <= KW / 2 && over <= KW / 2 &&
-                           (win.out_w >= 7 || win.out_w == 4) && C >= L && (KW == 3 || C % L == 0);
+  // (simd/nhwc_kernels.h depthwise_by_rows): no copy.
+  const bool padded_rows = depthwise_by_rows(g) && C >= L && (KW == 3 || C % L == 0);
   const bool slabs = !padded_rows && (win.pad_top | win.pad_left | pb | pr) != 0 && hp * wp * XS <= kMaxSlabFloats &&
                      (hp * wp * C <= (int64_t(32) << 10) || (taps >= 9 && many_edges));
   if (slabs) {

@@ -432,19 +432,14 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_
     }
     finish(p, a, count);
   };
-  // 3x3 (and, through the generic taps, 5x5) rows of 4 or at least 7 pixels (5 and 6 would
-  // recompute a third of theirs; the groups across rows of the copied image do better),
-  // undilated across, stride 1 or 2, one pixel a vector, padded by at most half the kernel
-  // each side (or copied inside its border): by rows, in groups inside the row; the row's last
-  // pixels as a group ending at its end (recomputing a few, the same values).
+  // 3x3 (and, through the generic taps, 5x5) in the geometry of depthwise_by_rows, one pixel a
+  // vector: by rows, in groups inside the row; the row's last pixels as a group ending at its
+  // end (recomputing a few, the same values).
   if constexpr (kTaps == 9 || (kTaps == 0 && kFull)) {
-    const int64_t K = g.kernel_w;
-    const int64_t over = (g.out_w - 1) * g.stride_w - g.pad_left + K - g.in_w;  // window columns past the right edge
+    const int64_t over = depthwise_right_overflow(g);
     // 5x5 on full channel blocks only: a layer's masked last block takes the generic taps
     // (its own copy of the 5x5 rows would be 25 KB of code for one block a layer).
-    const bool square = g.kernel_h == K && (kTaps == 9 ? K == 3 : K == 5 && kFull);
-    if (square && P == 1 && (out_w >= 7 || out_w == 4) && g.dilation_w == 1 && (g.stride_w == 1 || g.stride_w == 2) &&
-        g.pad_left <= K / 2 && over <= K / 2) {
+    if (P == 1 && depthwise_by_rows(g) && g.kernel_w == (kTaps == 9 ? 3 : 5)) {
       auto rows_by = [&](auto stride, auto ksize) HWY_ATTR_INLINE {
         auto at = [&](int64_t r, int64_t ox, auto count) HWY_ATTR_INLINE {
           constexpr int64_t kCount = decltype(count)::value;

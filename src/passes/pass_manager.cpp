@@ -14,6 +14,7 @@ PassManager::PassManager(int level) {
       {2, make_fuse_matmul_add},      {2, make_fold_batch_norm},     {2, make_sink_transposes},
       {2, make_merge_transposes},
       {2, make_fold_transpose_into_gemm}, {2, make_fuse_layer_norm}, {2, make_fuse_gelu},
+      {2, make_bake_lookup_tables},   // after fuse_qdq has composed lookups
       {3, make_fuse_residual_add},    {3, make_fuse_activation},
       {1, make_eliminate_dead_nodes},  // last: sweeps what the others left unread
   };

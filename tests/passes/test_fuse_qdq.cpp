@@ -224,6 +224,42 @@ TEST(FuseQdq, LookupReadByAnotherConsumerIsNotFused) {
   EXPECT_EQ(count_ops(opt, "QLookup", kEdgekitDomain), 1);
 }
 
+// A lookup of a function becomes a lookup of its table, computed at optimisation: the same
+// bytes for every input byte, and no function left for the runtime to run.
+TEST(BakeLookupTables, FunctionLookupBecomesItsTableWithTheSameBytes) {
+  for (const char* function : {"Sigmoid", "HardSigmoid", "Tanh", "Identity"}) {
+    SCOPED_TRACE(function);
+    Graph g = lookup_mul_graph(function, false, true);
+    g.nodes.pop_back();  // the QMul: s alone is the output
+    g.outputs.erase(g.outputs.begin());
+    Graph opt = g;
+    optimize_graph(opt, 2);
+    ASSERT_EQ(count_ops(opt, "QLookup", kEdgekitDomain), 1);
+    const Node& look = opt.nodes.at(0);
+    ASSERT_EQ(look.inputs.size(), size_t(6));
+    EXPECT_TRUE(look.attrs.empty());
+    const Tensor* table = constant_value(opt, look.inputs[5]);
+    ASSERT_NE(table, nullptr);
+    EXPECT_EQ(table->shape(), Shape{256});
+    Session original(Graph(g), {.threads = 1, .opt_level = 0}), baked(Graph(opt), {.threads = 1, .opt_level = 0});
+    const Tensor want = original.run(every_byte()).at(0), got = baked.run(every_byte()).at(0);
+    ASSERT_EQ(want.shape(), got.shape());
+    EXPECT_EQ(0, std::memcmp(want.raw(), got.raw(), size_t(want.numel())));
+  }
+}
+
+TEST(BakeLookupTables, LookupWithParametersComputedAtRunTimeKeepsItsFunction) {
+  Graph g = lookup_mul_graph("Sigmoid", false, true);
+  g.nodes.pop_back();
+  g.outputs.erase(g.outputs.begin());
+  g.initializers.erase("s/scale");  // now a graph input: not constant
+  g.inputs.push_back({"s/scale", DType::f32, {}, {}});
+  optimize_graph(g, 2);
+  ASSERT_EQ(count_ops(g, "QLookup", kEdgekitDomain), 1);
+  EXPECT_EQ(g.nodes.at(0).inputs.size(), size_t(5));
+  EXPECT_EQ(g.nodes.at(0).attr_string("function", ""), "Sigmoid");
+}
+
 TEST(FuseQdq, QdqSiluBecomesOneLookup) {
   // DQ(x) -> Sigmoid -> Q -> DQ, Mul(DQ(x), that) -> Q: EfficientNet's SiLU as quantized.
   QdqBuilder b;

@@ -6,6 +6,7 @@
 #   make test-asan   the tests again, built with AddressSanitizer + UBSan into build-asan/
 #   make fuzz        libFuzzer targets (clang) into build-fuzz/, each run FUZZ_SECONDS seconds
 #   make size        device runtime size and .ekm load time against ONNX Runtime
+#   make runtime-selective  a device runtime of only the ops some models need, into build-rt/
 #   make quant-study Fashion-MNIST accuracy of edgekit's quantizer against ORT and PyTorch
 BUILD ?= build
 JOBS ?= $(shell nproc)
@@ -32,7 +33,7 @@ apt-install = missing=$$(for p in $(1); do \
 	  $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi
 
-.PHONY: all deps deps-peers deps-fuzz build test test-cpp test-python test-asan fuzz fixtures demo bench size quant-study clean
+.PHONY: all deps deps-peers deps-fuzz build test test-cpp test-python test-asan fuzz fixtures demo bench size runtime-selective quant-study clean
 all: build
 
 deps:
@@ -141,6 +142,20 @@ bench: deps deps-peers build fixtures
 size: deps deps-peers build fixtures
 	PYTHONPATH=$(abspath $(BUILD))/python $(PYTHON) bench/size.py --build $(BUILD) --zoo $(FIXTURES)/zoo $(SIZE_ARGS)
 
+# A selective device runtime into $(RT_BUILD)/ (README "Selective build"): only the kernels of the
+# ops RT_MODELS run (edgekit ops), compiled for one CPU (RT_MARCH: no run-time ISA dispatch, so it
+# runs only on CPUs with that ISA), without the graph optimiser (compiled .ekm models only).
+RT_BUILD ?= build-rt
+RT_MARCH ?= native
+RT_MODELS ?= $(wildcard $(FIXTURES)/zoo/*/model.onnx) $(wildcard $(SHARED)/models/mlperf-tiny/*.tflite)
+runtime-selective: deps build fixtures
+	mkdir -p $(RT_BUILD)
+	$(BUILD)/edgekit ops $(RT_MODELS) -o $(RT_BUILD)/ops.new
+	cmp -s $(RT_BUILD)/ops.new $(RT_BUILD)/ops.txt || mv $(RT_BUILD)/ops.new $(RT_BUILD)/ops.txt
+	cmake -S . -B $(RT_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DEDGEKIT_RT_OPS=$(abspath $(RT_BUILD))/ops.txt \
+	  -DEDGEKIT_RT_OPTIMIZER=OFF "-DCMAKE_CXX_FLAGS=-march=$(RT_MARCH) -DHWY_COMPILE_ONLY_STATIC=1"
+	cmake --build $(RT_BUILD) -j $(JOBS) --target edgekit_rt edgekit_rt_shared edgekit-rt-minimal
+
 # Fashion-MNIST accuracy study (docs/quantization.md): trains the zoo's fashion_cnn with PyTorch
 # into $(FASHION) once (model, calibration and test data; >= 91% or it fails), then quantizes it
 # with edgekit, ONNX Runtime and PyTorch and prints one table. QUANT_STUDY_ARGS e.g. "--json r.json".
@@ -154,4 +169,4 @@ quant-study: deps deps-peers build $(FASHION)/.done
 	  --torch-python $(TORCH_PYTHON) --work $(BUILD)/quant-study $(QUANT_STUDY_ARGS)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(RT_BUILD)

@@ -10,6 +10,7 @@ Runtime creating its session (default options, all graph optimisations) and runn
 Each is repeated --repeats times, alternating, and the median is reported.
 
   python3 bench/size.py --build build --zoo fixtures/zoo [--models kws_dscnn resnet18] [--repeats 15]
+      [--selective-build build-rt]   (make runtime-selective; reported when it exists)
 """
 import argparse
 import os
@@ -55,6 +56,8 @@ def main():
     ap.add_argument("--zoo", type=pathlib.Path, default=ROOT / "fixtures" / "zoo")
     ap.add_argument("--models", nargs="*", help="zoo model names (default: all)")
     ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--selective-build", type=pathlib.Path, default=ROOT / "build-rt",
+                    help="a selective runtime's build (make runtime-selective), reported when present")
     args = ap.parse_args()
 
     lib, minimal = args.build / "src" / "runtime" / "libedgekit_rt.so", args.build / "edgekit-rt-minimal"
@@ -69,6 +72,14 @@ def main():
     print(f"libedgekit_rt.so needs  {', '.join(needed)}")
     if heavy:
         sys.exit(f"size: libedgekit_rt.so links {heavy}: the device runtime must not")
+    sel_lib = args.selective_build / "src" / "runtime" / "libedgekit_rt.so"
+    sel_min = args.selective_build / "edgekit-rt-minimal"
+    if sel_lib.exists() and sel_min.exists():
+        ops_file = args.selective_build / "ops.txt"
+        ops = [l for l in ops_file.read_text().splitlines() if l and not l.startswith("#")] if ops_file.exists() else []
+        print(f"selective build ({args.selective_build}: {len(ops)} ops, one ISA, no graph optimiser):")
+        print(f"  libedgekit_rt.so      {stripped_size(sel_lib) / 1e6:6.2f} MB stripped")
+        print(f"  edgekit-rt-minimal    {stripped_size(sel_min) / 1e6:6.2f} MB stripped")
 
     sys.path.insert(0, str(args.build / "python"))
     import edgekit

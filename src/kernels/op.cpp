@@ -63,6 +63,15 @@ std::string key(const std::string& domain, const std::string& op_type) {
 }
 }  // namespace
 
+const char* selective_build_note() {
+#ifdef EDGEKIT_SELECTIVE_OPS
+  return ": this runtime is a selective build without it (ops from " EDGEKIT_SELECTIVE_OPS
+         "; list the model in `edgekit ops` and rebuild)";
+#else
+  return "";
+#endif
+}
+
 bool register_op(const std::string& op_type, OpFactory factory, const std::string& domain) {
   registry()[key(domain, op_type)] = std::move(factory);
   return true;
@@ -82,7 +91,7 @@ std::unique_ptr<OpKernel> create_op(const Node& node) {
   auto it = registry().find(key(node.domain, node.op_type));
   if (it == registry().end())
     fail("unsupported op '", node.domain.empty() ? "" : node.domain + ":", node.op_type, "' at node '", node.name,
-         "'");
+         "'", selective_build_note());
   return it->second(node);
 }
 

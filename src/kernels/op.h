@@ -139,6 +139,9 @@ using OpFactory = std::function<std::unique_ptr<OpKernel>(const Node&)>;
 bool register_op(const std::string& op_type, OpFactory factory, const std::string& domain = "");
 bool op_supported(const std::string& op_type, const std::string& domain = "");
 std::vector<std::string> supported_ops();  // sorted "op_type" (or "domain:op_type")
+// "" in a full build; in a selective one (-DEDGEKIT_RT_OPS) the reason an op is missing, for
+// the end of an "unsupported op" message.
+const char* selective_build_note();
 // Creates the kernel for a node; throws "unsupported op 'X' at node 'n'" when there is none.
 std::unique_ptr<OpKernel> create_op(const Node& node);
 

@@ -26,6 +26,7 @@ void add_bench_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 void add_compile_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
+void add_ops_command(CLI::App& app);
 
 // --threads: adds the option to `cmd` (default 1) and checks it in the callback.
 void add_threads_option(CLI::App* cmd, int& threads);

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   edgekit::cli::add_quantize_command(app);
   edgekit::cli::add_compile_command(app);
   edgekit::cli::add_compare_command(app);
+  edgekit::cli::add_ops_command(app);
 
   if (argc == 1) {  // bare `edgekit`: show what it can do
     std::cout << app.help();

@@ -22,7 +22,8 @@ class QLookup final : public OpKernel {
  public:
   explicit QLookup(const Node& node)
       : OpKernel(node), given_(node.has_input(5)), function_(node.attr_string("function", "")) {
-    EK_CHECK(given_ || op_supported(function_), node.where(), ": function '", function_, "' is not an op edgekit has");
+    EK_CHECK(given_ || op_supported(function_), node.where(), ": function '", function_, "' is not an op edgekit has",
+             selective_build_note());
   }
 
   void infer(InferContext& ctx) const override {

@@ -18,7 +18,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Build and run-time dependencies, then what the tests use to make fixtures (PyTorch exports
 # the model zoo, python3-onnx writes the ONNX node tests).
 DEB_BUILD := cmake ninja-build g++ pkg-config libonnx-dev libprotobuf-dev protobuf-compiler \
-  libflatbuffers-dev flatbuffers-compiler libhwy-dev libsodium-dev nlohmann-json3-dev libcli11-dev \
+  libflatbuffers-dev flatbuffers-compiler libhwy-dev libsodium-dev libstb-dev nlohmann-json3-dev libcli11-dev \
   pybind11-dev python3-dev python3-numpy python3-pytest python3-pip libgtest-dev googletest zlib1g-dev
 DEB_TEST := python3-torch python3-torchvision python3-onnx dataset-fashion-mnist
 # libFuzzer and clang's sanitizer runtimes (make fuzz; make test-asan uses g++'s own), and

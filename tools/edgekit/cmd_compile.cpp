@@ -16,29 +16,13 @@ namespace edgekit::cli {
 namespace {
 
 struct CompileOptions {
-  std::string model, output, name, model_version, author, description, labels, mean, std, layout, image_size;
+  std::string model, output, name, model_version, author, description, labels;
+  PreprocessingOptions preprocessing;
   int opt_level = 3;
   int threads_hint = 0;
   int64_t sample_rate = 0;
   bool json = false;
 };
-
-std::vector<float> parse_floats(const std::string& text, const char* option) {
-  std::vector<float> out;
-  std::stringstream s(text);
-  std::string item;
-  while (std::getline(s, item, ',')) {
-    try {
-      size_t used = 0;
-      out.push_back(std::stof(item, &used));
-      EK_CHECK(used == item.size(), "");
-    } catch (...) {
-      fail(option, " ", text, ": '", item, "' is not a number (expected a comma-separated list like 0.5,0.5,0.5)");
-    }
-  }
-  EK_CHECK(!out.empty(), option, ": empty list");
-  return out;
-}
 
 std::vector<std::string> read_labels(const std::string& path) {
   std::ifstream f(path);
@@ -60,32 +44,9 @@ EkmMetadata metadata_from(const CompileOptions& o) {
   m.author = o.author;
   m.description = o.description;
   if (!o.labels.empty()) m.labels = read_labels(o.labels);
-  EkmPreprocessing& p = m.preprocessing;
-  if (!o.mean.empty()) p.mean = parse_floats(o.mean, "--mean");
-  if (!o.std.empty()) p.std = parse_floats(o.std, "--std");
-  EK_CHECK(p.mean.empty() || p.std.empty() || p.mean.size() == p.std.size(), "--mean has ", p.mean.size(),
-           " values but --std has ", p.std.size());
-  for (float s : p.std) EK_CHECK(s > 0, "--std ", o.std, ": every value must be positive");
-  EK_CHECK(o.layout.empty() || o.layout == "NCHW" || o.layout == "NHWC", "--layout ", o.layout,
-           ": expected NCHW or NHWC");
-  p.layout = o.layout;
-  if (!o.image_size.empty()) {
-    // WxH, or one number for a square image.
-    size_t x = o.image_size.find('x');
-    try {
-      size_t used = 0;
-      std::string w = o.image_size.substr(0, x), h = x == std::string::npos ? w : o.image_size.substr(x + 1);
-      p.image_width = std::stoll(w, &used);
-      EK_CHECK(used == w.size(), "");
-      p.image_height = std::stoll(h, &used);
-      EK_CHECK(used == h.size(), "");
-    } catch (...) {
-      fail("--image-size ", o.image_size, ": expected WIDTHxHEIGHT, e.g. 224x224");
-    }
-    EK_CHECK(p.image_width > 0 && p.image_height > 0, "--image-size ", o.image_size, ": sides must be positive");
-  }
+  m.preprocessing = parse_preprocessing(o.preprocessing);
   EK_CHECK(o.sample_rate >= 0, "--sample-rate ", o.sample_rate, ": must be positive");
-  p.sample_rate = o.sample_rate;
+  m.preprocessing.sample_rate = o.sample_rate;
   return m;
 }
 
@@ -156,10 +117,7 @@ void add_compile_command(CLI::App& app) {
   cmd->add_option("--author", o->author, "Author");
   cmd->add_option("--description", o->description, "Description");
   cmd->add_option("--labels", o->labels, "Text file with one class label a line");
-  cmd->add_option("--mean", o->mean, "Per-channel input mean, comma-separated (preprocessing: (x - mean) / std)");
-  cmd->add_option("--std", o->std, "Per-channel input standard deviation, comma-separated");
-  cmd->add_option("--layout", o->layout, "Input image layout: NCHW or NHWC");
-  cmd->add_option("--image-size", o->image_size, "Input image size, WIDTHxHEIGHT");
+  add_preprocessing_options(cmd, o->preprocessing);
   cmd->add_option("--sample-rate", o->sample_rate, "Audio sample rate in Hz, for audio models");
   cmd->add_flag("--json", o->json, "Print the summary as JSON");
   cmd->callback([o] { compile(*o); });

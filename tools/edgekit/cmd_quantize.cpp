@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "common.h"
+#include "formats/image/image.h"
 #include "formats/model_loader.h"
 #include "formats/onnx/onnx_export.h"
 #include "optimize/quantize/quantize.h"
@@ -21,7 +22,16 @@ struct QuantizeCliOptions {
   std::vector<std::string> exclude;
   int threads = 1;
   int64_t batch = 32;
+  PreprocessingOptions preprocessing;  // for a folder of images
 };
+
+// How images become the input: the .ekm's stored preprocessing when MODEL is one, with the
+// options given replacing its fields.
+EkmPreprocessing image_preprocessing(const QuantizeCliOptions& c) {
+  EkmPreprocessing base;
+  if (detect_model_format(c.model) == ModelFormat::ekm) base = read_ekm(c.model).metadata.preprocessing;
+  return parse_preprocessing(c.preprocessing, base);
+}
 
 void quantize(const QuantizeCliOptions& c) {
   check_threads(c.threads);
@@ -40,9 +50,19 @@ void quantize(const QuantizeCliOptions& c) {
   Graph model = load_model(c.model);
   EK_CHECK(o.mode == QuantizeMode::static_int8 || c.calibration.empty(), "--calibration is for --mode static");
   EK_CHECK(o.mode != QuantizeMode::static_int8 || !c.calibration.empty(),
-           "--mode static needs --calibration DATA (a .npz or a folder of .npy files)");
+           "--mode static needs --calibration DATA (a .npz, a folder of .npy files or a folder of images)");
+  EK_CHECK(!c.preprocessing.given() || !c.calibration.empty(),
+           "--mean, --std, --layout and --image-size say how calibration images become the input; give --calibration");
   CalibrationSet data;
-  if (!c.calibration.empty()) data = load_calibration_data(c.calibration, model, c.batch);
+  if (c.preprocessing.given()) {  // options that would change nothing are a mistake to report
+    bool images = false;
+    if (std::filesystem::is_directory(c.calibration))
+      for (const auto& e : std::filesystem::directory_iterator(c.calibration)) images |= is_image_file(e.path().string());
+    EK_CHECK(images, "--mean, --std, --layout and --image-size apply to a folder of images; ", c.calibration,
+             " is not one");
+  }
+  if (!c.calibration.empty())
+    data = load_calibration_data(c.calibration, model, c.batch, "calibration data", nullptr, image_preprocessing(c));
   QuantizeReport report;
   Graph q = quantize_model(model, o, &data, &report);
   for (const auto& w : report.warnings) std::cerr << "edgekit: warning: " << w << "\n";
@@ -77,7 +97,8 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("MODEL", o->model, "Float model (.onnx or .tflite)")->required();
   cmd->add_option("-o,--output", o->output, "Output model (.onnx)")->required();
   cmd->add_option("--mode", o->mode, "static | dynamic | fp16")->capture_default_str();
-  cmd->add_option("--calibration", o->calibration, "Calibration data: a .npz or a folder of .npy files (static)");
+  cmd->add_option("--calibration", o->calibration, "Calibration data: a .npz, a folder of .npy files, or a folder of images (PNG, JPEG, BMP, ...) (static)");
+  add_preprocessing_options(cmd, o->preprocessing);
   cmd->add_option("--method", o->method, "Calibration range: minmax | percentile | entropy | mse")->capture_default_str();
   cmd->add_flag("--per-channel", o->per_channel, "Weights per output channel (default for static)");
   cmd->add_flag("--per-tensor", o->per_tensor, "Weights per tensor");

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 #include <unistd.h>
 
@@ -48,6 +49,59 @@ void check_feed(const ValueInfo& info, const Tensor& t, const std::string& sourc
 void add_threads_option(CLI::App* cmd, int& threads) {
   cmd->add_option("--threads", threads, cat("Threads used inside ops, 1..", max_threads(), " (this machine's cores)"))
       ->capture_default_str();
+}
+
+namespace {
+std::vector<float> parse_floats(const std::string& text, const char* option) {
+  std::vector<float> out;
+  std::stringstream s(text);
+  std::string item;
+  while (std::getline(s, item, ',')) {
+    try {
+      size_t used = 0;
+      out.push_back(std::stof(item, &used));
+      EK_CHECK(used == item.size(), "");
+    } catch (...) {
+      fail(option, " ", text, ": '", item, "' is not a number (expected a comma-separated list like 0.5,0.5,0.5)");
+    }
+  }
+  EK_CHECK(!out.empty(), option, ": empty list");
+  return out;
+}
+}  // namespace
+
+void add_preprocessing_options(CLI::App* cmd, PreprocessingOptions& o) {
+  cmd->add_option("--mean", o.mean, "Per-channel input mean, comma-separated (preprocessing: (x - mean) / std)");
+  cmd->add_option("--std", o.std, "Per-channel input standard deviation, comma-separated");
+  cmd->add_option("--layout", o.layout, "Input image layout: NCHW or NHWC");
+  cmd->add_option("--image-size", o.image_size, "Input image size, WIDTHxHEIGHT");
+}
+
+EkmPreprocessing parse_preprocessing(const PreprocessingOptions& o, EkmPreprocessing p) {
+  if (!o.mean.empty()) p.mean = parse_floats(o.mean, "--mean");
+  if (!o.std.empty()) p.std = parse_floats(o.std, "--std");
+  EK_CHECK(p.mean.empty() || p.std.empty() || p.mean.size() == p.std.size(), "--mean has ", p.mean.size(),
+           " values but --std has ", p.std.size());
+  for (float s : p.std) EK_CHECK(s > 0, "--std ", o.std, ": every value must be positive");
+  EK_CHECK(o.layout.empty() || o.layout == "NCHW" || o.layout == "NHWC", "--layout ", o.layout,
+           ": expected NCHW or NHWC");
+  if (!o.layout.empty()) p.layout = o.layout;
+  if (!o.image_size.empty()) {
+    // WxH, or one number for a square image.
+    size_t x = o.image_size.find('x');
+    try {
+      size_t used = 0;
+      std::string w = o.image_size.substr(0, x), h = x == std::string::npos ? w : o.image_size.substr(x + 1);
+      p.image_width = std::stoll(w, &used);
+      EK_CHECK(used == w.size(), "");
+      p.image_height = std::stoll(h, &used);
+      EK_CHECK(used == h.size(), "");
+    } catch (...) {
+      fail("--image-size ", o.image_size, ": expected WIDTHxHEIGHT, e.g. 224x224");
+    }
+    EK_CHECK(p.image_width > 0 && p.image_height > 0, "--image-size ", o.image_size, ": sides must be positive");
+  }
+  return p;
 }
 
 void add_opt_level_option(CLI::App* cmd, int& level) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "ekm/ekm.h"
 #include "graph/graph.h"
 
 namespace edgekit {
@@ -34,6 +35,16 @@ void check_threads(int threads);  // 1..hardware_concurrency, else Error saying 
 
 // --opt-level: graph optimisation level 0..3 (passes/pass_manager.h), default 3.
 void add_opt_level_option(CLI::App* cmd, int& level);
+
+// --mean, --std, --layout, --image-size (compile's metadata, quantize's image calibration):
+// the preprocessing of an image model's input, as text until parse_preprocessing checks it.
+struct PreprocessingOptions {
+  std::string mean, std, layout, image_size;
+  bool given() const { return !(mean.empty() && std.empty() && layout.empty() && image_size.empty()); }
+};
+void add_preprocessing_options(CLI::App* cmd, PreprocessingOptions& o);
+// `base` with the options given replacing its fields; errors name the option and the form.
+EkmPreprocessing parse_preprocessing(const PreprocessingOptions& o, EkmPreprocessing base = {});
 
 // --input: repeatable NAME=FILE.npy, FILE.npy (single-input models) or FILE.npz (by key).
 void add_input_option(CLI::App* cmd, std::vector<std::string>& specs, bool required);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 
+#include "formats/image/image.h"
 #include "formats/npy/npy.h"
 #include "kernels/requantize.h"
 #include "optimize/quantize/calibration.h"
@@ -63,25 +64,31 @@ Tensor rows(const Tensor& t, int64_t begin, int64_t end) {
 }  // namespace
 
 CalibrationSet load_calibration_data(const std::string& path, const Graph& model, int64_t batch,
-                                     const std::string& role, std::vector<std::string>* sources) {
+                                     const std::string& role, std::vector<std::string>* sources,
+                                     const EkmPreprocessing& images) {
   namespace fs = std::filesystem;
   EK_CHECK(fs::exists(path), path, ": ", role, " not found");
   EK_CHECK(batch >= 1, "batch size must be at least 1, got ", batch);
   if (sources) sources->clear();
   EK_CHECK(!model.inputs.empty(), path, ": the model has no inputs to feed ", role, " to");
   if (fs::is_directory(path)) {
-    EK_CHECK(model.inputs.size() == 1, path, ": a folder of .npy files serves one-input models; this model has ",
+    EK_CHECK(model.inputs.size() == 1, path, ": a folder of .npy files or images serves one-input models; this model has ",
              model.inputs.size(), " inputs (use a .npz with one array per input)");
     std::vector<fs::path> files;
-    bool images = false;
+    std::vector<std::string> image_files;
     for (const auto& e : fs::directory_iterator(path)) {
-      const std::string ext = e.path().extension().string();
-      if (ext == ".npy") files.push_back(e.path());
-      images = images || ext == ".png" || ext == ".jpg" || ext == ".jpeg";
+      if (!e.is_regular_file()) continue;
+      if (e.path().extension() == ".npy") files.push_back(e.path());
+      else if (is_image_file(e.path().string())) image_files.push_back(e.path().string());
     }
     std::sort(files.begin(), files.end());
-    EK_CHECK(!files.empty(), path, images ? ": image folders are not supported yet (convert the images to .npy)"
-                                          : cat(": the ", role, " folder holds no .npy files"));
+    EK_CHECK(files.empty() || image_files.empty(), path, ": the ", role, " folder holds both .npy files (",
+             files.size(), ") and images (", image_files.size(), "); keep one kind");
+    if (!image_files.empty()) {
+      std::sort(image_files.begin(), image_files.end());
+      return calibration_from_images(image_files, model, images, batch, role, sources);
+    }
+    EK_CHECK(!files.empty(), path, ": the ", role, " folder holds no .npy files or images (PNG, JPEG, BMP, ...)");
     CalibrationSet out;
     for (const auto& f : files) {
       Tensor t = read_npy(f.string());

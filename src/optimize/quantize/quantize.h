@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "ekm/ekm.h"
 #include "graph/graph.h"
 
 namespace edgekit {
@@ -60,9 +61,18 @@ using CalibrationSet = std::vector<std::map<std::string, Tensor>>;
 // the set is not empty and that every value is finite; errors name the file and call the data
 // `role` ("calibration data for input 'x' has shape ..."). When `sources` is given it receives,
 // per entry, where the entry came from: "DIR/x.npy", or "FILE.npz samples 32..63".
+// A folder of images (PNG, JPEG, BMP, ...) serves a one-input image model: each is decoded,
+// resized and normalised as `images` says (formats/image/image.h: mean, std, layout, size;
+// the .ekm metadata's preprocessing, or the CLI's options).
 CalibrationSet load_calibration_data(const std::string& path, const Graph& model, int64_t batch = 32,
                                      const std::string& role = "calibration data",
-                                     std::vector<std::string>* sources = nullptr);
+                                     std::vector<std::string>* sources = nullptr,
+                                     const EkmPreprocessing& images = {});
+// Image files as calibration samples for a one-input model, in batches of up to `batch` when
+// the input's batch dim is dynamic (else one image a batch of one); `sources` as above.
+CalibrationSet calibration_from_images(const std::vector<std::string>& files, const Graph& model,
+                                       const EkmPreprocessing& pre, int64_t batch, const std::string& role,
+                                       std::vector<std::string>* sources = nullptr);
 // The same from arrays in memory (one per input name, or one for a one-input model; dim 0
 // counts samples), e.g. from Python; errors name them as `source`['name'].
 CalibrationSet calibration_from_arrays(const std::map<std::string, Tensor>& arrays, const Graph& model, int64_t batch,

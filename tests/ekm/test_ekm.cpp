@@ -266,7 +266,7 @@ TEST(Ekm, ChunkedHashIsWhatTheSpecSaysOnEveryPath) {
   ekm::Header h = header_of(bytes);
   EXPECT_EQ(h.format_version, 3u);
   EXPECT_EQ(h.hash_chunk_bytes, ekm::kHashChunkBytes);
-  EXPECT_EQ(ekm::hex(h.sha256, 32), chunked_hash_by_the_spec(bytes, ekm::kHashChunkBytes));  // one chunk
+  EXPECT_EQ(ekm::hex(h.sha256, 32), chunked_hash_by_the_spec(bytes, ekm::kHashChunkBytes));  // as written
   for (size_t chunk : {size_t(4096), size_t(8192), size_t(1) << 16}) {
     set_chunk_bytes(bytes, chunk);
     const std::string want = chunked_hash_by_the_spec(bytes, chunk);

@@ -26,9 +26,12 @@
 
 namespace edgekit {
 
+class ThreadPool;
+
 inline constexpr char kEkmMagic[8] = {'E', 'K', 'M', 'O', 'D', 'E', 'L', '\0'};
 // The newest version this build reads and writes. 2: initializers may be stored packed.
-inline constexpr uint32_t kEkmFormatVersion = 2;
+// 3: the content hash is over fixed-size chunks (verified several chunks at a time).
+inline constexpr uint32_t kEkmFormatVersion = 3;
 inline constexpr size_t kEkmHeaderBytes = 128;
 inline constexpr size_t kEkmAlignment = 64;        // of the weight section and every tensor in it
 
@@ -85,6 +88,8 @@ struct EkmReadOptions {
   // graph's tensor for each then has the plain shape but the packed bytes (its values are not
   // the plain ones: only a Session that resolves `packed` may use such a graph).
   bool keep_packed = false;
+  // Threads to verify the hash on (a Session's own; null: the calling thread alone).
+  ThreadPool* pool = nullptr;
 };
 
 // Loads an .ekm file. Weights stay in a private, read-only-by-convention memory map that the

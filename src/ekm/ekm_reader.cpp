@@ -302,9 +302,14 @@ EkmModel read_ekm_bytes(const void* data, size_t size, const std::string& where,
                h.weights_offset <= size && h.weights_bytes == size - h.weights_offset,
            where, ": weight section [", h.weights_offset, ", +", h.weights_bytes,
            ") is misplaced (must be 64-byte aligned, after the program, up to the end of the file)");
+  if (h.format_version >= 3)
+    EK_CHECK(std::has_single_bit(h.hash_chunk_bytes) && h.hash_chunk_bytes >= ekm::kMinHashChunkBytes &&
+                 h.hash_chunk_bytes <= ekm::kMaxHashChunkBytes,
+             where, ": hash chunk size ", h.hash_chunk_bytes, " (expected a power of two from ",
+             ekm::kMinHashChunkBytes, " to ", ekm::kMaxHashChunkBytes, ")");
   if (options.verify_hash) {
     uint8_t digest[32];
-    ekm::content_hash(file, size, digest);
+    ekm::content_hash(file, size, options.pool, digest);
     if (std::memcmp(digest, h.sha256, sizeof digest) != 0) hash_mismatch(where, h.sha256, digest);
   }
   const uint8_t* program = file + h.program_offset;

@@ -181,13 +181,14 @@ void write_ekm(EkmModel& model, const std::string& path) {
   h.weights_offset = align_up(h.program_offset + h.program_bytes, kEkmAlignment);
   h.weights_bytes = w.weights.size();
   h.file_bytes = h.weights_offset + h.weights_bytes;
+  h.hash_chunk_bytes = ekm::kHashChunkBytes;
 
   std::vector<uint8_t> file(h.file_bytes, 0);
   std::memcpy(file.data() + h.program_offset, w.fbb.GetBufferPointer(), h.program_bytes);
   if (h.weights_bytes) std::memcpy(file.data() + h.weights_offset, w.weights.data(), h.weights_bytes);
   std::memcpy(file.data(), &h, sizeof h);
   uint8_t digest[32];
-  ekm::content_hash(file.data(), file.size(), digest);
+  ekm::content_hash(file.data(), file.size(), nullptr, digest);
   std::memcpy(file.data() + offsetof(ekm::Header, sha256), digest, sizeof digest);
 
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

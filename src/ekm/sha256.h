@@ -21,6 +21,13 @@ class Sha256 {
   void update(const void* data, size_t bytes);
   void final(uint8_t digest[32]);  // the object is spent afterwards
 
+  // The digests of `count` independent messages (message i: bytes [data[i], data[i] + bytes[i]))
+  // into digests[i]. With SHA-NI four messages go through the rounds interleaved in one
+  // thread: sha256rnds2 waits on its own previous result, so one stream leaves the unit idle
+  // most cycles and four keep it busy (~1.8x one stream's speed when the messages are equal
+  // in length, as the chunks of an .ekm content hash are). Elsewhere one after another.
+  static void digest_many(const uint8_t* const data[], const size_t bytes[], size_t count, uint8_t digests[][32]);
+
   // "sha-ni" or "libsodium": which implementation this CPU uses.
   static const char* implementation();
   // Forces the portable implementation (tests compare the two).

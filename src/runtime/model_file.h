@@ -10,6 +10,8 @@
 
 namespace edgekit {
 
+class ThreadPool;
+
 using ModelImporter = Graph (*)(const std::string& path);
 // Installs the importer for non-.ekm files (the full library does this at start-up).
 EDGEKIT_API void set_model_importer(ModelImporter importer);
@@ -25,7 +27,7 @@ struct ModelFile {
 
 // .ekm -> read_ekm; anything else -> the registered importer, or an Error saying that this
 // runtime reads only .ekm and how to make one.
-ModelFile open_model_file(const std::string& path);
+ModelFile open_model_file(const std::string& path, ThreadPool* pool = nullptr);  // pool: verifies the hash
 EDGEKIT_API Graph load_model_file(const std::string& path);  // open_model_file(path).model.graph
 
 }  // namespace edgekit

@@ -30,18 +30,25 @@ int64_t now_ns() {
 }
 }  // namespace
 
-Session::Session(const std::string& model_path, SessionOptions options)
-    : Session(open_model_file(model_path), options) {}
-
-Session::Session(Graph graph, SessionOptions options) : Session(graph_only(std::move(graph)), options) {}
-
-Session::Session(ModelFile file, SessionOptions options)
-    : options_(options), graph_(std::make_unique<Graph>(std::move(file.model.graph))) {
+std::unique_ptr<ThreadPool> Session::make_pool(const SessionOptions& options) {
   // Read once: hardware_concurrency() parses a sysfs file on every call (2% of a small model's load).
   static const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
-  EK_CHECK(options_.threads >= 1 && options_.threads <= cores, "threads must be between 1 and ", cores,
-           " (the cores of this machine), got ", options_.threads);
-  pool_ = std::make_unique<ThreadPool>(options_.threads);
+  EK_CHECK(options.threads >= 1 && options.threads <= cores, "threads must be between 1 and ", cores,
+           " (the cores of this machine), got ", options.threads);
+  return std::make_unique<ThreadPool>(options.threads);
+}
+
+Session::Session(const std::string& model_path, SessionOptions options)
+    : Session(make_pool(options), model_path, options) {}
+
+Session::Session(std::unique_ptr<ThreadPool> pool, const std::string& model_path, SessionOptions options)
+    : Session(open_model_file(model_path, pool.get()), options, std::move(pool)) {}  // moved from only in the body
+
+Session::Session(Graph graph, SessionOptions options)
+    : Session(graph_only(std::move(graph)), options, make_pool(options)) {}
+
+Session::Session(ModelFile file, SessionOptions options, std::unique_ptr<ThreadPool>&& pool)
+    : options_(options), pool_(std::move(pool)), graph_(std::make_unique<Graph>(std::move(file.model.graph))) {
   const char* poison = std::getenv("EDGEKIT_POISON_ARENA");
   poison_arena_ = poison && std::string(poison) == "1";
   created_ns_ = now_ns();

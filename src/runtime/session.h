@@ -82,7 +82,10 @@ class EDGEKIT_API Session {
   void clear_profile() { profile_.clear(); }
 
  private:
-  Session(ModelFile file, SessionOptions options);
+  // The pool comes first so that opening the file can verify its hash on the pool's threads.
+  Session(std::unique_ptr<ThreadPool> pool, const std::string& model_path, SessionOptions options);
+  Session(ModelFile file, SessionOptions options, std::unique_ptr<ThreadPool>&& pool);
+  static std::unique_ptr<ThreadPool> make_pool(const SessionOptions& options);
   void prepare(const std::map<std::string, PackedWeights>* packed);
   void unpack_constant(size_t slot, const PackedWeights& packed);
   std::vector<int> reads_per_slot() const;

@@ -10,7 +10,9 @@
 #include <functional>
 
 #include "ekm/ekm.h"
+#include "core/thread_pool.h"
 #include "ekm/ekm_header.h"
+#include "ekm/sha256.h"
 #include "runtime/compile.h"
 #include "runtime/model_file.h"
 #include "runtime/session.h"
@@ -91,7 +93,7 @@ void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
 // Recomputes the hash after a deliberate change, so a test reaches the checks behind it.
 void rehash(std::vector<uint8_t>& bytes) {
   uint8_t digest[32];
-  ekm::content_hash(bytes.data(), bytes.size(), digest);
+  ekm::content_hash(bytes.data(), bytes.size(), nullptr, digest);
   std::memcpy(bytes.data() + offsetof(ekm::Header, sha256), digest, 32);
 }
 
@@ -209,9 +211,144 @@ TEST(Ekm, ChangedByteFailsTheHash) {
   EXPECT_NE(e.find("content hash mismatch"), std::string::npos) << e;
   // A header field is covered too.
   bytes.back() ^= 1;
-  bytes[offsetof(ekm::Header, reserved)] = 1;
+  const uint64_t other_chunk = ekm::kHashChunkBytes * 2;  // still a valid chunk size: only the hash can tell
+  std::memcpy(bytes.data() + offsetof(ekm::Header, hash_chunk_bytes), &other_chunk, 8);
   write_file(path, bytes);
   e = error_of([&] { read_ekm(path); });
+  EXPECT_NE(e.find("content hash mismatch"), std::string::npos) << e;
+}
+
+namespace {
+
+// y = x + c with a constant of `n` floats: a file of about 4n bytes, many hash chunks when the
+// chunk size is small.
+std::string write_wide(const std::string& name, int64_t n) {
+  EkmModel m;
+  Graph& g = m.graph;
+  g.name = "wide";
+  g.opsets[""] = 17;
+  g.inputs.push_back({"x", DType::f32, {1, n}, {"", ""}});
+  Tensor c(DType::f32, {1, n});
+  for (int64_t i = 0; i < n; ++i) c.data<float>()[i] = float(i % 101) * 0.5f;
+  g.initializers["c"] = c;
+  g.add_node("Add", {"x", "c"}, {"y"}, "add");
+  g.outputs.push_back({"y", DType::f32, {1, n}, {"", ""}});
+  std::string path = temp_path(name);
+  write_ekm(m, path);
+  return path;
+}
+
+void set_chunk_bytes(std::vector<uint8_t>& bytes, uint64_t chunk) {
+  std::memcpy(bytes.data() + offsetof(ekm::Header, hash_chunk_bytes), &chunk, 8);
+  rehash(bytes);
+}
+
+// The version 3 content hash written out from docs/ekm-format.md with the one-stream Sha256.
+std::string chunked_hash_by_the_spec(const std::vector<uint8_t>& bytes, size_t chunk) {
+  Sha256 top;
+  top.update(bytes.data(), 64);
+  for (size_t at = 128; at < bytes.size(); at += chunk) {
+    Sha256 h;
+    h.update(bytes.data() + at, std::min(chunk, bytes.size() - at));
+    uint8_t d[32];
+    h.final(d);
+    top.update(d, 32);
+  }
+  uint8_t d[32];
+  top.final(d);
+  return ekm::hex(d, 32);
+}
+
+}  // namespace
+
+TEST(Ekm, ChunkedHashIsWhatTheSpecSaysOnEveryPath) {
+  auto bytes = read_file(write_wide("chunks_src.ekm", 20000));
+  ekm::Header h = header_of(bytes);
+  EXPECT_EQ(h.format_version, 3u);
+  EXPECT_EQ(h.hash_chunk_bytes, ekm::kHashChunkBytes);
+  EXPECT_EQ(ekm::hex(h.sha256, 32), chunked_hash_by_the_spec(bytes, ekm::kHashChunkBytes));  // as written
+  for (size_t chunk : {size_t(4096), size_t(8192), size_t(1) << 16}) {
+    set_chunk_bytes(bytes, chunk);
+    const std::string want = chunked_hash_by_the_spec(bytes, chunk);
+    ThreadPool two(2);
+    for (bool portable : {false, true})
+      for (ThreadPool* pool : {static_cast<ThreadPool*>(nullptr), &two}) {
+        Sha256::force_portable(portable);
+        uint8_t d[32];
+        ekm::content_hash(bytes.data(), bytes.size(), pool, d);
+        Sha256::force_portable(false);
+        EXPECT_EQ(ekm::hex(d, 32), want) << chunk << "-byte chunks, portable " << portable << ", pool " << !!pool;
+      }
+  }
+}
+
+TEST(Ekm, ChangedByteInAnyChunkFailsTheHash) {
+  std::string path = temp_path("chunk_flip.ekm");
+  auto bytes = read_file(write_wide("chunk_flip_src.ekm", 20000));
+  const size_t chunk = 4096;
+  set_chunk_bytes(bytes, chunk);
+  const size_t body = bytes.size() - 128;
+  ASSERT_GT(body / chunk, 8u);
+  ASSERT_NE(body % chunk, 0u) << "the test wants a short last chunk";
+  const size_t full = body / chunk;  // full chunks; one short chunk after them
+  write_file(path, bytes);
+  Tensor x(DType::f32, {1, 20000});
+  for (int threads : {1, 2}) EXPECT_NO_THROW(Session(path, {.threads = threads}).run({{"x", x}}));
+  const size_t at[] = {128,                             // first chunk, first byte
+                       128 + chunk - 1,                 // first chunk, last byte
+                       128 + chunk * (full / 2) + 77,   // a middle chunk
+                       128 + chunk * full - 1,          // last full chunk, last byte
+                       128 + chunk * full,              // short last chunk, first byte
+                       bytes.size() - 1};               // short last chunk, last byte
+  for (size_t i : at) {
+    bytes[i] ^= 0x10;
+    write_file(path, bytes);
+    bytes[i] ^= 0x10;
+    std::string e = error_of([&] { read_ekm(path); });
+    EXPECT_NE(e.find("content hash mismatch, the file is corrupt or was modified"), std::string::npos) << i << ": " << e;
+    for (bool portable : {false, true}) {
+      Sha256::force_portable(portable);
+      e = error_of([&] { Session(path, {.threads = 2}); });
+      Sha256::force_portable(false);
+      EXPECT_NE(e.find("content hash mismatch"), std::string::npos) << i << ", portable " << portable << ": " << e;
+    }
+  }
+}
+
+TEST(Ekm, BadHashChunkSizeIsNamed) {
+  std::string path = temp_path("chunk_size.ekm");
+  auto bytes = read_file(write_small("chunk_size_src.ekm"));
+  for (uint64_t chunk : {uint64_t(0), uint64_t(2048), uint64_t(4096 + 64), uint64_t(1) << 31}) {
+    std::memcpy(bytes.data() + offsetof(ekm::Header, hash_chunk_bytes), &chunk, 8);  // checked before the hash
+    write_file(path, bytes);
+    std::string e = error_of([&] { read_ekm(path); });
+    EXPECT_NE(e.find(cat(path, ": hash chunk size ", chunk, " (expected a power of two from 4096 to 1073741824)")),
+              std::string::npos)
+        << e;
+  }
+}
+
+TEST(Ekm, Version2FilesWithTheWholeFileHashStillLoad) {
+  // A version 2 file is a version 3 one less the chunked hash (the field at 56 was reserved,
+  // 0): its hash is one SHA-256 of bytes [0, 64) then [128, end), written here from the spec.
+  std::string path = temp_path("v2.ekm");
+  auto bytes = read_file(write_small("v2_src.ekm"));
+  ekm::Header h = header_of(bytes);
+  h.format_version = 2;
+  h.hash_chunk_bytes = 0;
+  std::memcpy(bytes.data(), &h, sizeof h);
+  Sha256 whole;
+  whole.update(bytes.data(), 64);
+  whole.update(bytes.data() + 128, bytes.size() - 128);
+  whole.final(bytes.data() + offsetof(ekm::Header, sha256));
+  write_file(path, bytes);
+  EkmModel m = read_ekm(path);
+  EXPECT_EQ(m.format_version, 2u);
+  Tensor y = Session(path).run({{"x", input()}})[0];
+  EXPECT_EQ(y.shape(), (Shape{4, 2}));
+  bytes[bytes.size() - 1] ^= 1;
+  write_file(path, bytes);
+  std::string e = error_of([&] { read_ekm(path); });
   EXPECT_NE(e.find("content hash mismatch"), std::string::npos) << e;
 }
 

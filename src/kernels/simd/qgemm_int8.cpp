@@ -32,17 +32,24 @@ constexpr int64_t kP = kQGemmPanel;
 // Highway 1.0.3's AVX3_DL target string lacks avx512vnni (it names the VEX avxvnni), so the
 // function adds it; it is not inlined into callers compiled without it.
 // The sums of MR rows, requantized in registers and stored as int8/uint8 (QGemmOutput).
-// The rounding in 64-bit lanes (requantize_lanes-inl.h) from the panel's record: about half
-// the operations of requant_multiply's two 32-bit steps, which bound tiles of small K.
+// The rounding from the panel's record (requantize_lanes-inl.h): Requant32's 32-bit form where
+// the packing found the sums bounded enough, else 64-bit lanes; either about half the
+// operations of requant_multiply's two 32-bit steps, which bound tiles of small K.
 template <int MR, class V>
 HWY_INLINE void store_requantized(const QGemmOutput& o, V* acc) {
   const hn::ScalableTag<int32_t> d32;
   const auto bias = hn::LoadU(d32, o.bias);
-  const RequantLanes<decltype(d32)> k(d32, o.records, 0);
-  const auto zp = hn::Set(d32, o.zero_point_added ? 0 : o.zero_point), lo = hn::Set(d32, o.lo), hi = hn::Set(d32, o.hi);
+  const auto lo = hn::Set(d32, o.lo), hi = hn::Set(d32, o.hi);
+  if (o.requant32) {  // the 32-bit form, the zero point in its rounding constant
+    const RequantLanes32<decltype(d32)> k(d32, o.records, 0);
+    for (int r = 0; r < MR; ++r) acc[r] = hn::Min(hn::Max(k.apply(d32, hn::Add(acc[r], bias)), lo), hi);
+  } else {
+    const RequantLanes<decltype(d32)> k(d32, o.records, 0);
+    const auto zp = hn::Set(d32, o.zero_point_added ? 0 : o.zero_point);
+    for (int r = 0; r < MR; ++r) acc[r] = hn::Min(hn::Max(hn::Add(k.apply(d32, hn::Add(acc[r], bias), o.shifts_left), zp), lo), hi);
+  }
   for (int r = 0; r < MR; ++r) {
-    auto v = k.apply(d32, hn::Add(acc[r], bias), o.shifts_left);
-    v = hn::Min(hn::Max(hn::Add(v, zp), lo), hi);
+    const auto v = acc[r];
     auto store = [&](auto* y) {
       using T = std::remove_pointer_t<decltype(y)>;
       const hn::Rebind<T, decltype(d32)> dt;

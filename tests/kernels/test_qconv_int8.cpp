@@ -162,11 +162,13 @@ struct MultiplierRange {
   double lo = 1e-5, hi = 2e-3;
 };
 
+// requant32 (optional): set to whether the packing took the 32-bit requantization.
 template <class TX>
-void check_case(const Case& c, std::mt19937& rng, ThreadPool* pool, MultiplierRange range = {}) {
+void check_case(const Case& c, std::mt19937& rng, ThreadPool* pool, MultiplierRange range = {},
+                int32_t bias_limit = 20000, bool* requant32 = nullptr) {
   const IntConvShape& s = c.s;
   const int64_t cg = s.in_c / s.group;
-  std::uniform_int_distribution<int> byte(-128, 127), ubyte(0, 255), bias(-20000, 20000);
+  std::uniform_int_distribution<int> byte(-128, 127), ubyte(0, 255), bias(-bias_limit, bias_limit);
   std::vector<TX> x(size_t(s.batch * s.in_h * s.in_w * s.in_c));
   for (auto& v : x) v = TX(std::is_signed_v<TX> ? byte(rng) : ubyte(rng));
   std::vector<int8_t> w(size_t(s.out_c * cg * s.kernel_h * s.kernel_w));
@@ -186,6 +188,7 @@ void check_case(const Case& c, std::mt19937& rng, ThreadPool* pool, MultiplierRa
   }
   pack_qconv_weights(p, w.data(), {0}, cg, s.kernel_h, s.kernel_w, s.group, s.dilation_w);
   ASSERT_TRUE(qconv_packed(p));
+  if (requant32) *requant32 = p.depthwise ? p.dw_one.requant32 : p.records_requant32;
   const int64_t out_n = s.batch * s.out_h * s.out_w * s.out_c;
   std::vector<int32_t> acc(static_cast<size_t>(out_n));
   int_conv_ref(x.data(), p.x_zero_point, w.data(), {0}, p.bias.data(), s, acc.data());
@@ -417,5 +420,40 @@ TEST(QConvInt8, GemmRequantizationOverEveryMultiplierRange) {
         }
   }
   hwy::SetSupportedTargetsForTest(0);
+}
+
+// Both requantization forms of the depthwise kernel and the VNNI GEMM tiles: biases from small
+// to the int32 limit and multipliers up to 4, so that some layers' accumulators are bounded
+// tightly enough for the 32-bit form and others fall back to 64-bit lanes; both must be seen.
+TEST(QConvInt8, Requant32AndItsFallbackMatchReference) {
+  const int32_t bias_limits[] = {1000, 1 << 20, 1 << 26, 1 << 28, 1 << 29, INT32_MAX};
+  const MultiplierRange ranges[] = {{1e-5, 2e-3}, {1e-9, 4.0}, {1.2, 3.0}};
+  int seen[2] = {0, 0};
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(hwy::TargetName(target));
+    std::mt19937 rng(31);
+    for (int32_t limit : bias_limits)
+      for (const MultiplierRange& range : ranges)
+        for (int64_t channels : {8, 24, 64, 72}) {
+          for (bool depthwise : {true, false}) {
+            Case c;
+            IntConvShape& s = c.s;
+            s.nhwc = true, s.batch = 1, s.in_h = 5, s.in_w = 7, s.kernel_h = s.kernel_w = 3;
+            s.pad_top = s.pad_left = 1, s.out_h = 5, s.out_w = 7;
+            s.in_c = depthwise ? channels : 12, s.out_c = channels, s.group = depthwise ? channels : 1;
+            c.x_dtype = channels % 16 ? DType::u8 : DType::i8;
+            bool used = false;
+            if (c.x_dtype == DType::i8) check_case<int8_t>(c, rng, nullptr, range, limit, &used);
+            else check_case<uint8_t>(c, rng, nullptr, range, limit, &used);
+            ASSERT_FALSE(HasFatalFailure()) << "bias limit " << limit << ", multipliers " << range.lo << ".." << range.hi
+                                            << ", " << channels << (depthwise ? " depthwise" : " GEMM");
+            ++seen[used];
+          }
+        }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+  EXPECT_GT(seen[0], 0);
+  EXPECT_GT(seen[1], 0);
 }
 }  // namespace edgekit

@@ -68,6 +68,10 @@ struct RequantLanes32 {
     multiplier = row(kQdwMultiplier), multiplier_odd = row(kQdwMultiplierOdd), left = row(kQdwLeft32);
     add = row(kQdwAdd32), correction = row(kQdwCorrection32), shift = row(kQdwShift32);
   }
+  // One multiplier for every lane.
+  HWY_INLINE RequantLanes32(D32 d32, const Requant32& k)
+      : multiplier(hn::Set(d32, k.multiplier)), multiplier_odd(multiplier), left(hn::Set(d32, k.left)),
+        add(hn::Set(d32, k.add)), correction(hn::Set(d32, k.correction)), shift(hn::Set(d32, k.shift)) {}
 
   HWY_INLINE V apply(D32 d32, V x) const {
     const hn::RebindToUnsigned<D32> du32;
@@ -149,6 +153,32 @@ struct RequantOne {
       : multiplier(hn::Set(d32, m.multiplier)), left(hn::Set(d32, std::max(m.shift, 0))),
         right(hn::Set(d32, std::max(-m.shift, 0))) {}
   HWY_INLINE hn::Vec<D32> apply(D32 d32, hn::Vec<D32> x) const { return requant_multiply(d32, x, multiplier, left, right); }
+#endif
+};
+
+// multiply_by_quantized_multiplier(x, m) + zero_point for x known to lie in [x_lo, x_hi]: on
+// AVX-512 Requant32's 32-bit form where the range lets it, else RequantOne's.
+template <class D32>
+struct RequantWithZeroPoint {
+  RequantOne<D32> general;
+  hn::Vec<D32> zero_point;
+#if HWY_TARGET <= HWY_AVX3 && HWY_ARCH_X86
+  bool narrow_fits;
+  RequantLanes32<D32> narrow;
+  static Requant32 narrow_constants(const QuantMultiplier& m, int32_t zp, int64_t x_lo, int64_t x_hi, bool* fits) {
+    Requant32 k;
+    *fits = requant32_constants(m, zp, x_lo, x_hi, &k);
+    return k;
+  }
+  HWY_INLINE RequantWithZeroPoint(D32 d32, const QuantMultiplier& m, int32_t zp, int64_t x_lo, int64_t x_hi)
+      : general(d32, m), zero_point(hn::Set(d32, zp)), narrow(d32, narrow_constants(m, zp, x_lo, x_hi, &narrow_fits)) {}
+  HWY_INLINE hn::Vec<D32> apply(D32 d32, hn::Vec<D32> x) const {
+    return narrow_fits ? narrow.apply(d32, x) : hn::Add(general.apply(d32, x), zero_point);
+  }
+#else
+  HWY_INLINE RequantWithZeroPoint(D32 d32, const QuantMultiplier& m, int32_t zp, int64_t, int64_t)
+      : general(d32, m), zero_point(hn::Set(d32, zp)) {}
+  HWY_INLINE hn::Vec<D32> apply(D32 d32, hn::Vec<D32> x) const { return hn::Add(general.apply(d32, x), zero_point); }
 #endif
 };
 #endif

@@ -35,18 +35,18 @@ constexpr int64_t kP = kQGemmPanel;
 // The rounding from the panel's record (requantize_lanes-inl.h): Requant32's 32-bit form where
 // the packing found the sums bounded enough, else 64-bit lanes; either about half the
 // operations of requant_multiply's two 32-bit steps, which bound tiles of small K.
+// acc holds the bias already (initial_sums).
 template <int MR, class V>
 HWY_INLINE void store_requantized(const QGemmOutput& o, V* acc) {
   const hn::ScalableTag<int32_t> d32;
-  const auto bias = hn::LoadU(d32, o.bias);
   const auto lo = hn::Set(d32, o.lo), hi = hn::Set(d32, o.hi);
   if (o.requant32) {  // the 32-bit form, the zero point in its rounding constant
     const RequantLanes32<decltype(d32)> k(d32, o.records, 0);
-    for (int r = 0; r < MR; ++r) acc[r] = hn::Min(hn::Max(k.apply(d32, hn::Add(acc[r], bias)), lo), hi);
+    for (int r = 0; r < MR; ++r) acc[r] = hn::Min(hn::Max(k.apply(d32, acc[r]), lo), hi);
   } else {
     const RequantLanes<decltype(d32)> k(d32, o.records, 0);
     const auto zp = hn::Set(d32, o.zero_point_added ? 0 : o.zero_point);
-    for (int r = 0; r < MR; ++r) acc[r] = hn::Min(hn::Max(hn::Add(k.apply(d32, hn::Add(acc[r], bias), o.shifts_left), zp), lo), hi);
+    for (int r = 0; r < MR; ++r) acc[r] = hn::Min(hn::Max(hn::Add(k.apply(d32, acc[r], o.shifts_left), zp), lo), hi);
   }
   for (int r = 0; r < MR; ++r) {
     const auto v = acc[r];
@@ -67,6 +67,13 @@ HWY_INLINE void store_requantized(const QGemmOutput& o, V* acc) {
   }
 }
 
+// Panel p's sums start from its bias when the tile stores requantized output (one add fewer a
+// row), else from zero (the caller adds it).
+HWY_INLINE hn::Vec<hn::ScalableTag<int32_t>> initial_sums(const QGemmOutput* out, int p) {
+  const hn::ScalableTag<int32_t> d32;
+  return out ? hn::LoadU(d32, out->bias + p * kP) : hn::Zero(d32);
+}
+
 // With few rows (a fully-connected layer on one input) there are too few sums to cover
 // vpdpbusd's latency: the quads are split over kS independent sets, added at the end (int32
 // sums wrap alike in any order, so the result is the same).
@@ -80,7 +87,7 @@ HWY_INLINE void store_panels(const QGemmTile& t, const QGemmOutput* out, V (*acc
       continue;
     }
     QGemmOutput o = *out;
-    o.bias += p * kP, o.records += p * kRequantRecordBytes;
+    o.records += p * kRequantRecordBytes;  // (the bias is in the sums already)
     o.channels = std::min<int64_t>(kP, out->channels - p * kP);
     o.y = static_cast<uint8_t*>(out->y) + p * kP;  // one byte an element
     store_requantized<MR>(o, acc[p]);
@@ -97,7 +104,7 @@ HWY_NOINLINE __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) void tile_vnn
   hn::Vec<decltype(d32)> acc[kS][NP][MR];
   for (int s = 0; s < kS; ++s)
     for (int p = 0; p < NP; ++p)
-      for (int r = 0; r < MR; ++r) acc[s][p][r] = hn::Zero(d32);
+      for (int r = 0; r < MR; ++r) acc[s][p][r] = s == 0 ? initial_sums(t.out, p) : hn::Zero(d32);
   const int64_t panel_bytes = t.k_padded * kP;
   auto quad = [&](int s, int64_t q) __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) {  // clang: lambdas do not inherit it
     __m512i w[NP];
@@ -127,7 +134,7 @@ HWY_NOINLINE __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) void tile_vnn
   const hn::ScalableTag<int32_t> d32;
   hn::Vec<decltype(d32)> acc[NP][MR];
   for (int p = 0; p < NP; ++p)
-    for (int r = 0; r < MR; ++r) acc[p][r] = hn::Zero(d32);
+    for (int r = 0; r < MR; ++r) acc[p][r] = initial_sums(t.out, p);
   const int64_t quads = t.kc / 4, panel_bytes = t.taps * t.kc * kP;
   const int8_t* w = t.w;
   for (int64_t tap = 0; tap < t.taps; ++tap) {

@@ -197,6 +197,7 @@ QDepthwisePacked pack_depthwise(const QConvInt8Params& p, const int8_t* w, int64
   k.constants = std::static_pointer_cast<uint8_t>(allocate_aligned(size_t(blocks * kQdwBlockConstants), true));
   const int32_t zp = p.x_zero_point + input_offset(p.x_dtype);
   requant_record_flags(p, &k.zero_point_added, &k.shifts_left);
+  k.requant32 = true;
   for (int64_t c0 = 0, width = 0, b = 0; c0 < k.lanes; c0 += width, ++b) {
     width = qdepthwise_block_width(k.lanes - c0, layout.vector_bytes);
     int8_t* block = k.w.get() + c0 * quads * 4 * weight_bytes;
@@ -205,11 +206,12 @@ QDepthwisePacked pack_depthwise(const QConvInt8Params& p, const int8_t* w, int64
       const int64_t lane = c0 + qdepthwise_lane_channel(width, i);
       if (lane >= k.lanes) continue;
       const int64_t c = lane % C, q = i / per, kk = i % per;
-      int64_t sum = 0;
+      int64_t sum = 0, positive = 0;
       for (int64_t t = 0; t < taps; ++t) {
         const int8_t v = w[c * taps + t];
         const int64_t kh = t / kernel_w, kw = t % kernel_w, slot = kh % 4;
         sum += v;
+        positive += std::max<int64_t>(v, 0);
         int8_t* vec = block + ((kw * row_quads + kh / 4) * 4 + q) * width * weight_bytes;
         if (layout.vnni) {
           vec[kk * 4 + slot] = v;
@@ -218,9 +220,12 @@ QDepthwisePacked pack_depthwise(const QConvInt8Params& p, const int8_t* w, int64
           std::memcpy(vec + (slot & 1) * width + (2 * kk + slot / 2) * 2, &v16, 2);
         }
       }
-      pack_requant_lane(k.constants.get() + (b * 4 + i / 16) * kRequantRecordBytes, i % 16,
-                        int32_t(int64_t(p.bias[size_t(c)]) - int64_t(zp) * sum), p.multiplier[size_t(c)],
-                        p.y_zero_point, k.zero_point_added);
+      // The sums of x' (0..255) times the weights: 255 times the negative ones' sum at least.
+      const bool fits = pack_requant_lane(k.constants.get() + (b * 4 + i / 16) * kRequantRecordBytes, i % 16,
+                                          int32_t(int64_t(p.bias[size_t(c)]) - int64_t(zp) * sum),
+                                          p.multiplier[size_t(c)], p.y_zero_point, k.zero_point_added,
+                                          255 * (sum - positive), 255 * positive);
+      k.requant32 = k.requant32 && fits;
     }
   }
   return k;
@@ -332,6 +337,7 @@ void gemm_conv(const QConvInt8Params& p, const TX* x, const IntConvShape& s, TY*
             const uint8_t* records =
                 p.panel_records ? p.panel_records.get() + (g * p.panels_per_group + pnl) * kRequantRecordBytes : nullptr;
             const QGemmOutput out{p.packed_bias.data() + c0, records, p.records_zero_point_added, p.records_shift_left,
+                                  p.records_requant32,
                                   std::min(np * kQGemmPanel, mg - pnl * kQGemmPanel),
                                   p.y_zero_point, p.act.lo, p.act.hi, y + (r0 + t0) * p.out_channels + c0,
                                   p.out_channels, std::is_same_v<TY, int8_t>};
@@ -391,6 +397,7 @@ void pack_qconv_weights(QConvInt8Params& p, const int8_t* w, const std::vector<i
   const int64_t bytes = group * p.panels_per_group * p.k_padded * kQGemmPanel;
   p.packed = std::shared_ptr<int8_t>(new int8_t[size_t(bytes)](), std::default_delete<int8_t[]>());
   const int32_t corr = p.x_zero_point + input_offset(p.x_dtype);
+  std::vector<int64_t> weight_positive(static_cast<size_t>(m)), weight_negative(static_cast<size_t>(m));  // per channel: the sums' bounds / 255
   for (int64_t g = 0; g < group; ++g)
     for (int64_t pnl = 0; pnl < p.panels_per_group; ++pnl) {
       int8_t* dst = p.packed.get() + (g * p.panels_per_group + pnl) * p.k_padded * kQGemmPanel;
@@ -407,6 +414,7 @@ void pack_qconv_weights(QConvInt8Params& p, const int8_t* w, const std::vector<i
             const int64_t k = k0 + c;
             dst[(k >> 2) * 4 * kQGemmPanel + j * 4 + (k & 3)] = v;
             sum += v;
+            (v > 0 ? weight_positive : weight_negative)[size_t(o)] += v;
           }
         }
         p.packed_bias[size_t(o)] = int32_t(int64_t(p.bias[size_t(o)]) - int64_t(corr) * sum);
@@ -415,20 +423,23 @@ void pack_qconv_weights(QConvInt8Params& p, const int8_t* w, const std::vector<i
   p.packed_bias.resize(size_t(m + kQGemmPanel), 0);  // a panel's 16-lane bias load stays inside
   if (!qgemm_int8_indirect_available()) return;  // the VNNI tiles' fused requantization only
   requant_record_flags(p, &p.records_zero_point_added, &p.records_shift_left);
+  p.records_requant32 = true;
   const int64_t panels = group * p.panels_per_group;
   p.panel_records = std::static_pointer_cast<uint8_t>(allocate_aligned(size_t(panels * kRequantRecordBytes), true));
   for (int64_t g = 0; g < group; ++g)
     for (int64_t pnl = 0; pnl < p.panels_per_group; ++pnl)
       for (int64_t j = 0; j < kQGemmPanel && pnl * kQGemmPanel + j < mg; ++j) {
         const int64_t o = g * mg + pnl * kQGemmPanel + j;
-        pack_requant_lane(p.panel_records.get() + (g * p.panels_per_group + pnl) * kRequantRecordBytes, j,
-                          p.packed_bias[size_t(o)], p.multiplier[size_t(o)], p.y_zero_point,
-                          p.records_zero_point_added);
+        const bool fits = pack_requant_lane(p.panel_records.get() + (g * p.panels_per_group + pnl) * kRequantRecordBytes,
+                                            j, p.packed_bias[size_t(o)], p.multiplier[size_t(o)], p.y_zero_point,
+                                            p.records_zero_point_added, 255 * weight_negative[size_t(o)],
+                                            255 * weight_positive[size_t(o)]);
+        p.records_requant32 = p.records_requant32 && fits;
       }
 }
 
-void pack_requant_lane(uint8_t* record, int64_t l, int32_t bias, const QuantMultiplier& multiplier,
-                       int32_t y_zero_point, bool zero_point_added) {
+bool pack_requant_lane(uint8_t* record, int64_t l, int32_t bias, const QuantMultiplier& multiplier,
+                       int32_t y_zero_point, bool zero_point_added, int64_t sum_lo, int64_t sum_hi) {
   auto put = [&](QDepthwiseRow row, int64_t index, auto value) {
     std::memcpy(record + row * kQdwRowBytes + index * int64_t(sizeof(value)), &value, sizeof(value));
   };
@@ -444,6 +455,13 @@ void pack_requant_lane(uint8_t* record, int64_t l, int32_t bias, const QuantMult
   put(QDepthwiseRow(kQdwAddEven + l % 2), l / 2, add);
   put(QDepthwiseRow(kQdwLimitEven + l % 2), l / 2, e > 0 ? -(int64_t(1) << 30) : INT64_MIN);
   put(QDepthwiseRow(kQdwShiftEven + l % 2), l / 2, int64_t(31 + e));
+  Requant32 k;
+  if (!requant32_constants(multiplier, y_zero_point, bias + sum_lo, bias + sum_hi, &k)) return false;
+  put(kQdwLeft32, l, k.left);
+  put(kQdwAdd32, l, k.add);
+  put(kQdwCorrection32, l, k.correction);
+  put(kQdwShift32, l, k.shift);
+  return true;
 }
 
 void qconv_nhwc_int8(const QConvInt8Params& p, const void* x, const IntConvShape& s, void* y, ThreadPool* pool) {

@@ -85,22 +85,28 @@ struct QDepthwisePacked {
   // ((x m + 2^30) >> 31, then round half away from zero by 2^e) as one shift,
   // (x m + add - (x m < limit ? 2^31 : 0)) >> shift with add = 2^30 + 2^(30+e) (+ zp_y 2^(31+e)
   // when zero_point_added), limit -2^30 (e > 0; else never) and shift 31 + e, for the even
-  // lanes and for the odd ones.
+  // lanes and for the odd ones. Where the weights and biases bound every accumulator tightly
+  // enough (requant32), the cheaper 32-bit form of requantize.h's Requant32 instead, the zero
+  // point always in its rounding constant.
   std::shared_ptr<uint8_t> constants;
   bool zero_point_added = false;  // every e small enough for zp_y 2^(31+e) to fit
   bool shifts_left = false;       // some multiplier > 1 (x << left first)
+  bool requant32 = false;         // every lane's Requant32 rows valid
 };
 enum QDepthwiseRow : int64_t {
   kQdwBias, kQdwMultiplier, kQdwMultiplierOdd /* lane 2k: lane 2k + 1's */, kQdwLeft, kQdwRight,
-  kQdwAddEven, kQdwAddOdd, kQdwLimitEven, kQdwLimitOdd, kQdwShiftEven, kQdwShiftOdd, kQdwRows
+  kQdwAddEven, kQdwAddOdd, kQdwLimitEven, kQdwLimitOdd, kQdwShiftEven, kQdwShiftOdd,
+  kQdwLeft32, kQdwAdd32, kQdwCorrection32, kQdwShift32,  // Requant32's (zero when it does not fit)
+  kQdwRows
 };
 constexpr int64_t kQdwRowBytes = 64, kQdwBlockConstants = 4 * kQdwRows * kQdwRowBytes;
 constexpr int64_t kRequantRecordBytes = kQdwRows * kQdwRowBytes;  // 16 lanes
 
 // Lane l (0..15) of a record of those rows: one channel's bias (zero-point term folded in),
-// multiplier and the 64-bit rounding constants (the zero point in them when zero_point_added).
-void pack_requant_lane(uint8_t* record, int64_t l, int32_t bias, const QuantMultiplier& multiplier,
-                       int32_t y_zero_point, bool zero_point_added);
+// multiplier and the 64-bit rounding constants (the zero point in them when zero_point_added),
+// and the 32-bit ones for sums in [sum_lo, sum_hi] (before the bias). Returns whether those fit.
+bool pack_requant_lane(uint8_t* record, int64_t l, int32_t bias, const QuantMultiplier& multiplier,
+                       int32_t y_zero_point, bool zero_point_added, int64_t sum_lo, int64_t sum_hi);
 
 struct QConvInt8Params {
   int64_t out_channels = 0;
@@ -122,7 +128,7 @@ struct QConvInt8Params {
   // With VNNI: the GEMM tiles' requantization constants, one record (kRequantRecordBytes) a
   // panel (group-major, lane j = the panel's channel j), as the depthwise kernel's, and its flags.
   std::shared_ptr<uint8_t> panel_records;
-  bool records_zero_point_added = false, records_shift_left = false;
+  bool records_zero_point_added = false, records_shift_left = false, records_requant32 = false;
   // Depthwise (qdepthwise_int8): one pixel a group, and several when C is at most half a
   // vector (else dw_many.w is null).
   QDepthwiseLayout dw_layout;
@@ -181,7 +187,7 @@ const char* qgemm_int8_target();
 struct QGemmOutput {
   const int32_t* bias;
   const uint8_t* records;  // the panels' requantization (QConvInt8Params::panel_records), NP of them
-  bool zero_point_added, shifts_left;
+  bool zero_point_added, shifts_left, requant32;
   int64_t channels;
   int32_t zero_point, lo, hi;
   void* y;

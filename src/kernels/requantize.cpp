@@ -22,6 +22,21 @@ QuantMultiplier quantize_multiplier(double real) {
   return m;
 }
 
+bool requant32_constants(const QuantMultiplier& m, int32_t zero_point, int64_t x_lo, int64_t x_hi, Requant32* k) {
+  const int left = m.shift > 0 ? m.shift : 0, e = m.shift > 0 ? 0 : -m.shift;
+  if (left > 29 || e > 30 || m.multiplier < 0 || x_lo > x_hi) return false;
+  constexpr int64_t lo32 = std::numeric_limits<int32_t>::min(), hi32 = std::numeric_limits<int32_t>::max();
+  const int64_t scaled_lo = x_lo * (int64_t(1) << (left + 2)), scaled_hi = x_hi * (int64_t(1) << (left + 2));
+  if (x_lo < lo32 || x_hi > hi32 || scaled_lo < lo32 || scaled_hi > hi32) return false;
+  const int64_t add = 1 + (e > 0 ? int64_t(1) << e : 0) + int64_t(zero_point) * (int64_t(1) << (e + 1));
+  const int64_t correction = e > 0 ? 2 : 0;
+  // H is monotone in x (m >= 0); >> on int64 is a floor.
+  const int64_t high_lo = (scaled_lo * m.multiplier) >> 32, high_hi = (scaled_hi * m.multiplier) >> 32;
+  if (add < lo32 || add > hi32 || high_lo + add - correction < lo32 || high_hi + add > hi32) return false;
+  *k = {m.multiplier, left + 2, int32_t(add), int32_t(correction), e + 1};
+  return true;
+}
+
 QuantRange quant_range(DType t) {
   switch (t) {
     case DType::i8: return {-128, 127};

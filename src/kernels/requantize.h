@@ -57,6 +57,28 @@ inline int32_t multiply_by_quantized_multiplier(int32_t x, QuantMultiplier m) {
   return multiply_by_quantized_multiplier(x, m.multiplier, m.shift);
 }
 
+// The same plus a zero point, for x known to lie in [x_lo, x_hi], in 32-bit arithmetic (the
+// vector kernels' cheaper form; bit-identical where requant32_constants accepts the range):
+//   H = (x << (left + 2)) m >> 32          (the high half: floor(x' m / 2^30), x' = x << left)
+//   y = (H + add - (H < 0 ? correction : 0)) >> (e + 1)
+//   add = 1 + (e > 0 ? 2^e : 0) + zp 2^(e+1), correction = (e > 0 ? 2 : 0).
+// Why: SaturatingRoundingDoublingHighMul is floor((x' m + 2^30) / 2^31) = floor((H + 1) / 2)
+// (it needs x' m's bit 30, hence 4x' rather than 2x'), and RoundingDivideByPOT(v, e) is
+// floor((v + 2^(e-1) - [v < 0]) / 2^e); nested floors of integer divisions are one floor, so
+// y - zp = floor((H + 1 + 2^e - 2 [v < 0]) / 2^(e+1)). v < 0 is H < -1; at H = -1 either test
+// gives 0 (2^e - 2 < 2^(e+1)), so the sign bit of H will do.
+struct Requant32 {
+  int32_t multiplier = 0, left = 0, add = 0, correction = 0, shift = 0;  // left = shift's left part + 2; shift = e + 1
+};
+// The constants, or false when for some x in [x_lo, x_hi] x << (left + 2) or the sum leaves
+// int32 (or e > 30): then only the 64-bit or two-step forms are exact.
+bool requant32_constants(const QuantMultiplier& m, int32_t zero_point, int64_t x_lo, int64_t x_hi, Requant32* k);
+inline int32_t requant32_apply(const Requant32& k, int32_t x) {
+  const int32_t shifted = int32_t(uint32_t(x) << k.left);
+  const int32_t high = int32_t((int64_t(shifted) * k.multiplier) >> 32);
+  return (high + k.add - (high < 0 ? k.correction : 0)) >> k.shift;
+}
+
 // Per-channel multipliers as arrays, the form the vector path reads: shift split into a left
 // and a right shift, each within [0, 31]; 16 zero entries past the channels.
 struct RequantizeChannels {

@@ -5,6 +5,8 @@
 #define HWY_WANT_AVX3_DL 1  // the int8 kernels are compiled for AVX3_DL too; list it
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <random>
 
 #include "hwy/targets.h"
@@ -49,6 +51,62 @@ TEST(Requantize, RoundingIsHalfAwayFromZero) {
   EXPECT_EQ(multiply_by_quantized_multiplier(-103, quantize_multiplier(0.25)), -26);  // -25.75
   // a multiplier > 1 shifts left first
   EXPECT_EQ(multiply_by_quantized_multiplier(3, quantize_multiplier(3.0)), 9);
+}
+
+// Requant32 (the vector kernels' 32-bit form) against MultiplyByQuantizedMultiplier + zero
+// point wherever requant32_constants accepts a range: every shift, the extreme multipliers
+// (0, 2^30, 2^30 + 1, 0.75 2^31, 2^31 - 1) and random ones, zero points of both dtypes' ends;
+// every x of a small range (all rounding ties of the small shifts) and the ends of random
+// ranges up to the int32 limit, where it must refuse what does not fit.
+TEST(Requantize, Requant32IsBitIdenticalWhereAccepted) {
+  std::mt19937 rng(29);
+  std::vector<int32_t> multipliers = {0, 1 << 30, (1 << 30) + 1, 3 << 29, INT32_MAX};
+  for (int i = 0; i < 4; ++i) multipliers.push_back(std::uniform_int_distribution<int32_t>(1 << 30, INT32_MAX)(rng));
+  const int32_t zero_points[] = {-128, 0, 77, 255};
+  int64_t accepted = 0, refused = 0;
+  auto check = [&](const QuantMultiplier& m, int32_t zp, const Requant32& k, int64_t x) {
+    const int32_t want = multiply_by_quantized_multiplier(int32_t(x), m) + zp;
+    const int32_t got = requant32_apply(k, int32_t(x));
+    if (got != want) ADD_FAILURE() << "x " << x << " multiplier " << m.multiplier << " shift " << m.shift << " zp " << zp
+                                   << ": " << got << ", expected " << want;
+    return got == want;
+  };
+  for (int shift = -31; shift <= 30; ++shift)
+    for (int32_t multiplier : multipliers)
+      for (int32_t zp : zero_points) {
+        const QuantMultiplier m{multiplier, shift};
+        Requant32 k;
+        // Every x of [-2^15, 2^15] where it fits (shifts from -16 to 2: the ties of both roundings).
+        if (shift >= -16 && shift <= 2 && (zp == 0 || zp == 255) && requant32_constants(m, zp, -(1 << 15), 1 << 15, &k)) {
+          for (int64_t x = -(1 << 15); x <= (1 << 15); ++x)
+            if (!check(m, zp, k, x)) return;
+        }
+        for (int rep = 0; rep < 40; ++rep) {
+          const double bits = std::uniform_real_distribution<double>(0, 31)(rng);
+          const int64_t hi = std::min<int64_t>(int64_t(std::exp2(bits)), INT32_MAX);
+          const int64_t lo = -std::min<int64_t>(int64_t(std::exp2(std::uniform_real_distribution<double>(0, 31)(rng))),
+                                                 int64_t(1) << 31);
+          if (!requant32_constants(m, zp, lo, hi, &k)) {
+            ++refused;
+            continue;
+          }
+          ++accepted;
+          std::uniform_int_distribution<int64_t> in(lo, hi);
+          for (int64_t x : {lo, lo + 1, int64_t(-1), int64_t(0), int64_t(1), hi - 1, hi})
+            if (x >= lo && x <= hi && !check(m, zp, k, x)) return;
+          for (int i = 0; i < 200; ++i)
+            if (!check(m, zp, k, in(rng))) return;
+        }
+      }
+  EXPECT_GT(accepted, 10000);
+  EXPECT_GT(refused, 10000);
+  // At the edge: |x| 2^(left + 2) must stay within int32.
+  Requant32 k;
+  EXPECT_TRUE(requant32_constants({1 << 30, -8}, 0, -(1 << 29), (1 << 29) - 1, &k));
+  EXPECT_FALSE(requant32_constants({1 << 30, -8}, 0, -(1 << 29), 1 << 29, &k));
+  EXPECT_FALSE(requant32_constants({1 << 30, -8}, 0, -(1 << 29) - 1, 0, &k));
+  EXPECT_FALSE(requant32_constants({1 << 30, 1}, 0, -(1 << 29), 0, &k));
+  EXPECT_FALSE(requant32_constants({1 << 30, -31}, 0, -1, 1, &k));  // e = 31
 }
 
 TEST(Requantize, QuantizeValueRoundsHalfToEvenAndSaturates) {
@@ -104,11 +162,13 @@ struct MultiplierRange {
   double lo = 1e-5, hi = 2e-3;
 };
 
+// requant32 (optional): set to whether the packing took the 32-bit requantization.
 template <class TX>
-void check_case(const Case& c, std::mt19937& rng, ThreadPool* pool, MultiplierRange range = {}) {
+void check_case(const Case& c, std::mt19937& rng, ThreadPool* pool, MultiplierRange range = {},
+                int32_t bias_limit = 20000, bool* requant32 = nullptr) {
   const IntConvShape& s = c.s;
   const int64_t cg = s.in_c / s.group;
-  std::uniform_int_distribution<int> byte(-128, 127), ubyte(0, 255), bias(-20000, 20000);
+  std::uniform_int_distribution<int> byte(-128, 127), ubyte(0, 255), bias(-bias_limit, bias_limit);
   std::vector<TX> x(size_t(s.batch * s.in_h * s.in_w * s.in_c));
   for (auto& v : x) v = TX(std::is_signed_v<TX> ? byte(rng) : ubyte(rng));
   std::vector<int8_t> w(size_t(s.out_c * cg * s.kernel_h * s.kernel_w));
@@ -128,6 +188,7 @@ void check_case(const Case& c, std::mt19937& rng, ThreadPool* pool, MultiplierRa
   }
   pack_qconv_weights(p, w.data(), {0}, cg, s.kernel_h, s.kernel_w, s.group, s.dilation_w);
   ASSERT_TRUE(qconv_packed(p));
+  if (requant32) *requant32 = p.depthwise ? p.dw_one.requant32 : p.records_requant32;
   const int64_t out_n = s.batch * s.out_h * s.out_w * s.out_c;
   std::vector<int32_t> acc(static_cast<size_t>(out_n));
   int_conv_ref(x.data(), p.x_zero_point, w.data(), {0}, p.bias.data(), s, acc.data());
@@ -359,5 +420,40 @@ TEST(QConvInt8, GemmRequantizationOverEveryMultiplierRange) {
         }
   }
   hwy::SetSupportedTargetsForTest(0);
+}
+
+// Both requantization forms of the depthwise kernel and the VNNI GEMM tiles: biases from small
+// to the int32 limit and multipliers up to 4, so that some layers' accumulators are bounded
+// tightly enough for the 32-bit form and others fall back to 64-bit lanes; both must be seen.
+TEST(QConvInt8, Requant32AndItsFallbackMatchReference) {
+  const int32_t bias_limits[] = {1000, 1 << 20, 1 << 26, 1 << 28, 1 << 29, INT32_MAX};
+  const MultiplierRange ranges[] = {{1e-5, 2e-3}, {1e-9, 4.0}, {1.2, 3.0}};
+  int seen[2] = {0, 0};
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(hwy::TargetName(target));
+    std::mt19937 rng(31);
+    for (int32_t limit : bias_limits)
+      for (const MultiplierRange& range : ranges)
+        for (int64_t channels : {8, 24, 64, 72}) {
+          for (bool depthwise : {true, false}) {
+            Case c;
+            IntConvShape& s = c.s;
+            s.nhwc = true, s.batch = 1, s.in_h = 5, s.in_w = 7, s.kernel_h = s.kernel_w = 3;
+            s.pad_top = s.pad_left = 1, s.out_h = 5, s.out_w = 7;
+            s.in_c = depthwise ? channels : 12, s.out_c = channels, s.group = depthwise ? channels : 1;
+            c.x_dtype = channels % 16 ? DType::u8 : DType::i8;
+            bool used = false;
+            if (c.x_dtype == DType::i8) check_case<int8_t>(c, rng, nullptr, range, limit, &used);
+            else check_case<uint8_t>(c, rng, nullptr, range, limit, &used);
+            ASSERT_FALSE(HasFatalFailure()) << "bias limit " << limit << ", multipliers " << range.lo << ".." << range.hi
+                                            << ", " << channels << (depthwise ? " depthwise" : " GEMM");
+            ++seen[used];
+          }
+        }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+  EXPECT_GT(seen[0], 0);
+  EXPECT_GT(seen[1], 0);
 }
 }  // namespace edgekit

@@ -117,6 +117,7 @@ struct Consts {
   int32_t zero_point;  // added after requantizing (0 when the rounding constant holds it)
   int32_t lo, hi;
   bool shifts_left, y_signed;
+  bool requant32;      // the packing's 32-bit rows (the zero point in them)
 };
 
 
@@ -171,6 +172,7 @@ EK_QDW_ATTR HWY_INLINE void accumulate(DU8 du8, Acc<DU8>& acc, hn::Vec<DU8> x0, 
 template <class D32>
 HWY_INLINE hn::Vec<D32> requantize(D32 d32, hn::Vec<D32> x, const Consts& k, const uint8_t* block, int64_t lane) {
 #if HWY_TARGET <= HWY_AVX3 && HWY_ARCH_X86
+  if (k.requant32) return RequantLanes32<D32>(d32, block, lane).apply(d32, x);
   return hn::Add(RequantLanes<D32>(d32, block, lane).apply(d32, x, k.shifts_left), hn::Set(d32, k.zero_point));
 #else
   auto row = [&](QDepthwiseRow r) HWY_ATTR {
@@ -300,9 +302,11 @@ EK_QDW_ATTR void rows(const QDepthwiseRows& r, int64_t row_begin, int64_t row_en
   const hn::CappedTag<uint8_t, 16> d_quarter;
   const int64_t vector_bytes = int64_t(hn::Lanes(d_full));
   const QDepthwisePacked& packed = *r.packed;
+  constexpr bool kRecordsHoldZeroPoint = HWY_TARGET <= HWY_AVX3 && HWY_ARCH_X86;  // else requantize adds it
+  const bool requant32 = kRecordsHoldZeroPoint && packed.requant32;
   const Consts k{packed.w.get(), packed.constants.get(),
-                 (HWY_TARGET <= HWY_AVX3 && HWY_ARCH_X86) && packed.zero_point_added ? 0 : r.y_zero_point,
-                 r.lo, r.hi, packed.shifts_left, r.y_signed};
+                 kRecordsHoldZeroPoint && (packed.zero_point_added || requant32) ? 0 : r.y_zero_point,
+                 r.lo, r.hi, packed.shifts_left, r.y_signed, requant32};
   const int64_t C = r.channels, lanes = packed.lanes, rq = (r.kernel_h + 3) / 4, row_bytes = r.out_w * C;
   // Interleaved columns are kept when windows share them (stride within the window) and a
   // window's columns fit the buffer.

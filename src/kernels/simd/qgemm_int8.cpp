@@ -32,17 +32,30 @@ constexpr int64_t kP = kQGemmPanel;
 // Highway 1.0.3's AVX3_DL target string lacks avx512vnni (it names the VEX avxvnni), so the
 // function adds it; it is not inlined into callers compiled without it.
 // The sums of MR rows, requantized in registers and stored as int8/uint8 (QGemmOutput).
-// The rounding in 64-bit lanes (requantize_lanes-inl.h) from the panel's record: about half
-// the operations of requant_multiply's two 32-bit steps, which bound tiles of small K.
+// The rounding from the panel's record (requantize_lanes-inl.h): Requant32's 32-bit form where
+// the packing found the sums bounded enough, else 64-bit lanes; either about half the
+// operations of requant_multiply's two 32-bit steps, which bound tiles of small K.
+// acc (the bias in it already: initial_sums) requantized in place, the zero point added.
 template <int MR, class V>
-HWY_INLINE void store_requantized(const QGemmOutput& o, V* acc) {
+HWY_INLINE void requantize_sums(const QGemmOutput& o, V* acc) {
   const hn::ScalableTag<int32_t> d32;
-  const auto bias = hn::LoadU(d32, o.bias);
-  const RequantLanes<decltype(d32)> k(d32, o.records, 0);
-  const auto zp = hn::Set(d32, o.zero_point_added ? 0 : o.zero_point), lo = hn::Set(d32, o.lo), hi = hn::Set(d32, o.hi);
+  if (o.requant32) {  // the 32-bit form, the zero point in its rounding constant
+    const RequantLanes32<decltype(d32)> k(d32, o.records, 0);
+    for (int r = 0; r < MR; ++r) acc[r] = k.apply(d32, acc[r]);
+  } else {
+    const RequantLanes<decltype(d32)> k(d32, o.records, 0);
+    const auto zp = hn::Set(d32, o.zero_point_added ? 0 : o.zero_point);
+    for (int r = 0; r < MR; ++r) acc[r] = hn::Add(k.apply(d32, acc[r], o.shifts_left), zp);
+  }
+}
+
+// One panel's requantized rows clamped and stored (o.channels of them).
+template <int MR, class V>
+HWY_INLINE void store_panel(const QGemmOutput& o, const V* acc) {
+  const hn::ScalableTag<int32_t> d32;
+  const auto lo = hn::Set(d32, o.lo), hi = hn::Set(d32, o.hi);
   for (int r = 0; r < MR; ++r) {
-    auto v = k.apply(d32, hn::Add(acc[r], bias), o.shifts_left);
-    v = hn::Min(hn::Max(hn::Add(v, zp), lo), hi);
+    const auto v = hn::Min(hn::Max(acc[r], lo), hi);
     auto store = [&](auto* y) {
       using T = std::remove_pointer_t<decltype(y)>;
       const hn::Rebind<T, decltype(d32)> dt;
@@ -60,6 +73,36 @@ HWY_INLINE void store_requantized(const QGemmOutput& o, V* acc) {
   }
 }
 
+// Two full panels' requantized rows (32 channels a row): each row's two vectors narrowed
+// together (saturating packs to int16, then to bytes: exact once clamped, and the clamp done
+// on the 32 bytes), three shuffles for 32 outputs instead of three for 16.
+template <int MR, class V>
+HWY_INLINE void store_panel_pair(const QGemmOutput& o, const V* acc0, const V* acc1) {
+  // After the packs, 128-bit block i holds dwords [acc0 4i..4i+3, acc1 4i..4i+3, the same]:
+  // dwords 0, 4, 8, 12 are acc0's 16 bytes, 1, 5, 9, 13 acc1's.
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
+  uint8_t* y = static_cast<uint8_t*>(o.y);
+  for (int r = 0; r < MR; ++r) {
+    const __m512i words = _mm512_packs_epi32(acc0[r].raw, acc1[r].raw);
+    __m256i bytes;
+    if (o.y_signed) {
+      bytes = _mm512_castsi512_si256(_mm512_permutexvar_epi32(order, _mm512_packs_epi16(words, words)));
+      bytes = _mm256_min_epi8(_mm256_max_epi8(bytes, _mm256_set1_epi8(int8_t(o.lo))), _mm256_set1_epi8(int8_t(o.hi)));
+    } else {
+      bytes = _mm512_castsi512_si256(_mm512_permutexvar_epi32(order, _mm512_packus_epi16(words, words)));
+      bytes = _mm256_min_epu8(_mm256_max_epu8(bytes, _mm256_set1_epi8(char(uint8_t(o.lo)))), _mm256_set1_epi8(char(uint8_t(o.hi))));
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + r * o.y_stride), bytes);
+  }
+}
+
+// Panel p's sums start from its bias when the tile stores requantized output (one add fewer a
+// row), else from zero (the caller adds it).
+HWY_INLINE hn::Vec<hn::ScalableTag<int32_t>> initial_sums(const QGemmOutput* out, int p) {
+  const hn::ScalableTag<int32_t> d32;
+  return out ? hn::LoadU(d32, out->bias + p * kP) : hn::Zero(d32);
+}
+
 // With few rows (a fully-connected layer on one input) there are too few sums to cover
 // vpdpbusd's latency: the quads are split over kS independent sets, added at the end (int32
 // sums wrap alike in any order, so the result is the same).
@@ -67,17 +110,23 @@ HWY_INLINE void store_requantized(const QGemmOutput& o, V* acc) {
 template <int MR, int NP, class V>
 HWY_INLINE void store_panels(const QGemmTile& t, const QGemmOutput* out, V (*acc)[MR]) {
   const hn::ScalableTag<int32_t> d32;
-  for (int p = 0; p < NP; ++p) {
-    if (!out) {
+  if (!out) {
+    for (int p = 0; p < NP; ++p)
       for (int r = 0; r < MR; ++r) hn::StoreU(acc[p][r], d32, t.acc + r * t.acc_stride + p * kP);
-      continue;
-    }
-    QGemmOutput o = *out;
-    o.bias += p * kP, o.records += p * kRequantRecordBytes;
-    o.channels = std::min<int64_t>(kP, out->channels - p * kP);
-    o.y = static_cast<uint8_t*>(out->y) + p * kP;  // one byte an element
-    store_requantized<MR>(o, acc[p]);
+    return;
   }
+  QGemmOutput o[NP];
+  for (int p = 0; p < NP; ++p) {
+    o[p] = *out;
+    o[p].records += p * kRequantRecordBytes;  // (the bias is in the sums already)
+    o[p].channels = std::min<int64_t>(kP, out->channels - p * kP);
+    o[p].y = static_cast<uint8_t*>(out->y) + p * kP;  // one byte an element
+    requantize_sums<MR>(o[p], acc[p]);
+  }
+  if constexpr (NP == 2) {
+    if (out->channels == 2 * kP) return store_panel_pair<MR>(*out, acc[0], acc[1]);
+  }
+  for (int p = 0; p < NP; ++p) store_panel<MR>(o[p], acc[p]);
 }
 
 // NP = 2 (full tiles of 8 rows): two consecutive panels a call, so each broadcast row quad
@@ -90,7 +139,7 @@ HWY_NOINLINE __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) void tile_vnn
   hn::Vec<decltype(d32)> acc[kS][NP][MR];
   for (int s = 0; s < kS; ++s)
     for (int p = 0; p < NP; ++p)
-      for (int r = 0; r < MR; ++r) acc[s][p][r] = hn::Zero(d32);
+      for (int r = 0; r < MR; ++r) acc[s][p][r] = s == 0 ? initial_sums(t.out, p) : hn::Zero(d32);
   const int64_t panel_bytes = t.k_padded * kP;
   auto quad = [&](int s, int64_t q) __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) {  // clang: lambdas do not inherit it
     __m512i w[NP];
@@ -120,7 +169,7 @@ HWY_NOINLINE __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) void tile_vnn
   const hn::ScalableTag<int32_t> d32;
   hn::Vec<decltype(d32)> acc[NP][MR];
   for (int p = 0; p < NP; ++p)
-    for (int r = 0; r < MR; ++r) acc[p][r] = hn::Zero(d32);
+    for (int r = 0; r < MR; ++r) acc[p][r] = initial_sums(t.out, p);
   const int64_t quads = t.kc / 4, panel_bytes = t.taps * t.kc * kP;
   const int8_t* w = t.w;
   for (int64_t tap = 0; tap < t.taps; ++tap) {

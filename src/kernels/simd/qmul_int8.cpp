@@ -2,7 +2,8 @@
 // of int32 lanes at a time. An operand read contiguously is loaded as 8-bit lanes and widened;
 // one held for the row (stride 0) is centred once and broadcast. The product of the centred
 // values (17 bits) is requantized in registers with the one multiplier (requantize_lanes-inl.h's
-// RequantOne, its constants made once a call) and narrowed back with saturation, which the
+// RequantWithZeroPoint, its constants made once a call: the 32-bit form on AVX-512 where the
+// dtype's range bounds the products) and narrowed back with saturation, which the
 // clamp to the output range makes exact. A per-channel scale of fewer channels than a vector
 // (dividing it) goes as one stream with the scale repeated across the lanes.
 #undef HWY_TARGET_INCLUDE
@@ -12,6 +13,7 @@
 #include "kernels/simd/requantize_lanes-inl.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <utility>
 
 #include "kernels/qmul_int8.h"
@@ -40,26 +42,40 @@ HWY_INLINE hn::Vec<D> centred(D d, const T* p, int64_t step, int64_t i, int32_t 
 
 // Outputs [i, i + Lanes(d)).
 template <class D, class T>
-HWY_INLINE void qmul_vector(D d, const QMulParams& p, const RequantOne<D>& rq, const QMulRow<T>& r, int64_t i) {
+HWY_INLINE void qmul_vector(D d, const QMulParams& p, const RequantWithZeroPoint<D>& rq, const QMulRow<T>& r, int64_t i) {
   const hn::Rebind<T, D> dt;
   const auto prod = hn::Mul(centred(d, r.a, r.a_step, i, p.a_zp), centred(d, r.b, r.b_step, i, p.b_zp));
-  auto v = rq.apply(d, prod);
-  v = hn::Min(hn::Max(hn::Add(v, hn::Set(d, p.y_zp)), hn::Set(d, p.act.lo)), hn::Set(d, p.act.hi));
+  const auto v = hn::Min(hn::Max(rq.apply(d, prod), hn::Set(d, p.act.lo)), hn::Set(d, p.act.hi));
   hn::StoreU(hn::DemoteTo(dt, v), dt, r.y + i);
 }
 #endif
 
 #if HWY_TARGET != HWY_SCALAR
-// The multiplier's constants for full vectors and for 128-bit tails, made once a call.
+// The products' range: the corners of the centred operands' ranges (T's whole range).
+template <class T>
+std::pair<int64_t, int64_t> qmul_product_range(const QMulParams& p) {
+  const int64_t lo = std::is_signed_v<T> ? -128 : 0, hi = lo + 255;
+  const int64_t corners[] = {(lo - p.a_zp) * (lo - p.b_zp), (lo - p.a_zp) * (hi - p.b_zp), (hi - p.a_zp) * (lo - p.b_zp),
+                             (hi - p.a_zp) * (hi - p.b_zp)};
+  return {*std::min_element(corners, corners + 4), *std::max_element(corners, corners + 4)};
+}
+
+// The multiplier's constants (with the output zero point) for full vectors and for 128-bit
+// tails, made once a call.
 struct QMulRequant {
-  RequantOne<hn::ScalableTag<int32_t>> full;
-  RequantOne<hn::CappedTag<int32_t, 4>> quarter;
-  explicit QMulRequant(const QuantMultiplier& m)
-      : full(hn::ScalableTag<int32_t>(), m), quarter(hn::CappedTag<int32_t, 4>(), m) {}
+  RequantWithZeroPoint<hn::ScalableTag<int32_t>> full;
+  RequantWithZeroPoint<hn::CappedTag<int32_t, 4>> quarter;
+  QMulRequant(const QMulParams& p, std::pair<int64_t, int64_t> range)
+      : full(hn::ScalableTag<int32_t>(), p.multiplier, p.y_zp, range.first, range.second),
+        quarter(hn::CappedTag<int32_t, 4>(), p.multiplier, p.y_zp, range.first, range.second) {}
 };
 #else
+template <class T>
+std::pair<int64_t, int64_t> qmul_product_range(const QMulParams&) {
+  return {0, 0};
+}
 struct QMulRequant {
-  explicit QMulRequant(const QuantMultiplier&) {}
+  QMulRequant(const QMulParams&, std::pair<int64_t, int64_t>) {}
 };
 #endif
 
@@ -101,8 +117,7 @@ HWY_INLINE bool qmul_periodic(QMulParams p, const QMulRequant& rq, const Broadca
   int64_t i = 0;
   for (; i + lanes <= plan.numel; i += lanes) {  // i is a multiple of C: lane j is channel j % C
     const auto va = hn::Sub(hn::PromoteTo(d, hn::LoadU(dt, a + i)), hn::Set(d, p.a_zp));
-    auto v = rq.full.apply(d, hn::Mul(va, vb));
-    v = hn::Min(hn::Max(hn::Add(v, hn::Set(d, p.y_zp)), hn::Set(d, p.act.lo)), hn::Set(d, p.act.hi));
+    const auto v = hn::Min(hn::Max(rq.full.apply(d, hn::Mul(va, vb)), hn::Set(d, p.act.lo)), hn::Set(d, p.act.hi));
     hn::StoreU(hn::DemoteTo(dt, v), dt, y + i);
   }
   for (; i < plan.numel; ++i) y[i] = T(qmul_value(p, a[i], b[i % C]));
@@ -115,7 +130,7 @@ HWY_INLINE bool qmul_periodic(QMulParams p, const QMulRequant& rq, const Broadca
 
 template <class T>
 HWY_INLINE void qmul(const QMulParams& p, const BroadcastPlan& plan, const T* a, const T* b, T* y) {
-  const QMulRequant rq(p.multiplier);
+  const QMulRequant rq(p, qmul_product_range<T>(p));
   if (qmul_periodic(p, rq, plan, a, b, y)) return;
   for_each_row(plan, [&](const BroadcastStrides& off, int64_t o, int64_t n, const BroadcastStrides& step) {
     qmul_row(p, rq, QMulRow<T>{a + off[0], b + off[1], y + o, n, step[0], step[1]});

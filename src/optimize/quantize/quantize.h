@@ -44,6 +44,15 @@ struct QuantizeOptions {
   bool per_channel = true;              // weights per output channel (static: Conv and Gemm)
   bool symmetric_activations = false;   // zero point 0
   bool int8_io = false;                 // graph inputs and outputs become int8 (static)
+  // Static: each Conv/Gemm bias less the mean output shift its int8 weights cause on the
+  // calibration data, per output channel (empirical bias correction, Nagel et al. 2019).
+  bool bias_correction = true;
+  // Static: a graph output written by a Conv/Gemm/MatMul (logits) stays float, not int8
+  // (int8_io overrides).
+  bool float_outputs = true;
+  // Static: each weight channel's range clipped where that gives the least squared error
+  // (default: its max |w|).
+  bool mse_weights = false;
   std::vector<std::string> exclude;     // node names or op types kept in float
   float percentile = 99.999f;           // CalibrationMethod::percentile
   int threads = 1;

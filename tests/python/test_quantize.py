@@ -111,6 +111,8 @@ def test_bad_inputs_are_one_line_errors(cli, tmp_path):
     one_line_error(quantize(cli, m, "-o", out, "--calibration", calib(tmp_path), "--exclude", "Conv", "Gemm", "Relu",
                             "GlobalAveragePool", "Flatten"), "has no op static quantization handles")
     one_line_error(quantize(cli, m, "-o", out, "--mode", "bogus"), "unknown quantization mode 'bogus'")
+    one_line_error(quantize(cli, m, "-o", out, "--calibration", calib(tmp_path), "--weight-range", "bogus"),
+                   "--weight-range bogus: expected max or mse")
 
 
 def test_exclude_of_unknown_name_warns(cli, tmp_path):

@@ -14,7 +14,9 @@
 //   standard QDQ form: the producer of each observed value v writes v/float, QuantizeLinear and
 //   DequantizeLinear give v back; weights become int8 initializers behind DequantizeLinear
 //   (per output channel, symmetric, for Conv and Gemm by default), biases int32 at scale
-//   x_scale * w_scale. A Relu or Relu6-Clip after a Conv/Gemm/Add is absorbed into the output's
+//   x_scale * w_scale, less the mean output shift the int8 weights cause (bias_correction,
+//   measured on the calibration data by a copy of the layer holding the weights' error). A
+//   graph output a Conv/Gemm/MatMul writes stays float (float_outputs). A Relu or Relu6-Clip after a Conv/Gemm/Add is absorbed into the output's
 //   range (asymmetric activations only). Data-movement ops (MaxPool, Flatten, Reshape) keep
 //   their input's parameters so int8 values pass through unchanged. ONNX Runtime runs the
 //   result; edgekit's fuse_qdq pass turns the patterns into its int8 kernels.

@@ -4,20 +4,22 @@
 One run, one trained model (scripts/train_fashion_cnn.py's output folder), the same 500
 calibration images for every static quantizer, the test images of that folder:
 
-  edgekit fp32 / static int8 (QDQ, per-channel, MinMax) / dynamic int8 / fp16, quantized by
-      `edgekit quantize` and run by edgekit's Python package (fused int8 kernels);
+  edgekit fp32 / static int8 (QDQ, per-channel, MinMax; its defaults, then with --int8-outputs,
+      --no-bias-correction and both) / dynamic int8 / fp16, quantized by `edgekit quantize` and
+      run by edgekit's Python package (fused int8 kernels);
   ONNX Runtime fp32, quantize_static (QDQ, per-channel, MinMax) and quantize_dynamic;
   PyTorch fp32 and eager-mode static quantization (QuantStub/DeQuantStub, Conv+BN+ReLU and
       Linear+ReLU fused) on the onednn and qnnpack engines.
 
 It also compares ONNX Runtime and edgekit on edgekit's static QDQ file: the fraction of output
-logits within one quantization step (the scale of the final DequantizeLinear).
+logits within one quantization step (the scale of the final DequantizeLinear in the
+--int8-outputs file; by default the logits are float, held to the same step).
 
 PyTorch and ONNX Runtime often live in different interpreters (Debian's python3-torch under
 /usr/bin/python3, onnxruntime from pip): run this with the one that has onnxruntime and edgekit's
 build; the PyTorch part runs in-process when torch imports, else under --torch-python.
 
-usage: quant_accuracy.py DATA [--build build] [--work DIR] [--limit N] [--quick] [--json FILE]
+usage: quant_accuracy.py DATA [--build build] [--work DIR] [--limit N] [--quick] [--calibration NPZ] [--json FILE]
 """
 import argparse
 import datetime
@@ -66,7 +68,7 @@ def calibration_batches(calib, batch=32):
 
 # ---------------------------------------------------------------- PyTorch (own interpreter)
 
-def torch_part(data, limit, threads, quick=False):
+def torch_part(data, limit, threads, quick=False, calibration=None):
     """fp32 and eager-mode static int8 accuracy of the trained model in PyTorch, as a dict."""
     import torch
     import torch.ao.quantization as tq
@@ -78,7 +80,7 @@ def torch_part(data, limit, threads, quick=False):
     torch.set_num_threads(threads)
     make, _ = train_fashion_cnn.load_zoo().ZOO["fashion_cnn"]
     x, y = load_test(data, limit)
-    calib = np.load(data / "calib.npz")["input"]
+    calib = np.load(calibration or data / "calib.npz")["input"]
 
     def fresh():
         m = make()
@@ -127,7 +129,7 @@ def torch_part(data, limit, threads, quick=False):
 
 def run_torch_part(args):
     if importlib.util.find_spec("torch") is not None:
-        return torch_part(args.data, args.limit, args.threads, args.quick)
+        return torch_part(args.data, args.limit, args.threads, args.quick, args.calibration)
     py = args.torch_python
     if not py or not pathlib.Path(py).exists():
         return {"skipped": "torch is not importable here and --torch-python is not set"}
@@ -136,6 +138,8 @@ def run_torch_part(args):
         cmd += ["--limit", str(args.limit)]
     if args.quick:
         cmd.append("--quick")
+    if args.calibration:
+        cmd += ["--calibration", str(args.calibration)]
     # PyTorch never loads edgekit: no sanitizer runtime preloaded for it (make test-asan sets one).
     env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
     r = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -175,17 +179,6 @@ class CalibReader:
         pass
 
 
-def output_writer(path):
-    """Name of the node that writes the graph's first output."""
-    import onnx
-
-    m = onnx.load(str(path))
-    node = next((n for n in m.graph.node if m.graph.output[0].name in n.output), None)
-    if node is None or not node.name:
-        fail(f"{path}: no named node writes output '{m.graph.output[0].name}'")
-    return node.name
-
-
 def output_step(path):
     """Scale of the DequantizeLinear (or QuantizeLinear) that writes the graph's first output."""
     import onnx
@@ -211,14 +204,17 @@ def main():
                     help="interpreter with torch, when this one has none (default /usr/bin/python3)")
     ap.add_argument("--quick", action="store_true", help="PyTorch: only the MinMax per-channel qconfig (for tests)")
     ap.add_argument("--torch-only", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--calibration", type=pathlib.Path,
+                    help="calibration images for every static quantizer (default DATA/calib.npz; e.g. "
+                         "DATA/calib_seed1.npz from train_fashion_cnn.py --calibration-seeds)")
     ap.add_argument("--json", help="also write the results to this file ('-': print only JSON)")
     args = ap.parse_args()
     args.data = args.data.resolve()
     if args.torch_only:
-        print(json.dumps(torch_part(args.data, args.limit, args.threads, args.quick)))
+        print(json.dumps(torch_part(args.data, args.limit, args.threads, args.quick, args.calibration)))
         return 0
 
-    model, calib_path = args.data / "model.onnx", args.data / "calib.npz"
+    model, calib_path = args.data / "model.onnx", (args.calibration or args.data / "calib.npz").resolve()
     for p in (model, calib_path):
         if not p.exists():
             fail(f"{p} not found (run scripts/train_fashion_cnn.py {args.data} first)")
@@ -243,15 +239,18 @@ def main():
     else:
         tmp = tempfile.TemporaryDirectory(prefix="quant_study_")
         work = pathlib.Path(tmp.name)
+    # static: the defaults (float logits, bias correction); then each of the two turned off, and
+    # both (the quantizer before them).
+    variants = {"static_int8_out": ["--int8-outputs"], "static_no_bc": ["--no-bias-correction"],
+                "static_plain": ["--int8-outputs", "--no-bias-correction"]}
     files = {"fp32": model, "static": work / "edgekit_static.onnx",
-             "static_float_out": work / "edgekit_static_float_out.onnx", "dynamic": work / "edgekit_dynamic.onnx",
+             **{k: work / f"edgekit_{k}.onnx" for k in variants}, "dynamic": work / "edgekit_dynamic.onnx",
              "fp16": work / "edgekit_fp16.onnx", "ort_static": work / "ort_static.onnx",
              "ort_dynamic": work / "ort_dynamic.onnx"}
     th = ["--threads", str(args.threads)]
     edgekit_quantize(cli, model, files["static"], "--mode", "static", "--calibration", str(calib_path), *th)
-    last = output_writer(model)  # the same, with the op that writes the logits left in float
-    edgekit_quantize(cli, model, files["static_float_out"], "--mode", "static", "--calibration", str(calib_path),
-                     "--exclude", last, *th)
+    for k, flags in variants.items():
+        edgekit_quantize(cli, model, files[k], "--mode", "static", "--calibration", str(calib_path), *flags, *th)
     edgekit_quantize(cli, model, files["dynamic"], "--mode", "dynamic", *th)
     edgekit_quantize(cli, model, files["fp16"], "--mode", "fp16", *th)
     logging.getLogger().setLevel(logging.ERROR)  # ORT's "consider pre-processing" advice on every run
@@ -273,26 +272,36 @@ def main():
         s = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
         return batched(lambda b: s.run(None, {"input": b})[0], x, 500)
 
-    logits = {k: ek_logits(files[k]) for k in ("fp32", "static", "static_float_out", "dynamic", "fp16")}
+    logits = {k: ek_logits(files[k]) for k in ("fp32", "static", *variants, "dynamic", "fp16")}
     ort_fp32, ort_on_ours = ort_logits(model), ort_logits(files["static"])
+    ort_on_int8_out = ort_logits(files["static_int8_out"])
     ort_static, ort_dynamic = ort_logits(files["ort_static"]), ort_logits(files["ort_dynamic"])
-    step = output_step(files["static"])
+    # The step of the logits as int8 (--int8-outputs: the same calibrated range); the default's
+    # float logits are held to it too.
+    step = output_step(files["static_int8_out"])
     within = float(np.mean(np.abs(logits["static"] - ort_on_ours) <= step * 1.001))
+    within_int8_out = float(np.mean(np.abs(logits["static_int8_out"] - ort_on_int8_out) <= step * 1.001))
     torch_rows = run_torch_part(args)
 
     size = {k: p.stat().st_size for k, p in files.items()}
     ref = logits["fp32"]
     rows = [  # name, summary, file
         ("edgekit fp32", summary(ref, y, ref), "fp32"),
-        ("edgekit static int8 (QDQ, per-channel, MinMax)", summary(logits["static"], y, ref), "static"),
-        (f"edgekit static int8, float logits (--exclude {last})", summary(logits["static_float_out"], y, ref),
-         "static_float_out"),
+        ("edgekit static int8 (QDQ, per-channel, MinMax; defaults: float logits, bias correction)",
+         summary(logits["static"], y, ref), "static"),
+        ("edgekit static int8, int8 logits (--int8-outputs)", summary(logits["static_int8_out"], y, ref),
+         "static_int8_out"),
+        ("edgekit static int8, no bias correction (--no-bias-correction)", summary(logits["static_no_bc"], y, ref),
+         "static_no_bc"),
+        ("edgekit static int8, both off (--int8-outputs --no-bias-correction: before 2026-12-03)",
+         summary(logits["static_plain"], y, ref), "static_plain"),
         ("edgekit dynamic int8 (Gemm weights, per-tensor)", summary(logits["dynamic"], y, ref), "dynamic"),
         ("edgekit fp16 weights", summary(logits["fp16"], y, ref), "fp16"),
         ("ORT fp32", summary(ort_fp32, y, ort_fp32), "fp32"),
         ("ORT quantize_static (QDQ, per-channel, MinMax)", summary(ort_static, y, ort_fp32), "ort_static"),
         ("ORT quantize_dynamic (Gemm/MatMul, int8)", summary(ort_dynamic, y, ort_fp32), "ort_dynamic"),
         ("ORT running edgekit's static QDQ file", summary(ort_on_ours, y, ort_fp32), "static"),
+        ("ORT running edgekit's static QDQ file, int8 logits", summary(ort_on_int8_out, y, ort_fp32), "static_int8_out"),
     ]
     if "skipped" in torch_rows:
         rows.append((f"PyTorch: skipped ({torch_rows['skipped']})", None, None))
@@ -317,14 +326,17 @@ def main():
         ("fp16 file <= 0.51x fp32", size["fp16"] / size["fp32"], size["fp16"] / size["fp32"] <= TARGETS["fp16_size"]),
         ("edgekit int8 vs ORT on the same QDQ file: logits within 1 step >= 99.9%", within * 100,
          within >= TARGETS["agreement"]),
+        ("the same, int8 logits (--int8-outputs)", within_int8_out * 100, within_int8_out >= TARGETS["agreement"]),
     ]
     result = {
         "date": datetime.date.today().isoformat(), "data": str(args.data), "test_images": len(y),
-        "calibration_images": len(calib), "threads": args.threads, "onnxruntime": ort.__version__,
+        "calibration_images": len(calib), "calibration": str(calib_path), "threads": args.threads, "onnxruntime": ort.__version__,
         "torch": torch_rows.get("version"), "seconds": round(time.time() - t0, 1),
         "rows": [{"name": n, **(r or {"accuracy": None}), "bytes": size.get(f) if f else None} for n, r, f in rows],
         "sizes": {k: v for k, v in size.items()}, "output_step": step, "agreement_within_1_step": within,
         "max_abs_diff_vs_ort": float(np.max(np.abs(logits["static"] - ort_on_ours))),
+        "agreement_within_1_step_int8_outputs": within_int8_out,
+        "max_abs_diff_vs_ort_int8_outputs": float(np.max(np.abs(logits["static_int8_out"] - ort_on_int8_out))),
         "targets": [{"target": t, "value": v, "met": bool(m)} for t, v, m in checks],
     }
     if args.json:
@@ -344,7 +356,8 @@ def main():
         cells += [f"{size[f] / 1e3:.0f} kB", f"{size[f] / size['fp32']:.3f}x"] if f else ["-", "-"]
         print(f"| {n} | " + " | ".join(cells) + " |")
     print(f"\nedgekit int8 vs ORT on edgekit's static QDQ file: {within * 100:.3f}% of logits within 1 step "
-          f"(step {step:.5f}, max |diff| {result['max_abs_diff_vs_ort']:.5f})\n")
+          f"(step {step:.5f}, max |diff| {result['max_abs_diff_vs_ort']:.5f}); with --int8-outputs "
+          f"{within_int8_out * 100:.3f}% (max |diff| {result['max_abs_diff_vs_ort_int8_outputs']:.5f})\n")
     print("| target | value | met |")
     print("|---|---|---|")
     for t, v, m in checks:

@@ -15,6 +15,7 @@ Writes into OUT:
   train.json          seed, epochs, test accuracy, ...
 
 usage: /usr/bin/python3 scripts/train_fashion_cnn.py OUT [--epochs 5] [--train-subset N] [--test-subset N]
+       /usr/bin/python3 scripts/train_fashion_cnn.py OUT --calibration-seeds 1,2,3,4
 Needs PyTorch (Debian's python3-torch, run with /usr/bin/python3).
 """
 import argparse
@@ -102,7 +103,17 @@ def main():
     ap.add_argument("--train-subset", type=int, default=0, help="train on the first N shuffled images (0: all)")
     ap.add_argument("--test-subset", type=int, default=0, help="export only the first N test images (0: all)")
     ap.add_argument("--min-accuracy", type=float, default=0.0, help="exit 1 below this test accuracy")
+    ap.add_argument("--calibration-seeds", type=lambda v: [int(s) for s in v.split(",")],
+                    help="only write OUT/calib_seedK.npz for each K (e.g. 1,2,3: other 500 training images, "
+                         "drawn as calib.npz is with seed K; seed 0 gives calib.npz's) and exit")
     a = ap.parse_args()
+    if a.calibration_seeds:
+        train_x, _ = load_split("train")
+        a.out.mkdir(parents=True, exist_ok=True)
+        for k in a.calibration_seeds:
+            order = np.random.default_rng(k).permutation(len(train_x))
+            np.savez(a.out / f"calib_seed{k}.npz", input=train_x[order[:CALIB_SAMPLES]])
+        return 0
 
     torch.manual_seed(a.seed)
     np.random.seed(a.seed)

@@ -127,7 +127,8 @@ def _check_int(name, value, low):
 
 
 def quantize(model, output, mode="static", calibration=None, method="minmax", per_channel=None,
-             symmetric_activations=False, int8_io=False, exclude=(), batch=32, threads=1):
+             symmetric_activations=False, int8_io=False, int8_outputs=False, bias_correction=True, exclude=(),
+             batch=32, threads=1):
     """Quantizes the float model at path `model` and writes ONNX to `output`, as the CLI's
     `edgekit quantize` does (the same C++ quantize_model; docs/quantization.md).
 
@@ -140,9 +141,10 @@ def quantize(model, output, mode="static", calibration=None, method="minmax", pe
     method: "minmax", "percentile", "entropy" or "mse" (the calibration range).
     per_channel: weights per output channel; None means the CLI's default (True for static,
       False for dynamic).
-    symmetric_activations, int8_io, exclude (node names or op types kept in float), batch
-      (calibration batch size) and threads as the CLI's --symmetric-activations, --int8-io,
-      --exclude, --batch and --threads.
+    symmetric_activations, int8_io, int8_outputs, exclude (node names or op types kept in float),
+      batch (calibration batch size) and threads as the CLI's --symmetric-activations, --int8-io,
+      --int8-outputs, --exclude, --batch and --threads; bias_correction=False as
+      --no-bias-correction.
 
     Returns a dict: quantized_nodes, by_op {op type: count}, warnings (each also issued as a
     Python warning), calibration_batches, input_bytes, output_bytes. Raises edgekit.Error with
@@ -168,7 +170,8 @@ def quantize(model, output, mode="static", calibration=None, method="minmax", pe
     elif calibration is not None:
         arrays = {"array": _as_input(calibration, "calibration")}
     report = _edgekit.quantize(_os.fspath(model), _os.fspath(output), mode, path, arrays, method, bool(per_channel),
-                               bool(symmetric_activations), bool(int8_io), [str(e) for e in exclude], batch, threads)
+                               bool(symmetric_activations), bool(int8_io), bool(int8_outputs), bool(bias_correction),
+                               [str(e) for e in exclude], batch, threads)
     for w in report["warnings"]:
         _warnings.warn(w, stacklevel=2)
     report["input_bytes"] = _os.path.getsize(model)

@@ -114,14 +114,16 @@ py::list infos(const std::vector<ValueInfo>& values) {
 // from a file (`calibration_path`) or from arrays by input name (`calibration_arrays`).
 py::dict quantize(const std::string& model_path, const std::string& output, const std::string& mode,
                   const std::string& calibration_path, const py::dict& calibration_arrays, const std::string& method,
-                  bool per_channel, bool symmetric_activations, bool int8_io, const std::vector<std::string>& exclude,
-                  int64_t batch, int threads) {
+                  bool per_channel, bool symmetric_activations, bool int8_io, bool int8_outputs, bool bias_correction,
+                  const std::vector<std::string>& exclude, int64_t batch, int threads) {
   QuantizeOptions o;
   o.mode = quantize_mode_from_name(mode);
   o.method = calibration_method_from_name(method);
   o.per_channel = per_channel;
   o.symmetric_activations = symmetric_activations;
   o.int8_io = int8_io;
+  o.float_outputs = !int8_outputs;
+  o.bias_correction = bias_correction;
   o.exclude = exclude;
   o.threads = threads;
   std::map<std::string, Tensor> arrays;
@@ -207,7 +209,7 @@ PYBIND11_MODULE(_edgekit, m) {
 
   m.def("quantize", &quantize, py::arg("model"), py::arg("output"), py::arg("mode"), py::arg("calibration_path"),
         py::arg("calibration_arrays"), py::arg("method"), py::arg("per_channel"), py::arg("symmetric_activations"),
-        py::arg("int8_io"), py::arg("exclude"), py::arg("batch"), py::arg("threads"));
+        py::arg("int8_io"), py::arg("int8_outputs"), py::arg("bias_correction"), py::arg("exclude"), py::arg("batch"), py::arg("threads"));
   m.def("read_npy", [](const std::string& path) { return TensorBuffer{read_npy(path)}; });
   m.def("write_npy", [](const std::string& path, const py::buffer& array) {
     write_npy(path, tensor_from_buffer(array, path));

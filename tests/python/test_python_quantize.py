@@ -60,6 +60,9 @@ def test_options_match_the_cli(setup):
     edgekit.quantize(fp32, d / "py_io.onnx", calibration=calib, int8_io=True)
     assert (d / "py_io.onnx").read_bytes() == (d / "cli_io.onnx").read_bytes()
     assert edgekit.Session(d / "py_io.onnx").inputs[0].dtype == np.int8
+    cli_quantize(fp32, "-o", d / "cli_plain.onnx", "--calibration", calib, "--int8-outputs", "--no-bias-correction")
+    edgekit.quantize(fp32, d / "py_plain.onnx", calibration=calib, int8_outputs=True, bias_correction=False)
+    assert (d / "py_plain.onnx").read_bytes() == (d / "cli_plain.onnx").read_bytes()
 
 
 def test_dynamic_and_fp16(setup):

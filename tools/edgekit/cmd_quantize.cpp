@@ -19,6 +19,8 @@ namespace {
 struct QuantizeCliOptions {
   std::string model, output, mode = "static", calibration, method = "minmax", format = "onnx";
   bool per_tensor = false, per_channel = false, symmetric = false, int8_io = false, json = false;
+  bool no_bias_correction = false, int8_outputs = false;
+  std::string weight_range = "max";
   std::vector<std::string> exclude;
   int threads = 1;
   int64_t batch = 32;
@@ -44,6 +46,10 @@ void quantize(const QuantizeCliOptions& c) {
   o.per_channel = o.mode == QuantizeMode::static_int8 ? !c.per_tensor : c.per_channel;
   o.symmetric_activations = c.symmetric;
   o.int8_io = c.int8_io;
+  o.bias_correction = !c.no_bias_correction;
+  o.float_outputs = !c.int8_outputs;
+  EK_CHECK(c.weight_range == "max" || c.weight_range == "mse", "--weight-range ", c.weight_range, ": expected max or mse");
+  o.mse_weights = c.weight_range == "mse";
   o.exclude = c.exclude;
   o.threads = c.threads;
   o.progress = [](size_t done, size_t total) { batch_progress("calibrating", done, total); };
@@ -104,6 +110,13 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_flag("--per-tensor", o->per_tensor, "Weights per tensor");
   cmd->add_flag("--symmetric-activations", o->symmetric, "Activation zero points 0");
   cmd->add_flag("--int8-io", o->int8_io, "Graph inputs and outputs become int8 (static)");
+  cmd->add_flag("--int8-outputs", o->int8_outputs,
+                "Quantize graph outputs a Conv/Gemm/MatMul writes too (default: they stay float, static)");
+  cmd->add_option("--weight-range", o->weight_range,
+                  "Static weights' range per channel: max (max |w|) | mse (clipped for least squared error)")
+      ->capture_default_str();
+  cmd->add_flag("--no-bias-correction", o->no_bias_correction,
+                "Keep Conv/Gemm biases as they are (default: less the mean shift int8 weights cause, static)");
   cmd->add_option("--exclude", o->exclude, "Node names or op types to keep in float")->expected(1, -1);
   cmd->add_option("--format", o->format, "onnx (QDQ / ONNX Runtime's dynamic form, runs in ONNX Runtime too) or ekm (compiled for edgekit)")->capture_default_str();
   cmd->add_option("--batch", o->batch, "Calibration batch size")->capture_default_str();

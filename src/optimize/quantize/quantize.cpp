@@ -227,6 +227,69 @@ Tensor scalar_i8(int32_t v) {
   return t;
 }
 
+struct QuantizedWeight {
+  Tensor values;             // int8, the weight's shape
+  std::vector<float> scale;  // per channel along the axis, or one
+};
+
+// int8 symmetric [-127, 127] per output channel (along `axis`) or per tensor. Scale max|w| / 127,
+// or with `mse` the clipped range r * max|w| (r in 0.50..1.00) of least squared error.
+QuantizedWeight quantize_weight_values(const Tensor& w, int64_t axis, bool per_channel, bool mse = false) {
+  const int64_t channels = per_channel ? w.shape()[size_t(axis)] : 1;
+  int64_t inner = 1;
+  for (size_t d = size_t(axis) + 1; d < w.rank(); ++d) inner *= w.shape()[d];
+  QuantizedWeight q{Tensor(DType::i8, w.shape()), std::vector<float>(size_t(channels), 0.f)};
+  const float* src = w.data<float>();
+  auto channel = [&](int64_t e) { return size_t(per_channel ? (e / inner) % channels : 0); };
+  auto level = [](float v, float s) { return std::clamp(std::nearbyint(v / s), -127.f, 127.f); };
+  for (int64_t e = 0; e < w.numel(); ++e) q.scale[channel(e)] = std::max(q.scale[channel(e)], std::fabs(src[e]));
+  for (float& s : q.scale) s = s > 0 ? s / 127.f : 1.f;
+  if (mse) {
+    const std::vector<float> full = q.scale;
+    std::vector<double> best(size_t(channels), -1.0);
+    for (int step = 50; step <= 100; ++step) {
+      std::vector<double> err(size_t(channels), 0.0);
+      for (int64_t e = 0; e < w.numel(); ++e) {
+        const float s = full[channel(e)] * float(step) / 100.f;
+        const double d = double(level(src[e], s) * s - src[e]);
+        err[channel(e)] += d * d;
+      }
+      for (size_t c = 0; c < size_t(channels); ++c)
+        if (best[c] < 0 || err[c] < best[c]) best[c] = err[c], q.scale[c] = full[c] * float(step) / 100.f;
+    }
+  }
+  for (int64_t e = 0; e < w.numel(); ++e) q.values.data<int8_t>()[e] = int8_t(level(src[e], q.scale[channel(e)]));
+  return q;
+}
+
+// The weight's quantization error, dequantized int8 minus float (what bias correction measures).
+Tensor weight_quantization_error(const Tensor& w, int64_t axis, bool per_channel, bool mse) {
+  const QuantizedWeight q = quantize_weight_values(w, axis, per_channel, mse);
+  const int64_t channels = int64_t(q.scale.size());
+  int64_t inner = 1;
+  for (size_t d = size_t(axis) + 1; d < w.rank(); ++d) inner *= w.shape()[d];
+  Tensor err(DType::f32, w.shape());
+  for (int64_t e = 0; e < w.numel(); ++e)
+    err.data<float>()[e] = float(q.values.data<int8_t>()[e]) * q.scale[size_t(per_channel ? (e / inner) % channels : 0)] -
+                           w.data<float>()[e];
+  return err;
+}
+
+// Sums per channel (axis 1: NCHW, and Gemm's [M, N]) over every other axis, for a mean.
+struct ChannelSums {
+  std::vector<double> sum;
+  int64_t count = 0;  // values summed per channel
+  void add(const Tensor& t) {
+    EK_CHECK(t.dtype() == DType::f32 && t.rank() >= 2 && t.numel() > 0, "bias correction: unexpected probe output ",
+             shape_str(t.shape()));
+    const int64_t c = t.shape()[1], inner = t.numel() / (t.shape()[0] * c);
+    if (sum.empty()) sum.assign(size_t(c), 0.0);
+    const float* p = t.data<float>();
+    for (int64_t e = 0; e < t.numel(); ++e) sum[size_t((e / inner) % c)] += p[e];
+    count += t.numel() / c;
+  }
+};
+
 class StaticQuantizer {
  public:
   StaticQuantizer(const Graph& model, const QuantizeOptions& o, const CalibrationSet& data, QuantizeReport& r)
@@ -276,6 +339,17 @@ class StaticQuantizer {
       observed_.erase(g_.nodes[conv].outputs[0]);
       for (size_t a : info_[conv].activations) observed_.insert(g_.nodes[conv].inputs[a]);
     }
+    // Logits: a graph output that a Conv/Gemm/MatMul writes (no Relu absorbed, nothing else reads
+    // it) stays float, its int8 product dequantized directly; an int8 output would add a
+    // rounding step that, on a classifier's logits, makes top-2 ties. Still observed: its range
+    // is calibrated, only not applied.
+    if (o_.float_outputs && !o_.int8_io)
+      for (const auto& [i, q] : info_) {
+        const std::string& y = g_.nodes[i].outputs[0];
+        const bool graph_output =
+            std::any_of(g_.outputs.begin(), g_.outputs.end(), [&](const ValueInfo& o) { return o.name == y; });
+        if (q.weight >= 0 && !absorbed_.count(i) && graph_output && uses.use_count(y) == 1) float_outputs_.insert(y);
+      }
     for (const auto& [i, q] : info_) ++report_.by_op[g_.nodes[i].op_type];
     report_.quantized_nodes = int(info_.size());
   }
@@ -293,9 +367,29 @@ class StaticQuantizer {
         vi.name = v, vi.dtype = DType::f32, vi.shape_known = false;
         probe.outputs.push_back(vi);
       }
+    // Bias correction: per Conv/Gemm a copy that applies the weight's quantization error to the
+    // same float input; the mean of its output per channel is the shift int8 weights cause.
+    std::map<std::string, size_t> error_probes;  // probe output -> node index
+    if (o_.bias_correction)
+      for (const auto& [i, q] : info_) {
+        const Node& n = g_.nodes[i];
+        if (q.weight < 0 || (n.op_type != "Conv" && n.op_type != "Gemm")) continue;
+        Node e = n;
+        e.name = fresh_name(probe, n.name + "/weight_error");
+        e.inputs = {n.inputs[0], add_initializer(probe, n.inputs[size_t(q.weight)] + "/error",
+                                                 weight_quantization_error(g_.initializers.at(n.inputs[size_t(q.weight)]),
+                                                                           q.weight_axis, o_.per_channel, o_.mse_weights))};
+        e.outputs = {fresh_name(probe, n.outputs[0] + "/weight_error")};
+        probe.nodes.push_back(e);
+        ValueInfo vi;
+        vi.name = e.outputs[0], vi.dtype = DType::f32, vi.shape_known = false;
+        probe.outputs.push_back(vi);
+        error_probes[e.outputs[0]] = i;
+      }
     SessionOptions so;
     so.opt_level = 0, so.threads = o_.threads;
     Session s(std::move(probe), so);
+    std::map<size_t, ChannelSums> error_sums;  // node index -> its probe's output
     const bool histogram = o_.method != CalibrationMethod::minmax;
     const size_t total = data_.size() * (histogram ? 2 : 1);
     size_t done = 0;
@@ -310,8 +404,15 @@ class StaticQuantizer {
         };
         for (size_t k = 0; k < ys.size(); ++k) see(s.outputs()[k].name, ys[k]);
         for (const auto& [name, t] : feed) see(name, t);
+        if (pass == 0)
+          for (size_t k = 0; k < ys.size(); ++k) {
+            auto e = error_probes.find(s.outputs()[k].name);
+            if (e != error_probes.end()) error_sums[e->second].add(ys[k]);
+          }
         if (o_.progress) o_.progress(++done, total);
       }
+    for (const auto& [i, sums] : error_sums)
+      for (double v : sums.sum) bias_shift_[i].push_back(float(v / double(sums.count)));
   }
 
   Params activation_params(const std::string& v) {
@@ -349,41 +450,33 @@ class StaticQuantizer {
 
   // Weight input `i` of node n: int8 symmetric (per channel along axis, or per tensor) behind DQ.
   std::vector<float> quantize_weight(Node& n, int i, int64_t axis, std::vector<Node>& pre) {
-    const Tensor& w = g_.initializers.at(n.inputs[size_t(i)]);
-    const int64_t channels = o_.per_channel ? w.shape()[size_t(axis)] : 1;
-    int64_t inner = 1;
-    for (size_t d = size_t(axis) + 1; d < w.rank(); ++d) inner *= w.shape()[d];
-    std::vector<float> scale(size_t(channels), 0.f);
-    const float* src = w.data<float>();
-    auto channel = [&](int64_t e) { return o_.per_channel ? (e / inner) % channels : 0; };
-    for (int64_t e = 0; e < w.numel(); ++e)
-      scale[size_t(channel(e))] = std::max(scale[size_t(channel(e))], std::fabs(src[e]));
-    for (float& s : scale) s = s > 0 ? s / 127.f : 1.f;
-    Tensor q(DType::i8, w.shape());
-    for (int64_t e = 0; e < w.numel(); ++e)
-      q.data<int8_t>()[e] = int8_t(std::clamp(std::nearbyint(src[e] / scale[size_t(channel(e))]), -127.f, 127.f));
+    const QuantizedWeight qw = quantize_weight_values(g_.initializers.at(n.inputs[size_t(i)]), axis, o_.per_channel, o_.mse_weights);
+    const int64_t channels = int64_t(qw.scale.size());
     const std::string base = n.inputs[size_t(i)];
-    Tensor st = o_.per_channel ? Tensor::from<float>(scale, {channels}) : Tensor::scalar<float>(scale[0]);
+    Tensor st = o_.per_channel ? Tensor::from<float>(qw.scale, {channels}) : Tensor::scalar<float>(qw.scale[0]);
     Tensor zt(DType::i8, o_.per_channel ? Shape{channels} : Shape{});
     Node dq;
     dq.op_type = "DequantizeLinear", dq.name = pending_name(base + "/DequantizeLinear"), dq.opset = 13;
-    dq.inputs = {add_initializer(g_, base + "/quantized", q), add_initializer(g_, base + "/scale", st),
+    dq.inputs = {add_initializer(g_, base + "/quantized", qw.values), add_initializer(g_, base + "/scale", st),
                  add_initializer(g_, base + "/zero_point", zt)};
     dq.outputs = {pending_name(base + "/dq")};
     if (o_.per_channel) dq.attrs["axis"] = axis;
     n.inputs[size_t(i)] = dq.outputs[0];
     pre.push_back(dq);
-    return scale;
+    return qw.scale;
   }
 
-  void quantize_bias(Node& n, int i, float x_scale, const std::vector<float>& w_scale, std::vector<Node>& pre) {
+  // Bias input `i`: int32 at x_scale * w_scale, less `shift` (bias correction) where given.
+  void quantize_bias(Node& n, int i, float x_scale, const std::vector<float>& w_scale, const std::vector<float>* shift,
+                     std::vector<Node>& pre) {
     const Tensor& b = g_.initializers.at(n.inputs[size_t(i)]);
     const int64_t m = b.numel();
     std::vector<float> scale(static_cast<size_t>(m));
     Tensor q(DType::i32, {m});
     for (int64_t c = 0; c < m; ++c) {
       scale[size_t(c)] = x_scale * w_scale[w_scale.size() == 1 ? 0 : size_t(c)];
-      const double v = std::nearbyint(double(b.data<float>()[c]) / double(scale[size_t(c)]));
+      const double want = double(b.data<float>()[c]) - (shift ? double((*shift)[size_t(c)]) : 0.0);
+      const double v = std::nearbyint(want / double(scale[size_t(c)]));
       q.data<int32_t>()[c] = int32_t(std::clamp(v, -2147483647.0, 2147483647.0));
     }
     const std::string base = n.inputs[size_t(i)];
@@ -430,10 +523,18 @@ class StaticQuantizer {
         const QNodeInfo& q = it->second;
         const float x_scale = activation_params(g_.nodes[i].inputs[q.activations[0]]).scale;
         std::vector<float> ws = quantize_weight(n, q.weight, q.weight_axis, pre);
-        if (q.bias >= 0) quantize_bias(n, q.bias, x_scale, ws, pre);
+        auto shift = bias_shift_.find(i);
+        int bias = q.bias;
+        if (bias < 0 && shift != bias_shift_.end()) {  // a zero bias to carry the correction
+          bias = 2;
+          n.inputs.resize(3);
+          n.inputs[2] = add_initializer(g_, (n.name.empty() ? n.outputs[0] : n.name) + "/bias",
+                                        Tensor(DType::f32, {int64_t(shift->second.size())}));
+        }
+        if (bias >= 0) quantize_bias(n, bias, x_scale, ws, shift == bias_shift_.end() ? nullptr : &shift->second, pre);
       }
       for (auto& out : n.outputs)
-        if (observed_.count(out)) {
+        if (observed_.count(out) && !float_outputs_.count(out)) {
           qdq(out, false, post);
           out += "/float";
         }
@@ -485,6 +586,8 @@ class StaticQuantizer {
   std::set<std::string> observed_;
   std::map<std::string, CalibrationObserver> observers_;
   std::map<std::string, Params> params_;
+  std::map<size_t, std::vector<float>> bias_shift_;  // node -> E[(w_q - w) x] per output channel
+  std::set<std::string> float_outputs_;  // graph outputs a Conv/Gemm/MatMul writes in float
 };
 
 // ---- dynamic quantization: DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul (-> Add)

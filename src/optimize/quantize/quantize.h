@@ -14,7 +14,9 @@
 //   standard QDQ form: the producer of each observed value v writes v/float, QuantizeLinear and
 //   DequantizeLinear give v back; weights become int8 initializers behind DequantizeLinear
 //   (per output channel, symmetric, for Conv and Gemm by default), biases int32 at scale
-//   x_scale * w_scale. A Relu or Relu6-Clip after a Conv/Gemm/Add is absorbed into the output's
+//   x_scale * w_scale, less the mean output shift the int8 weights cause (bias_correction,
+//   measured on the calibration data by a copy of the layer holding the weights' error). A
+//   graph output a Conv/Gemm/MatMul writes stays float (float_outputs). A Relu or Relu6-Clip after a Conv/Gemm/Add is absorbed into the output's
 //   range (asymmetric activations only). Data-movement ops (MaxPool, Flatten, Reshape) keep
 //   their input's parameters so int8 values pass through unchanged. ONNX Runtime runs the
 //   result; edgekit's fuse_qdq pass turns the patterns into its int8 kernels.
@@ -45,6 +47,15 @@ struct QuantizeOptions {
   bool per_channel = true;              // weights per output channel (static: Conv and Gemm)
   bool symmetric_activations = false;   // zero point 0
   bool int8_io = false;                 // graph inputs and outputs become int8 (static)
+  // Static: each Conv/Gemm bias less the mean output shift its int8 weights cause on the
+  // calibration data, per output channel (empirical bias correction, Nagel et al. 2019).
+  bool bias_correction = true;
+  // Static: a graph output written by a Conv/Gemm/MatMul (logits) stays float, not int8
+  // (int8_io overrides).
+  bool float_outputs = true;
+  // Static: each weight channel's range clipped where that gives the least squared error
+  // (default: its max |w|).
+  bool mse_weights = false;
   std::vector<std::string> exclude;     // node names or op types kept in float
   float percentile = 99.999f;           // CalibrationMethod::percentile
   int threads = 1;

@@ -4,6 +4,8 @@
 // kernel on every input byte, so the bytes are unchanged. The table is then made once, when the
 // model is compiled, instead of at every load by running the function's reference kernel, and a
 // runtime needs no kernel for the function (a selective build, -DEDGEKIT_RT_OPS, leaves it out).
+#include <optional>
+
 #include "kernels/op.h"
 #include "passes/pass.h"
 
@@ -17,6 +19,7 @@ class BakeLookupTables final : public GraphPass {
 
   bool apply(Graph& g) override {
     bool changed = false;
+    std::optional<FreshNames> names;  // made once: a graph may hold thousands of lookups
     for (Node& n : g.nodes) {
       if (n.op_type != "QLookup" || n.domain != kEdgekitDomain || n.inputs.size() != 5 ||
           n.attr_string("function", "").empty())
@@ -39,7 +42,10 @@ class BakeLookupTables final : public GraphPass {
       } catch (const Error&) {
         continue;  // parameters the kernel refuses: left for it to say so when the model loads
       }
-      n.inputs.push_back(add_initializer(g, n.name + "/table", std::move(table)));
+      if (!names) names.emplace(g);
+      const std::string name = names->fresh(n.name + "/table");
+      g.initializers[name] = std::move(table);
+      n.inputs.push_back(name);
       n.attrs.clear();  // the function and its attributes are in the table now
       changed = true;
     }

@@ -104,7 +104,7 @@ test-asan: deps fixtures $(ASAN_BUILD)/CMakeCache.txt
 # grows in $(FUZZ_BUILD)/corpus/<target>/ across runs.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := onnx_import tflite_import npy npz ekm_load
+FUZZ_TARGETS := onnx_import tflite_import npy npz ekm_load image
 FUZZ_FLAGS ?= -timeout=60 -rss_limit_mb=2560 -print_final_stats=1
 deps-fuzz:
 	@$(call apt-install,$(DEB_FUZZ))

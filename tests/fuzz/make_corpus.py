@@ -12,6 +12,7 @@ under tests/formats/data.
                  tests/formats/data/npy/*.npy
   npz            tests/formats/data/npy/*.npz, and .npz files written here from the small
                  .npy seeds, stored and deflated, as np.savez and np.savez_compressed do
+  image          small PNG, BMP, PGM and PPM images written here (grey and RGB, odd sizes)
   ekm_load       the small zoo models and a few ONNX node tests compiled to .ekm by --edgekit
                  (the fuzz build's own CLI), at opt levels 0 and 3
 
@@ -60,6 +61,36 @@ def write_seeds(folder, seeds):
         seen.add(digest)
         (folder / f"{label}-{digest[:12]}").write_bytes(data)
     return len(seen), sum(len(d) for _, d in seeds)
+
+
+def image_seeds():
+    """(label, bytes) of small images in the formats edgekit decodes, written without PIL."""
+    import struct
+    import zlib
+
+    def pixels(w, h, c):
+        return bytes((17 * x + 29 * y + 71 * k) % 256 for y in range(h) for x in range(w) for k in range(c))
+
+    def png(w, h, c):
+        raw = b"".join(b"\0" + pixels(w, h, c)[y * w * c:(y + 1) * w * c] for y in range(h))
+        chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+        ihdr = struct.pack(">IIBBBBB", w, h, 8, 0 if c == 1 else 2, 0, 0, 0)
+        return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+    def bmp(w, h):
+        row = (w * 3 + 3) // 4 * 4
+        data = b"".join(pixels(w, h, 3)[y * w * 3:(y + 1) * w * 3].ljust(row, b"\0") for y in range(h))
+        info = struct.pack("<IiiHHIIiiII", 40, w, h, 1, 24, 0, len(data), 2835, 2835, 0, 0)
+        return b"BM" + struct.pack("<IHHI", 14 + len(info) + len(data), 0, 0, 54) + info + data
+
+    def pnm(w, h, c):
+        return (b"P5" if c == 1 else b"P6") + b"\n%d %d\n255\n" % (w, h) + pixels(w, h, c)
+
+    seeds = []
+    for w, h in [(1, 1), (3, 2), (8, 8), (13, 5)]:
+        seeds += [(f"png{w}x{h}g", png(w, h, 1)), (f"png{w}x{h}rgb", png(w, h, 3)), (f"bmp{w}x{h}", bmp(w, h)),
+                  (f"pgm{w}x{h}", pnm(w, h, 1)), (f"ppm{w}x{h}", pnm(w, h, 3))]
+    return seeds
 
 
 def compiled(edgekit, models, levels=(0, 3)):
@@ -125,7 +156,8 @@ def main():
         print(f"make_corpus: no ONNX seeds under {args.fixtures} (run make fixtures)", file=sys.stderr)
     if not tflite:
         print(f"make_corpus: no .tflite seeds in {args.mlperf}", file=sys.stderr)
-    for target, seeds in [("onnx_import", onnx), ("tflite_import", tflite), ("npy", npy), ("npz", npz), ("ekm_load", ekm)]:
+    for target, seeds in [("onnx_import", onnx), ("tflite_import", tflite), ("npy", npy), ("npz", npz), ("ekm_load", ekm),
+                          ("image", image_seeds())]:
         count, size = write_seeds(args.out / target, seeds)
         print(f"make_corpus: {target}: {count} seeds, {size / 1e6:.1f} MB")
 

@@ -111,6 +111,11 @@ Image read_image(const std::string& path, int64_t channels) {
   std::ifstream f(path, std::ios::binary);
   EK_CHECK(f.good(), path, ": cannot open the image");
   const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  return decode_image(bytes, path, channels);
+}
+
+Image decode_image(const std::string& bytes, const std::string& path, int64_t channels) {
+  EK_CHECK(channels == 1 || channels == 3, path, ": images are read as 1 or 3 channels, not ", channels);
   EK_CHECK(!bytes.empty(), path, ": empty file, not an image");
   EK_CHECK(bytes.size() < (size_t(1) << 31), path, ": ", bytes.size(), " bytes is too large for an image file");
   const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());

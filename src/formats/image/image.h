@@ -29,6 +29,8 @@ bool is_image_file(const std::string& path);
 // Decodes the file as 1 (grey) or 3 (RGB) channels, converting what it holds. Throws
 // "<path>: <why>" for a missing, unreadable, truncated or undecodable file, or another format.
 Image read_image(const std::string& path, int64_t channels);
+// The same from the file's bytes; errors name `where`.
+Image decode_image(const std::string& bytes, const std::string& where, int64_t channels);
 
 // Where an image input's dims are: layout "NCHW" or "NHWC", channels (1 or 3), height and
 // width (0 where the input's dim is dynamic: the image's own size is then used, or the

@@ -58,9 +58,6 @@ std::map<std::string, OpFactory>& registry() {
   static std::map<std::string, OpFactory> r;
   return r;
 }
-std::string key(const std::string& domain, const std::string& op_type) {
-  return domain.empty() || domain == "ai.onnx" ? op_type : domain + ":" + op_type;
-}
 }  // namespace
 
 const char* selective_build_note() {
@@ -72,13 +69,17 @@ const char* selective_build_note() {
 #endif
 }
 
+std::string op_key(const std::string& domain, const std::string& op_type) {
+  return domain.empty() || domain == "ai.onnx" ? op_type : domain + ":" + op_type;
+}
+
 bool register_op(const std::string& op_type, OpFactory factory, const std::string& domain) {
-  registry()[key(domain, op_type)] = std::move(factory);
+  registry()[op_key(domain, op_type)] = std::move(factory);
   return true;
 }
 
 bool op_supported(const std::string& op_type, const std::string& domain) {
-  return registry().count(key(domain, op_type)) != 0;
+  return registry().count(op_key(domain, op_type)) != 0;
 }
 
 std::vector<std::string> supported_ops() {
@@ -88,7 +89,7 @@ std::vector<std::string> supported_ops() {
 }
 
 std::unique_ptr<OpKernel> create_op(const Node& node) {
-  auto it = registry().find(key(node.domain, node.op_type));
+  auto it = registry().find(op_key(node.domain, node.op_type));
   if (it == registry().end())
     fail("unsupported op '", node.domain.empty() ? "" : node.domain + ":", node.op_type, "' at node '", node.name,
          "'", selective_build_note());

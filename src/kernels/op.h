@@ -139,6 +139,8 @@ using OpFactory = std::function<std::unique_ptr<OpKernel>(const Node&)>;
 bool register_op(const std::string& op_type, OpFactory factory, const std::string& domain = "");
 bool op_supported(const std::string& op_type, const std::string& domain = "");
 std::vector<std::string> supported_ops();  // sorted "op_type" (or "domain:op_type")
+// The registry's key of an op: "Conv" in ONNX's default domain, else "domain:Conv".
+std::string op_key(const std::string& domain, const std::string& op_type);
 // "" in a full build; in a selective one (-DEDGEKIT_RT_OPS) the reason an op is missing, for
 // the end of an "unsupported op" message.
 const char* selective_build_note();

@@ -4,6 +4,7 @@
 // kernel on every input byte, so the bytes are unchanged. The table is then made once, when the
 // model is compiled, instead of at every load by running the function's reference kernel, and a
 // runtime needs no kernel for the function (a selective build, -DEDGEKIT_RT_OPS, leaves it out).
+#include <algorithm>
 #include <optional>
 
 #include "kernels/op.h"
@@ -24,14 +25,8 @@ class BakeLookupTables final : public GraphPass {
       if (n.op_type != "QLookup" || n.domain != kEdgekitDomain || n.inputs.size() != 5 ||
           n.attr_string("function", "").empty())
         continue;
-      std::vector<Tensor> in(5);
-      bool constant = true;
-      for (size_t k = 1; k < 5; ++k) {
-        const Tensor* c = constant_value(g, n.inputs[k]);
-        constant = constant && c;
-        if (c) in[k] = *c;
-      }
-      if (!constant) continue;
+      std::vector<Tensor> in = constant_inputs(g, n);
+      if (!std::all_of(in.begin() + 1, in.end(), [](const Tensor& t) { return t.defined(); })) continue;
       const DType xt = in[2].dtype();
       if (xt != DType::i8 && xt != DType::u8) continue;  // the kernel reports it at load
       in[0] = Tensor(xt, {256});

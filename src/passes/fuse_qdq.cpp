@@ -415,19 +415,11 @@ class FuseQdq final : public GraphPass {
     if (xt != DType::i8 && xt != DType::u8) return std::nullopt;
     Tensor x(xt, {256});
     for (int b = 0; b < 256; ++b) static_cast<uint8_t*>(x.raw())[b] = uint8_t(b);
-    auto constants = [&](const Node& n) {  // n's constant inputs, an empty Tensor for the others
-      std::vector<Tensor> in;
-      for (const std::string& v : n.inputs) {
-        const Tensor* c = v.empty() ? nullptr : constant_value(g, v);
-        in.push_back(c ? *c : Tensor());
-      }
-      return in;
-    };
     try {
-      std::vector<Tensor> in = constants(look);
+      std::vector<Tensor> in = constant_inputs(g, look);
       in[0] = x;
       const Tensor s = run_node(look, in).at(0);
-      in = constants(mul);
+      in = constant_inputs(g, mul);
       in[side] = s, in[3 - side] = x;
       Tensor y = run_node(mul, in).at(0);
       if (y.numel() != 256) return std::nullopt;

@@ -93,6 +93,15 @@ const Tensor* constant_value(const Graph& g, const std::string& v) {
   return it == g.initializers.end() ? nullptr : &it->second;
 }
 
+std::vector<Tensor> constant_inputs(const Graph& g, const Node& n) {
+  std::vector<Tensor> in;
+  for (const std::string& v : n.inputs) {
+    const Tensor* c = v.empty() ? nullptr : constant_value(g, v);
+    in.push_back(c ? *c : Tensor());
+  }
+  return in;
+}
+
 std::optional<double> scalar_constant(const Graph& g, const std::string& v) {
   const Tensor* t = constant_value(g, v);
   if (!t || t->numel() != 1 || t->dtype() == DType::undefined) return std::nullopt;

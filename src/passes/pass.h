@@ -58,6 +58,8 @@ void replace_uses(Graph& g, const std::string& from, const std::string& to);
 void erase_nodes(Graph& g, const std::vector<bool>& dead);
 // A value's constant tensor: an initializer, else nullptr.
 const Tensor* constant_value(const Graph& g, const std::string& v);
+// Node n's inputs as run_node takes them: each constant's tensor, an empty Tensor for the others.
+std::vector<Tensor> constant_inputs(const Graph& g, const Node& n);
 // The value of a one-element constant (any numeric dtype), when `v` is one.
 std::optional<double> scalar_constant(const Graph& g, const std::string& v);
 // A value or node name not yet used in the graph: `base`, else `base_1`, `base_2`, ...

@@ -22,11 +22,6 @@ struct OpsOptions {
   bool supported = false;
 };
 
-// The registry's key of a node's op (kernels/op.h supported_ops): "Conv", "com.edgekit:ConvNhwc".
-std::string op_key(const Node& n) {
-  return n.domain.empty() || n.domain == "ai.onnx" ? n.op_type : n.domain + ":" + n.op_type;
-}
-
 void list_ops(const OpsOptions& o) {
   if (o.supported) {  // what this build has kernels for (a selective build: its list)
     EK_CHECK(o.models.empty(), "--supported lists this build's ops; it takes no MODEL");
@@ -46,7 +41,7 @@ void list_ops(const OpsOptions& o) {
     Session session(load_model(path), SessionOptions{.threads = 1, .opt_level = o.opt_level});
     std::set<std::string> ops;
     for (const auto& n : session.graph().nodes) {
-      ops.insert(op_key(n));
+      ops.insert(op_key(n.domain, n.op_type));
       // A QLookup builds its table at load by running the op it names (kernels/ops/qlookup.cpp).
       if (n.domain == kEdgekitDomain && n.op_type == "QLookup" && !n.attr_string("function", "").empty())
         ops.insert(n.attr_string("function", ""));

@@ -20,7 +20,7 @@ CalibrationSet calibration_from_images(const std::vector<std::string>& files, co
   const int64_t fixed = input.dims[0];
   const bool one_size = layout.height > 0 && layout.width > 0;
   const int64_t per_batch = fixed > 0 ? fixed : one_size ? batch : 1;
-  EK_CHECK(int64_t(files.size()) % per_batch == 0 || fixed <= 0, files[0], ": input '", input.name, "' takes ",
+  EK_CHECK(fixed <= 0 || int64_t(files.size()) % fixed == 0, files[0], ": input '", input.name, "' takes ",
            fixed, " images a batch but the ", role, " has ", files.size(), " (give a multiple of ", fixed, ")");
   if (sources) sources->clear();
   CalibrationSet out;

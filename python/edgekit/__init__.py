@@ -14,6 +14,7 @@ Arrays are never converted silently: cast with arr.astype(...) yourself.
     edgekit.quantize("model.onnx", "model.int8.onnx", calibration={"input": x})  # arrays, dim 0 = samples
     edgekit.quantize("model.onnx", "model.dyn.onnx", mode="dynamic")
 """
+import math as _math
 import os as _os
 import warnings as _warnings
 
@@ -126,10 +127,38 @@ def _check_int(name, value, low):
         raise Error(f"{name} must be at least {low}, got {value}")
 
 
+def _preprocessing(mean, std, layout, image_size):
+    """The image preprocessing kwargs as the C++ side takes them, checked as the CLI's
+    --mean/--std/--layout/--image-size are."""
+    pre = {}
+    for name, value in (("mean", mean), ("std", std)):
+        if value is None:
+            continue
+        values = [value] if _np.isscalar(value) else list(value)
+        if not values or not all(isinstance(v, (int, float, _np.integer, _np.floating)) and not isinstance(v, bool) and _math.isfinite(v) for v in values):
+            raise Error(f"{name} must be a number or a non-empty list of finite numbers, got {value!r}")
+        pre[name] = [float(v) for v in values]
+    if "mean" in pre and "std" in pre and len(pre["mean"]) != len(pre["std"]):
+        raise Error(f"mean has {len(pre['mean'])} values but std has {len(pre['std'])}")
+    if any(v <= 0 for v in pre.get("std", [])):
+        raise Error(f"std {std!r}: every value must be positive")
+    if layout is not None:
+        if layout not in ("NCHW", "NHWC"):
+            raise Error(f"layout {layout!r}: expected 'NCHW' or 'NHWC'")
+        pre["layout"] = layout
+    if image_size is not None:
+        size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+        if len(size) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size):
+            raise Error(f"image_size {image_size!r}: expected a positive int or (width, height)")
+        pre["image_size"] = size
+    return pre
+
+
 def quantize(model, output, mode="static", calibration=None, method="minmax", per_channel=None,
              symmetric_activations=False, int8_io=False, int8_outputs=False, bias_correction=True, exclude=(),
-             batch=32, threads=1):
-    """Quantizes the float model at path `model` and writes ONNX to `output`, as the CLI's
+             batch=32, threads=1, format="onnx", weight_range="max", mean=None, std=None, layout=None,
+             image_size=None):
+    """Quantizes the float model at path `model` and writes it to `output`, as the CLI's
     `edgekit quantize` does (the same C++ quantize_model; docs/quantization.md).
 
     mode: "static" (int8 QDQ, calibrated), "dynamic" (int8 Gemm/MatMul weights, activations
@@ -144,16 +173,26 @@ def quantize(model, output, mode="static", calibration=None, method="minmax", pe
     symmetric_activations, int8_io, int8_outputs, exclude (node names or op types kept in float),
       batch (calibration batch size) and threads as the CLI's --symmetric-activations, --int8-io,
       --int8-outputs, --exclude, --batch and --threads; bias_correction=False as
-      --no-bias-correction.
+      --no-bias-correction; weight_range "max" or "mse" as --weight-range.
+    format: "onnx" (QDQ ONNX, runs in ONNX Runtime too) or "ekm" (compiled for edgekit).
+    mean, std (a number or one per channel), layout ("NCHW" or "NHWC") and image_size (an int
+      or (width, height)): how a calibration folder of images becomes the input, as the CLI's
+      --mean, --std, --layout and --image-size; by default an .ekm model's stored
+      preprocessing, else mean 0, std 1 and the input's own layout and size.
 
     Returns a dict: quantized_nodes, by_op {op type: count}, warnings (each also issued as a
     Python warning), calibration_batches, input_bytes, output_bytes. Raises edgekit.Error with
     the CLI's one-line messages on bad input."""
-    for name, value in (("mode", mode), ("method", method)):
+    for name, value in (("mode", mode), ("method", method), ("format", format), ("weight_range", weight_range)):
         if not isinstance(value, str):
             raise TypeError(f"{name} must be a str, got {type(value).__name__}")
     _check_int("batch", batch, 1)
     _check_int("threads", threads, 1)
+    if format not in ("onnx", "ekm"):
+        raise Error(f"format {format}: expected onnx or ekm")
+    if weight_range not in ("max", "mse"):
+        raise Error(f"weight_range {weight_range!r}: expected 'max' or 'mse'")
+    preprocessing = _preprocessing(mean, std, layout, image_size)
     if per_channel is None:
         per_channel = mode == "static"
     if isinstance(exclude, str):
@@ -171,7 +210,8 @@ def quantize(model, output, mode="static", calibration=None, method="minmax", pe
         arrays = {"array": _as_input(calibration, "calibration")}
     report = _edgekit.quantize(_os.fspath(model), _os.fspath(output), mode, path, arrays, method, bool(per_channel),
                                bool(symmetric_activations), bool(int8_io), bool(int8_outputs), bool(bias_correction),
-                               [str(e) for e in exclude], batch, threads)
+                               [str(e) for e in exclude], batch, threads, format, weight_range == "mse",
+                               preprocessing)
     for w in report["warnings"]:
         _warnings.warn(w, stacklevel=2)
     report["input_bytes"] = _os.path.getsize(model)

@@ -11,7 +11,6 @@
 
 #include "formats/model_loader.h"
 #include "formats/npy/npy.h"
-#include "formats/onnx/onnx_export.h"
 #include "optimize/quantize/quantize.h"
 #include "runtime/session.h"
 
@@ -115,7 +114,8 @@ py::list infos(const std::vector<ValueInfo>& values) {
 py::dict quantize(const std::string& model_path, const std::string& output, const std::string& mode,
                   const std::string& calibration_path, const py::dict& calibration_arrays, const std::string& method,
                   bool per_channel, bool symmetric_activations, bool int8_io, bool int8_outputs, bool bias_correction,
-                  const std::vector<std::string>& exclude, int64_t batch, int threads) {
+                  const std::vector<std::string>& exclude, int64_t batch, int threads, const std::string& format,
+                  bool mse_weights, const py::dict& preprocessing) {
   QuantizeOptions o;
   o.mode = quantize_mode_from_name(mode);
   o.method = calibration_method_from_name(method);
@@ -126,6 +126,19 @@ py::dict quantize(const std::string& model_path, const std::string& output, cons
   o.bias_correction = bias_correction;
   o.exclude = exclude;
   o.threads = threads;
+  o.mse_weights = mse_weights;
+  // Checked in __init__.py; the .ekm's stored preprocessing fills in what is not given.
+  EkmPreprocessing pre = stored_preprocessing(model_path);
+  if (preprocessing.contains("mean")) pre.mean = preprocessing["mean"].cast<std::vector<float>>();
+  if (preprocessing.contains("std")) pre.std = preprocessing["std"].cast<std::vector<float>>();
+  if (preprocessing.contains("layout")) pre.layout = preprocessing["layout"].cast<std::string>();
+  if (preprocessing.contains("image_size")) {
+    auto [w, h] = preprocessing["image_size"].cast<std::pair<int64_t, int64_t>>();
+    pre.image_width = w, pre.image_height = h;
+  }
+  EK_CHECK(preprocessing.empty() || is_image_folder(calibration_path),
+           "mean, std, layout and image_size apply to a calibration folder of images; ",
+           calibration_path.empty() ? std::string("calibration is not a path") : calibration_path + " is not one");
   std::map<std::string, Tensor> arrays;
   for (auto [k, v] : calibration_arrays) {
     std::string name = py::str(k);
@@ -141,11 +154,11 @@ py::dict quantize(const std::string& model_path, const std::string& output, cons
     EK_CHECK(o.mode != QuantizeMode::static_int8 || has_data,
              "mode='static' needs calibration data (a .npz, a folder of .npy files, or arrays)");
     CalibrationSet data;
-    if (!calibration_path.empty()) data = load_calibration_data(calibration_path, g, batch);
+    if (!calibration_path.empty()) data = load_calibration_data(calibration_path, g, batch, "calibration data", nullptr, pre);
     else if (!arrays.empty()) data = calibration_from_arrays(arrays, g, batch, "calibration");
     batches = data.size();
     Graph q = quantize_model(g, o, &data, &report);
-    export_onnx(q, output);
+    write_quantized(std::move(q), output, format, model_path, std::string("edgekit ") + EDGEKIT_VERSION);
   }
   py::dict r;
   r["quantized_nodes"] = report.quantized_nodes;
@@ -209,7 +222,8 @@ PYBIND11_MODULE(_edgekit, m) {
 
   m.def("quantize", &quantize, py::arg("model"), py::arg("output"), py::arg("mode"), py::arg("calibration_path"),
         py::arg("calibration_arrays"), py::arg("method"), py::arg("per_channel"), py::arg("symmetric_activations"),
-        py::arg("int8_io"), py::arg("int8_outputs"), py::arg("bias_correction"), py::arg("exclude"), py::arg("batch"), py::arg("threads"));
+        py::arg("int8_io"), py::arg("int8_outputs"), py::arg("bias_correction"), py::arg("exclude"), py::arg("batch"), py::arg("threads"),
+        py::arg("format"), py::arg("mse_weights"), py::arg("preprocessing"));
   m.def("read_npy", [](const std::string& path) { return TensorBuffer{read_npy(path)}; });
   m.def("write_npy", [](const std::string& path, const py::buffer& array) {
     write_npy(path, tensor_from_buffer(array, path));

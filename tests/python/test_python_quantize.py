@@ -111,3 +111,66 @@ def test_errors(setup):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         edgekit.quantize(fp32, out, calibration=calib)  # no warning when there is nothing to say
+
+
+def test_format_and_weight_range_match_the_cli(setup):
+    d, fp32, calib, x = setup
+    cli_quantize(fp32, "-o", d / "cli.ekm", "--calibration", calib, "--format", "ekm", "--weight-range", "mse")
+    edgekit.quantize(fp32, d / "py.ekm", calibration=calib, format="ekm", weight_range="mse")
+    assert (d / "py.ekm").read_bytes() == (d / "cli.ekm").read_bytes()
+    ref = edgekit.Session(fp32).run(x)[0]
+    got = edgekit.Session(d / "py.ekm").run(x)[0]
+    assert 10 * np.log10((ref ** 2).sum() / ((ref - got) ** 2).sum()) > 20
+
+
+def image_folder(d, n=6):
+    """8x8 grey PGM files the test CNN's input is made from."""
+    folder = d / "images"
+    folder.mkdir(exist_ok=True)
+    pixels = np.random.default_rng(1).integers(0, 256, size=(n, 8, 8), dtype=np.uint8)
+    for i, img in enumerate(pixels):
+        (folder / f"img{i}.pgm").write_bytes(b"P5\n8 8\n255\n" + img.tobytes())
+    return folder, pixels
+
+
+def test_image_preprocessing_matches_the_cli(setup):
+    d, fp32, _, _ = setup
+    folder, pixels = image_folder(d)
+    cli_quantize(fp32, "-o", d / "cli_img.onnx", "--calibration", folder, "--mean", "0.4", "--std", "0.25",
+                 "--image-size", "8x8", "--layout", "NCHW")
+    edgekit.quantize(fp32, d / "py_img.onnx", calibration=folder, mean=0.4, std=[0.25], image_size=8, layout="NCHW")
+    assert (d / "py_img.onnx").read_bytes() == (d / "cli_img.onnx").read_bytes()
+    # The same pixels as arrays give the same model: the preprocessing is what the kwargs say.
+    x = ((pixels.astype(np.float32) / 255 - np.float32(0.4)) / np.float32(0.25))[:, None]
+    edgekit.quantize(fp32, d / "py_arr.onnx", calibration=x)
+    assert (d / "py_arr.onnx").read_bytes() == (d / "cli_img.onnx").read_bytes()
+    # A compiled model's stored preprocessing is the default.
+    r = subprocess.run([str(CLI), "compile", str(fp32), "-o", str(d / "pre.ekm"), "--mean", "0.4", "--std", "0.25"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    edgekit.quantize(d / "pre.ekm", d / "py_stored.onnx", calibration=folder)
+    edgekit.quantize(d / "pre.ekm", d / "py_stored_arr.onnx", calibration=x)
+    assert (d / "py_stored.onnx").read_bytes() == (d / "py_stored_arr.onnx").read_bytes()
+
+
+def test_image_preprocessing_errors(setup):
+    d, fp32, calib, x = setup
+    folder, _ = image_folder(d)
+    out = d / "bad.onnx"
+    cases = [
+        (dict(calibration=folder, mean=[0.1, 0.2]), "mean has 2 values but the input has 1 channel"),
+        (dict(calibration=folder, mean=[0.1, 0.2], std=[1.0]), "mean has 2 values but std has 1"),
+        (dict(calibration=folder, std=0), "std 0: every value must be positive"),
+        (dict(calibration=folder, mean=[]), "mean must be a number or a non-empty list"),
+        (dict(calibration=folder, mean=float("nan")), "mean must be a number or a non-empty list"),
+        (dict(calibration=folder, layout="CHW"), "layout 'CHW': expected 'NCHW' or 'NHWC'"),
+        (dict(calibration=folder, image_size=(8, 0)), "image_size \\(8, 0\\): expected a positive int"),
+        (dict(calibration=folder, image_size=9), "image height 9 but input"),
+        (dict(calibration=calib, mean=0.5), "apply to a calibration folder of images; .*calib.npz is not one"),
+        (dict(calibration=x, std=0.5), "calibration is not a path"),
+        (dict(calibration=folder, format="tflite"), "format tflite: expected onnx or ekm"),
+        (dict(calibration=folder, weight_range="min"), "weight_range 'min': expected 'max' or 'mse'"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(edgekit.Error, match=message):
+            edgekit.quantize(fp32, out, **kwargs)

@@ -6,11 +6,8 @@
 #include <iostream>
 
 #include "common.h"
-#include "formats/image/image.h"
 #include "formats/model_loader.h"
-#include "formats/onnx/onnx_export.h"
 #include "optimize/quantize/quantize.h"
-#include "runtime/compile.h"
 
 namespace edgekit::cli {
 
@@ -30,9 +27,7 @@ struct QuantizeCliOptions {
 // How images become the input: the .ekm's stored preprocessing when MODEL is one, with the
 // options given replacing its fields.
 EkmPreprocessing image_preprocessing(const QuantizeCliOptions& c) {
-  EkmPreprocessing base;
-  if (detect_model_format(c.model) == ModelFormat::ekm) base = read_ekm(c.model).metadata.preprocessing;
-  return parse_preprocessing(c.preprocessing, base);
+  return parse_preprocessing(c.preprocessing, stored_preprocessing(c.model));
 }
 
 void quantize(const QuantizeCliOptions& c) {
@@ -60,25 +55,15 @@ void quantize(const QuantizeCliOptions& c) {
   EK_CHECK(!c.preprocessing.given() || !c.calibration.empty(),
            "--mean, --std, --layout and --image-size say how calibration images become the input; give --calibration");
   CalibrationSet data;
-  if (c.preprocessing.given()) {  // options that would change nothing are a mistake to report
-    bool images = false;
-    if (std::filesystem::is_directory(c.calibration))
-      for (const auto& e : std::filesystem::directory_iterator(c.calibration)) images |= is_image_file(e.path().string());
-    EK_CHECK(images, "--mean, --std, --layout and --image-size apply to a folder of images; ", c.calibration,
-             " is not one");
-  }
+  // Options that would change nothing are a mistake to report.
+  EK_CHECK(!c.preprocessing.given() || is_image_folder(c.calibration),
+           "--mean, --std, --layout and --image-size apply to a folder of images; ", c.calibration, " is not one");
   if (!c.calibration.empty())
     data = load_calibration_data(c.calibration, model, c.batch, "calibration data", nullptr, image_preprocessing(c));
   QuantizeReport report;
   Graph q = quantize_model(model, o, &data, &report);
   for (const auto& w : report.warnings) std::cerr << "edgekit: warning: " << w << "\n";
-  if (c.format == "ekm") {  // compiled: the int8 kernels chosen and the plan made now
-    EkmModel m = compile_graph(std::move(q), 3, c.model);
-    m.producer = std::string("edgekit ") + EDGEKIT_VERSION;
-    write_ekm(m, c.output);
-  } else {
-    export_onnx(q, c.output);
-  }
+  write_quantized(std::move(q), c.output, c.format, c.model, std::string("edgekit ") + EDGEKIT_VERSION);
   const auto in_size = std::filesystem::file_size(c.model), out_size = std::filesystem::file_size(c.output);
   if (c.json) {
     nlohmann::ordered_json j = {{"model", c.model}, {"output", c.output}, {"mode", c.mode},

@@ -90,6 +90,13 @@ CalibrationSet calibration_from_arrays(const std::map<std::string, Tensor>& arra
                                        const std::string& source, const std::string& role = "calibration data",
                                        std::vector<std::string>* sources = nullptr);
 
+// Whether `path` is a folder holding at least one image file (formats/image/image.h), the
+// only calibration data preprocessing options apply to.
+bool is_image_folder(const std::string& path);
+// The preprocessing an .ekm model stores in its metadata (empty for other formats): the
+// default for calibration images when quantizing a compiled model.
+EkmPreprocessing stored_preprocessing(const std::string& model_path);
+
 struct QuantizeReport {
   int quantized_nodes = 0;
   std::map<std::string, int> by_op;     // op type -> quantized nodes
@@ -99,5 +106,10 @@ struct QuantizeReport {
 // Throws Error for a model with nothing to quantize, missing or mismatched calibration data.
 Graph quantize_model(const Graph& model, const QuantizeOptions& options, const CalibrationSet* data,
                      QuantizeReport* report = nullptr);
+// Writes a quantized graph to `output` as `format`: "onnx" (QDQ ONNX that ONNX Runtime runs)
+// or "ekm" (compiled at level 3: int8 kernels chosen, memory planned); `source` names the
+// model in errors, `producer` goes into the .ekm header.
+void write_quantized(Graph q, const std::string& output, const std::string& format, const std::string& source,
+                     const std::string& producer);
 
 }  // namespace edgekit

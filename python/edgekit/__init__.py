@@ -71,13 +71,17 @@ def _array(buf):
 
 class Session:
     """A loaded model, ready to run. `threads` is between 1 and the machine's cores;
-    `opt_level` (0..3) chooses the graph optimisations, 0 running the graph as stored."""
+    `opt_level` (0..3) chooses the graph optimisations, 0 running the graph as stored;
+    `verify=False` skips an .ekm file's SHA-256 check (for files checked before, e.g. once
+    when installed: the hash is most of a large model's load)."""
 
-    def __init__(self, path, threads=1, opt_level=3):
+    def __init__(self, path, threads=1, opt_level=3, verify=True):
         for name, value in (("threads", threads), ("opt_level", opt_level)):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-        self._session = _edgekit.Session(_os.fspath(path), threads, opt_level)
+        if not isinstance(verify, bool):
+            raise TypeError(f"verify must be a bool, got {type(verify).__name__}")
+        self._session = _edgekit.Session(_os.fspath(path), threads, opt_level, verify)
         self.path = _os.fspath(path)
         self.threads = threads
         self.inputs = _infos(self._session.inputs)

@@ -83,8 +83,8 @@ struct TensorBuffer {
 // The GIL is released while a model runs, so Python threads may call run() on one Session at
 // once; the Session's thread pool takes one loop at a time, so runs are serialised here.
 struct PySession {
-  PySession(const std::string& path, int threads, int opt_level)
-      : session(path, SessionOptions{.threads = threads, .opt_level = opt_level}) {}
+  PySession(const std::string& path, int threads, int opt_level, bool verify)
+      : session(path, SessionOptions{.threads = threads, .opt_level = opt_level, .verify_hash = verify}) {}
   Session session;
   std::mutex mutex;
 };
@@ -196,11 +196,11 @@ PYBIND11_MODULE(_edgekit, m) {
       });
 
   py::class_<PySession>(m, "Session")
-      .def(py::init([](const std::string& path, int threads, int opt_level) {
+      .def(py::init([](const std::string& path, int threads, int opt_level, bool verify) {
              py::gil_scoped_release release;  // loading may take a while
-             return std::make_unique<PySession>(path, threads, opt_level);
+             return std::make_unique<PySession>(path, threads, opt_level, verify);
            }),
-           py::arg("path"), py::arg("threads") = 1, py::arg("opt_level") = 3)
+           py::arg("path"), py::arg("threads") = 1, py::arg("opt_level") = 3, py::arg("verify") = true)
       .def_property_readonly("inputs", [](const PySession& s) { return infos(s.session.inputs()); })
       .def_property_readonly("outputs", [](const PySession& s) { return infos(s.session.outputs()); })
       .def("run", [](PySession& s, const py::dict& feeds) {

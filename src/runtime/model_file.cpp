@@ -19,7 +19,7 @@ void set_model_importer(ModelImporter importer) { registered_importer.store(impo
 
 namespace {
 // keep_packed: an .ekm's packed weights stay packed (for a Session), else come back plain.
-ModelFile read_or_import(const std::string& path, bool keep_packed, ThreadPool* pool) {
+ModelFile read_or_import(const std::string& path, bool keep_packed, ThreadPool* pool, bool verify_hash) {
   char head[sizeof kEkmMagic] = {};
   {  // POSIX, not an ifstream: constructing one (locale, buffer) was a few % of a small model's load
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -28,7 +28,7 @@ ModelFile read_or_import(const std::string& path, bool keep_packed, ThreadPool* 
     ::close(fd);
     EK_CHECK(got >= 0, path, ": cannot read model file (", std::strerror(errno), ")");
   }
-  if (has_ekm_magic(head, sizeof head)) return {read_ekm(path, {.keep_packed = keep_packed, .pool = pool}), true};
+  if (has_ekm_magic(head, sizeof head)) return {read_ekm(path, {.verify_hash = verify_hash, .keep_packed = keep_packed, .pool = pool}), true};
   ModelImporter importer = registered_importer.load();
   EK_CHECK(importer, path, ": not an .ekm file; this runtime (libedgekit_rt) reads only compiled models: "
                            "make one with `edgekit compile MODEL -o MODEL.ekm`");
@@ -38,8 +38,10 @@ ModelFile read_or_import(const std::string& path, bool keep_packed, ThreadPool* 
 }
 }  // namespace
 
-ModelFile open_model_file(const std::string& path, ThreadPool* pool) { return read_or_import(path, true, pool); }
+ModelFile open_model_file(const std::string& path, ThreadPool* pool, bool verify_hash) {
+  return read_or_import(path, true, pool, verify_hash);
+}
 
-Graph load_model_file(const std::string& path) { return read_or_import(path, false, nullptr).model.graph; }
+Graph load_model_file(const std::string& path) { return read_or_import(path, false, nullptr, true).model.graph; }
 
 }  // namespace edgekit

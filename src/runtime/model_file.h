@@ -27,7 +27,8 @@ struct ModelFile {
 
 // .ekm -> read_ekm; anything else -> the registered importer, or an Error saying that this
 // runtime reads only .ekm and how to make one.
-ModelFile open_model_file(const std::string& path, ThreadPool* pool = nullptr);  // pool: verifies the hash
+// pool: the threads the hash is verified on; verify_hash false skips the check (SessionOptions).
+ModelFile open_model_file(const std::string& path, ThreadPool* pool = nullptr, bool verify_hash = true);
 EDGEKIT_API Graph load_model_file(const std::string& path);  // open_model_file(path).model.graph
 
 }  // namespace edgekit

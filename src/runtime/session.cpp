@@ -42,7 +42,7 @@ Session::Session(const std::string& model_path, SessionOptions options)
     : Session(make_pool(options), model_path, options) {}
 
 Session::Session(std::unique_ptr<ThreadPool> pool, const std::string& model_path, SessionOptions options)
-    : Session(open_model_file(model_path, pool.get()), options, std::move(pool)) {}  // moved from only in the body
+    : Session(open_model_file(model_path, pool.get(), options.verify_hash), options, std::move(pool)) {}  // moved from only in the body
 
 Session::Session(Graph graph, SessionOptions options)
     : Session(graph_only(std::move(graph)), options, make_pool(options)) {}

@@ -33,6 +33,9 @@ struct SessionOptions {
   int opt_level = 3;
   // Record the time of every node of every run (see Session::profile()). Costs two clock reads a node.
   bool profile = false;
+  // Check an .ekm file's SHA-256 on load (a bad hash is an Error naming the file). Off only for
+  // files checked before, e.g. once when installed: the hash is most of a large model's load.
+  bool verify_hash = true;
 };
 
 // One node's execution in one run, for the profiler. Times are steady-clock nanoseconds

@@ -261,6 +261,25 @@ std::string chunked_hash_by_the_spec(const std::vector<uint8_t>& bytes, size_t c
 
 }  // namespace
 
+TEST(Ekm, SessionMaySkipTheHashButNotTheOtherChecks) {
+  std::string path = temp_path("skip_hash.ekm");
+  auto bytes = read_file(write_wide("skip_hash_src.ekm", 64));
+  bytes.back() ^= 0x40;  // the high byte of the constant's last float
+  write_file(path, bytes);
+  std::string e = error_of([&] { Session s(path); });
+  EXPECT_NE(e.find("content hash mismatch"), std::string::npos) << e;
+  Tensor x(DType::f32, {1, 64});
+  std::fill_n(x.data<float>(), 64, 0.0f);
+  Tensor y = Session(path, {.verify_hash = false}).run({{"x", x}})[0];
+  EXPECT_EQ(y.data<float>()[0], 0.0f);
+  EXPECT_NE(y.data<float>()[63], float(63 % 101) * 0.5f);  // the changed weight, unseen
+  bytes.resize(bytes.size() - 1);  // truncated: found by the size checks, hash or not
+  write_file(path, bytes);
+  e = error_of([&] { Session s(path, {.verify_hash = false}); });
+  EXPECT_NE(e.find("skip_hash.ekm"), std::string::npos) << e;
+  EXPECT_EQ(e.find("content hash mismatch"), std::string::npos) << e;
+}
+
 TEST(Ekm, ChunkedHashIsWhatTheSpecSaysOnEveryPath) {
   auto bytes = read_file(write_wide("chunks_src.ekm", 20000));
   ekm::Header h = header_of(bytes);

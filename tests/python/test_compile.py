@@ -147,6 +147,17 @@ def test_damaged_ekm_files_are_named(cli, tmp_path):
     with pytest.raises(edgekit_py.Error, match="content hash mismatch"):
         edgekit_py.Session(str(tmp_path / "flipped.ekm"))
 
+    # --no-verify / verify=False skip the hash (a weight bit flipped then goes unseen), not the
+    # other checks.
+    r = edgekit(cli, "run", tmp_path / "flipped.ekm", "--input", ZOO_MODEL / "input_0.npy", "--no-verify",
+                "-o", tmp_path / "out")
+    assert r.returncode == 0, r.stderr
+    assert edgekit_py.Session(str(tmp_path / "flipped.ekm"), verify=False).outputs
+    expect_error(edgekit(cli, "bench", tmp_path / "newer.ekm", "--no-verify"), "newer.ekm", "format version 99 is newer")
+    expect_error(edgekit(cli, "bench", tmp_path / "cut.ekm", "--no-verify"), "cut.ekm", "truncated")
+    with pytest.raises(TypeError, match="verify must be a bool"):
+        edgekit_py.Session(str(ekm), verify="no")
+
 
 @needs_zoo
 def test_quantize_writes_ekm_that_matches_the_qdq_onnx(cli, tmp_path):

@@ -31,7 +31,7 @@ struct BenchOptions {
   int runs = 20;
   int warmup = 3;
   uint64_t seed = 0;
-  bool json = false;
+  bool json = false, no_verify = false;
 };
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
@@ -148,7 +148,8 @@ void bench(const BenchOptions& o) {
   EK_CHECK(o.warmup >= 0, "--warmup must be 0 or more, got ", o.warmup);
 
   auto t0 = Clock::now();
-  Session session(o.model, SessionOptions{.threads = o.threads, .opt_level = o.opt_level, .profile = !o.profile.empty()});
+  Session session(o.model, SessionOptions{.threads = o.threads, .opt_level = o.opt_level, .profile = !o.profile.empty(),
+                                                .verify_hash = !o.no_verify});
   double load_ms = ms_since(t0);
   bool random = o.inputs.empty();
   std::map<std::string, Tensor> feeds = random ? random_inputs(session, o.seed) : load_inputs(session, o.inputs);
@@ -225,6 +226,7 @@ void add_bench_command(CLI::App& app) {
   add_input_option(cmd, o->inputs, /*required=*/false);
   add_threads_option(cmd, o->threads);
   add_opt_level_option(cmd, o->opt_level);
+  add_no_verify_option(cmd, o->no_verify);
   cmd->add_option("--profile", o->profile,
                   "Write a Chrome-trace JSON of every node's time (chrome://tracing, Perfetto) and print the top ops");
   cmd->add_option("-n,--runs", o->runs, "Timed runs")->capture_default_str();

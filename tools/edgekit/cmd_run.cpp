@@ -19,12 +19,12 @@ struct RunOptions {
   std::string output_dir = ".";
   int threads = 1;
   int opt_level = 3;
-  bool json = false;
+  bool json = false, no_verify = false;
 };
 
 void run(const RunOptions& o) {
   check_threads(o.threads);
-  Session session(o.model, SessionOptions{.threads = o.threads, .opt_level = o.opt_level});
+  Session session(o.model, SessionOptions{.threads = o.threads, .opt_level = o.opt_level, .verify_hash = !o.no_verify});
   std::map<std::string, Tensor> feeds = load_inputs(session, o.inputs);
 
   auto start = std::chrono::steady_clock::now();
@@ -84,6 +84,7 @@ void add_run_command(CLI::App& app) {
       ->capture_default_str();
   add_threads_option(cmd, o->threads);
   add_opt_level_option(cmd, o->opt_level);
+  add_no_verify_option(cmd, o->no_verify);
   cmd->add_flag("--json", o->json, "Print one JSON object instead of a table");
   cmd->footer(
       "Each output is written to DIR/<output name>.npy. In file names, every character other than\n"

@@ -51,6 +51,11 @@ void add_threads_option(CLI::App* cmd, int& threads) {
       ->capture_default_str();
 }
 
+void add_no_verify_option(CLI::App* cmd, bool& no_verify) {
+  cmd->add_flag("--no-verify", no_verify,
+                "Skip the SHA-256 check of an .ekm file (for files already checked, e.g. when installed)");
+}
+
 namespace {
 std::vector<float> parse_floats(const std::string& text, const char* option) {
   std::vector<float> out;

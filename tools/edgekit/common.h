@@ -31,6 +31,8 @@ void add_ops_command(CLI::App& app);
 
 // --threads: adds the option to `cmd` (default 1) and checks it in the callback.
 void add_threads_option(CLI::App* cmd, int& threads);
+// --no-verify: skip an .ekm's SHA-256 check on load (SessionOptions::verify_hash).
+void add_no_verify_option(CLI::App* cmd, bool& no_verify);
 void check_threads(int threads);  // 1..hardware_concurrency, else Error saying the range
 
 // --opt-level: graph optimisation level 0..3 (passes/pass_manager.h), default 3.

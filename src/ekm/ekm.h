@@ -31,7 +31,9 @@ class ThreadPool;
 inline constexpr char kEkmMagic[8] = {'E', 'K', 'M', 'O', 'D', 'E', 'L', '\0'};
 // The newest version this build reads and writes. 2: initializers may be stored packed.
 // 3: the content hash is over fixed-size chunks (verified several chunks at a time).
-inline constexpr uint32_t kEkmFormatVersion = 3;
+// 4: packed weights whose every value is a binary16 number (an fp16-quantized model's) may be
+//    stored as f16, half the bytes; the reader widens them to f32.
+inline constexpr uint32_t kEkmFormatVersion = 4;
 inline constexpr size_t kEkmHeaderBytes = 128;
 inline constexpr size_t kEkmAlignment = 64;        // of the weight section and every tensor in it
 

@@ -44,6 +44,20 @@ std::vector<T> scalars(const flatbuffers::Vector<T>* v) {
   return out;
 }
 
+// binary16 -> float. Normal numbers (the common case) by shifting bits, with no branch the
+// compiler cannot turn into a select, so the loop vectorises; zeros, subnormals, Inf and NaN
+// through half_to_float.
+void widen_halves(const f16_t* in, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t h = in[i].bits, exp = (h >> 10) & 0x1f;
+    const uint32_t normal = ((h & 0x8000u) << 16) | (((h & 0x7fffu) << 13) + ((127u - 15u) << 23));
+    float f;
+    std::memcpy(&f, &normal, 4);
+    out[i] = f;
+    if (exp == 0 || exp == 31) out[i] = half_to_float(in[i]);
+  }
+}
+
 // Builds a Graph from a verified program, checking what the flatbuffer verifier cannot:
 // dtypes, dims, tensor extents, attribute kinds.
 class ProgramReader {
@@ -112,14 +126,23 @@ class ProgramReader {
     EK_CHECK(want >= 0 && (!p.k_major || p.geometry.group == 1), what(), ": packed layout '", p.layout, "' of width ",
              p.width, " in ", p.geometry.group, " groups does not fit weights of shape ", shape_str(d));
     Tensor data = tensor(fp->data(), [&] { return cat(what(), " packed data"); });
-    EK_CHECK(data.dtype() == DType::f32 && data.rank() == 1 && data.numel() == want, what(), ": packed data is ",
-             dtype_name(data.dtype()), shape_str(data.shape()), ", expected f32[", want, "] for layout '", p.layout,
-             "' of width ", p.width);
-    p.data = data.data<float>();
+    EK_CHECK((data.dtype() == DType::f32 || data.dtype() == DType::f16) && data.rank() == 1 && data.numel() == want,
+             what(), ": packed data is ", dtype_name(data.dtype()), shape_str(data.shape()), ", expected f32[", want,
+             "] or f16[", want, "] for layout '", p.layout, "' of width ", p.width);
     p.floats = want;
-    p.owner = owner_;
+    if (data.dtype() == DType::f16) {  // widened once, into memory of its own (not in place)
+      EK_CHECK(version_ >= 4, what(), ": f16 packed data in a format version ", version_, " file (it came in 4)");
+      auto wide = allocate_aligned(size_t(want) * sizeof(float), false);
+      widen_halves(data.data<f16_t>(), want, static_cast<float*>(wide.get()));
+      p.data = static_cast<const float*>(wide.get());
+      p.owner = std::move(wide);
+    } else {
+      p.data = data.data<float>();
+      p.owner = owner_;
+    }
     if (keep_packed_)  // the plain shape over the packed bytes (at least as many): a Session resolves it
-      return {Tensor::wrap(DType::f32, d, const_cast<float*>(p.data), owner_), std::move(p)};
+      return {Tensor::wrap(DType::f32, d, const_cast<float*>(p.data), std::const_pointer_cast<void>(p.owner)),
+              std::move(p)};
     Tensor t(DType::f32, d);
     unpack_weights(p, t.data<float>(), what());
     return {t, PackedWeights{}};

@@ -33,9 +33,18 @@ class ProgramWriter {
     return fb::CreateTensorRef(fbb, onnx_code_of(t.dtype()), dims, offset, t.nbytes());
   }
 
+  // Stored as f16 when that loses nothing (every float a binary16 number, bit for bit: the
+  // weights of an fp16-quantized model), else as the f32 the kernels read in place.
   Offset<fb::PackedWeights> packed(const PackedWeights& p) {
-    Tensor floats = Tensor::wrap(DType::f32, {p.floats}, const_cast<float*>(p.data), nullptr);
-    auto data = tensor(floats);
+    Tensor halves(DType::f16, {p.floats});
+    bool exact = true;
+    for (int64_t i = 0; i < p.floats && exact; ++i) {
+      f16_t h = float_to_half(p.data[i]);
+      float back = half_to_float(h);
+      exact = std::memcmp(&back, &p.data[i], sizeof back) == 0;
+      halves.data<f16_t>()[i] = h;
+    }
+    auto data = exact ? tensor(halves) : tensor(Tensor::wrap(DType::f32, {p.floats}, const_cast<float*>(p.data), nullptr));
     auto layout = fbb.CreateString(p.layout);
     return fb::CreatePackedWeights(fbb, layout, int32_t(p.width), int32_t(p.geometry.group), p.k_major, data);
   }

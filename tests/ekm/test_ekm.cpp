@@ -283,7 +283,7 @@ TEST(Ekm, SessionMaySkipTheHashButNotTheOtherChecks) {
 TEST(Ekm, ChunkedHashIsWhatTheSpecSaysOnEveryPath) {
   auto bytes = read_file(write_wide("chunks_src.ekm", 20000));
   ekm::Header h = header_of(bytes);
-  EXPECT_EQ(h.format_version, 3u);
+  EXPECT_EQ(h.format_version, kEkmFormatVersion);  // chunked from version 3 on
   EXPECT_EQ(h.hash_chunk_bytes, ekm::kHashChunkBytes);
   EXPECT_EQ(ekm::hex(h.sha256, 32), chunked_hash_by_the_spec(bytes, ekm::kHashChunkBytes));  // as written
   for (size_t chunk : {size_t(4096), size_t(8192), size_t(1) << 16}) {
@@ -714,4 +714,30 @@ TEST(Ekm, FuzzRegressionsFailCleanly) {
   }
   EXPECT_GE(files, 1);
 }
+// Format version 4: packed weights that are all binary16 numbers are stored as f16 and widened
+// at load, giving the same outputs; a version 3 file cannot hold them.
+TEST(Ekm, PackedWeightsThatAreHalvesAreStoredAsF16) {
+  Graph g = conv_graph();
+  for (auto& [name, t] : g.initializers)
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = half_to_float(float_to_half(t.data<float>()[i]));
+  Session reference{Graph(g)};
+  const Tensor want = reference.run({{"x", conv_input()}})[0];
+  EkmModel halves = compile_graph(Graph(g), 3, "halves"), floats = compiled_convs();
+  const std::string path = temp_path("halves.ekm"), fpath = temp_path("floats.ekm");
+  write_ekm(halves, path);
+  write_ekm(floats, fpath);
+  EXPECT_LT(double(halves.weight_bytes), 0.6 * double(floats.weight_bytes));
+  Session from_file(path);
+  for (int run = 0; run < 2; ++run) expect_same(from_file.run({{"x", conv_input()}})[0], want, "widened");
+  EkmModel back = read_ekm(path);
+  for (const char* name : {"w1", "w2", "B"}) expect_same(back.graph.initializers.at(name), g.initializers.at(name), name);
+  auto bytes = read_file(path);
+  uint32_t v = 3;
+  std::memcpy(bytes.data() + offsetof(ekm::Header, format_version), &v, 4);
+  rehash(bytes);
+  write_file(path, bytes);
+  std::string e = error_of([&] { read_ekm(path); });
+  EXPECT_NE(e.find("f16 packed data in a format version 3 file (it came in 4)"), std::string::npos) << e;
+}
+
 }  // namespace edgekit

@@ -71,7 +71,7 @@ def test_compile_stores_metadata_and_plan_and_inspect_shows_them(cli, tmp_path):
     assert json.loads(r.stdout)["memory_plan"]["arena_bytes"] == e["memory_plan"]["arena_bytes"]
     r = edgekit(cli, "inspect", ekm)
     assert r.returncode == 0, r.stderr
-    assert "kws" in r.stdout and "format version 3" in r.stdout
+    assert "kws" in r.stdout and "format version 4" in r.stdout
 
 
 @needs_zoo

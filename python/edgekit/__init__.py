@@ -166,7 +166,7 @@ def quantize(model, output, mode="static", calibration=None, method="minmax", pe
     `edgekit quantize` does (the same C++ quantize_model; docs/quantization.md).
 
     mode: "static" (int8 QDQ, calibrated), "dynamic" (int8 Gemm/MatMul weights, activations
-      quantized at run time) or "fp16" (half-size weights).
+      quantized at run time; GRU/LSTM weights stored int8, computed in float) or "fp16" (half-size weights).
     calibration (static only): a path to a .npz (one array per input name, dim 0 counting
       samples) or to a folder of .npy files, or arrays in memory: a dict {input name: array}
       or, for a one-input model, one array; dim 0 counts samples. Checked like the files

@@ -592,12 +592,64 @@ class StaticQuantizer {
 
 // ---- dynamic quantization: DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul (-> Add)
 
+// A GRU's or LSTM's W [D, G*H, I] and R [D, G*H, H] (constant f32) stored int8, symmetric, per
+// tensor or per gate row (axis 1, the row's largest |w| over both directions), each behind a
+// DequantizeLinear that feeds the node where the float tensor did: standard ONNX that ONNX
+// Runtime runs. ONNX has no integer recurrent op, so the products stay float: edgekit folds
+// the DequantizeLinear at load (ONNX Runtime runs it each inference), and the gain is the
+// file's size. Returns whether anything was quantized; the new nodes go to `out`.
+bool quantize_recurrent_weights(Graph& g, Node& n, bool per_channel, std::vector<Node>& out) {
+  bool any = false;
+  for (size_t input : {size_t(1), size_t(2)}) {
+    if (input >= n.inputs.size() || n.inputs[input].empty()) continue;
+    const Tensor* w = constant_value(g, n.inputs[input]);
+    if (!w || w->dtype() != DType::f32 || w->rank() != 3 || w->numel() == 0) continue;
+    const int64_t D = w->dim(0), rows = w->dim(1), cols = w->dim(2);
+    const float* v = w->data<float>();
+    std::vector<float> scale(per_channel ? size_t(rows) : 1, 0.f);
+    for (int64_t d = 0; d < D; ++d)
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) {
+          float& s = scale[per_channel ? size_t(r) : 0];
+          s = std::max(s, std::fabs(v[(d * rows + r) * cols + c]));
+        }
+    for (float& s : scale) s = s > 0 ? s / 127.f : 1.f;
+    Tensor q(DType::i8, w->shape());
+    for (int64_t d = 0; d < D; ++d)
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) {
+          const int64_t i = (d * rows + r) * cols + c;
+          q.data<int8_t>()[i] = int8_t(std::clamp(std::nearbyint(v[i] / scale[per_channel ? size_t(r) : 0]), -127.f, 127.f));
+        }
+    const std::string base = (n.name.empty() ? n.outputs[0] : n.name) + (input == 1 ? "/W" : "/R");
+    Node dq;
+    dq.op_type = "DequantizeLinear", dq.name = fresh_name(g, base + "/DequantizeLinear"), dq.opset = 13;
+    dq.inputs = {add_initializer(g, base + "_quantized", q),
+                 add_initializer(g, base + "_scale", per_channel ? Tensor::from<float>(scale, {rows}) : Tensor::scalar<float>(scale[0])),
+                 add_initializer(g, base + "_zero_point", per_channel ? Tensor(DType::i8, {rows}) : Tensor(DType::i8, {}))};
+    dq.outputs = {fresh_name(g, base + "_dequantized")};
+    if (per_channel) dq.attrs["axis"] = int64_t(1);
+    out.push_back(dq);
+    n.inputs[input] = dq.outputs[0];
+    any = true;
+  }
+  return any;
+}
+
 Graph quantize_dynamic(const Graph& model, const QuantizeOptions& o, QuantizeReport& r) {
   Graph g = model;
   optimize_graph(g, 2);
   std::vector<Node> nodes;
   for (const Node& n0 : g.nodes) {
     Node n = n0;
+    if ((n.op_type == "GRU" || n.op_type == "LSTM") && n.domain.empty() && !excluded(n, o.exclude)) {
+      if (quantize_recurrent_weights(g, n, o.per_channel, nodes)) {
+        ++r.quantized_nodes;
+        ++r.by_op[n.op_type];
+      }
+      nodes.push_back(n);
+      continue;
+    }
     const bool gemm = n.op_type == "Gemm", matmul = n.op_type == "MatMul";
     const Tensor* w = (gemm || matmul) && n.domain.empty() && n.inputs.size() >= 2 ? constant_value(g, n.inputs[1]) : nullptr;
     const bool plain = gemm ? !n.attr_int("transA", 0) && n.attr_float("alpha", 1.f) == 1.f &&
@@ -643,7 +695,7 @@ Graph quantize_dynamic(const Graph& model, const QuantizeOptions& o, QuantizeRep
     ++r.quantized_nodes;
     ++r.by_op[n.op_type];
   }
-  EK_CHECK(r.quantized_nodes > 0, "the model has no op dynamic quantization handles (Gemm or MatMul with constant 2-D weights)",
+  EK_CHECK(r.quantized_nodes > 0, "the model has no op dynamic quantization handles (Gemm or MatMul with constant 2-D weights, GRU or LSTM with constant weights)",
            o.exclude.empty() ? "" : " outside --exclude");
   g.nodes = std::move(nodes);
   if (g.opsets[""] < 11) g.opsets[""] = 11;

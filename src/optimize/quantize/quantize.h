@@ -22,7 +22,8 @@
 //   result; edgekit's fuse_qdq pass turns the patterns into its int8 kernels.
 // dynamic_int8: Gemm and MatMul with constant weights get int8 weights (per tensor, or per
 //   output channel) and run as DynamicQuantizeLinear -> MatMulInteger -> scale (ONNX Runtime's
-//   dynamic format); activations are quantized per batch at run time.
+//   dynamic format); activations are quantized per batch at run time. GRU and LSTM get int8
+//   W and R behind DequantizeLinear (weight-only: ONNX has no integer recurrent op).
 // fp16: every float initializer of 16+ elements is stored as f16 behind a Cast to f32.
 #pragma once
 #include <functional>

@@ -29,7 +29,10 @@ namespace hn = hwy::HWY_NAMESPACE;
 namespace qdw {  // this file's helpers, apart from other files' in the same target namespace
 
 // Highway 1.0.3's AVX3_DL target string names the VEX avxvnni, not avx512vnni: the functions
-// that reach vpdpbusd add it (and are only inlined into functions that have it too).
+// that reach vpdpbusd add it (and are only inlined into functions that have it too). With
+// avxvnni named, GCC picks the VEX encoding for the 256- and 128-bit forms, on which CPUs with
+// AVX-512 VNNI but no AVX-VNNI (AMD Zen 4, Intel Ice Lake) fault: those are written in
+// assembly with the EVEX encoding asked for.
 #undef EK_QDW_ATTR
 #if HWY_TARGET == HWY_AVX3_DL
 #define EK_QDW_ATTR __attribute__((target(HWY_TARGET_STR ",avx512vnni")))
@@ -56,10 +59,14 @@ EK_QDW_ATTR HWY_INLINE hn::Vec512<int32_t> dot4(hn::Vec512<int32_t> acc, hn::Vec
   return hn::Vec512<int32_t>{_mm512_dpbusd_epi32(acc.raw, x.raw, _mm512_loadu_si512(w))};
 }
 EK_QDW_ATTR HWY_INLINE hn::Vec256<int32_t> dot4(hn::Vec256<int32_t> acc, hn::Vec256<uint8_t> x, const int8_t* w) {
-  return hn::Vec256<int32_t>{_mm256_dpbusd_epi32(acc.raw, x.raw, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w)))};
+  __m256i sum = acc.raw;
+  asm("%{evex%} vpdpbusd %2, %1, %0" : "+v"(sum) : "v"(x.raw), "v"(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w))));
+  return hn::Vec256<int32_t>{sum};
 }
 EK_QDW_ATTR HWY_INLINE hn::Vec128<int32_t> dot4(hn::Vec128<int32_t> acc, hn::Vec128<uint8_t> x, const int8_t* w) {
-  return hn::Vec128<int32_t>{_mm_dpbusd_epi32(acc.raw, x.raw, _mm_loadu_si128(reinterpret_cast<const __m128i*>(w)))};
+  __m128i sum = acc.raw;
+  asm("%{evex%} vpdpbusd %2, %1, %0" : "+v"(sum) : "v"(x.raw), "v"(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w))));
+  return hn::Vec128<int32_t>{sum};
 }
 #else
 // The same without VNNI: x's even bytes (rows 0, 2) and odd bytes (rows 1, 3) as int16 times

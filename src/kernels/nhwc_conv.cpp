@@ -10,13 +10,8 @@
 #include "kernels/simd/nhwc_kernels.h"
 
 namespace edgekit {
-namespace {
 
-// Asked each time rather than cached: tests switch Highway's target to cover every ISA.
-IgemmLayout layout() { return igemm_f32_layout(); }
-
-// Rows of one constant value that padding taps point at: zeros (conv, average pool) or -inf
-// (max pool). Grown on demand and never freed, so pointers handed out stay valid.
+// Rows of zeros or -inf (nhwc_conv.h), one buffer of each kept for the process.
 const float* constant_row(int64_t n, bool neg_inf) {
   static std::mutex mutex;
   static std::vector<std::shared_ptr<void>> keep;
@@ -35,6 +30,31 @@ const float* constant_row(int64_t n, bool neg_inf) {
   }
   return rows[which];
 }
+
+NhwcEpilogue register_epilogue(const FusedActivation& a, bool* rest) {
+  using K = FusedActivation::Kind;
+  using A = NhwcEpilogue::Act;
+  NhwcEpilogue e;
+  *rest = false;
+  switch (a.kind()) {
+    case K::none: break;
+    case K::relu: e.lo = 0.f; break;
+    case K::clip: e.lo = a.alpha(), e.hi = a.beta(); break;
+    case K::hard_swish: e.act = A::hard_swish; break;
+    case K::leaky_relu: e.act = A::leaky_relu, e.alpha = a.alpha(); break;
+    case K::sigmoid: e.act = A::sigmoid; break;
+    case K::silu: e.act = A::silu; break;
+    case K::hard_sigmoid: e.act = A::hard_sigmoid, e.alpha = a.alpha(), e.beta = a.beta(); break;
+    case K::tanh: e.act = A::tanh; break;
+    default: *rest = true; break;
+  }
+  return e;
+}
+
+namespace {
+
+// Asked each time rather than cached: tests switch Highway's target to cover every ISA.
+IgemmLayout layout() { return igemm_f32_layout(); }
 
 // Row pointers of output pixels [p0, p0 + count): the entry of pixel i and tap t is at
 // out[(i / g) * taps * g + t * g + i % g] (g = 1: [pixel][tap]; g = MR: per GEMM tile, tap-major).
@@ -93,28 +113,6 @@ std::vector<const float*>& row_scratch(size_t n) {
   thread_local std::vector<const float*> rows;
   if (rows.size() < n) rows.resize(n);
   return rows;
-}
-
-// The part of the fused activation the micro-kernels run in registers; `rest` tells whether
-// the caller must still apply it to the stored rows.
-NhwcEpilogue register_epilogue(const FusedActivation& a, bool* rest) {
-  using K = FusedActivation::Kind;
-  using A = NhwcEpilogue::Act;
-  NhwcEpilogue e;
-  *rest = false;
-  switch (a.kind()) {
-    case K::none: break;
-    case K::relu: e.lo = 0.f; break;
-    case K::clip: e.lo = a.alpha(), e.hi = a.beta(); break;
-    case K::hard_swish: e.act = A::hard_swish; break;
-    case K::leaky_relu: e.act = A::leaky_relu, e.alpha = a.alpha(); break;
-    case K::sigmoid: e.act = A::sigmoid; break;
-    case K::silu: e.act = A::silu; break;
-    case K::hard_sigmoid: e.act = A::hard_sigmoid, e.alpha = a.alpha(), e.beta = a.beta(); break;
-    case K::tanh: e.act = A::tanh; break;
-    default: *rest = true; break;
-  }
-  return e;
 }
 
 // Pixels per chunk: at most about 256 (the row pointers and input rows of a chunk sit in L2

@@ -111,6 +111,15 @@ void nhwc_avg_pool_f32(const float* x, int64_t batch, int64_t channels, const Nh
 void nhwc_global_avg_pool_f32(const float* x, int64_t batch, int64_t pixels, int64_t channels, float* y,
                               ThreadPool* pool);
 
+// Shared with kernels/winograd.cpp:
+// n floats of zeros (conv, average pool) or -inf (max pool), rows that padding taps point at.
+// Grown on demand and never freed, so pointers handed out stay valid.
+const float* constant_row(int64_t n, bool neg_inf);
+// The part of a fused activation the micro-kernels run in registers; *rest tells whether the
+// caller must still apply it to the stored rows.
+struct NhwcEpilogue;
+NhwcEpilogue register_epilogue(const FusedActivation& a, bool* rest);
+
 // The micro-kernel ISA chosen for this CPU, e.g. "AVX3" (for inspect and bench output).
 const char* nhwc_kernel_isa();
 

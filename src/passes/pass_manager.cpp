@@ -23,9 +23,10 @@ PassManager::PassManager(int level) {
   if (level >= 3) {
     // The layout change first, then rounds of what cleans up after it: Transposes at the
     // region's edges merged, cancelled or made Reshapes, and dead nodes swept; channel
-    // Concats of NHWC convolutions written in place.
+    // Concats of NHWC convolutions written in place; the 3x3 convolutions Winograd runs
+    // faster marked.
     for (auto make : {make_layout_nhwc, make_merge_transposes, make_transpose_to_reshape, make_collapse_reshapes,
-                      make_eliminate_dead_nodes, make_concat_in_place})
+                      make_eliminate_dead_nodes, make_concat_in_place, make_choose_winograd})
       layout_passes_.push_back(make());
   }
 }

@@ -74,5 +74,6 @@ std::unique_ptr<GraphPass> make_transpose_to_reshape();
 std::unique_ptr<GraphPass> make_fuse_qdq();
 std::unique_ptr<GraphPass> make_concat_in_place();
 std::unique_ptr<GraphPass> make_bake_lookup_tables();
+std::unique_ptr<GraphPass> make_choose_winograd();
 
 }  // namespace edgekit

@@ -279,3 +279,52 @@ TEST(ConcatInPlace, SqueezeNetFireModulesLoseTheirConcats) {
   expect_same_outputs(g, 3);
 }
 }  // namespace edgekit
+
+namespace edgekit {
+namespace {
+// One ConvNhwc on an NHWC input [N, H, W, C] with C -> M channels, kernel k, stride s.
+Graph nhwc_conv(Shape x, int64_t m, int64_t k, int64_t stride, int64_t group = 1) {
+  Graph g;
+  g.opsets[""] = 13;
+  g.opsets[kEdgekitDomain] = 1;
+  g.inputs.push_back({"x", DType::f32, x, {}});
+  g.initializers["W"] = random_tensor({m, x[3] / group, k, k}, 7, 0.f, 0.3f);
+  g.initializers["B"] = random_tensor({m}, 8);
+  Node& n = g.add_node("ConvNhwc", {"x", "W", "B"}, {"y"}, "conv");
+  n.domain = kEdgekitDomain;
+  n.attrs["pads"] = std::vector<int64_t>{k / 2, k / 2, k / 2, k / 2};
+  n.attrs["strides"] = std::vector<int64_t>{stride, stride};
+  n.attrs["group"] = group;
+  n.attrs["_activation"] = std::string("Relu");
+  const int64_t oh = (x[1] + 2 * (k / 2) - k) / stride + 1, ow = (x[2] + 2 * (k / 2) - k) / stride + 1;
+  g.outputs.push_back({"y", DType::f32, {x[0], oh, ow, m}, {}});
+  return g;
+}
+}  // namespace
+
+TEST(ChooseWinograd, MarksThreeByThreeStrideOneConvolutionsOfManyTiles) {
+  Graph g = nhwc_conv({2, 30, 29, 16}, 24, 3, 1), before = g;
+  ASSERT_TRUE(test::apply_pass(g, make_choose_winograd()));
+  EXPECT_EQ(g.nodes[0].attr_int("_winograd", 0), 1);
+  EXPECT_FALSE(test::apply_pass(g, make_choose_winograd()));  // once
+  test::expect_same_results(before, g, "choose_winograd");
+  // On two threads, and from a level-3 optimisation of the same graph, which picks it too.
+  Session a(Graph(before), {.threads = 1, .opt_level = 0});
+  Session b(Graph(g), {.threads = 2, .opt_level = 0});
+  for (uint32_t seed : {3u, 4u}) test::expect_close(a.run(test::random_feeds(before, seed)), b.run(test::random_feeds(before, seed)), "2 threads");
+  Graph opt = before;
+  optimize_graph(opt, 3);
+  EXPECT_EQ(opt.nodes.at(0).attr_int("_winograd", 0), 1);
+}
+
+TEST(ChooseWinograd, LeavesOtherConvolutionsAlone) {
+  for (Graph g : {nhwc_conv({1, 30, 30, 16}, 16, 3, 2),      // stride 2
+                  nhwc_conv({1, 30, 30, 16}, 16, 5, 1),      // 5x5
+                  nhwc_conv({1, 30, 30, 16}, 16, 3, 1, 16),  // depthwise
+                  nhwc_conv({1, 30, 30, 3}, 16, 3, 1),       // three input channels
+                  nhwc_conv({1, 7, 7, 512}, 512, 3, 1),      // weights too large for its tiles
+                  nhwc_conv({1, 4, 4, 32}, 32, 3, 1)}) {     // one tile
+    EXPECT_FALSE(test::apply_pass(g, make_choose_winograd())) << shape_str(g.initializers.at("W").shape());
+  }
+}
+}  // namespace edgekit

@@ -176,6 +176,8 @@ void inspect(const InspectOptions& o) {
   std::map<std::string, int> count;
   for (const Node& n : g.nodes) count[n.domain.empty() ? n.op_type : n.domain + ":" + n.op_type]++;
   std::vector<std::pair<std::string, int>> ops(count.begin(), count.end());
+  int64_t winograd = 0;  // convolutions passes/choose_winograd.cpp gave to kernels/winograd.h
+  for (const Node& n : g.nodes) winograd += n.attr_int("_winograd", 0) != 0;
   std::stable_sort(ops.begin(), ops.end(), [](auto& a, auto& b) { return a.second > b.second; });
   // Ops this build cannot run: the model loads and inspects, but a Session would refuse it.
   std::set<std::string> unsupported;
@@ -208,6 +210,7 @@ void inspect(const InspectOptions& o) {
     j["metadata"] = g.metadata;
     j["unsupported_ops"] = unsupported;
     if (o.opt_level >= 0) j["opt_level"] = o.opt_level;
+    if (winograd) j["winograd_convs"] = winograd;
     if (o.plan) j["memory_plan"] = {{"arena_bytes", plan.arena_bytes}, {"naive_bytes", plan.naive_bytes}};
     if (format == ModelFormat::ekm) j["ekm"] = ekm_json(ekm);
     nlohmann::ordered_json dtypes = nlohmann::ordered_json::object();
@@ -246,6 +249,7 @@ void inspect(const InspectOptions& o) {
       {"Runnable", unsupported.empty() ? "yes" : "no: unsupported ops " + join(unsupported)},
   };
   if (o.opt_level >= 0) summary.rows.push_back({"Optimised", cat("at level ", o.opt_level, " (ops below are after the passes)")});
+  if (winograd) summary.rows.push_back({"Winograd", cat(winograd, " convolutions (3x3, stride 1) by F(4x4, 3x3)")});
   if (o.plan)
     summary.rows.push_back({"Memory plan", cat(human_bytes(double(plan.arena_bytes)), " arena for intermediates vs ",
                                                human_bytes(double(plan.naive_bytes)), " if each had its own buffer (",

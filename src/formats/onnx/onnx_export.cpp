@@ -195,6 +195,7 @@ Graph with_standard_layout(const Graph& g) {
     op.domain.clear();
     op.op_type = n.op_type.substr(0, n.op_type.size() - 4);
     op.opset = 0;
+    op.attrs.erase("_winograd");  // a kernel choice (passes/choose_winograd.cpp), not ONNX's
     const bool residual = n.attr_int("_residual", 0) != 0;
     for (size_t k = 0; k < n.inputs.size(); ++k) {
       if (k != 0 && !(residual && k + 1 == n.inputs.size())) continue;  // weights stay as they are

@@ -5,6 +5,9 @@
 // Attributes are Conv's (kernel_shape, strides, pads, dilations, group, auto_pad) plus the
 // fused-epilogue ones (kernels/epilogue.h). Weights are packed once in prepare() when W and B
 // are constants; otherwise every run packs them.
+// With _winograd = 1 (passes/choose_winograd.cpp) a 3x3 convolution of stride 1 runs by
+// Winograd's F(4x4, 3x3) (kernels/winograd.h) on weights transformed once in prepare(); an
+// .ekm then stores the plain weights, transformed at load.
 // A Concat's part (passes/concat_in_place.cpp): with _concat_channels = T, Y is [N, OH, OW, T]
 // and the node writes only channels [_concat_offset, + M); with _concat_into = 1 it fills in
 // input 4, an earlier part's Y of the same shape, which Y is (the Session runs it in place).
@@ -16,6 +19,7 @@
 #include "kernels/nhwc_conv.h"
 #include "kernels/nn_common.h"
 #include "kernels/op.h"
+#include "kernels/winograd.h"
 
 namespace edgekit {
 namespace {
@@ -29,7 +33,8 @@ class ConvNhwc final : public OpKernel {
         residual_(FusedActivation::has_residual(node)),
         concat_channels_(node.attr_int("_concat_channels", 0)),
         concat_offset_(node.attr_int("_concat_offset", 0)),
-        concat_into_(node.attr_int("_concat_into", 0) != 0) {
+        concat_into_(node.attr_int("_concat_into", 0) != 0),
+        winograd_(node.attr_int("_winograd", 0) != 0) {
     EK_CHECK(group_ >= 1, node.where(), ": group must be >= 1, got ", group_);
     EK_CHECK(concat_channels_ >= 0 && concat_offset_ >= 0 && (concat_channels_ > 0 || !concat_into_), node.where(),
              ": _concat_channels ", concat_channels_, " and _concat_offset ", concat_offset_,
@@ -90,6 +95,10 @@ class ConvNhwc final : public OpKernel {
     if (!w || (node().has_input(2) && !b) || w->dtype() != DType::f32 || w->rank() != 4) return;
     if (b && (b->dtype() != DType::f32 || b->numel() != w->dim(0))) return;  // infer() reports it
     if (w->dim(0) % group_ != 0) return;
+    if (winograd_ && group_ == 1 && w->dim(2) == 3 && w->dim(3) == 3) {
+      winograd_weights_.emplace(w->data<float>(), b ? b->data<float>() : nullptr, w->dim(0), w->dim(1));
+      return;
+    }
     packed_.emplace(pack(*w, b));
   }
 
@@ -103,16 +112,22 @@ class ConvNhwc final : public OpKernel {
   void run(RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
     const Tensor& w = ctx.input(1);
-    std::optional<NhwcConvWeights> local;
-    if (!packed_) local.emplace(pack(w, ctx.has_input(2) ? &ctx.input(2) : nullptr));
-    const NhwcConvWeights& pw = packed_ ? *packed_ : *local;
     const NhwcWindow& win = window(x.shape(), w.shape());
     Tensor& y = ctx.output(0);
     // The Session makes Y the concatenation itself; anyone else gets a copy first.
     if (concat_into_ && ctx.input(4).data<float>() != y.data<float>())
       std::copy_n(ctx.input(4).data<float>(), y.numel(), y.data<float>());
-    nhwc_conv_f32(pw, x.data<float>(), x.dim(0), win, y.data<float>() + concat_offset_,
-                  residual_ ? ctx.input(3).data<float>() : nullptr, activation_, ctx.threads(), concat_channels_);
+    const float* residual = residual_ ? ctx.input(3).data<float>() : nullptr;
+    if (winograd_weights_ && winograd_applicable(win, group_)) {
+      nhwc_winograd_conv_f32(*winograd_weights_, x.data<float>(), x.dim(0), win, y.data<float>() + concat_offset_,
+                             residual, activation_, ctx.threads(), concat_channels_);
+      return;
+    }
+    std::optional<NhwcConvWeights> local;
+    if (!packed_) local.emplace(pack(w, ctx.has_input(2) ? &ctx.input(2) : nullptr));
+    const NhwcConvWeights& pw = packed_ ? *packed_ : *local;
+    nhwc_conv_f32(pw, x.data<float>(), x.dim(0), win, y.data<float>() + concat_offset_, residual, activation_,
+                  ctx.threads(), concat_channels_);
   }
 
  private:
@@ -136,7 +151,9 @@ class ConvNhwc final : public OpKernel {
   bool residual_;
   int64_t concat_channels_, concat_offset_;
   bool concat_into_;
+  bool winograd_;
   std::optional<NhwcConvWeights> packed_;
+  std::optional<WinogradWeights> winograd_weights_;
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "kernels/simd/nhwc_kernels.h"
 
 #include <type_traits>
+#include <utility>
 
 HWY_BEFORE_NAMESPACE();
 namespace edgekit {
@@ -211,6 +212,67 @@ constexpr int64_t kDepthwisePixels = 8;
 constexpr int64_t kDepthwisePixels = 4;
 #endif
 
+// The sums (bias included) of kCount adjacent output pixels of one row, kK x kK kernel of
+// stride kS, for one block of channels: rows[ky] points at input column `left` of the
+// window's kernel row ky (null: the row is padding), columns xc floats apart; the window's
+// first `left` and last `right` columns are padding too. Each input vector is loaded once for
+// the up to kK multiply-adds that use it (30 loads for 8 pixels of a 3x3 at stride 1, not 72).
+// A function of its own, kernel rows and columns unrolled at compile time: inside the
+// depthwise loop GCC kept the accumulators on the stack (a load and a store around most
+// multiply-adds, 2x slower on AMD Zen 4), here they and the weights are all it holds.
+template <int64_t kCount, int64_t kS, int64_t kK, bool kFull>
+HWY_NOINLINE void depthwise_row_sums(const float* const* rows, int64_t xc, int64_t left, int64_t right,
+                                     const float* w, int64_t n, V* out) {
+  const D d;
+  const int64_t L = lanes();
+  constexpr int64_t kCols = (kCount - 1) * kS + kK;
+  const auto mask = hn::FirstN(d, size_t(n < L ? n : L));
+  const V bias = hn::LoadU(d, w);
+  V a[kCount];
+  [&]<int64_t... kI>(std::integer_sequence<int64_t, kI...>) HWY_ATTR_INLINE {
+    ((a[kI] = bias), ...);
+  }(std::make_integer_sequence<int64_t, kCount>());
+  auto kernel_row = [&](auto kyc) HWY_ATTR_INLINE {
+    constexpr int64_t ky = decltype(kyc)::value;
+    const float* q = rows[ky];
+    if (!q) return;
+    V wk[kK];
+    [&]<int64_t... kX>(std::integer_sequence<int64_t, kX...>) HWY_ATTR_INLINE {
+      ((wk[kX] = hn::LoadU(d, w + (1 + ky * kK + kX) * L)), ...);
+    }(std::make_integer_sequence<int64_t, kK>());
+    auto column = [&](auto jc) HWY_ATTR_INLINE {
+      constexpr int64_t j = decltype(jc)::value;
+      if ((j < kK / 2 && j < left) || (j >= kCols - kK / 2 && j >= kCols - right)) return;
+      // Keeps q a walking pointer: GCC otherwise precomputes every column's offset once
+      // and, out of registers, reads it from the stack before each load.
+      asm("" : "+r"(q));
+      V v;
+      if constexpr (kFull)
+        v = hn::LoadU(d, q);
+      else
+        v = hn::MaskedLoad(mask, d, q);
+      q += xc;
+      [&]<int64_t... kX>(std::integer_sequence<int64_t, kX...>) HWY_ATTR_INLINE {
+        auto tap = [&](auto kxc) HWY_ATTR_INLINE {
+          constexpr int64_t kx = decltype(kxc)::value;
+          if constexpr (j >= kx && (j - kx) % kS == 0 && (j - kx) / kS < kCount)
+            a[(j - kx) / kS] = hn::MulAdd(v, wk[kx], a[(j - kx) / kS]);
+        };
+        (tap(std::integral_constant<int64_t, kX>()), ...);
+      }(std::make_integer_sequence<int64_t, kK>());
+    };
+    [&]<int64_t... kJ>(std::integer_sequence<int64_t, kJ...>) HWY_ATTR_INLINE {
+      (column(std::integral_constant<int64_t, kJ>()), ...);
+    }(std::make_integer_sequence<int64_t, kCols>());
+  };
+  [&]<int64_t... kY>(std::integer_sequence<int64_t, kY...>) HWY_ATTR_INLINE {
+    (kernel_row(std::integral_constant<int64_t, kY>()), ...);
+  }(std::make_integer_sequence<int64_t, kK>());
+  [&]<int64_t... kI>(std::integer_sequence<int64_t, kI...>) HWY_ATTR_INLINE {
+    ((out[kI] = a[kI]), ...);
+  }(std::make_integer_sequence<int64_t, kCount>());
+}
+
 // One block of `lanes` channels over output rows [row_begin, row_end); the taps' weights stay
 // in registers when there are few enough of them (3x3 kernels).
 // When every window lies inside the image (no padding, or the image was copied with its
@@ -281,7 +343,14 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_
   const bool cheap = !g.residual && (g.epilogue.act == NhwcEpilogue::Act::none || hard_swish || silu);
   auto finish = [&](int64_t p, V* acc, auto count) HWY_ATTR_INLINE {
     constexpr int64_t kCount = decltype(count)::value;
-    if (!cheap) return finish_any(p, acc, count);
+    if (!cheap) {
+      // A copy escapes to the out-of-line epilogue, not the caller's accumulators: an array
+      // whose address escapes stays in memory for the whole loop (every multiply-add a load
+      // and a store, 2x slower depthwise layers on AMD Zen 4).
+      V out[kCount];
+      for (int64_t i = 0; i < kCount; ++i) out[i] = acc[i];
+      return finish_any(p, out, count);
+    }
     for (int64_t i = 0; i < kCount; ++i) {
       V v = epi.clamp(acc[i]);
       if (hard_swish) v = epi.hard_swish(v);
@@ -328,37 +397,22 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_
   };
 
   // A kK x kK kernel (3 or 5), kCount adjacent pixels of output row r from column ox, stride
-  // kS: pixel i's tap kx reads input column kS * i + kx of the window rows, so each input
-  // vector is loaded once for the up to kK multiply-adds that use it (30 loads for 8 pixels of
-  // a 3x3 at stride 1, not 72), and one pointer walks each row instead of one a pixel. Padding
-  // costs nothing: kernel rows outside the image are skipped, and so are the window's first
-  // `left` and last `right` columns when they lie outside it.
+  // kS (depthwise_row_sums): pixel i's tap kx reads input column kS * i + kx of the window
+  // rows, one pointer walking each row. Padding costs nothing: kernel rows outside the image
+  // are skipped, and so are the window's first `left` and last `right` columns when they lie
+  // outside it.
   auto row_group = [&](int64_t p, int64_t r, int64_t ox, int64_t left, int64_t right, auto count, auto stride,
                        auto ksize) HWY_ATTR_INLINE {
     constexpr int64_t kCount = decltype(count)::value, kS = decltype(stride)::value, kK = decltype(ksize)::value;
-    constexpr int64_t kCols = (kCount - 1) * kS + kK;
     const int64_t img = r / g.out_h, iy0 = (r % g.out_h) * g.stride_h - g.pad_top;
     const float* image = g.x + img * g.in_h * g.in_w * XC + xc0;
-    V a[kCount];
-    for (int64_t i = 0; i < kCount; ++i) a[i] = bias;
+    const float* rows[kK];
     for (int64_t ky = 0; ky < kK; ++ky) {
       const int64_t iy = iy0 + ky * g.dilation_h;
-      if (iy < 0 || iy >= g.in_h) continue;  // zero padding
-      const float* q = image + (iy * g.in_w + ox * kS - g.pad_left + left) * XC;
-#pragma GCC unroll 64
-      for (int64_t j = 0; j < kCols; ++j) {
-        if ((j < kK / 2 && j < left) || (j >= kCols - kK / 2 && j >= kCols - right)) continue;
-        // Keeps q a walking pointer: GCC otherwise precomputes every column's offset once
-        // and, out of registers, reads it from the stack before each load.
-        asm("" : "+r"(q));
-        const V v = load(q);
-        q += XC;
-#pragma GCC unroll 5
-        for (int64_t kx = 0; kx < kK; ++kx)
-          if (j >= kx && (j - kx) % kS == 0 && (j - kx) / kS < kCount)
-            a[(j - kx) / kS] = hn::MulAdd(v, weight(ky * kK + kx), a[(j - kx) / kS]);
-      }
+      rows[ky] = iy < 0 || iy >= g.in_h ? nullptr : image + (iy * g.in_w + ox * kS - g.pad_left + left) * XC;
     }
+    V a[kCount];
+    depthwise_row_sums<kCount, kS, kK, kFull>(rows, XC, left, right, wb, n, a);
     finish(p, a, count);
   };
   // 3x3 (and, through the generic taps, 5x5) in the geometry of depthwise_by_rows, one pixel a

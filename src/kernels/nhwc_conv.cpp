@@ -56,6 +56,12 @@ namespace {
 // Asked each time rather than cached: tests switch Highway's target to cover every ISA.
 IgemmLayout layout() { return igemm_f32_layout(); }
 
+// IgemmTile::vectors for panels `nr` wide.
+int64_t tile_vectors(int64_t nr) {
+  const int64_t full = layout().nr;
+  return nr == full ? 2 : nr * 2 == full ? 1 : 0;
+}
+
 // Row pointers of output pixels [p0, p0 + count): the entry of pixel i and tap t is at
 // out[(i / g) * taps * g + t * g + i % g] (g = 1: [pixel][tap]; g = MR: per GEMM tile, tap-major).
 void build_rows(const float* x, int64_t channels, const NhwcWindow& w, int64_t p0, int64_t count, int64_t g,
@@ -230,7 +236,8 @@ NhwcConvWeights::NhwcConvWeights(int64_t out_channels, int64_t in_channels_per_g
 
 // The layout this CPU's micro-kernels read: depthwise blocks of the vector's channels, or
 // panels of the GEMM tile's width; groups of at most half a panel get half-width panels (one
-// vector), not mostly zeros.
+// vector), not mostly zeros, and with 16-lane vectors groups of at most 8 quarter-width ones
+// (8-lane vectors, simd/nhwc_kernels.h).
 void NhwcConvWeights::choose_layout() {
   if (depthwise_) {
     layout_ = kDepthwiseLayout;
@@ -239,7 +246,7 @@ void NhwcConvWeights::choose_layout() {
   }
   const int64_t full = layout().nr, Mg = out_channels_ / group_;
   layout_ = kPanelsLayout;
-  panel_width_ = Mg <= full / 2 ? full / 2 : full;
+  panel_width_ = Mg <= full / 4 && full >= 32 ? full / 4 : Mg <= full / 2 ? full / 2 : full;
   const int64_t panels = (Mg + panel_width_ - 1) / panel_width_;
   group_stride_ = panels * (panel_width_ + kernel_h_ * kernel_w_ * in_per_group_ * panel_width_);
 }
@@ -453,7 +460,7 @@ void igemm_conv(const NhwcConvWeights& w, const float* x, int64_t batch, const N
                        bias + NR + (kb.tap0 * kch + kb.k0) * NR, kch * NR, b == 0 ? bias : nullptr,
                        y + row0 * ldy + col, ldy, b + 1 == blocks.size(),
                        residual ? residual + row0 * M + col : nullptr, M, epi, t == 0 || (small_k && pan == pan_begin),
-                       NR == L.nr ? 2 : 1};
+                       tile_vectors(NR)};
         igemm_f32(tile);
       };
       for (int64_t g = 0; g < G; ++g) {
@@ -521,7 +528,7 @@ void packed_gemv_f32(const NhwcConvWeights& w, const float* x, const float* init
     for (size_t b = 0; b < blocks.size(); ++b) {
       const KBlock& kb = blocks[b];
       IgemmTile tile{1, std::min(NR, N - pan * NR), kb.kc, 1, rows, kb.k0, bias + NR + kb.k0 * NR, K * NR, nullptr,
-                     y + pan * NR, N, b + 1 == blocks.size(), nullptr, 0, NhwcEpilogue{}, true, NR == L.nr ? 2 : 1};
+                     y + pan * NR, N, b + 1 == blocks.size(), nullptr, 0, NhwcEpilogue{}, true, tile_vectors(NR)};
       igemm_f32(tile);
     }
   }

@@ -199,6 +199,11 @@ TEST(NhwcConv, EveryCompiledIsaMatches) {
                               ConvCase{1, 16, 16, 3, 9, 3, 3, 1, 1, 16, 2, 1, 0, 1, true, false, "Relu"},
                               ConvCase{1, 32, 32, 15, 16, 5, 5, 2, 1, 32, 1, 2, 2, 1, true, true, "SiLU"},
                               ConvCase{1, 19, 19, 4, 4, 5, 5, 1, 1, 19, 2, 2, 2, 2, false, false, ""},
+                              // at most 8 output channels: quarter-width panels (8 lanes) on
+                              // AVX-512, half-width elsewhere; an RGB stem, a residual
+                              ConvCase{1, 3, 8, 17, 15, 3, 3, 2, 1, 1, 1, 1, 1, 1, true, false, "Clip"},
+                              ConvCase{2, 6, 5, 9, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, true, "HardSwish"},
+                              ConvCase{1, 40, 7, 5, 5, 1, 1, 1, 1, 1, 0, 0, 0, 0, false, false, "Sigmoid"},
                               ConvCase{1, 9, 19, 4, 6, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, false, "Tanh"},
                               ConvCase{1, 9, 19, 4, 6, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, false, "HardSigmoid"}}) {
       check_case(c, rng, 1);

@@ -21,15 +21,18 @@ using V = hn::Vec<D>;
 
 inline int64_t lanes() { return int64_t(hn::Lanes(D())); }
 
-// The register epilogue: clamp, then the activation (one predictable branch per vector).
-struct Epi {
+// The register epilogue: clamp, then the activation (one predictable branch per vector), on
+// vectors of DT (the full width D, or fewer lanes for narrow panels).
+template <class DT>
+struct EpiT {
+  using V = hn::Vec<DT>;
   V lo, hi, sixth, half, zero, one, alpha, beta;
   NhwcEpilogue::Act act;
-  explicit Epi(const NhwcEpilogue& e)
-      : lo(hn::Set(D(), e.lo)), hi(hn::Set(D(), e.hi)), sixth(hn::Set(D(), 1.f / 6.f)), half(hn::Set(D(), 0.5f)),
-        zero(hn::Zero(D())), one(hn::Set(D(), 1.f)), alpha(hn::Set(D(), e.alpha)), beta(hn::Set(D(), e.beta)),
+  explicit EpiT(const NhwcEpilogue& e)
+      : lo(hn::Set(DT(), e.lo)), hi(hn::Set(DT(), e.hi)), sixth(hn::Set(DT(), 1.f / 6.f)), half(hn::Set(DT(), 0.5f)),
+        zero(hn::Zero(DT())), one(hn::Set(DT(), 1.f)), alpha(hn::Set(DT(), e.alpha)), beta(hn::Set(DT(), e.beta)),
         act(e.act) {}
-  HWY_INLINE V sigmoid(V x) const { return FastSigmoid(D(), x); }  // simd/fast_math-inl.h
+  HWY_INLINE V sigmoid(V x) const { return FastSigmoid(DT(), x); }  // simd/fast_math-inl.h
   // The epilogue of `count` vectors: one switch for all of them, each case a loop over the
   // vectors so their (long, for the transcendental ones) dependency chains interleave.
   template <int64_t kCount>
@@ -67,25 +70,29 @@ struct Epi {
       case A::sigmoid: return sigmoid(x);
       case A::silu: return hn::Mul(x, sigmoid(x));
       case A::hard_sigmoid: return hn::Min(hn::Max(hn::MulAdd(x, alpha, beta), zero), one);
-      case A::tanh: return FastTanh(D(), x);
+      case A::tanh: return FastTanh(DT(), x);
     }
     return x;
   }
 };
+using Epi = EpiT<D>;
 
-// Stores the first `n` lanes of v (all when n >= lanes).
-HWY_INLINE void store_n(V v, int64_t n, float* p) {
-  const D d;
-  if (n >= lanes())
+// The first `n` lanes of v stored, or loaded (all when n >= the lanes of DT).
+template <class DT>
+HWY_INLINE void store_n(DT d, hn::Vec<DT> v, int64_t n, float* p) {
+  if (n >= int64_t(hn::Lanes(d)))
     hn::StoreU(v, d, p);
   else if (n > 0)
     hn::BlendedStore(v, hn::FirstN(d, size_t(n)), d, p);
 }
-
-HWY_INLINE V load_n(const float* p, int64_t n) {
-  const D d;
-  return n >= lanes() ? hn::LoadU(d, p) : hn::MaskedLoad(hn::FirstN(d, size_t(n)), d, p);
+template <class DT>
+HWY_INLINE hn::Vec<DT> load_n(DT d, const float* p, int64_t n) {
+  return n >= int64_t(hn::Lanes(d)) ? hn::LoadU(d, p) : hn::MaskedLoad(hn::FirstN(d, size_t(n)), d, p);
 }
+
+// The same on full vectors.
+HWY_INLINE void store_n(V v, int64_t n, float* p) { store_n(D(), v, n, p); }
+HWY_INLINE V load_n(const float* p, int64_t n) { return load_n(D(), p, n); }
 
 }  // namespace HWY_NAMESPACE
 }  // namespace edgekit

@@ -45,7 +45,8 @@ struct IgemmTile {
   int64_t ldr;
   NhwcEpilogue epilogue;
   bool prefetch;             // the first tile of a block: weights come from memory, fetch ahead
-  int64_t vectors;           // panel width in vectors: 2 (nr), or 1 (nr / 2, for narrow layers)
+  int64_t vectors;           // panel width: 2 vectors (nr), 1 (nr / 2, for narrow layers), or 0
+                             // (nr / 4 = 8 lanes, layers of at most 8 channels; 16-lane ISAs)
 };
 
 struct IgemmLayout {

@@ -197,6 +197,11 @@ TEST(NhwcConv, EveryCompiledIsaMatches) {
                               ConvCase{2, 33, 33, 7, 7, 3, 3, 1, 1, 33, 1, 1, 1, 1, true, true, "HardSwish"},
                               ConvCase{1, 48, 48, 12, 12, 3, 3, 2, 1, 48, 0, 0, 1, 1, false, false, "SiLU"},
                               ConvCase{1, 16, 16, 3, 9, 3, 3, 1, 1, 16, 2, 1, 0, 1, true, false, "Relu"},
+                              // rows of 5 and 6 pixels (a group of 4, then one ending at the
+                              // row's end), stride 1 and 2, a residual, a masked block
+                              ConvCase{1, 64, 64, 25, 5, 3, 3, 1, 1, 64, 1, 1, 1, 1, true, true, "Relu"},
+                              ConvCase{2, 20, 20, 12, 11, 3, 3, 2, 1, 20, 1, 1, 1, 1, false, false, "Clip"},
+                              ConvCase{1, 32, 32, 6, 6, 5, 5, 1, 1, 32, 2, 2, 2, 2, true, false, ""},
                               ConvCase{1, 32, 32, 15, 16, 5, 5, 2, 1, 32, 1, 2, 2, 1, true, true, "SiLU"},
                               ConvCase{1, 19, 19, 4, 4, 5, 5, 1, 1, 19, 2, 2, 2, 2, false, false, ""},
                               // at most 8 output channels: quarter-width panels (8 lanes) on

@@ -227,11 +227,11 @@ constexpr int64_t kDepthwisePixels = 4;
 // window's kernel row ky (null: the row is padding), columns xc floats apart; the window's
 // first `left` and last `right` columns are padding too. Each input vector is loaded once for
 // the up to kK multiply-adds that use it (30 loads for 8 pixels of a 3x3 at stride 1, not 72).
-// A function of its own, kernel rows and columns unrolled at compile time: inside the
-// depthwise loop GCC kept the accumulators on the stack (a load and a store around most
-// multiply-adds, 2x slower on AMD Zen 4), here they and the weights are all it holds.
+// Kernel rows and columns unrolled at compile time, by index sequences rather than loops and
+// pragmas: with loops GCC kept the accumulators on the stack (a load and a store around most
+// multiply-adds; 56x56x16 17.0 -> 15.0 us, 14x14x384 34 -> 28 us on AMD Zen 4).
 template <int64_t kCount, int64_t kS, int64_t kK, bool kFull>
-HWY_NOINLINE void depthwise_row_sums(const float* const* rows, int64_t xc, int64_t left, int64_t right,
+HWY_INLINE void depthwise_row_sums(const float* const* rows, int64_t xc, int64_t left, int64_t right,
                                      const float* w, int64_t n, V* out) {
   const D d;
   const int64_t L = lanes();

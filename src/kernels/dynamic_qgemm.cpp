@@ -45,14 +45,31 @@ DynamicQWeights pack_dynamic_qweights(const int8_t* w, int64_t rows, int64_t col
 }
 
 bool quantize_rows_u8(const float* x, int64_t rows, int64_t cols, int64_t k_padded, uint8_t* q, DynamicQuantized* p) {
+  // The range in 16 lanes (a < b ? a : b is vminps exactly, so this vectorises without
+  // -ffast-math), and non-finite values by their exponent bits (min/max would skip NaN).
   const int64_t n = rows * cols;
-  float lo = 0.f, hi = 0.f;
-  bool finite = true;
-  for (int64_t i = 0; i < n; ++i) {
-    lo = std::min(lo, x[i]), hi = std::max(hi, x[i]);
-    finite &= std::isfinite(x[i]);  // min/max skip NaN, so it is checked apart
+  float lo16[16] = {}, hi16[16] = {};
+  uint32_t bad16[16] = {};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int l = 0; l < 16; ++l) {
+      const float v = x[i + l];
+      uint32_t bits;
+      std::memcpy(&bits, &v, 4);
+      lo16[l] = v < lo16[l] ? v : lo16[l];
+      hi16[l] = v > hi16[l] ? v : hi16[l];
+      bad16[l] |= uint32_t((bits & 0x7f800000u) == 0x7f800000u);
+    }
+  for (; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &x[i], 4);
+    lo16[0] = std::min(lo16[0], x[i]), hi16[0] = std::max(hi16[0], x[i]);
+    bad16[0] |= uint32_t((bits & 0x7f800000u) == 0x7f800000u);
   }
-  if (!finite) return false;
+  float lo = 0.f, hi = 0.f;
+  uint32_t bad = 0;
+  for (int l = 0; l < 16; ++l) lo = std::min(lo, lo16[l]), hi = std::max(hi, hi16[l]), bad |= bad16[l];
+  if (bad) return false;
   // Scale and zero point exactly as DynamicQuantizeLinear (ops/dynamic_quantize_linear.cpp).
   float scale = (hi - lo) / 255.f;
   if (scale == 0.f) scale = 1.f;  // all zeros: any scale gives q = 0
@@ -60,7 +77,7 @@ bool quantize_rows_u8(const float* x, int64_t rows, int64_t cols, int64_t k_padd
   for (int64_t r = 0; r < rows; ++r) {
     uint8_t* dst = q + r * k_padded;
     quantize_f32_to_u8(x + r * cols, cols, scale, zp, dst);
-    std::memset(dst + cols, 0, size_t(k_padded - cols));
+    for (int64_t k = cols; k < k_padded; ++k) dst[k] = 0;  // at most 3
   }
   *p = {scale, zp};
   return true;
@@ -72,34 +89,22 @@ void dynamic_qgemm(const DynamicQWeights& w, const uint8_t* q, int64_t rows, Dyn
   const bool pairs = qgemm_int8_indirect_available();  // VNNI: full tiles take two panels a call
   const int64_t tiles = (rows + kTileRows - 1) / kTileRows;
   const double flops = 2.0 * double(rows) * double(w.rows) * double(w.cols);
+  const int64_t row_len = w.panels * kP;  // a tile's sums: each row over every panel
   parallel_for(flops >= 2e6 ? pool : nullptr, tiles, [&](int64_t begin, int64_t end) {
-    alignas(64) int32_t acc[kTileRows][2 * kP];
-    alignas(64) float cs[2 * kP];
-    alignas(64) int32_t corr[2 * kP];
+    thread_local std::vector<int32_t> sums;  // this thread's, kept between calls
+    if (sums.size() < size_t(kTileRows * row_len)) sums.resize(size_t(kTileRows * row_len));
     for (int64_t tile = begin; tile < end; ++tile) {
       const int64_t r0 = tile * kTileRows, mr = std::min(kTileRows, rows - r0);
       for (int64_t pnl = 0, np = 1; pnl < w.panels; pnl += np) {
         np = pairs && mr == kTileRows && pnl + 1 < w.panels ? 2 : 1;
         QGemmTile t{mr, w.k_padded, q + r0 * w.k_padded, w.k_padded, w.packed.get() + pnl * w.k_padded * kP,
-                    &acc[0][0], 2 * kP};
+                    sums.data() + pnl * kP, row_len};
         t.panels = np;
         qgemm_int8_tile(t);
-        const int64_t m0 = pnl * kP, n = std::min(np * kP, w.rows - m0);
-        for (int64_t j = 0; j < n; ++j) {
-          cs[j] = xq.scale * w.scale[size_t(m0 + j)];
-          corr[j] = xq.zero_point * w.row_sums[size_t(m0 + j)];
-        }
-        // The centred sum Σ (x_q - zx) w in int32 (exact, as the sums: |x_q - zx| <= 255), then one
-        // rounding to float.
-        for (int64_t r = 0; r < mr; ++r) {
-          float* dst = y + (r0 + r) * y_stride + m0;
-          const int32_t* a = acc[r];
-          if (init)
-            for (int64_t j = 0; j < n; ++j) dst[j] = init[m0 + j] + cs[j] * float(a[j] - corr[j]);
-          else
-            for (int64_t j = 0; j < n; ++j) dst[j] = cs[j] * float(a[j] - corr[j]);
-        }
       }
+      for (int64_t r = 0; r < mr; ++r)
+        dequantize_sums_f32(sums.data() + r * row_len, w.row_sums.data(), w.scale.data(), w.rows, xq.scale,
+                            xq.zero_point, init, y + (r0 + r) * y_stride);
     }
   });
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstring>
 
 #include "kernels/fast_math.h"
 #include "kernels/requantize.h"
@@ -170,7 +171,8 @@ void run_recurrence(RunContext& ctx, const RnnSpec& spec, const CellFn<C>& cell,
   std::vector<C> y(size_t(seq * dirs * batch * hidden), C(0));  // layout 0; zero past each row's length
   std::vector<C> xw(size_t(seq * batch * gh)), scratch(size_t(2 * gh));
   // int8: X quantized once for every step and both directions, and a row for the state.
-  std::vector<uint8_t> xq, hq;
+  std::vector<uint8_t> xq;
+  QuantizedVector hq;
   DynamicQuantized xp;
   if constexpr (std::is_same_v<C, float>) {
     if (int8) {
@@ -178,7 +180,8 @@ void run_recurrence(RunContext& ctx, const RnnSpec& spec, const CellFn<C>& cell,
       xq.resize(size_t(seq * batch * kp));
       EK_CHECK(quantize_rows_u8(x.data(), seq * batch, in, kp, xq.data(), &xp), node.where(),
                ": input X holds a non-finite value, which int8 quantization cannot represent");
-      hq.resize(size_t(packed->qr[0][0].k_padded));
+      hq.q.resize(size_t(packed->qr[0][0].k_padded));
+      hq.of.resize(size_t(hidden));
     }
   }
   for (int64_t d = 0; d < dirs; ++d) {
@@ -200,7 +203,7 @@ void run_recurrence(RunContext& ctx, const RnnSpec& spec, const CellFn<C>& cell,
     s.r = packed ? nullptr : &r[d * gh * hidden];
     s.packed_r = packed && !int8 ? &packed->r[size_t(d)] : nullptr;
     s.qr = int8 ? &packed->qr[size_t(d)] : nullptr;
-    s.qv = hq.data();
+    s.qv = &hq;
     s.node = &node;
     s.block_starts = &block_starts;
     s.rb = wb + gh;
@@ -481,10 +484,14 @@ std::shared_ptr<const PackedWeights> pack_int8_weights(const Node& node, const R
 
 void recur_int8(const Step<float>& s, size_t block, const float* v, const float* init, float* out) {
   const DynamicQWeights& w = (*s.qr)[block];
-  DynamicQuantized q;
-  EK_CHECK(quantize_rows_u8(v, 1, s.hidden, w.k_padded, s.qv, &q), s.node->where(),
-           ": the recurrent state became non-finite, which int8 quantization cannot represent");
-  dynamic_qgemm(w, s.qv, 1, q, init, out, w.rows);
+  QuantizedVector& qv = *s.qv;
+  const size_t bytes = size_t(s.hidden) * sizeof(float);
+  if (!qv.valid || std::memcmp(qv.of.data(), v, bytes) != 0) {
+    qv.valid = quantize_rows_u8(v, 1, s.hidden, w.k_padded, qv.q.data(), &qv.params);
+    EK_CHECK(qv.valid, s.node->where(), ": the recurrent state became non-finite, which int8 quantization cannot represent");
+    std::memcpy(qv.of.data(), v, bytes);
+  }
+  dynamic_qgemm(w, qv.q.data(), 1, qv.params, init, out, w.rows);
 }
 
 }  // namespace edgekit::rnn

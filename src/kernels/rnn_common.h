@@ -101,6 +101,16 @@ std::shared_ptr<const PackedWeights> pack_int8_weights(const Node& node, const R
                                                        const Tensor& w_scale, const Tensor& r, const Tensor& r_scale,
                                                        std::vector<int64_t> block_starts);
 
+// The int8-weight ops' last quantized state vector: a GRU with linear_before_reset multiplies
+// the same h by both R blocks, so the second recur() reuses the bytes when v's values are the
+// ones quantized last (compared, so no cell has to promise anything).
+struct QuantizedVector {
+  std::vector<float> of;     // [H] the values last quantized
+  std::vector<uint8_t> q;    // [k_padded]
+  DynamicQuantized params;
+  bool valid = false;
+};
+
 // One time step of one batch row in one direction, handed to an op's cell.
 template <class C>
 struct Step {
@@ -117,7 +127,7 @@ struct Step {
   const std::vector<NhwcConvWeights>* packed_r = nullptr;  // this direction's R blocks, when packed
   const std::vector<int64_t>* block_starts = nullptr;
   const std::vector<DynamicQWeights>* qr = nullptr;  // this direction's int8 R blocks (int8-weight ops)
-  uint8_t* qv = nullptr;                            // [k_padded of H] for v quantized
+  QuantizedVector* qv = nullptr;                    // int8: v quantized, kept for the next recur
   const Node* node = nullptr;                       // for errors
 
   // out = init + (rows of R block `block`) · v; init may alias out. With int8 R, v is

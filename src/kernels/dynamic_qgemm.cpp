@@ -95,7 +95,8 @@ void dynamic_qgemm(const DynamicQWeights& w, const uint8_t* q, int64_t rows, Dyn
     if (sums.size() < size_t(kTileRows * row_len)) sums.resize(size_t(kTileRows * row_len));
     for (int64_t tile = begin; tile < end; ++tile) {
       const int64_t r0 = tile * kTileRows, mr = std::min(kTileRows, rows - r0);
-      for (int64_t pnl = 0, np = 1; pnl < w.panels; pnl += np) {
+      if (mr == 1) qgemv_int8(q + r0 * w.k_padded, w.k_padded, w.packed.get(), w.panels, sums.data());
+      for (int64_t pnl = 0, np = 1; pnl < w.panels && mr > 1; pnl += np) {
         np = pairs && mr == kTileRows && pnl + 1 < w.panels ? 2 : 1;
         QGemmTile t{mr, w.k_padded, q + r0 * w.k_padded, w.k_padded, w.packed.get() + pnl * w.k_padded * kP,
                     sums.data() + pnl * kP, row_len};

@@ -2,7 +2,8 @@
 // their int8 product (kernels/dynamic_qgemm.h):
 //   - dynamic_qgemm against a scalar loop on the same quantized bytes, over odd shapes (rows and
 //     columns not multiples of the 16-row panels or 4-byte quads, 1 to 19 rows: every tile
-//     height, paired panels), per-tensor and per-row scales: equal up to float rounding;
+//     height, paired panels, and the one-row GEMV), per-tensor and per-row scales: equal up to
+//     float rounding;
 //   - quantize_rows_u8 against the DynamicQuantizeLinear op: the same bytes, scale, zero point;
 //   - the ops against the float GRU / LSTM run on the dequantized weights, over directions,
 //     sequence_lens, initial states, layout 1, linear_before_reset, peepholes and hidden sizes
@@ -37,7 +38,7 @@ std::vector<int8_t> random_int8(int64_t n, unsigned seed) {
 
 TEST(DynamicQGemm, MatchesScalarLoopOnOddShapes) {
   unsigned seed = 1;
-  for (int64_t rows : {1, 5, 16, 17, 33, 50})
+  for (int64_t rows : {1, 5, 16, 17, 33, 50, 100})  // 100: the GEMV's passes of four panels and one
     for (int64_t cols : {1, 3, 4, 7, 64, 65})
       for (bool per_row : {false, true})
         for (int64_t m : {1, 7, 8, 19}) {

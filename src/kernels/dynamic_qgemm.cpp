@@ -45,31 +45,8 @@ DynamicQWeights pack_dynamic_qweights(const int8_t* w, int64_t rows, int64_t col
 }
 
 bool quantize_rows_u8(const float* x, int64_t rows, int64_t cols, int64_t k_padded, uint8_t* q, DynamicQuantized* p) {
-  // The range in 16 lanes (a < b ? a : b is vminps exactly, so this vectorises without
-  // -ffast-math), and non-finite values by their exponent bits (min/max would skip NaN).
-  const int64_t n = rows * cols;
-  float lo16[16] = {}, hi16[16] = {};
-  uint32_t bad16[16] = {};
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int l = 0; l < 16; ++l) {
-      const float v = x[i + l];
-      uint32_t bits;
-      std::memcpy(&bits, &v, 4);
-      lo16[l] = v < lo16[l] ? v : lo16[l];
-      hi16[l] = v > hi16[l] ? v : hi16[l];
-      bad16[l] |= uint32_t((bits & 0x7f800000u) == 0x7f800000u);
-    }
-  for (; i < n; ++i) {
-    uint32_t bits;
-    std::memcpy(&bits, &x[i], 4);
-    lo16[0] = std::min(lo16[0], x[i]), hi16[0] = std::max(hi16[0], x[i]);
-    bad16[0] |= uint32_t((bits & 0x7f800000u) == 0x7f800000u);
-  }
   float lo = 0.f, hi = 0.f;
-  uint32_t bad = 0;
-  for (int l = 0; l < 16; ++l) lo = std::min(lo, lo16[l]), hi = std::max(hi, hi16[l]), bad |= bad16[l];
-  if (bad) return false;
+  if (!range_with_zero_f32(x, rows * cols, &lo, &hi)) return false;
   // Scale and zero point exactly as DynamicQuantizeLinear (ops/dynamic_quantize_linear.cpp).
   float scale = (hi - lo) / 255.f;
   if (scale == 0.f) scale = 1.f;  // all zeros: any scale gives q = 0

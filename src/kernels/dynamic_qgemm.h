@@ -53,7 +53,10 @@ bool quantize_rows_u8(const float* x, int64_t rows, int64_t cols, int64_t k_padd
 void dynamic_qgemm(const DynamicQWeights& w, const uint8_t* q, int64_t rows, DynamicQuantized xq, const float* init,
                    float* y, int64_t y_stride, ThreadPool* pool = nullptr);
 
-// The dequantization of one row of sums (simd/dequantize_sums.cpp, vectorised):
+// The per-call steps, vectorised (simd/dynamic_quant.cpp). The range of x[0..n) widened to
+// include 0 in *lo, *hi; returns false when x holds an infinity or NaN.
+bool range_with_zero_f32(const float* x, int64_t n, float* lo, float* hi);
+// The dequantization of one row of sums:
 // y[j] = init[j] + x_scale * scale[j] * float(acc[j] - x_zero_point * row_sums[j]) for j < n;
 // init may be null (zeros) or alias y.
 void dequantize_sums_f32(const int32_t* acc, const int32_t* row_sums, const float* scale, int64_t n, float x_scale,

@@ -83,12 +83,15 @@ TEST(DynamicQGemm, QuantizesAsDynamicQuantizeLinear) {
     EXPECT_EQ(p.zero_point, want[2].data<uint8_t>()[0]);
     for (int i = 0; i < 37; ++i) ASSERT_EQ(q[size_t(i)], want[0].data<uint8_t>()[i]) << "at " << i;
   }
-  std::vector<float> bad = {1.f, std::nanf(""), 2.f};
-  std::vector<uint8_t> q(4);
-  DynamicQuantized p;
-  EXPECT_FALSE(quantize_rows_u8(bad.data(), 1, 3, 4, q.data(), &p));
-  bad[1] = INFINITY;
-  EXPECT_FALSE(quantize_rows_u8(bad.data(), 1, 3, 4, q.data(), &p));
+  // Non-finite values in the vector part and in the tail (37 = two vectors of 16 and 5 more).
+  for (int64_t at : {1, 20, 35})
+    for (float v : {std::nanf(""), INFINITY, -INFINITY}) {
+      std::vector<float> bad = uniform(37, 6);
+      bad[size_t(at)] = v;
+      std::vector<uint8_t> q(40);
+      DynamicQuantized p;
+      EXPECT_FALSE(quantize_rows_u8(bad.data(), 1, 37, 40, q.data(), &p)) << v << " at " << at;
+    }
 }
 
 TEST(DynamicQGemm, RefusesRowsTooLongForInt32Sums) {

@@ -5,7 +5,9 @@ For each model (default: the zoo's gru_kws and lstm_kws) the float ONNX and its
 `edgekit quantize --mode dynamic` file (int8 W and R behind DequantizeLinear; edgekit runs them
 as com.edgekit:DynamicQGRU/DynamicQLSTM, ORT dequantizes and runs its float GRU/LSTM) are timed
 in one process, one thread each, on the same input: four engines (edgekit fp32, edgekit dynamic,
-ORT fp32, ORT dynamic) alternating within each round, warm-up, then the median of --runs calls
+ORT fp32, ORT dynamic, and ORT on its own quantizer's output: onnxruntime.quantization's
+quantize_dynamic, int8 weights, which makes an LSTM com.microsoft:DynamicQuantizeLSTM, ORT's int8
+recurrent kernel, and leaves a GRU float) alternating within each round, warm-up, then the median of --runs calls
 of run(); each engine's best round is kept. Every engine is timed through its Python binding, so
 the per-call overhead falls on all alike. edgekit's two are also timed by `edgekit bench` (C++,
 no Python call in the loop; same runs and rounds), which shows the kernels' own ratio. Also
@@ -74,12 +76,16 @@ def main():
                 subprocess.run([cli, "quantize", str(fp32), "-o", str(out), "--mode", "dynamic", "--format", fmt, *pc],
                                check=True, capture_output=True)
             subprocess.run([cli, "compile", str(fp32), "-o", str(fp32_ekm)], check=True, capture_output=True)
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+            ortq = pathlib.Path(tmp) / f"{name}.ortq.onnx"
+            quantize_dynamic(str(fp32), str(ortq), weight_type=QuantType.QInt8)
             feed = {"input": x}
             engines = {
                 "edgekit fp32": edgekit.Session(str(fp32), threads=1),
                 "edgekit dyn": edgekit.Session(str(dyn), threads=1),
                 "ORT fp32": ort.InferenceSession(str(fp32), so, providers=["CPUExecutionProvider"]),
                 "ORT dyn": ort.InferenceSession(str(dyn), so, providers=["CPUExecutionProvider"]),
+                "ORT own q": ort.InferenceSession(str(ortq), so, providers=["CPUExecutionProvider"]),
             }
             calls = {k: (lambda s=s: s.run(feed)) if k.startswith("edgekit") else (lambda s=s: s.run(None, feed))
                      for k, s in engines.items()}
@@ -97,13 +103,13 @@ def main():
                                       "fp32.ekm": fp32_ekm.stat().st_size, "dyn.ekm": ekm.stat().st_size},
                          float(np.abs(got - ref).max() / np.abs(ref).max())))
     print(f"1 thread, median of {a.runs} runs, best of {a.rounds} rounds{' (per-channel)' if a.per_channel else ''}\n")
-    print("| model | edgekit fp32 | edgekit dyn | ORT fp32 | ORT dyn | dyn / fp32 (edgekit) | edgekit / ORT (dyn file) "
-          "| edgekit dyn / ORT fp32 | |err| / max|ref| |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| model | edgekit fp32 | edgekit dyn | ORT fp32 | ORT dyn | ORT own quantizer | dyn / fp32 (edgekit) "
+          "| edgekit / ORT (dyn file) | edgekit dyn / ORT own quantizer | |err| / max|ref| |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, b, _, err in rows:
         print(f"| {name} | {b['edgekit fp32']:.4f} ms | {b['edgekit dyn']:.4f} ms | {b['ORT fp32']:.4f} ms | "
-              f"{b['ORT dyn']:.4f} ms | {b['edgekit dyn'] / b['edgekit fp32']:.2f}x | {b['edgekit dyn'] / b['ORT dyn']:.2f}x | "
-              f"{b['edgekit dyn'] / b['ORT fp32']:.2f}x | {err:.4f} |")
+              f"{b['ORT dyn']:.4f} ms | {b['ORT own q']:.4f} ms | {b['edgekit dyn'] / b['edgekit fp32']:.2f}x | "
+              f"{b['edgekit dyn'] / b['ORT dyn']:.2f}x | {b['edgekit dyn'] / b['ORT own q']:.2f}x | {err:.4f} |")
     print("\n`edgekit bench` (C++ loop)\n")
     print("| model | edgekit fp32 | edgekit dyn | dyn / fp32 |")
     print("|---|---|---|---|")

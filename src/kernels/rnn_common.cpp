@@ -67,7 +67,7 @@ const char* input_name(const RnnSpec& s, size_t i) {
 Shape input_dims(const InferContext& ctx, size_t i, size_t rank) {
   const TensorType& t = ctx.input_type(i);
   if (!t.shape_known) return Shape(rank, -1);
-  EK_CHECK(t.shape.size() == rank, ctx.node().where(), ": input ", i < 8 ? kInputNames[i] : "scale", " must have rank ", rank,
+  EK_CHECK(t.shape.size() == rank, ctx.node().where(), ": input ", kInputNames[i], " must have rank ", rank,
            ", got shape ", shape_str(t.shape));
   return t.shape;
 }

@@ -176,14 +176,17 @@ HWY_NOINLINE __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) void gemv_vnn
     __m512i acc[2][NP];
     for (int s = 0; s < 2; ++s)
       for (int p = 0; p < NP; ++p) acc[s][p] = _mm512_setzero_si512();
-    for (int64_t q = 0; q < quads; ++q) {
+    // The set is a constant at each call (no run-time index), so the sums stay in registers.
+    auto quad = [&](int64_t q, int s) __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) {
       int32_t x;
       std::memcpy(&x, a + q * 4, 4);
       const __m512i xv = _mm512_set1_epi32(x);
-      const int s = int(q & 1);
       for (int p = 0; p < NP; ++p)
         acc[s][p] = _mm512_dpbusd_epi32(acc[s][p], xv, _mm512_loadu_si512(w + p * panel_bytes + q * 64));
-    }
+    };
+    int64_t q = 0;
+    for (; q + 2 <= quads; q += 2) quad(q, 0), quad(q + 1, 1);
+    if (q < quads) quad(q, 0);
     for (int p = 0; p < NP; ++p) _mm512_storeu_si512(sums + p * kP, _mm512_add_epi32(acc[0][p], acc[1][p]));
   };
   int64_t p = 0;

@@ -84,4 +84,33 @@ class FuseDynamicRecurrent final : public GraphPass {
 
 std::unique_ptr<GraphPass> make_fuse_dynamic_recurrent() { return std::make_unique<FuseDynamicRecurrent>(); }
 
+bool defuse_dynamic_recurrent(Graph& g) {
+  bool changed = false;
+  for (Node& n : g.nodes) {
+    const bool gru = n.op_type == "DynamicQGRU", lstm = n.op_type == "DynamicQLSTM";
+    if (n.domain != kEdgekitDomain || (!gru && !lstm)) continue;
+    const size_t scales = lstm ? 8 : 6;
+    EK_CHECK(n.inputs.size() == scales + 2, n.where(), ": expected ", scales + 2, " inputs, got ", n.inputs.size());
+    for (size_t k : {size_t(1), size_t(2)}) {  // W and R as q * scale (the scale per tensor or per row)
+      const Tensor* q = constant_value(g, n.inputs[k]);
+      const Tensor* s = constant_value(g, n.inputs[scales + k - 1]);
+      EK_CHECK(q && s && q->dtype() == DType::i8 && q->rank() == 3 && s->dtype() == DType::f32 &&
+                   (s->numel() == 1 || s->numel() == q->dim(1)),
+               n.where(), ": W and R must be int8 constants with one f32 scale or one a row");
+      Tensor f(DType::f32, q->shape());
+      const int64_t rows = q->dim(1), cols = q->dim(2);
+      for (int64_t i = 0; i < q->numel(); ++i)
+        f.data<float>()[i] = float(q->data<int8_t>()[i]) * s->data<float>()[s->numel() == 1 ? 0 : i / cols % rows];
+      n.inputs[k] = add_initializer(g, n.inputs[k] + "/dequantized", std::move(f));
+    }
+    n.inputs.resize(scales);
+    while (n.inputs.size() > 3 && n.inputs.back().empty()) n.inputs.pop_back();
+    n.op_type = gru ? "GRU" : "LSTM";
+    n.domain.clear();
+    n.opset = g.opsets.count("") ? g.opsets.at("") : 0;
+    changed = true;
+  }
+  return changed;
+}
+
 }  // namespace edgekit

@@ -74,6 +74,11 @@ std::unique_ptr<GraphPass> make_layout_nhwc();
 std::unique_ptr<GraphPass> make_transpose_to_reshape();
 std::unique_ptr<GraphPass> make_fuse_qdq();
 std::unique_ptr<GraphPass> make_fuse_dynamic_recurrent();
+// Its inverse, to float: DynamicQGRU / DynamicQLSTM back to GRU / LSTM on the dequantized f32
+// weights (new initializers; the int8 ones stay for other readers). For the quantizer, which
+// optimises a model before quantizing it from float: an already quantized model is re-quantized
+// as before the fusion existed, and its output stays standard ONNX. Returns whether any changed.
+bool defuse_dynamic_recurrent(Graph& g);
 std::unique_ptr<GraphPass> make_concat_in_place();
 std::unique_ptr<GraphPass> make_bake_lookup_tables();
 std::unique_ptr<GraphPass> make_choose_winograd();

@@ -2,7 +2,8 @@
 // becomes DynamicQGRU / DynamicQLSTM at level 2 and above, and the graph computes what it did
 // at level 0 (ONNX's DequantizeLinear, then the float op) within the activations' quantization
 // error; weights the kernel cannot take as they are (a zero point, a scale along another axis,
-// a computed scale) are left to the float path, which then gives the level-0 results exactly.
+// a computed scale) are left to the float path, which then gives the level-0 results exactly;
+// defuse_dynamic_recurrent turns the int8 ops back into the float ones.
 #include <gtest/gtest.h>
 
 #include "pass_test_util.h"
@@ -98,6 +99,24 @@ TEST(FuseDynamicRecurrent, GruAndLstmBecomeInt8Ops) {
       const double d = max_difference(r.g);
       EXPECT_GT(d, 0.0);
       EXPECT_LT(d, 0.012);
+    }
+}
+
+// defuse_dynamic_recurrent (the quantizer's way back to float): the float op on exactly the
+// values DequantizeLinear gives, so the graph computes what it did at level 0.
+TEST(FuseDynamicRecurrent, DefuseRestoresTheFloatOp) {
+  for (bool lstm : {false, true})
+    for (bool per_row : {false, true}) {
+      SCOPED_TRACE(cat(lstm ? "LSTM" : "GRU", per_row ? " per row" : " per tensor"));
+      RecurrentGraph r(lstm, per_row);
+      Graph g = r.g;
+      optimize_graph(g, 2);
+      ASSERT_TRUE(defuse_dynamic_recurrent(g));
+      EXPECT_NO_THROW(verify(g));
+      EXPECT_EQ(count_op(g, lstm ? "LSTM" : "GRU"), 1u);
+      EXPECT_EQ(count_domain_op(g, lstm ? "DynamicQLSTM" : "DynamicQGRU"), 0u);
+      expect_same_results(r.g, g, "defused");
+      EXPECT_FALSE(defuse_dynamic_recurrent(g));
     }
 }
 

@@ -134,6 +134,25 @@ def test_bidirectional_lstm_per_channel_scales_cover_both_directions(cli, tmp_pa
     assert np.abs(got - ref).max() < 0.05 + 0.25 * step_bound
 
 
+def test_dynamic_model_quantized_again_stays_standard_onnx(cli, tmp_path):
+    """The quantizer optimises its input first, which now fuses a dynamic model's GRU into
+    DynamicQGRU; it turns that back into the float GRU and re-quantizes it, so the output is
+    the same standard ONNX as from the float model."""
+    ort = pytest.importorskip("onnxruntime")
+    onnx = pytest.importorskip("onnx")
+    once, twice = tmp_path / "once.onnx", tmp_path / "twice.onnx"
+    assert quantize(cli, model("gru_kws"), "-o", once, "--mode", "dynamic").returncode == 0
+    r = quantize(cli, once, "-o", twice, "--mode", "dynamic")
+    assert r.returncode == 0, r.stderr
+    assert "GRU 1" in r.stdout, r.stdout
+    assert all(n.domain in ("", "ai.onnx") for n in onnx.load(str(twice)).graph.node)
+    assert dequantized_recurrent_inputs(twice) == {"GRU": [True, True]}
+    x = np.random.default_rng(4).standard_normal((1, 49, 10)).astype(np.float32)
+    a = ort.InferenceSession(str(once)).run(None, {"input": x})[0]
+    b = ort.InferenceSession(str(twice)).run(None, {"input": x})[0]
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)  # int8 values re-quantize to themselves
+
+
 def test_exclude_keeps_recurrent_weights_float(cli, tmp_path):
     pytest.importorskip("onnx")
     out = tmp_path / "dyn.onnx"

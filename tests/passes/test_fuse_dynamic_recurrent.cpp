@@ -77,47 +77,51 @@ double max_difference(const Graph& g) {
   return worst;
 }
 
-TEST(FuseDynamicRecurrent, GruAndLstmBecomeInt8Ops) {
+// fn(r, g, lstm) for GRU and LSTM, each with per-tensor and per-row scales, g being r's graph
+// optimised at level 2.
+template <class Fn>
+void for_each_fused(const Fn& fn) {
   for (bool lstm : {false, true})
     for (bool per_row : {false, true}) {
       SCOPED_TRACE(cat(lstm ? "LSTM" : "GRU", per_row ? " per row" : " per tensor"));
       RecurrentGraph r(lstm, per_row);
       Graph g = r.g;
       optimize_graph(g, 2);
-      const std::string op = lstm ? "DynamicQLSTM" : "DynamicQGRU";
-      ASSERT_EQ(count_domain_op(g, op), 1u);
-      EXPECT_EQ(count_op(g, "DequantizeLinear"), 0u);  // swept: nothing else read them
-      EXPECT_EQ(g.initializers.at("W/q").dtype(), DType::i8);
-      // Level 1 keeps the float path (constant folding dequantizes the weights).
-      Graph g1 = r.g;
-      optimize_graph(g1, 1);
-      EXPECT_EQ(count_domain_op(g1, op), 0u);
-      // X of N(0, 1) (180 values) has a step near 5/255; half of it times a row's Σ|w| (about
-      // 0.24 sqrt(10)), plus the state's half step (at most 1/255) times R's (0.24 sqrt(19)),
-      // is one step's worst case, near 0.012 (per row: the larger rows, up to 1.4x); observed
-      // 0.0025 to 0.006.
-      const double d = max_difference(r.g);
-      EXPECT_GT(d, 0.0);
-      EXPECT_LT(d, 0.012);
+      fn(r, g, lstm);
     }
+}
+
+TEST(FuseDynamicRecurrent, GruAndLstmBecomeInt8Ops) {
+  for_each_fused([](const RecurrentGraph& r, Graph& g, bool lstm) {
+    const std::string op = lstm ? "DynamicQLSTM" : "DynamicQGRU";
+    ASSERT_EQ(count_domain_op(g, op), 1u);
+    EXPECT_EQ(count_op(g, "DequantizeLinear"), 0u);  // swept: nothing else read them
+    EXPECT_EQ(g.initializers.at("W/q").dtype(), DType::i8);
+    // Level 1 keeps the float path (constant folding dequantizes the weights).
+    Graph g1 = r.g;
+    optimize_graph(g1, 1);
+    EXPECT_EQ(count_domain_op(g1, op), 0u);
+    // X of N(0, 1) (180 values) has a step near 5/255; half of it times a row's Σ|w| (about
+    // 0.24 sqrt(10)), plus the state's half step (at most 1/255) times R's (0.24 sqrt(19)),
+    // is one step's worst case, near 0.012 (per row: the larger rows, up to 1.4x); observed
+    // 0.0025 to 0.006.
+    const double d = max_difference(r.g);
+    EXPECT_GT(d, 0.0);
+    EXPECT_LT(d, 0.012);
+  });
 }
 
 // defuse_dynamic_recurrent (the quantizer's way back to float): the float op on exactly the
 // values DequantizeLinear gives, so the graph computes what it did at level 0.
 TEST(FuseDynamicRecurrent, DefuseRestoresTheFloatOp) {
-  for (bool lstm : {false, true})
-    for (bool per_row : {false, true}) {
-      SCOPED_TRACE(cat(lstm ? "LSTM" : "GRU", per_row ? " per row" : " per tensor"));
-      RecurrentGraph r(lstm, per_row);
-      Graph g = r.g;
-      optimize_graph(g, 2);
-      ASSERT_TRUE(defuse_dynamic_recurrent(g));
-      EXPECT_NO_THROW(verify(g));
-      EXPECT_EQ(count_op(g, lstm ? "LSTM" : "GRU"), 1u);
-      EXPECT_EQ(count_domain_op(g, lstm ? "DynamicQLSTM" : "DynamicQGRU"), 0u);
-      expect_same_results(r.g, g, "defused");
-      EXPECT_FALSE(defuse_dynamic_recurrent(g));
-    }
+  for_each_fused([](const RecurrentGraph& r, Graph& g, bool lstm) {
+    ASSERT_TRUE(defuse_dynamic_recurrent(g));
+    EXPECT_NO_THROW(verify(g));
+    EXPECT_EQ(count_op(g, lstm ? "LSTM" : "GRU"), 1u);
+    EXPECT_EQ(count_domain_op(g, lstm ? "DynamicQLSTM" : "DynamicQGRU"), 0u);
+    expect_same_results(r.g, g, "defused");
+    EXPECT_FALSE(defuse_dynamic_recurrent(g));
+  });
 }
 
 TEST(FuseDynamicRecurrent, LeavesWhatTheKernelCannotTakeToTheFloatPath) {

@@ -209,6 +209,10 @@ struct QGemmTile {
 };
 void qgemm_int8_tile(const QGemmTile& t);  // dispatched to the best ISA
 
+// One row x' [k_padded] (u8) against `panels` consecutive packed panels: sums[p * 16 + j] for
+// channel j of panel p, int32 (what qgemm_int8_tile gives with mr 1, panel by panel, in one call).
+void qgemv_int8(const uint8_t* a, int64_t k_padded, const int8_t* w, int64_t panels, int32_t* sums);
+
 // The same with the rows read in place (no gather): tap t of row r is the `kc` contiguous bytes
 // at bases[r] + offsets[t] (kc a multiple of 4). The weights' quads of tap t start at quad
 // t * kc / 4, as pack_qconv_weights lays them out.

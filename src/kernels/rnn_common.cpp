@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstring>
 
 #include "kernels/fast_math.h"
+#include "kernels/requantize.h"
 
 namespace edgekit::rnn {
 namespace {
@@ -56,6 +58,10 @@ std::vector<Activation> parse_activations(const Node& node, const std::vector<st
 }
 
 const char* const kInputNames[] = {"X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"};
+const char* input_name(const RnnSpec& s, size_t i) {
+  if (i < s.float_inputs()) return kInputNames[i];
+  return i == s.w_scale_input() ? "W_scale" : "R_scale";
+}
 
 // Dims of input i, checked to have `rank`; all -1 when static inference does not know them.
 Shape input_dims(const InferContext& ctx, size_t i, size_t rank) {
@@ -130,6 +136,7 @@ template <class C>
 void run_recurrence(RunContext& ctx, const RnnSpec& spec, const CellFn<C>& cell, const PackedWeights* packed,
                     const std::vector<int64_t>& block_starts) {
   if (!std::is_same_v<C, float>) packed = nullptr;
+  const bool int8 = packed && packed->int8;
   const Node& node = ctx.node();
   const Tensor& X = ctx.input(0);
   const int64_t layout = spec.layout, dirs = spec.num_directions, gh = ctx.input(1).dim(1);
@@ -163,11 +170,28 @@ void run_recurrence(RunContext& ctx, const RnnSpec& spec, const CellFn<C>& cell,
 
   std::vector<C> y(size_t(seq * dirs * batch * hidden), C(0));  // layout 0; zero past each row's length
   std::vector<C> xw(size_t(seq * batch * gh)), scratch(size_t(2 * gh));
+  // int8: X quantized once for every step and both directions, and a row for the state.
+  std::vector<uint8_t> xq;
+  QuantizedVector hq;
+  DynamicQuantized xp;
+  if constexpr (std::is_same_v<C, float>) {
+    if (int8) {
+      const int64_t kp = packed->qw[0].k_padded;
+      xq.resize(size_t(seq * batch * kp));
+      EK_CHECK(quantize_rows_u8(x.data(), seq * batch, in, kp, xq.data(), &xp), node.where(),
+               ": input X holds a non-finite value, which int8 quantization cannot represent");
+      hq.q.resize(size_t(packed->qr[0][0].k_padded));
+      hq.of.resize(size_t(hidden));
+    }
+  }
   for (int64_t d = 0; d < dirs; ++d) {
     const bool reverse = spec.reverse || d == 1;
     const C* wb = &bias[d * 2 * gh];
     if constexpr (std::is_same_v<C, float>) {
-      if (packed)  // every step's x_t·Wᵀ + Wb in one GEMM
+      // every step's x_t·Wᵀ + Wb in one GEMM
+      if (int8)
+        dynamic_qgemm(packed->qw[size_t(d)], xq.data(), seq * batch, xp, wb, xw.data(), gh, ctx.threads());
+      else if (packed)
         packed_gemm_f32(packed->w[size_t(d)], x.data(), seq * batch, xw.data(), FusedActivation(), ctx.threads());
     }
     if (!packed)
@@ -177,7 +201,10 @@ void run_recurrence(RunContext& ctx, const RnnSpec& spec, const CellFn<C>& cell,
 
     Step<C> s{};
     s.r = packed ? nullptr : &r[d * gh * hidden];
-    s.packed_r = packed ? &packed->r[size_t(d)] : nullptr;
+    s.packed_r = packed && !int8 ? &packed->r[size_t(d)] : nullptr;
+    s.qr = int8 ? &packed->qr[size_t(d)] : nullptr;
+    s.qv = &hq;
+    s.node = &node;
     s.block_starts = &block_starts;
     s.rb = wb + gh;
     s.p = spec.lstm ? &peep[d * 3 * hidden] : nullptr;
@@ -272,6 +299,7 @@ RnnSpec parse_spec(const Node& node, int gates, bool lstm,
   RnnSpec s;
   s.gates = gates;
   s.lstm = lstm;
+  s.int8_weights = node.domain == kEdgekitDomain;
 
   const std::string direction = node.attr_string("direction", "forward");
   if (direction == "bidirectional") {
@@ -289,7 +317,7 @@ RnnSpec parse_spec(const Node& node, int gates, bool lstm,
 
   s.layout = node.attr_int("layout", 0);
   EK_CHECK(s.layout == 0 || s.layout == 1, node.where(), ": layout must be 0 or 1, got ", s.layout);
-  EK_CHECK(s.layout == 0 || node.opset == 0 || node.opset >= 14, node.where(),
+  EK_CHECK(s.layout == 0 || !node.domain.empty() || node.opset == 0 || node.opset >= 14, node.where(),
            ": attribute layout needs opset 14 or later, the model declares opset ", node.opset);
 
   if (node.has_attr("clip")) {
@@ -323,12 +351,22 @@ void infer(InferContext& ctx, const RnnSpec& s) {
            " outputs, got ", ctx.num_outputs());
 
   const DType type = ctx.input_type(0).dtype;
-  EK_CHECK(type == DType::f32 || type == DType::f64 || type == DType::f16, node.where(),
-           ": X must be f16, f32 or f64, got ", dtype_name(type));
-  for (size_t i : {1, 2, 3, 5, 6, 7})
-    if (i < s.max_inputs() && ctx.has_input(i))
-      EK_CHECK(ctx.input_type(i).dtype == type, node.where(), ": input ", kInputNames[i], " has dtype ",
-               dtype_name(ctx.input_type(i).dtype), ", expected ", dtype_name(type), " like X");
+  if (s.int8_weights) {
+    EK_CHECK(type == DType::f32, node.where(), ": X must be f32, got ", dtype_name(type));
+  } else {
+    EK_CHECK(type == DType::f32 || type == DType::f64 || type == DType::f16, node.where(),
+             ": X must be f16, f32 or f64, got ", dtype_name(type));
+  }
+  for (size_t i : {1, 2, 3, 5, 6, 7, 8, 9}) {
+    if (i >= s.max_inputs() || !ctx.has_input(i)) continue;
+    const bool int8 = s.int8_weights && (i == 1 || i == 2);
+    const DType want = int8 ? DType::i8 : type;
+    EK_CHECK(ctx.input_type(i).dtype == want, node.where(), ": input ", input_name(s, i), " has dtype ",
+             dtype_name(ctx.input_type(i).dtype), ", expected ", dtype_name(want), int8 ? "" : " like X");
+  }
+  if (s.int8_weights)
+    for (size_t i : {s.w_scale_input(), s.w_scale_input() + 1})
+      EK_CHECK(ctx.has_input(i), node.where(), ": input ", input_name(s, i), " is required");
   if (ctx.has_input(4)) {
     DType t = ctx.input_type(4).dtype;
     EK_CHECK(t == DType::i32 || t == DType::i64, node.where(), ": sequence_lens must be i32, got ", dtype_name(t));
@@ -345,6 +383,14 @@ void infer(InferContext& ctx, const RnnSpec& s) {
   const Shape state_shape = s.layout ? Shape{batch, dirs, hidden} : Shape{dirs, batch, hidden};
   expect_shape(ctx, 1, {dirs, times(g, hidden), in}, cat("num_directions, ", gh, ", input_size"));
   expect_shape(ctx, 2, {dirs, times(g, hidden), hidden}, cat("num_directions, ", gh, ", hidden_size"));
+  for (size_t i = s.w_scale_input(); i < s.max_inputs() && s.int8_weights; ++i) {
+    const TensorType& t = ctx.input_type(i);
+    if (!t.shape_known) continue;
+    const int64_t n = shape_numel(t.shape);
+    EK_CHECK(t.shape.size() <= 1 && (n == 1 || n < 0 || hidden < 0 || n == g * hidden), node.where(), ": input ",
+             input_name(s, i), " must hold one scale or ", gh, " (one a row of all directions), got shape ",
+             shape_str(t.shape));
+  }
   expect_shape(ctx, 3, {dirs, times(2 * g, hidden)}, cat("num_directions, 2*", gh));
   expect_shape(ctx, 4, {batch}, "batch_size");
   expect_shape(ctx, 5, state_shape, state);
@@ -360,6 +406,15 @@ void infer(InferContext& ctx, const RnnSpec& s) {
 
 void run_typed(RunContext& ctx, const RnnSpec& spec, const CellFn<float>& f32, const CellFn<double>& f64,
                const PackedWeights* packed, const std::vector<int64_t>& block_starts) {
+  if (spec.int8_weights) {  // packed on the fly when prepare() did not (constant folding, weights computed)
+    std::shared_ptr<const PackedWeights> own;
+    if (!packed) {
+      const size_t ws = spec.w_scale_input();
+      own = pack_int8_weights(ctx.node(), spec, ctx.input(1), ctx.input(ws), ctx.input(2), ctx.input(ws + 1),
+                              block_starts);
+    }
+    return run_recurrence<float>(ctx, spec, f32, packed ? packed : own.get(), block_starts);
+  }
   if (ctx.input(0).dtype() == DType::f64)
     run_recurrence<double>(ctx, spec, f64, nullptr, block_starts);
   else
@@ -370,6 +425,12 @@ std::shared_ptr<const PackedWeights> pack_weights(const PrepareContext& ctx, con
                                                   std::vector<int64_t> block_starts) {
   const Tensor* w = ctx.constant_input(1);
   const Tensor* r = ctx.constant_input(2);
+  if (spec.int8_weights) {
+    const Tensor* ws = ctx.constant_input(spec.w_scale_input());
+    const Tensor* rs = ctx.constant_input(spec.w_scale_input() + 1);
+    if (!w || !r || !ws || !rs) return nullptr;  // packed at each run
+    return pack_int8_weights(ctx.node(), spec, *w, *ws, *r, *rs, std::move(block_starts));
+  }
   const Tensor* b = ctx.node().has_input(3) ? ctx.constant_input(3) : nullptr;
   if (!w || !r || w->dtype() != DType::f32 || r->dtype() != DType::f32 || w->rank() != 3 || r->rank() != 3) return nullptr;
   if (ctx.node().has_input(3) && (!b || b->dtype() != DType::f32)) return nullptr;
@@ -388,6 +449,49 @@ std::shared_ptr<const PackedWeights> pack_weights(const PrepareContext& ctx, con
     p->r.push_back(std::move(blocks));
   }
   return p;
+}
+
+std::shared_ptr<const PackedWeights> pack_int8_weights(const Node& node, const RnnSpec& spec, const Tensor& w,
+                                                       const Tensor& w_scale, const Tensor& r, const Tensor& r_scale,
+                                                       std::vector<int64_t> block_starts) {
+  EK_CHECK(w.dtype() == DType::i8 && r.dtype() == DType::i8 && w.rank() == 3 && r.rank() == 3, node.where(),
+           ": W and R must be int8 of rank 3, got ", dtype_name(w.dtype()), " ", shape_str(w.shape()), " and ",
+           dtype_name(r.dtype()), " ", shape_str(r.shape()));
+  const int64_t dirs = w.dim(0), gh = w.dim(1), in = w.dim(2), H = r.dim(2);
+  EK_CHECK(dirs == spec.num_directions && r.dim(0) == dirs && r.dim(1) == gh && gh == spec.gates * H, node.where(),
+           ": W ", shape_str(w.shape()), " and R ", shape_str(r.shape()), " do not match ", spec.num_directions,
+           " direction(s) of ", spec.gates, " gates");
+  // Scales as DequantizeLinear reads them: one, or one a row along axis 1 (shared by the directions).
+  const QuantParams wq = read_quant_params(node, "W_scale", w_scale, nullptr, w.shape(), 1, true);
+  const QuantParams rq = read_quant_params(node, "R_scale", r_scale, nullptr, r.shape(), 1, true);
+  auto p = std::make_shared<PackedWeights>();
+  p->int8 = true;
+  p->block_starts = block_starts;
+  for (int64_t d = 0; d < dirs; ++d) {
+    p->qw.push_back(pack_dynamic_qweights(w.data<int8_t>() + d * gh * in, gh, in, wq.scale.data(),
+                                          int64_t(wq.scale.size())));
+    std::vector<DynamicQWeights> blocks;
+    for (size_t k = 0; k + 1 < block_starts.size(); ++k) {
+      const int64_t row0 = block_starts[k] * H, rows = (block_starts[k + 1] - block_starts[k]) * H;
+      const bool per_row = rq.scale.size() > 1;
+      blocks.push_back(pack_dynamic_qweights(r.data<int8_t>() + (d * gh + row0) * H, rows, H,
+                                             rq.scale.data() + (per_row ? row0 : 0), per_row ? rows : 1));
+    }
+    p->qr.push_back(std::move(blocks));
+  }
+  return p;
+}
+
+void recur_int8(const Step<float>& s, size_t block, const float* v, const float* init, float* out) {
+  const DynamicQWeights& w = (*s.qr)[block];
+  QuantizedVector& qv = *s.qv;
+  const size_t bytes = size_t(s.hidden) * sizeof(float);
+  if (!qv.valid || std::memcmp(qv.of.data(), v, bytes) != 0) {
+    qv.valid = quantize_rows_u8(v, 1, s.hidden, w.k_padded, qv.q.data(), &qv.params);
+    EK_CHECK(qv.valid, s.node->where(), ": the recurrent state became non-finite, which int8 quantization cannot represent");
+    std::memcpy(qv.of.data(), v, bytes);
+  }
+  dynamic_qgemm(w, qv.q.data(), 1, qv.params, init, out, w.rows);
 }
 
 }  // namespace edgekit::rnn

@@ -9,6 +9,7 @@ PassManager::PassManager(int level) {
   using Factory = std::unique_ptr<GraphPass> (*)();
   static const std::pair<int, Factory> kPasses[] = {
       {2, make_fuse_qdq},  // first: before constant folding dequantizes the int8 weights
+      {2, make_fuse_dynamic_recurrent},  // likewise: GRU/LSTM on int8 W, R
       {1, make_eliminate_identity},   {1, make_fold_shape},          {1, make_constant_folding},
       {1, make_constant_reshape_shape}, {1, make_collapse_reshapes},
       {2, make_fuse_matmul_add},      {2, make_fold_batch_norm},     {2, make_sink_transposes},

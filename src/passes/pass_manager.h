@@ -10,7 +10,8 @@
 //      Transposes moved after elementwise ops, adjacent Transposes merged or cancelled, 2-D
 //      Transposes into Gemm's transA/transB,
 //      decomposed LayerNorm -> LayerNormalization, erf GELU -> Gelu; QDQ int8 ops (fuse_qdq),
-//      their lookups' byte tables computed once (bake_lookup_tables)
+//      their lookups' byte tables computed once (bake_lookup_tables); GRU/LSTM on
+//      DequantizeLinear'd int8 weights to DynamicQGRU/DynamicQLSTM (fuse_dynamic_recurrent)
 //   3  + fusion into kernels' epilogues (the default): residual Add into a Conv, activations
 //      into the Conv/Gemm/MatMul producing their input. Fused nodes carry edgekit-private
 //      "_" attributes (kernels/epilogue.h) that ONNX export writes back as plain nodes.
@@ -72,6 +73,12 @@ std::unique_ptr<GraphPass> make_fuse_activation();
 std::unique_ptr<GraphPass> make_layout_nhwc();
 std::unique_ptr<GraphPass> make_transpose_to_reshape();
 std::unique_ptr<GraphPass> make_fuse_qdq();
+std::unique_ptr<GraphPass> make_fuse_dynamic_recurrent();
+// Its inverse, to float: DynamicQGRU / DynamicQLSTM back to GRU / LSTM on the dequantized f32
+// weights (new initializers; the int8 ones stay for other readers). For the quantizer, which
+// optimises a model before quantizing it from float: an already quantized model is re-quantized
+// as before the fusion existed, and its output stays standard ONNX. Returns whether any changed.
+bool defuse_dynamic_recurrent(Graph& g);
 std::unique_ptr<GraphPass> make_concat_in_place();
 std::unique_ptr<GraphPass> make_bake_lookup_tables();
 std::unique_ptr<GraphPass> make_choose_winograd();

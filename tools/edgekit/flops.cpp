@@ -106,7 +106,7 @@ std::optional<double> node_flops(const ShapeMap& g, const Node& n) {
     int64_t k = op == "Gemm" && n.attr_int("transA", 0) ? (*a)[0] : a->back();
     return 2 * numel(*y) * double(k) + (op == "Gemm" && n.has_input(2) ? numel(*y) : 0);
   }
-  if (op == "LSTM" || op == "GRU" || op == "RNN") {
+  if (op == "LSTM" || op == "GRU" || op == "RNN" || op == "DynamicQLSTM" || op == "DynamicQGRU") {
     auto x = in(0), w = in(1), r = in(2);
     if (!x || !w || !r || x->size() != 3) return std::nullopt;
     bool batch_first = n.attr_int("layout", 0) == 1;

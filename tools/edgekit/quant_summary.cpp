@@ -17,6 +17,9 @@ struct ParamLayout {
 const std::vector<ParamLayout>* layout_of(const Node& n) {
   static const std::vector<ParamLayout> q = {{-1, 1, 2}}, dq = {{0, 1, 2}};
   static const std::vector<ParamLayout> binary = {{0, 1, 2}, {3, 4, 5}, {-1, 6, 7}}, unary = {{0, 1, 2}, {-1, 3, 4}};
+  // W and R, then their scales after the standard op's inputs; symmetric (no zero point input).
+  constexpr int kNone = 99;
+  static const std::vector<ParamLayout> gru = {{1, 6, kNone}, {2, 7, kNone}}, lstm = {{1, 8, kNone}, {2, 9, kNone}};
   static const std::map<std::pair<std::string, std::string>, const std::vector<ParamLayout>*> table = {
       {{"", "QuantizeLinear"}, &q},
       {{"", "DequantizeLinear"}, &dq},
@@ -29,6 +32,8 @@ const std::vector<ParamLayout>* layout_of(const Node& n) {
       {{kEdgekitDomain, "QLookup"}, &unary},
       {{kEdgekitDomain, "QAveragePoolNhwc"}, &unary},
       {{kEdgekitDomain, "QGlobalAveragePoolNhwc"}, &unary},
+      {{kEdgekitDomain, "DynamicQGRU"}, &gru},
+      {{kEdgekitDomain, "DynamicQLSTM"}, &lstm},
   };
   auto it = table.find({n.domain, n.op_type});
   return it == table.end() ? nullptr : it->second;

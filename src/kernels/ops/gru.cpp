@@ -4,6 +4,9 @@
 //   ht = g(Xt·Whᵀ + rt ⊙ (Ht-1·Rhᵀ + Rbh) + Wbh)        linear_before_reset = 1 (PyTorch's form)
 //   Ht = (1 - zt) ⊙ ht + zt ⊙ Ht-1
 // Attributes, shapes, directions, sequence_lens and layout are handled by kernels/rnn_common.
+// com.edgekit:DynamicQGRU is the same op with int8 W and R (then W_scale, R_scale inputs), made by
+// passes/fuse_dynamic_recurrent.cpp: one class serves both (parse_spec reads the domain,
+// prepare() packs float or int8 weights), so the int8 form runs this very cell.
 #include "kernels/rnn_common.h"
 
 namespace edgekit {
@@ -49,4 +52,5 @@ class Gru final : public OpKernel {
 
 }  // namespace
 EK_REGISTER_OP("GRU", Gru);
+EK_REGISTER_OP_DOMAIN(kEdgekitDomain, "DynamicQGRU", Gru);
 }  // namespace edgekit

@@ -8,6 +8,9 @@
 //   Ht = ot ⊙ h(Ct)
 // clip bounds the gate pre-activations only, not Ct before h (as ONNX Runtime does).
 // Attributes, shapes, directions, sequence_lens and layout are handled by kernels/rnn_common.
+// com.edgekit:DynamicQLSTM is the same op with int8 W and R (then W_scale, R_scale inputs), made by
+// passes/fuse_dynamic_recurrent.cpp: one class serves both (parse_spec reads the domain,
+// prepare() packs float or int8 weights), so the int8 form runs this very cell.
 #include "kernels/rnn_common.h"
 
 namespace edgekit {
@@ -57,4 +60,5 @@ class Lstm final : public OpKernel {
 
 }  // namespace
 EK_REGISTER_OP("LSTM", Lstm);
+EK_REGISTER_OP_DOMAIN(kEdgekitDomain, "DynamicQLSTM", Lstm);
 }  // namespace edgekit

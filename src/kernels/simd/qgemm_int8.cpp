@@ -163,6 +163,37 @@ HWY_NOINLINE __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) void tile_vnn
   store_panels<MR, NP>(t, t.out, acc[0]);
 }
 
+// One row against many panels (a matrix-vector product: a recurrent op's state times R): four
+// panels a pass, so each quad of the row is broadcast once for four vpdpbusd, and two sets of
+// sums (even and odd quads) to cover the instruction's latency; one call for the whole row
+// instead of one tile (and one dispatch) a panel.
+HWY_NOINLINE __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) void gemv_vnni(const uint8_t* a, int64_t k_padded,
+                                                                                  const int8_t* w, int64_t panels,
+                                                                                  int32_t* sums) {
+  const int64_t quads = k_padded / 4, panel_bytes = k_padded * kP;
+  auto pass = [&](auto np) __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) {  // np panels from w
+    constexpr int NP = decltype(np)::value;
+    __m512i acc[2][NP];
+    for (int s = 0; s < 2; ++s)
+      for (int p = 0; p < NP; ++p) acc[s][p] = _mm512_setzero_si512();
+    // The set is a constant at each call (no run-time index), so the sums stay in registers.
+    auto quad = [&](int64_t q, int s) __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) {
+      int32_t x;
+      std::memcpy(&x, a + q * 4, 4);
+      const __m512i xv = _mm512_set1_epi32(x);
+      for (int p = 0; p < NP; ++p)
+        acc[s][p] = _mm512_dpbusd_epi32(acc[s][p], xv, _mm512_loadu_si512(w + p * panel_bytes + q * 64));
+    };
+    int64_t q = 0;
+    for (; q + 2 <= quads; q += 2) quad(q, 0), quad(q + 1, 1);
+    if (q < quads) quad(q, 0);
+    for (int p = 0; p < NP; ++p) _mm512_storeu_si512(sums + p * kP, _mm512_add_epi32(acc[0][p], acc[1][p]));
+  };
+  int64_t p = 0;
+  for (; p + 4 <= panels; p += 4, w += 4 * panel_bytes, sums += 4 * kP) pass(std::integral_constant<int, 4>());
+  for (; p < panels; ++p, w += panel_bytes, sums += kP) pass(std::integral_constant<int, 1>());
+}
+
 // The indirect form: the row base changes per tap, the weights stream on.
 template <int MR, int NP>
 HWY_NOINLINE __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) void tile_vnni_indirect(const QGemmIndirectTile& t) {
@@ -272,6 +303,15 @@ void QGemmTileKernel(const QGemmTile& t) {
   with_rows(t.mr, [&](auto mr) { tile<decltype(mr)::value>(t); });
 }
 
+void QGemvKernel(const uint8_t* a, int64_t k_padded, const int8_t* w, int64_t panels, int32_t* sums) {
+#if HWY_TARGET == HWY_AVX3_DL
+  gemv_vnni(a, k_padded, w, panels, sums);
+#else
+  for (int64_t p = 0; p < panels; ++p)
+    with_rows(1, [&](auto mr) { tile<decltype(mr)::value>({1, k_padded, a, k_padded, w + p * k_padded * kP, sums + p * kP}); });
+#endif
+}
+
 const char* QGemmTarget() { return hwy::TargetName(HWY_TARGET); }
 
 bool QGemmIndirectAvailable() { return HWY_TARGET == HWY_AVX3_DL; }
@@ -294,11 +334,15 @@ HWY_AFTER_NAMESPACE();
 namespace edgekit {
 HWY_EXPORT(QGemmTileKernel);
 HWY_EXPORT(QGemmTarget);
+HWY_EXPORT(QGemvKernel);
 HWY_EXPORT(QGemmIndirectAvailable);
 HWY_EXPORT(QGemmTileIndirectKernel);
 bool qgemm_int8_indirect_available() { return HWY_DYNAMIC_DISPATCH(QGemmIndirectAvailable)(); }
 void qgemm_int8_tile_indirect(const QGemmIndirectTile& t) { HWY_DYNAMIC_DISPATCH(QGemmTileIndirectKernel)(t); }
 void qgemm_int8_tile(const QGemmTile& t) { HWY_DYNAMIC_DISPATCH(QGemmTileKernel)(t); }
 const char* qgemm_int8_target() { return HWY_DYNAMIC_DISPATCH(QGemmTarget)(); }
+void qgemv_int8(const uint8_t* a, int64_t k_padded, const int8_t* w, int64_t panels, int32_t* sums) {
+  HWY_DYNAMIC_DISPATCH(QGemvKernel)(a, k_padded, w, panels, sums);
+}
 }  // namespace edgekit
 #endif

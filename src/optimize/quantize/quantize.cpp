@@ -297,6 +297,7 @@ class StaticQuantizer {
 
   Graph run() {
     optimize_graph(g_, 2);
+    defuse_dynamic_recurrent(g_);  // quantized from float, as everything else
     select_nodes();
     calibrate();
     rewrite();
@@ -639,6 +640,7 @@ bool quantize_recurrent_weights(Graph& g, Node& n, bool per_channel, std::vector
 Graph quantize_dynamic(const Graph& model, const QuantizeOptions& o, QuantizeReport& r) {
   Graph g = model;
   optimize_graph(g, 2);
+  defuse_dynamic_recurrent(g);  // int8 GRU/LSTM of a dynamic model: re-quantized from float
   std::vector<Node> nodes;
   for (const Node& n0 : g.nodes) {
     Node n = n0;

@@ -366,12 +366,16 @@ TEST(NhwcConv, WinogradOnOtherShapesAndLargeImagesStaysExact) {
 }
 
 TEST(NhwcConv, WinogradChoiceFollowsTheCostModel) {
-  // Many tiles and channels: yes; few channels, a tile's worth of pixels, or weights far
-  // larger than the image's tiles can reuse (7x7 at 512 channels): no.
+  // Tiles and channels enough: yes (down to 8x8 images, 14x14 at 256 channels); few channels,
+  // one tile, tiles mostly padding, or weights far larger than the image's tiles can reuse
+  // (7x7 at 512 channels): no.
   EXPECT_TRUE(winograd_pays(64, 64, 56, 56));
   EXPECT_TRUE(winograd_pays(16, 16, 32, 32));
+  EXPECT_TRUE(winograd_pays(64, 64, 8, 8));
+  EXPECT_TRUE(winograd_pays(256, 256, 14, 14));
   EXPECT_FALSE(winograd_pays(3, 16, 32, 32));
   EXPECT_FALSE(winograd_pays(64, 64, 4, 4));
+  EXPECT_FALSE(winograd_pays(64, 64, 5, 5));
   EXPECT_FALSE(winograd_pays(512, 512, 7, 7));
 }
 

@@ -53,17 +53,8 @@ WinogradWeights::WinogradWeights(const float* w, const float* bias, int64_t out_
   const WeightGeometry g{out_channels, in_channels, 1, 1};
   point_floats_ = packed_floats(kPanelsLayout, panel_width_, g);
   EK_CHECK(point_floats_ > 0, "Winograd weights: cannot pack ", out_channels, " x ", in_channels);
-  // U[p][m][c], then each point packed as a 1x1 convolution's panels with zero biases.
-  std::vector<float> u(size_t(kP * out_channels * in_channels)), one(kP);
-  for (int64_t m = 0; m < out_channels; ++m)
-    for (int64_t c = 0; c < in_channels; ++c) {
-      winograd_kernel_transform(w + (m * in_channels + c) * 9, one.data());
-      for (int64_t p = 0; p < kP; ++p) u[size_t((p * out_channels + m) * in_channels + c)] = one[size_t(p)];
-    }
   packed_ = std::static_pointer_cast<float>(allocate_aligned(size_t(kP * point_floats_) * sizeof(float), false));
-  for (int64_t p = 0; p < kP; ++p)
-    pack_weights(kPanelsLayout, panel_width_, g, u.data() + p * out_channels * in_channels, nullptr,
-                 packed_.get() + p * point_floats_);
+  winograd_pack_f32(w, out_channels, in_channels, panel_width_, point_floats_, packed_.get());
   bias_ = std::static_pointer_cast<float>(allocate_aligned(size_t(out_channels) * sizeof(float), true));
   if (bias) std::copy_n(bias, out_channels, bias_.get());
 }

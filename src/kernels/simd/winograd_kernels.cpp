@@ -9,6 +9,8 @@
 #include "kernels/simd/nhwc_epilogue-inl.h"
 #include "kernels/simd/winograd_kernels.h"
 
+#include <algorithm>
+
 HWY_BEFORE_NAMESPACE();
 namespace edgekit {
 namespace HWY_NAMESPACE {
@@ -69,6 +71,43 @@ void WinogradOutput(const WinogradOutputTile& t) {
   }
 }
 
+
+void WinogradPack(const float* w, int64_t M, int64_t C, int64_t nr, int64_t point_floats, float* out) {
+  // G (6 x 3), rows for the points 0, 1, -1, 2, -2 and infinity.
+  static constexpr float G[6][3] = {{1.f / 4, 0, 0},           {-1.f / 6, -1.f / 6, -1.f / 6},
+                                    {-1.f / 6, 1.f / 6, -1.f / 6}, {1.f / 24, 1.f / 12, 1.f / 6},
+                                    {1.f / 24, -1.f / 12, 1.f / 6}, {0, 0, 1}};
+  const D d;
+  const int64_t L = lanes(), panels = (M + nr - 1) / nr, panel_floats = nr + C * nr;
+  HWY_ALIGN float taps[9][HWY_MAX_BYTES / sizeof(float)];
+  for (int64_t pan = 0; pan < panels; ++pan) {
+    const int64_t m0 = pan * nr;
+    for (int64_t p = 0; p < 36; ++p) std::fill_n(out + p * point_floats + pan * panel_floats, nr, 0.f);  // biases
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t j0 = 0; j0 < nr; j0 += L) {
+        // The 9 taps of output channels m0 + j0 + l (zeros past M), one vector a tap.
+        const int64_t n = std::min(L, nr - j0);
+        for (int64_t l = 0; l < L; ++l) {
+          const int64_t m = m0 + j0 + l;
+          for (int64_t k = 0; k < 9; ++k) taps[k][l] = l < n && m < M ? w[(m * C + c) * 9 + k] : 0.f;
+        }
+        V g[9], t[6][3];
+        for (int64_t k = 0; k < 9; ++k) g[k] = hn::Load(d, taps[k]);
+        for (int64_t i = 0; i < 6; ++i)  // G g
+          for (int64_t kx = 0; kx < 3; ++kx)
+            t[i][kx] = hn::MulAdd(hn::Set(d, G[i][0]), g[kx],
+                                  hn::MulAdd(hn::Set(d, G[i][1]), g[3 + kx], hn::Mul(hn::Set(d, G[i][2]), g[6 + kx])));
+        float* at = out + pan * panel_floats + nr + c * nr + j0;
+        for (int64_t i = 0; i < 6; ++i)  // (G g) Gᵀ
+          for (int64_t j = 0; j < 6; ++j) {
+            const V u = hn::MulAdd(t[i][0], hn::Set(d, G[j][0]),
+                                   hn::MulAdd(t[i][1], hn::Set(d, G[j][1]), hn::Mul(t[i][2], hn::Set(d, G[j][2]))));
+            store_n(u, n, at + (6 * i + j) * point_floats);
+          }
+      }
+  }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace edgekit
 HWY_AFTER_NAMESPACE();
@@ -77,22 +116,16 @@ HWY_AFTER_NAMESPACE();
 namespace edgekit {
 HWY_EXPORT(WinogradInput);
 HWY_EXPORT(WinogradOutput);
+HWY_EXPORT(WinogradPack);
 
 void winograd_input_f32(const float* const* px, int64_t channels, float* v, int64_t v_stride) {
   HWY_DYNAMIC_DISPATCH(WinogradInput)(px, channels, v, v_stride);
 }
 void winograd_output_f32(const WinogradOutputTile& tile) { HWY_DYNAMIC_DISPATCH(WinogradOutput)(tile); }
 
-void winograd_kernel_transform(const float* g, float* u) {
-  // G (6 x 3), rows for the points 0, 1, -1, 2, -2 and infinity.
-  static constexpr double G[6][3] = {{1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                                     {-1.0 / 6, 1.0 / 6, -1.0 / 6}, {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                     {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
-  double gg[6][3];  // G g
-  for (int i = 0; i < 6; ++i)
-    for (int k = 0; k < 3; ++k) gg[i][k] = G[i][0] * g[k] + G[i][1] * g[3 + k] + G[i][2] * g[6 + k];
-  for (int i = 0; i < 6; ++i)
-    for (int j = 0; j < 6; ++j) u[6 * i + j] = float(gg[i][0] * G[j][0] + gg[i][1] * G[j][1] + gg[i][2] * G[j][2]);
+void winograd_pack_f32(const float* w, int64_t out_channels, int64_t in_channels, int64_t nr, int64_t point_floats,
+                       float* out) {
+  HWY_DYNAMIC_DISPATCH(WinogradPack)(w, out_channels, in_channels, nr, point_floats, out);
 }
 }  // namespace edgekit
 #endif  // HWY_ONCE

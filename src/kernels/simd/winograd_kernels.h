@@ -36,7 +36,11 @@ struct WinogradOutputTile {
 };
 void winograd_output_f32(const WinogradOutputTile& tile);
 
-// u[p] = (G g Gᵀ)[p] for one 3x3 kernel g (row-major), in double then rounded: done at load.
-void winograd_kernel_transform(const float* g, float* u);
+// The weights transformed and packed, once at load: w [M, C, 3, 3] (OIHW) to, for each point
+// p, U[p] = (G g Gᵀ)[p] over all (m, c) in the f32 panel layout of a 1x1 convolution of C -> M
+// channels with zero biases (core/packed_weights.h, width nr), point_floats floats a point.
+// Vectorised over output channels (a panel row's), in float.
+void winograd_pack_f32(const float* w, int64_t out_channels, int64_t in_channels, int64_t nr, int64_t point_floats,
+                       float* out);
 
 }  // namespace edgekit

@@ -520,6 +520,10 @@ void packed_gemv_f32(const NhwcConvWeights& w, const float* x, const float* init
   const int64_t N = w.out_channels(), K = w.in_channels(), NR = w.panel_width(), panels = (N + NR - 1) / NR;
   const int64_t panel_floats = NR + K * NR;
   if (init != y) std::copy_n(init, N, y);
+  if (tile_vectors(NR) > 0) {  // panels of whole vectors: the matrix-vector kernel
+    gemv_f32({w.packed(), panels, NR, panel_floats, K, N, x, y});
+    return;
+  }
   const float* rows[16];
   for (int64_t i = 0; i < L.mr && i < 16; ++i) rows[i] = x;
   const std::vector<KBlock>& blocks = k_blocks(1, K, NR);

@@ -534,3 +534,31 @@ TEST(NhwcConv, ConcatPartFillsInItsChannels) {
                {"the concatenation it fills in has shape [2,5,4,8], expected [2,5,4,9]"});
 }
 }  // namespace edgekit::test
+
+namespace edgekit::test {
+TEST(PackedGemv, MatchesNaiveOnEveryTargetAndPanelCount) {
+  // y = init + W x through the matrix-vector kernel: 1 to 9 panels (passes of four and the
+  // rest), a last panel cut short, panels of one vector, quarter panels (the igemm path),
+  // K of 1 and beyond a K block; init separate from y and in place.
+  std::mt19937 rng(31);
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(cat("target ", hwy::TargetName(target)));
+    for (int64_t N : {1, 5, 8, 16, 33, 64, 100, 263})
+      for (int64_t K : {1, 7, 64, 300}) {
+        Tensor w = random_tensor({N, K}, rng), x = random_tensor({K}, rng), init = random_tensor({N}, rng);
+        const NhwcConvWeights packed(w.data<float>(), nullptr, N, K, 1, 1, 1);
+        std::vector<float> y(static_cast<size_t>(N)), in_place(init.data<float>(), init.data<float>() + N);
+        packed_gemv_f32(packed, x.data<float>(), init.data<float>(), y.data());
+        packed_gemv_f32(packed, x.data<float>(), in_place.data(), in_place.data());
+        for (int64_t n = 0; n < N; ++n) {
+          double want = init.data<float>()[n];
+          for (int64_t k = 0; k < K; ++k) want += double(w.data<float>()[n * K + k]) * x.data<float>()[k];
+          ASSERT_NEAR(y[size_t(n)], want, 1e-5 * (1 + std::fabs(want))) << "N " << N << " K " << K << " n " << n;
+          ASSERT_EQ(y[size_t(n)], in_place[size_t(n)]) << "N " << N << " K " << K;
+        }
+      }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+}  // namespace edgekit::test

@@ -557,6 +557,55 @@ void Depthwise(const DepthwiseRows& g, int64_t row_begin, int64_t row_end) {
 
 #endif  // HWY_TARGET == HWY_SCALAR
 
+// Four panels a pass: one broadcast of x[k] for up to 8 vectors of weights; a last pass of
+// one to three. The sums start at zero and are added to y at the end.
+template <int64_t kPanels, int64_t NV>
+HWY_INLINE void gemv_panels(const GemvRun& r, int64_t pan0) {
+  const D d;
+  const int64_t L = lanes();
+  V acc[kPanels][NV];
+  for (int64_t p = 0; p < kPanels; ++p)
+    for (int64_t v = 0; v < NV; ++v) acc[p][v] = hn::Zero(d);
+  const float* w[kPanels];
+  for (int64_t p = 0; p < kPanels; ++p) w[p] = r.w + (pan0 + p) * r.panel_floats + r.nr;
+  for (int64_t k = 0; k < r.kc; ++k) {
+    const V xk = hn::Set(d, r.x[k]);
+    for (int64_t p = 0; p < kPanels; ++p)
+      for (int64_t v = 0; v < NV; ++v) acc[p][v] = hn::MulAdd(xk, hn::LoadU(d, w[p] + k * r.nr + v * L), acc[p][v]);
+  }
+  for (int64_t p = 0; p < kPanels; ++p)
+    for (int64_t v = 0; v < NV; ++v) {
+      const int64_t j = (pan0 + p) * r.nr + v * L, n = r.n - j;
+      if (n <= 0) break;
+      float* y = r.y + j;
+      store_n(hn::Add(load_n(y, n), acc[p][v]), n, y);
+    }
+}
+
+template <int64_t NV>
+HWY_INLINE void gemv_all(const GemvRun& r) {
+  int64_t pan = 0;
+  for (; pan + 4 <= r.panels; pan += 4) gemv_panels<4, NV>(r, pan);
+  switch (r.panels - pan) {
+    case 3: return gemv_panels<3, NV>(r, pan);
+    case 2: return gemv_panels<2, NV>(r, pan);
+    case 1: return gemv_panels<1, NV>(r, pan);
+    default: return;
+  }
+}
+
+void Gemv(const GemvRun& r) {
+  if (r.nr == 2 * lanes()) return gemv_all<2>(r);
+  if (r.nr == lanes()) return gemv_all<1>(r);
+  for (int64_t pan = 0; pan < r.panels; ++pan)  // any other width (one-lane targets): plain loops
+    for (int64_t j = 0; j < r.nr && pan * r.nr + j < r.n; ++j) {
+      const float* w = r.w + pan * r.panel_floats + r.nr + j;
+      float sum = 0.f;
+      for (int64_t k = 0; k < r.kc; ++k) sum += r.x[k] * w[k * r.nr];
+      r.y[pan * r.nr + j] += sum;
+    }
+}
+
 IgemmLayout Layout() { return {kMR, kNV * lanes(), hwy::TargetName(HWY_TARGET)}; }
 
 int64_t DepthwiseLanes() { return lanes(); }
@@ -685,6 +734,7 @@ HWY_AFTER_NAMESPACE();
 namespace edgekit {
 HWY_EXPORT(Layout);
 HWY_EXPORT(Igemm);
+HWY_EXPORT(Gemv);
 HWY_EXPORT(DepthwiseLanes);
 HWY_EXPORT(Depthwise);
 HWY_EXPORT(MaxPool);
@@ -695,6 +745,7 @@ HWY_EXPORT(InterleaveChannelsU8);
 
 IgemmLayout igemm_f32_layout() { return HWY_DYNAMIC_DISPATCH(Layout)(); }
 void igemm_f32(const IgemmTile& tile) { HWY_DYNAMIC_DISPATCH(Igemm)(tile); }
+void gemv_f32(const GemvRun& run) { HWY_DYNAMIC_DISPATCH(Gemv)(run); }
 int64_t depthwise_f32_lanes() { return HWY_DYNAMIC_DISPATCH(DepthwiseLanes)(); }
 void depthwise_f32(const DepthwiseRows& run, int64_t row_begin, int64_t row_end) {
   HWY_DYNAMIC_DISPATCH(Depthwise)(run, row_begin, row_end);

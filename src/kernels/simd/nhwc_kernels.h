@@ -49,6 +49,18 @@ struct IgemmTile {
                              // (nr / 4 = 8 lanes, layers of at most 8 channels; 16-lane ISAs)
 };
 
+// y[j] += sum over k < kc of x[k] * w[k][j], for j < n, with w the f32 panels layout (the
+// igemm's, taps = 1): `panels` panels of nr columns (a multiple of the vector's lanes),
+// panel_floats apart, each nr biases (skipped) then kc rows of nr weights. A matrix-vector
+// product, four panels a pass sharing each broadcast of x[k] (the recurrent cells' h x R).
+struct GemvRun {
+  const float* w;
+  int64_t panels, nr, panel_floats, kc, n;
+  const float* x;
+  float* y;
+};
+void gemv_f32(const GemvRun& run);
+
 struct IgemmLayout {
   int64_t mr, nr;  // tile rows and (full) panel width of the chosen ISA
   const char* isa;

@@ -12,6 +12,7 @@
 #include "kernels/simd/nhwc_epilogue-inl.h"
 #include "kernels/simd/nhwc_kernels.h"
 
+#include <algorithm>
 #include <type_traits>
 #include <utility>
 
@@ -197,15 +198,21 @@ using D8 = hn::CappedTag<float, 8>;
 
 template <int64_t R>
 HWY_INLINE void igemm_rows(const IgemmTile& t) {
-  if constexpr (HWY_MAX_BYTES >= 64) {
-    if (t.vectors == 0) return t.prefetch ? igemm_tile<D8, R, 1, true>(t) : igemm_tile<D8, R, 1, false>(t);
-  }
   if (t.vectors <= 1) return t.prefetch ? igemm_tile<D, R, 1, true>(t) : igemm_tile<D, R, 1, false>(t);
   t.prefetch ? igemm_tile<D, R, kNV, true>(t) : igemm_tile<D, R, kNV, false>(t);
 }
 
 // The smallest tile that covers the rows: a short last tile (or a GEMV) does not pay for kMR.
 void Igemm(const IgemmTile& t) {
+  if constexpr (HWY_MAX_BYTES >= 64) {
+    // Narrow layers (8-lane panels): three tile heights and no prefetch (few weights) keep
+    // their share of the library small.
+    if (t.vectors == 0) {
+      if (t.mr == 1) return igemm_tile<D8, 1, 1, false>(t);
+      if (t.mr <= 4) return igemm_tile<D8, 4, 1, false>(t);
+      return igemm_tile<D8, kMR, 1, false>(t);
+    }
+  }
   if (t.mr == 1) return igemm_rows<1>(t);
   if (t.mr == 2) return igemm_rows<2>(t);
   if (t.mr <= 4) return igemm_rows<4>(t);
@@ -440,17 +447,21 @@ HWY_INLINE void depthwise_block(const DepthwiseRows& g, int64_t cb, int64_t row_
           const int64_t right = std::max<int64_t>(0, over - (out_w - ox - kCount) * g.stride_w);
           row_group(r * out_w + ox, r, ox, left, right, count, stride, ksize);
         };
-        for (int64_t r = row_begin; r < row_end; ++r) {
-          int64_t ox = 0;
-          if (out_w >= kDepthwisePixels)
-            for (; ox + kDepthwisePixels <= out_w; ox += kDepthwisePixels) at(r, ox, Group());
-          for (; ox + 4 <= out_w; ox += 4) at(r, ox, Four());  // rows of 4 to 7
-          if (ox == out_w) continue;
-          if (out_w - ox <= 4 || out_w < kDepthwisePixels)
-            at(r, out_w - 4, Four());
-          else
-            at(r, out_w - kDepthwisePixels, Group());
-        }
+        // One call site a group size (each inlines a fully unrolled copy of the row sums): the
+        // row's last group ends at its end, recomputing a few pixels.
+        for (int64_t r = row_begin; r < row_end; ++r)
+          for (int64_t ox = 0; ox < out_w;) {
+            const int64_t rest = out_w - ox;
+            if (out_w >= kDepthwisePixels && rest > 4) {
+              const int64_t at_ox = std::min(ox, out_w - kDepthwisePixels);
+              at(r, at_ox, Group());
+              ox = at_ox + kDepthwisePixels;
+            } else {
+              const int64_t at_ox = std::min(ox, out_w - 4);
+              at(r, at_ox, Four());
+              ox = at_ox + 4;
+            }
+          }
       };
       using K3 = std::integral_constant<int64_t, (kTaps == 9 ? 3 : 5)>;
       if (g.stride_w == 1)

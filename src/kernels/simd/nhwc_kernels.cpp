@@ -237,8 +237,18 @@ constexpr int64_t kDepthwisePixels = 4;
 // Kernel rows and columns unrolled at compile time, by index sequences rather than loops and
 // pragmas: with loops GCC kept the accumulators on the stack (a load and a store around most
 // multiply-adds; 56x56x16 17.0 -> 15.0 us, 14x14x384 34 -> 28 us on AMD Zen 4).
+// Inlined where it is used (a call, and the caller's vectors spilled around it, cost 25% on
+// small images), except under the sanitizers: GCC's -O1 ASan build of this file took over 50
+// minutes with every copy inlined, 2 with one a size.
+#ifndef EK_ROW_SUMS_INLINE
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define EK_ROW_SUMS_INLINE HWY_NOINLINE
+#else
+#define EK_ROW_SUMS_INLINE HWY_INLINE
+#endif
+#endif
 template <int64_t kCount, int64_t kS, int64_t kK, bool kFull>
-HWY_INLINE void depthwise_row_sums(const float* const* rows, int64_t xc, int64_t left, int64_t right,
+EK_ROW_SUMS_INLINE void depthwise_row_sums(const float* const* rows, int64_t xc, int64_t left, int64_t right,
                                      const float* w, int64_t n, V* out) {
   const D d;
   const int64_t L = lanes();

@@ -51,16 +51,36 @@ NhwcEpilogue register_epilogue(const FusedActivation& a, bool* rest) {
   return e;
 }
 
-namespace {
+// Work below ~2 MFLOP stays on the calling thread: handing part of it to a worker (whose
+// cache does not hold the layer's input) costs more than it saves; splitting layers of
+// 0.25-0.5 MFLOP made kws_dscnn 50% and vww 12% slower at 2 threads. Layers with large weights
+// are split whatever their FLOPs: they stream their weights, and two cores fetch them faster
+// (fashion_cnn's 1.6 MB Gemm: the model -18% at 2 threads).
+ThreadPool* worth_threads(ThreadPool* pool, double flops, double weight_bytes) {
+  return flops >= 2e6 || weight_bytes >= double(512 << 10) ? pool : nullptr;
+}
 
-// Asked each time rather than cached: tests switch Highway's target to cover every ISA.
-IgemmLayout layout() { return igemm_f32_layout(); }
+// Layouts are asked of the kernels each time rather than cached: tests switch Highway's
+// target to cover every ISA.
+int64_t panel_width_for(int64_t out_channels) {
+  const int64_t full = igemm_f32_layout().nr;
+  return out_channels <= full / 4 && full >= 32 ? full / 4 : out_channels <= full / 2 ? full / 2 : full;
+}
 
-// IgemmTile::vectors for panels `nr` wide.
 int64_t tile_vectors(int64_t nr) {
-  const int64_t full = layout().nr;
+  const int64_t full = igemm_f32_layout().nr;
   return nr == full ? 2 : nr * 2 == full ? 1 : 0;
 }
+
+int64_t k_block_channels(int64_t channels, int64_t nr) {
+  const int64_t steps = std::max<int64_t>(1, kWeightBlockBytes / (nr * int64_t(sizeof(float))));
+  const int64_t parts = (channels + steps - 1) / steps;
+  return (channels + parts - 1) / parts;
+}
+
+namespace {
+
+IgemmLayout layout() { return igemm_f32_layout(); }
 
 // Row pointers of output pixels [p0, p0 + count): the entry of pixel i and tap t is at
 // out[(i / g) * taps * g + t * g + i % g] (g = 1: [pixel][tap]; g = MR: per GEMM tile, tap-major).
@@ -140,20 +160,11 @@ int64_t chunk_pixels(int64_t pixels, int64_t tile, int threads, int64_t panels =
   return std::max<int64_t>(tile, (chunk + tile - 1) / tile * tile);
 }
 
-// Work below ~2 MFLOP stays on the calling thread: handing part of it to a worker (whose
-// cache does not hold the layer's input) costs more than it saves; splitting layers of
-// 0.25-0.5 MFLOP made kws_dscnn 50% and vww 12% slower at 2 threads. Layers with large weights
-// are split whatever their FLOPs: they stream their weights, and two cores fetch them faster
-// (fashion_cnn's 1.6 MB Gemm: the model -18% at 2 threads).
-ThreadPool* worth_threads(ThreadPool* pool, double flops, double weight_bytes = 0) {
-  return flops >= 2e6 || weight_bytes >= double(512 << 10) ? pool : nullptr;
-}
-
 int pool_size(ThreadPool* pool) { return pool ? pool->size() : 1; }
 
 // The K dimension (taps x channels) in blocks whose slice of a weight panel stays in L1
-// (kWeightBlockBytes): whole taps when a tap's channels fit, else channel ranges of one tap.
-constexpr int64_t kWeightBlockBytes = 32 * 1024;
+// (kWeightBlockBytes, nhwc_conv.h): whole taps when a tap's channels fit, else channel
+// ranges of one tap (k_block_channels wide).
 struct KBlock {
   int64_t tap0, taps, k0, kc;
 };
@@ -165,7 +176,7 @@ const std::vector<KBlock>& k_blocks(int64_t taps, int64_t channels, int64_t nr) 
     const int64_t per = std::max<int64_t>(1, steps / channels);
     for (int64_t t = 0; t < taps; t += per) blocks.push_back({t, std::min(per, taps - t), 0, channels});
   } else {
-    const int64_t parts = (channels + steps - 1) / steps, kc = (channels + parts - 1) / parts;
+    const int64_t kc = k_block_channels(channels, nr);
     for (int64_t t = 0; t < taps; ++t)
       for (int64_t k = 0; k < channels; k += kc) blocks.push_back({t, 1, k, std::min(kc, channels - k)});
   }
@@ -244,9 +255,9 @@ void NhwcConvWeights::choose_layout() {
     panel_width_ = depthwise_f32_lanes();
     return;
   }
-  const int64_t full = layout().nr, Mg = out_channels_ / group_;
+  const int64_t Mg = out_channels_ / group_;
   layout_ = kPanelsLayout;
-  panel_width_ = Mg <= full / 4 && full >= 32 ? full / 4 : Mg <= full / 2 ? full / 2 : full;
+  panel_width_ = panel_width_for(Mg);
   const int64_t panels = (Mg + panel_width_ - 1) / panel_width_;
   group_stride_ = panels * (panel_width_ + kernel_h_ * kernel_w_ * in_per_group_ * panel_width_);
 }

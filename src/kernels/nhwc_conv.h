@@ -115,6 +115,17 @@ void nhwc_global_avg_pool_f32(const float* x, int64_t batch, int64_t pixels, int
 // n floats of zeros (conv, average pool) or -inf (max pool), rows that padding taps point at.
 // Grown on demand and never freed, so pointers handed out stay valid.
 const float* constant_row(int64_t n, bool neg_inf);
+// The pool when a layer of these FLOPs (or weights this large) is worth splitting, else null.
+ThreadPool* worth_threads(ThreadPool* pool, double flops, double weight_bytes = 0);
+// The panel width (core/packed_weights.h) of `out_channels` a group for this CPU's
+// micro-kernel: the tile's full width, half of it (one vector) for at most half a panel, or
+// with 16-lane vectors a quarter (8 lanes) for at most 8; and IgemmTile::vectors for it.
+int64_t panel_width_for(int64_t out_channels);
+int64_t tile_vectors(int64_t nr);
+// A K block's slice of a weight panel stays in L1: kWeightBlockBytes of it. Channels a block
+// when `channels` of a tap are more than fit (split into equal parts), panels `nr` wide.
+inline constexpr int64_t kWeightBlockBytes = 32 * 1024;
+int64_t k_block_channels(int64_t channels, int64_t nr);
 // The part of a fused activation the micro-kernels run in registers; *rest tells whether the
 // caller must still apply it to the stored rows.
 struct NhwcEpilogue;

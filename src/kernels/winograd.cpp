@@ -48,8 +48,7 @@ WinogradWeights::WinogradWeights(const float* w, const float* bias, int64_t out_
     : out_channels_(out_channels), in_channels_(in_channels) {
   EK_CHECK(out_channels >= 1 && in_channels >= 1, "Winograd weights: ", out_channels, " x ", in_channels,
            " channels, expected at least 1 each");
-  const int64_t full = igemm_f32_layout().nr;
-  panel_width_ = out_channels <= full / 2 ? full / 2 : full;
+  panel_width_ = panel_width_for(out_channels);
   const WeightGeometry g{out_channels, in_channels, 1, 1};
   point_floats_ = packed_floats(kPanelsLayout, panel_width_, g);
   EK_CHECK(point_floats_ > 0, "Winograd weights: cannot pack ", out_channels, " x ", in_channels);
@@ -71,10 +70,9 @@ void nhwc_winograd_conv_f32(const WinogradWeights& w, const float* x, int64_t ba
   const IgemmLayout L = igemm_f32_layout();
   const int64_t MR = L.mr, NR = w.panel_width(), panels = (M + NR - 1) / NR;
   const int64_t panel_floats = NR + C * NR;
-  // Layers below ~2 MFLOP (of the direct convolution) stay on the calling thread, as in
-  // nhwc_conv.cpp.
-  const double flops = 2.0 * 9 * double(C * M) * double(batch * win.out_h * win.out_w);
-  if (flops < 2e6) pool = nullptr;
+  // Threads by the direct convolution's FLOPs (measured: by Winograd's own, a quarter, the
+  // 16- and 32-channel layers of ic_resnet8 stayed on one thread and ran slower at 2).
+  pool = worth_threads(pool, 2.0 * 9 * double(C * M) * double(batch * win.out_h * win.out_w));
   const int threads = pool ? pool->size() : 1;
   // Blocks of tiles whose V and M fit kBlockBytes, whole micro-tiles, at least one; with
   // threads, a multiple of their count of blocks of about one size.
@@ -87,9 +85,8 @@ void nhwc_winograd_conv_f32(const WinogradWeights& w, const float* x, int64_t ba
   const int64_t rounded = (per_block + MR - 1) / MR * MR;  // V rows the micro-kernel may read
   const int64_t v_stride = rounded * C, m_stride = rounded * M;
   const float* zero = constant_row(std::max(C, M), false);
-  // K (the input channels) in blocks whose slice of a panel stays in L1, as nhwc_conv.cpp's.
-  const int64_t kc_max = std::max<int64_t>(1, 32 * 1024 / (NR * int64_t(sizeof(float))));
-  const int64_t k_parts = (C + kc_max - 1) / kc_max, kc_step = (C + k_parts - 1) / k_parts;
+  // K (the input channels) in blocks whose slice of a panel stays in L1.
+  const int64_t kc_step = k_block_channels(C, NR);
   bool post_activation = false;
   const NhwcEpilogue epi = register_epilogue(activation, &post_activation);
 
@@ -134,7 +131,7 @@ void nhwc_winograd_conv_f32(const WinogradWeights& w, const float* x, int64_t ba
                              rows.data() + mt * MR, p * v_stride + k0,
                              panel + NR + k0 * NR, C * NR, k0 == 0 ? panel : nullptr,
                              Mt + p * m_stride + mt * MR * M + pan * NR, M, k0 + kc >= C,
-                             nullptr, 0, NhwcEpilogue{}, mt == 0, NR == L.nr ? 2 : 1};
+                             nullptr, 0, NhwcEpilogue{}, mt == 0, tile_vectors(NR)};
               igemm_f32(tile);
             }
           }

@@ -363,6 +363,9 @@ TEST(NhwcConv, WinogradOnOtherShapesAndLargeImagesStaysExact) {
   check_case(strided, rng, 1);
   ConvCase large{1, 64, 64, 56, 56, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, true, "Relu", true};
   check_case(large, rng, 2, 3e-4);
+  // Eight output channels: the 8-lane panels of AVX-512 (half-width ones elsewhere).
+  ConvCase narrow{1, 12, 8, 10, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, true, "Relu", true};
+  check_case(narrow, rng, 1, 3e-4);
 }
 
 TEST(NhwcConv, WinogradChoiceFollowsTheCostModel) {

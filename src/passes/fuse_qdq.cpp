@@ -2,7 +2,8 @@
 // quantizer and `edgekit quantize` write them) become edgekit's int8 ops:
 //   DQ(x), DQ(w int8), [DQ(b int32)] -> Conv [-> Relu] -> Q    QLinearConvNhwc between Transposes
 //   DQ(x), DQ(w), [DQ(b)] -> Gemm (transA 0, alpha = beta = 1) / MatMul (2-D constant B) -> Q
-//                                                             QFullyConnected (W as [N, K])
+//                                                             QFullyConnected (W as [N, K]);
+//     without the Q (w symmetric), QFullyConnected with a float output
 //   DQ(a), DQ(b) -> Add / Mul -> Q                            QAdd / QMul (Transposes of both sides sunk)
 //   DQ(x) -> AveragePool / GlobalAveragePool -> Q             Q*PoolNhwc between Transposes
 //   DQ(x) -> Sigmoid / Tanh / HardSwish / ... -> Q            QLookup (its input's Transpose sunk)
@@ -26,6 +27,7 @@
 // The composed table is the two int8 kernels run on all 256 values of x (QLookup, then QMul
 // with x), so the fused graph gives the unfused one's bytes exactly.
 // Runs before constant folding, which would otherwise fold the weights' DequantizeLinear.
+#include <algorithm>
 #include <set>
 
 #include "kernels/op.h"
@@ -87,6 +89,13 @@ class FuseQdq final : public GraphPass {
   static bool per_tensor(const Graph& g, const std::string& scale) {
     const Tensor* t = constant_value(g, scale);
     return t && t->numel() == 1;
+  }
+
+  static bool zero_constant(const Graph& g, const std::string& v) {
+    const Tensor* t = constant_value(g, v);
+    if (!t || (t->dtype() != DType::i8 && t->dtype() != DType::u8)) return false;
+    const auto* b = static_cast<const uint8_t*>(t->raw());
+    return std::all_of(b, b + t->numel(), [](uint8_t x) { return x == 0; });
   }
 
   std::optional<Dq> dq_of(const Graph& g, const GraphUses& u, const std::string& v, bool allow_axis = false) const {
@@ -306,7 +315,11 @@ class FuseQdq final : public GraphPass {
     std::optional<size_t> act;
     float act_lo = 0, act_hi = 0;
     bool has_hi = false;
-    if (!q_of(g, u, out)) {
+    // A Gemm / MatMul whose output is not quantized (a classifier's logits) keeps it float:
+    // QFullyConnected without y_scale dequantizes its sums (weights symmetric, for its kernel).
+    const bool float_out = n.op_type != "Conv" && !q_of(g, u, out) && !u.sole_reader_is(g, out, "Relu") &&
+                           !u.sole_reader_is(g, out, "Clip") && zero_constant(g, w->zero_point);
+    if (!float_out && !q_of(g, u, out)) {
       for (const char* a : {"Relu", "Clip"}) {
         auto r = u.sole_reader_is(g, out, a);
         if (!r || u.is_graph_output(out)) continue;
@@ -322,11 +335,12 @@ class FuseQdq final : public GraphPass {
       if (!act) return false;
       out = g.nodes[*act].outputs[0];
     }
-    auto q = q_of(g, u, out);
-    if (!q) return false;
-    const Node& qn = g.nodes[*q];
-    const std::string y = qn.outputs[0];
-    std::vector<size_t> dead = {i, *q};
+    auto q = float_out ? std::nullopt : q_of(g, u, out);
+    if (!q && !float_out) return false;
+    const std::string y = q ? g.nodes[*q].outputs[0] : out;
+    const std::string y_scale = q ? g.nodes[*q].inputs[1] : "", y_zero_point = q ? g.nodes[*q].inputs[2] : "";
+    std::vector<size_t> dead = {i};
+    if (q) dead.push_back(*q);
     if (act) dead.push_back(*act);
     auto set_act = [&](Node& m) {
       if (!act) return;
@@ -338,7 +352,7 @@ class FuseQdq final : public GraphPass {
       if (wt->rank() != 4 || (w->axis != 0 && !per_tensor(g, w->scale))) return false;
       const std::string t_in = names_->fresh(x->q + "/nhwc"), t_out = names_->fresh(y + "/nhwc");
       Node c = make("QLinearConvNhwc",
-                    {t_in, x->scale, x->zero_point, w->q, w->scale, w->zero_point, qn.inputs[1], qn.inputs[2], bias},
+                    {t_in, x->scale, x->zero_point, w->q, w->scale, w->zero_point, y_scale, y_zero_point, bias},
                     {t_out}, n.name + "/int8", true);
       if (bias.empty()) c.inputs.pop_back();
       for (const char* a : {"kernel_shape", "strides", "pads", "dilations", "group", "auto_pad"})
@@ -365,7 +379,7 @@ class FuseQdq final : public GraphPass {
     }
     if (n.op_type == "Gemm" && b && constant_value(g, b->q)->rank() != 1) return false;
     Node fc = make("QFullyConnected",
-                   {x->q, x->scale, x->zero_point, wq, w->scale, w->zero_point, qn.inputs[1], qn.inputs[2], bias}, {y},
+                   {x->q, x->scale, x->zero_point, wq, w->scale, w->zero_point, y_scale, y_zero_point, bias}, {y},
                    n.name + "/int8", true);
     if (bias.empty()) fc.inputs.pop_back();
     set_act(fc);

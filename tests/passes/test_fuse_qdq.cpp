@@ -413,5 +413,69 @@ TEST(FuseQdq, ChannelShuffleBetweenInt8ConvolutionsRunsInNhwc) {
   expect_within_one_step(b.g, 16.f / 127);
 }
 
+// A classifier's logits: DQ(x), DQ(w), DQ(b) -> Gemm -> the graph output, unquantized. The Gemm
+// becomes QFullyConnected with a float output (its int32 sums dequantized once), for x int8
+// and uint8, K a multiple of 4 and not, one row and several; it agrees with the float Gemm on
+// the dequantized values up to float rounding. An asymmetric weight keeps the float Gemm.
+TEST(FuseQdq, GemmWithFloatOutputBecomesQFullyConnectedThatDequantizes) {
+  for (int64_t rows : {1, 5})
+    for (int64_t k : {12, 37})
+      for (int zero_point : {-3, 130}) {  // int8 x, and uint8 x (zero point 130)
+        SCOPED_TRACE(::testing::Message() << "rows " << rows << " K " << k << " x zero point " << zero_point);
+        QdqBuilder b;
+        b.g.inputs.push_back({"x", DType::f32, {rows, k}, {}});
+        b.g.add_node("Identity", {"x"}, {"x0/float"}, "input");
+        b.qdq("x0", 2.f / 127, zero_point > 127 ? 0 : zero_point);
+        if (zero_point > 127) {  // the same with a uint8 zero point
+          Tensor z(DType::u8, {});
+          z.data<uint8_t>()[0] = uint8_t(zero_point);
+          b.g.initializers["x0/zero_point"] = z;
+        }
+        const std::string w = b.weight("w", {21, k}, 7, 0.5f);
+        Tensor bias(DType::i32, {21});
+        for (int64_t i = 0; i < 21; ++i) bias.data<int32_t>()[i] = int32_t(i * 97 - 900);
+        b.g.initializers["b/q"] = bias;
+        b.g.initializers["b/scale"] = Tensor::scalar<float>(2.f / 127 * 0.5f / 40.f);
+        b.g.initializers["b/zero_point"] = Tensor(DType::i32, {});
+        b.g.add_node("DequantizeLinear", {"b/q", "b/scale", "b/zero_point"}, {"b"}, "b/DQ");
+        Node& gemm = b.g.add_node("Gemm", {"x0", w, "b"}, {"y"}, "logits");
+        gemm.attrs["transB"] = int64_t(1);
+        b.g.outputs.push_back({"y", DType::f32, {rows, 21}, {}});
+        Graph opt = b.g;
+        optimize_graph(opt, 3);
+        EXPECT_EQ(count_ops(opt, "QFullyConnected", kEdgekitDomain), 1);
+        EXPECT_EQ(count_ops(opt, "Gemm"), 0);
+        Session ref(Graph(b.g), {.threads = 1, .opt_level = 0}), fused(Graph(b.g), {.threads = 1, .opt_level = 3});
+        const auto feeds = random_feeds(b.g, 4);
+        const Tensor want = ref.run(feeds).at(0), got = fused.run(feeds).at(0);
+        ASSERT_EQ(got.dtype(), DType::f32);
+        ASSERT_EQ(want.shape(), got.shape());
+        float spread = 0;
+        for (int64_t i = 0; i < want.numel(); ++i) {
+          const float v = want.data<float>()[i];
+          EXPECT_NEAR(got.data<float>()[i], v, 1e-5f * (1.f + std::fabs(v))) << "element " << i;
+          spread = std::max(spread, std::fabs(v));
+        }
+        EXPECT_GT(spread, 0.5f);  // the logits are not all near zero
+      }
+}
+
+TEST(FuseQdq, GemmWithFloatOutputAndAsymmetricWeightsStaysFloat) {
+  QdqBuilder b;
+  b.g.inputs.push_back({"x", DType::f32, {2, 8}, {}});
+  b.g.add_node("Identity", {"x"}, {"x0/float"}, "input");
+  b.qdq("x0", 2.f / 127, 0);
+  const std::string w = b.weight("w", {8, 4}, 3, 0.5f);
+  Tensor z(DType::i8, {});
+  z.data<int8_t>()[0] = 3;
+  b.g.initializers["w/zero_point"] = z;
+  b.g.add_node("MatMul", {"x0", w}, {"y"}, "logits");
+  b.g.outputs.push_back({"y", DType::f32, {2, 4}, {}});
+  Graph opt = b.g;
+  optimize_graph(opt, 3);
+  EXPECT_EQ(count_ops(opt, "QFullyConnected", kEdgekitDomain), 0);
+  EXPECT_EQ(count_ops(opt, "MatMul") + count_ops(opt, "Gemm"), 1);
+}
+
 }  // namespace
 }  // namespace edgekit

@@ -167,13 +167,25 @@ TEST(NhwcConv, MatchesNaiveOverGeometries) {
   EXPECT_GE(cases, 120);
 }
 
-TEST(NhwcConv, EveryCompiledIsaMatches) {
-  // Each SIMD target Highway built that this CPU runs (AVX-512, AVX2, the portable one...).
-  std::mt19937 rng(13);
+// check_case of every case on each SIMD target Highway built that this CPU runs (AVX-512,
+// AVX2, the portable one...), depthwise ones also on two threads.
+void check_on_every_isa(std::initializer_list<ConvCase> cases, std::mt19937& rng) {
   for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
     hwy::SetSupportedTargetsForTest(target);
     SCOPED_TRACE(cat("target ", hwy::TargetName(target), " (", nhwc_kernel_isa(), ")"));
-    for (const ConvCase& c : {ConvCase{2, 5, 37, 6, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, true, "HardSwish"},
+    for (const ConvCase& c : cases) {
+      check_case(c, rng, 1);
+      if (::testing::Test::HasFatalFailure()) break;
+      if (c.G == c.C && c.C > 1) check_case(c, rng, 2);  // depthwise tasks over rows and blocks
+      if (::testing::Test::HasFatalFailure()) break;
+    }
+  }
+  hwy::SetSupportedTargetsForTest(0);  // back to what the CPU supports
+}
+
+TEST(NhwcConv, EveryCompiledIsaMatches) {
+  std::mt19937 rng(13);
+  check_on_every_isa({ConvCase{2, 5, 37, 6, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, true, "HardSwish"},
                               ConvCase{1, 3, 20, 9, 9, 3, 3, 2, 1, 1, 1, 1, 1, 1, true, false, "Relu"},
                               ConvCase{1, 21, 21, 7, 5, 3, 3, 2, 1, 21, 1, 1, 1, 1, true, true, "Clip"},
                               ConvCase{1, 40, 40, 5, 5, 5, 5, 1, 1, 40, 2, 2, 2, 2, false, false, "SiLU"},
@@ -210,14 +222,8 @@ TEST(NhwcConv, EveryCompiledIsaMatches) {
                               ConvCase{2, 6, 5, 9, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, true, "HardSwish"},
                               ConvCase{1, 40, 7, 5, 5, 1, 1, 1, 1, 1, 0, 0, 0, 0, false, false, "Sigmoid"},
                               ConvCase{1, 9, 19, 4, 6, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, false, "Tanh"},
-                              ConvCase{1, 9, 19, 4, 6, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, false, "HardSigmoid"}}) {
-      check_case(c, rng, 1);
-      if (HasFatalFailure()) break;
-      if (c.G == c.C && c.C > 1) check_case(c, rng, 2);  // depthwise tasks over rows and blocks
-      if (HasFatalFailure()) break;
-    }
-  }
-  hwy::SetSupportedTargetsForTest(0);  // back to what the CPU supports
+                              ConvCase{1, 9, 19, 4, 6, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, false, "HardSigmoid"}},
+                     rng);
 }
 
 TEST(NhwcConv, LargeChannelCountsUseKBlocksAndPanels) {
@@ -255,6 +261,19 @@ TEST(NhwcConv, DepthwiseWithFewChannelsPacksAdjacentPixels) {
       }
   }
   hwy::SetSupportedTargetsForTest(0);
+}
+
+TEST(NhwcConv, DepthwiseRowsEndInGroupsOfFiveToSeven) {
+  // 3x3 at stride 1 on full channel blocks by rows: with 32 vector registers a row's last 5-7
+  // pixels are one group (rows of 5, 6, 7 and 14 pixels), with the inline epilogues and with
+  // a residual (the out-of-line one), on every compiled ISA; its own random stream.
+  std::mt19937 rng(29);
+  check_on_every_isa({ConvCase{1, 32, 32, 4, 5, 3, 3, 1, 1, 32, 1, 1, 1, 1, true, false, "Clip"},
+                      ConvCase{2, 48, 48, 6, 6, 3, 3, 1, 1, 48, 1, 1, 1, 1, true, true, "Relu"},
+                      ConvCase{1, 32, 32, 7, 7, 3, 3, 1, 1, 32, 1, 1, 1, 1, false, false, "HardSwish"},
+                      ConvCase{1, 64, 64, 3, 14, 3, 3, 1, 1, 64, 1, 1, 1, 1, true, true, ""},
+                      ConvCase{1, 16, 16, 5, 7, 3, 3, 1, 1, 16, 0, 0, 0, 0, true, false, "SiLU"}},
+                     rng);
 }
 
 TEST(NhwcConv, DepthwiseOnLargePaddedImagesTakesEdgeTapsRowByRow) {

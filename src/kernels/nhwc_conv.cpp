@@ -211,6 +211,20 @@ NhwcConvWeights::NhwcConvWeights(const float* w, const float* bias, int64_t out_
   // Not zero-filled: pack_weights writes every float (filling first wrote the buffer twice).
   packed_ = std::static_pointer_cast<float>(allocate_aligned(size_t(floats) * sizeof(float), false));
   pack_weights(layout_, panel_width_, geometry(), w, bias, packed_.get());
+  make_pairs();
+}
+
+void NhwcConvWeights::make_pairs() {
+  const int64_t kch = kernel_w_ * in_per_group_;  // a kernel row's floats (see igemm_conv)
+  if (depthwise_ || group_ != 1 || panel_width_ != 8 || tile_vectors(8) != 0 || kernel_w_ < 2 || kch > 64) return;
+  const int64_t pairs = (kch + 1) / 2;
+  std::vector<float> v(size_t(kernel_h_ * pairs * 16), 0.f);
+  const float* panel = packed_.get() + 8;  // past the biases: row ky * kch + k holds 8 channels
+  for (int64_t ky = 0; ky < kernel_h_; ++ky)
+    for (int64_t k = 0; k < kch; ++k)
+      for (int64_t m = 0; m < 8; ++m) v[size_t((ky * pairs + k / 2) * 16 + 2 * m + k % 2)] = panel[(ky * kch + k) * 8 + m];
+  auto owned = std::make_shared<std::vector<float>>(std::move(v));
+  pairs_ = std::shared_ptr<const float>(owned, owned->data());
 }
 
 std::optional<NhwcConvWeights> NhwcConvWeights::adopt(const PackedWeights& p, int64_t kernel_h, int64_t kernel_w) {
@@ -224,6 +238,7 @@ std::optional<NhwcConvWeights> NhwcConvWeights::adopt(const PackedWeights& p, in
       p.floats < 0 || !p.data || reinterpret_cast<uintptr_t>(p.data) % 64 != 0)
     return std::nullopt;
   w.packed_ = std::shared_ptr<float>(p.owner, const_cast<float*>(p.data));  // read only, in place
+  w.make_pairs();
   return w;
 }
 
@@ -413,7 +428,8 @@ void igemm_conv(const NhwcConvWeights& w, const float* x, int64_t batch, const N
   const float* src = x;
   NhwcWindow kwin = win;  // the window the row pointers are built for
   int64_t ktaps = taps, kch = Cg;  // K as taps x channels, as the micro-kernel sees it
-  if (G == 1 && win.kernel_w > 1 && win.dilation_w == 1 && C * win.kernel_w <= 64) {
+  const bool rows_as_taps = G == 1 && win.kernel_w > 1 && win.dilation_w == 1 && C * win.kernel_w <= 64;
+  if (rows_as_taps) {
     const int64_t right = std::max<int64_t>(0, (win.out_w - 1) * win.stride_w - win.pad_left + win.kernel_w - win.in_w);
     const int64_t wp = win.in_w + win.pad_left + right;
     // The zero border stays between runs of the same geometry; only the image is copied.
@@ -433,6 +449,7 @@ void igemm_conv(const NhwcConvWeights& w, const float* x, int64_t batch, const N
   const float* zero = constant_row(std::max(C, kch), false);
   const std::vector<KBlock>& blocks = k_blocks(ktaps, kch, NR);
   const bool small_k = blocks.size() == 1 && panels * panel_floats * int64_t(sizeof(float)) <= kWeightBlockBytes;
+  const bool paired = rows_as_taps && small_k && w.pairs() != nullptr;  // IgemmTile::paired
   const int64_t chunk = chunk_pixels(pixels, MR, threads, panels * G), chunks = (pixels + chunk - 1) / chunk;
   // Few chunks for the threads (small images, many channels): split the panels too, into
   // enough pieces that threads claiming them as they come free finish together.
@@ -472,6 +489,7 @@ void igemm_conv(const NhwcConvWeights& w, const float* x, int64_t batch, const N
                        y + row0 * ldy + col, ldy, b + 1 == blocks.size(),
                        residual ? residual + row0 * M + col : nullptr, M, epi, t == 0 || (small_k && pan == pan_begin),
                        tile_vectors(NR)};
+        if (paired) tile.paired = true, tile.w = w.pairs(), tile.w_tap_stride = (kch + 1) / 2 * 16;
         igemm_f32(tile);
       };
       for (int64_t g = 0; g < G; ++g) {

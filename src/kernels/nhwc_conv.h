@@ -69,11 +69,16 @@ class NhwcConvWeights {
   int64_t panel_width() const { return panel_width_; }  // output channels per packed panel
   int64_t group_stride() const { return group_stride_; }  // floats between groups' panels
   NhwcRowCache& row_cache() const { return *row_cache_; }
+  // A first layer of at most 8 output channels on a 16-lane ISA (8-lane panels, one group, a
+  // kernel row's KW x C floats <= 64): its weights again, each kernel row's KW x C in pairs
+  // (IgemmTile::paired), else null. Made from the panel when the weights are.
+  const float* pairs() const { return pairs_.get(); }
 
  private:
   NhwcConvWeights(int64_t out_channels, int64_t in_channels_per_group, int64_t kernel_h, int64_t kernel_w,
                   int64_t group);
   void choose_layout();
+  void make_pairs();
   WeightGeometry geometry() const { return {out_channels_, in_per_group_, kernel_h_ * kernel_w_, group_}; }
 
   int64_t out_channels_, in_per_group_, kernel_h_, kernel_w_, group_;
@@ -83,6 +88,7 @@ class NhwcConvWeights {
   int64_t panel_width_ = 0;
   std::shared_ptr<float> packed_;
   std::shared_ptr<NhwcRowCache> row_cache_ = std::make_shared<NhwcRowCache>();
+  std::shared_ptr<const float> pairs_;
 };
 
 // y[N, OH, OW, M] = act(conv(x[N, H, W, C], w) + bias (+ residual, [N, OH, OW, M])). The output

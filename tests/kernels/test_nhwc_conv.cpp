@@ -276,6 +276,19 @@ TEST(NhwcConv, DepthwiseRowsEndInGroupsOfFiveToSeven) {
                      rng);
 }
 
+TEST(NhwcConv, FirstLayersOfAtMostEightChannelsTakeKernelRowsInPairs) {
+  // Few input channels and at most 8 outputs (IgemmTile::paired on 16-lane ISAs): kernel rows
+  // of KW x C floats odd (a last k alone) and even, outputs fewer than 8, strides 1 and 2,
+  // padding, a residual, two images (tiles of 14, 4 and 1 rows), on every compiled ISA.
+  std::mt19937 rng(31);
+  check_on_every_isa({ConvCase{1, 3, 8, 17, 15, 3, 3, 2, 1, 1, 1, 1, 1, 1, true, false, "Clip"},
+                      ConvCase{2, 3, 5, 9, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, true, true, "Relu"},
+                      ConvCase{1, 2, 8, 8, 13, 5, 5, 1, 1, 1, 2, 2, 2, 2, false, false, "HardSwish"},
+                      ConvCase{1, 4, 7, 6, 7, 3, 3, 2, 1, 1, 0, 0, 1, 1, true, false, ""},
+                      ConvCase{1, 1, 8, 5, 9, 1, 3, 1, 1, 1, 0, 1, 0, 1, true, true, "SiLU"}},
+                     rng);
+}
+
 TEST(NhwcConv, DepthwiseOnLargePaddedImagesTakesEdgeTapsRowByRow) {
   // Padded images too large to copy with their border (depthwise_conv keeps the copy for small
   // ones): the pixels near the edges take only their taps inside the image, the others groups

@@ -202,9 +202,69 @@ HWY_INLINE void igemm_rows(const IgemmTile& t) {
   t.prefetch ? igemm_tile<D, R, kNV, true>(t) : igemm_tile<D, R, kNV, false>(t);
 }
 
+#if HWY_MAX_BYTES >= 64
+// IgemmTile::paired (8 output channels, 16 lanes): accumulator lane 2m + p sums the products
+// of the row's k of parity p for channel m, so a row of kc inputs takes ceil(kc / 2)
+// full-width multiply-adds instead of kc half-width ones (an RGB first layer's 3x3 window
+// rows of 9 floats: 5 instead of 9); the two parities are added once at the end. An odd last
+// k is broadcast alone into the even lanes (the odd ones zero, so no infinity meets a zero
+// weight there). One block of K: starts from the bias, ends with the epilogue.
+typedef double PairOfFloats __attribute__((may_alias, aligned(4)));
+template <int64_t R>
+HWY_INLINE void igemm_pairs(const IgemmTile& t) {
+  const D d;
+  const hn::Repartition<double, D> dd;
+  const hn::RebindToSigned<D> di;
+  V acc[R];
+  [&]<int64_t... kI>(std::integer_sequence<int64_t, kI...>) HWY_ATTR_INLINE {
+    ((acc[kI] = hn::Zero(d)), ...);
+  }(std::make_integer_sequence<int64_t, R>());
+  const int64_t pairs = t.kc / 2;
+  const auto even = hn::RebindMask(d, hn::Eq(hn::And(hn::Iota(di, 0), hn::Set(di, 1)), hn::Zero(di)));
+  for (int64_t tap = 0; tap < t.taps; ++tap) {
+    const float* const* ap = t.a + tap * kMR;
+    const float* rows[R];
+    for (int64_t i = 0; i < R; ++i) rows[i] = ap[i] + t.a_offset;
+    const float* w = t.w + tap * t.w_tap_stride;
+    for (int64_t j = 0; j < pairs; ++j, w += 16) {
+      const V wv = hn::LoadU(d, w);
+      for (int64_t i = 0; i < R; ++i) {
+        // x[2j], x[2j + 1] as one 64-bit lane, repeated (vbroadcastsd from memory; through
+        // memcpy GCC kept the accumulators in memory)
+        const double two = *reinterpret_cast<const PairOfFloats*>(rows[i] + 2 * j);
+        acc[i] = hn::MulAdd(hn::BitCast(d, hn::Set(dd, two)), wv, acc[i]);
+      }
+    }
+    if (t.kc & 1) {
+      const V wv = hn::LoadU(d, w);
+      for (int64_t i = 0; i < R; ++i)
+        acc[i] = hn::MulAdd(hn::IfThenElseZero(even, hn::Set(d, rows[i][t.kc - 1])), wv, acc[i]);
+    }
+  }
+  const D8 d8;
+  const EpiT<D8> epi(t.epilogue);
+  const hn::Vec<D8> bias = hn::LoadU(d8, t.bias);
+  // The channel totals (lane 2m) by compile-time row index (acc indexed at run time would be
+  // kept in memory, zeroed first), then one copy of the epilogue over the tile's rows.
+  hn::Vec<D8> out[R];
+  [&]<int64_t... kI>(std::integer_sequence<int64_t, kI...>) HWY_ATTR_INLINE {
+    ((out[kI] = hn::LowerHalf(hn::ConcatEven(d, hn::Add(acc[kI], hn::Shuffle2301(acc[kI])),
+                                             hn::Add(acc[kI], hn::Shuffle2301(acc[kI]))))), ...);
+  }(std::make_integer_sequence<int64_t, R>());
+  for (int64_t i = 0; i < t.mr; ++i) {
+    hn::Vec<D8> x = hn::Add(out[i], bias);
+    if (t.residual) x = hn::Add(x, load_n(d8, t.residual + i * t.ldr, t.n));
+    store_n(d8, epi(x), t.n, t.c + i * t.ldc);
+  }
+}
+#endif
+
 // The smallest tile that covers the rows: a short last tile (or a GEMV) does not pay for kMR.
 void Igemm(const IgemmTile& t) {
   if constexpr (HWY_MAX_BYTES >= 64) {
+#if HWY_MAX_BYTES >= 64
+    if (t.paired) return t.mr <= 4 ? igemm_pairs<4>(t) : igemm_pairs<kMR>(t);  // two heights: 25 KB
+#endif
     // Narrow layers (8-lane panels): three tile heights and no prefetch (few weights) keep
     // their share of the library small.
     if (t.vectors == 0) {

@@ -47,6 +47,11 @@ struct IgemmTile {
   bool prefetch;             // the first tile of a block: weights come from memory, fetch ahead
   int64_t vectors;           // panel width: 2 vectors (nr), 1 (nr / 2, for narrow layers), or 0
                              // (nr / 4 = 8 lanes, layers of at most 8 channels; 16-lane ISAs)
+  // With vectors 0 and one K block (bias given, last): w holds the panel's k rows in pairs,
+  // interleaved by output channel (pair j of a tap, lane 2m + p: weight of k = 2j + p for
+  // channel m; zero past kc), ceil(kc / 2) * 16 floats a tap: each multiply-add takes two k
+  // of the row, broadcast as one 64-bit pair, over all 16 lanes (NhwcConvWeights::pairs).
+  bool paired = false;
 };
 
 // y[j] += sum over k < kc of x[k] * w[k][j], for j < n, with w the f32 panels layout (the

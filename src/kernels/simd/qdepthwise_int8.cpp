@@ -275,10 +275,14 @@ EK_QDW_ATTR HWY_INLINE void block_columns(DU8 du8, const QDepthwiseRows& r, cons
       }
     for (int64_t ow = ow0; ow < ow1; ++ow) {
       Acc<DU8> acc = start(du8, block);
+#if !defined(__clang__)  // clang unrolls the constant bounds itself, and warns on the others
 #pragma GCC unroll 8
+#endif
       for (int64_t kw = 0; kw < kernel_w; ++kw) {
         const uint8_t* x = buf + (ow * r.stride_w - first + kw * r.dilation_w) * rq * 4 * 64;
+#if !defined(__clang__)
 #pragma GCC unroll 4
+#endif
         for (int64_t g = 0; g < rq; ++g, x += 4 * 64)
           accumulate(du8, acc, hn::Load(du8, x), hn::Load(du8, x + 64), hn::Load(du8, x + 128), hn::Load(du8, x + 192),
                      w + (kw * rq + g) * quad_bytes);
@@ -286,6 +290,18 @@ EK_QDW_ATTR HWY_INLINE void block_columns(DU8 du8, const QDepthwiseRows& r, cons
       finish(du8, k, block, acc, out + ow * C + c0, n);
     }
   }
+}
+
+// block_columns with the common kernels' bounds fixed at compile time. (A function, not a
+// lambda: clang will not inline the VNNI function into a lambda without the feature.)
+template <class DU8>
+EK_QDW_ATTR HWY_INLINE void block_columns_of(DU8 du8, const QDepthwiseRows& r, const Consts k,
+                                             const uint8_t* const* rows, int64_t c0, int64_t b, int64_t tile,
+                                             uint8_t* out, int64_t n) {
+  const int64_t rq = (r.kernel_h + 3) / 4;
+  if (r.kernel_w == 3 && rq == 1) block_columns<3, 1>(du8, r, k, rows, c0, b, tile, out, n);
+  else if (r.kernel_w == 5 && rq == 2) block_columns<5, 2>(du8, r, k, rows, c0, b, tile, out, n);
+  else block_columns<0, 0>(du8, r, k, rows, c0, b, tile, out, n);
 }
 
 // One block of Lanes(du8) lanes from c0 (the b-th block) of the group whose first output pixel
@@ -343,14 +359,9 @@ EK_QDW_ATTR void rows(const QDepthwiseRows& r, int64_t row_begin, int64_t row_en
       for (int64_t c0 = 0, width = 0, b = 0; c0 < C; c0 += width, ++b) {
         width = qdepthwise_block_width(C - c0, vector_bytes);
         const int64_t n_out = std::min(width, C - c0);
-        auto run = [&](auto d) HWY_ATTR {
-          if (r.kernel_w == 3 && rq == 1) block_columns<3, 1>(d, r, k, rows_at, c0, b, tile, out, n_out);
-          else if (r.kernel_w == 5 && rq == 2) block_columns<5, 2>(d, r, k, rows_at, c0, b, tile, out, n_out);
-          else block_columns<0, 0>(d, r, k, rows_at, c0, b, tile, out, n_out);
-        };
-        if (width == vector_bytes) run(d_full);
-        else if (width == 32) run(d_half);
-        else run(d_quarter);
+        if (width == vector_bytes) block_columns_of(d_full, r, k, rows_at, c0, b, tile, out, n_out);
+        else if (width == 32) block_columns_of(d_half, r, k, rows_at, c0, b, tile, out, n_out);
+        else block_columns_of(d_quarter, r, k, rows_at, c0, b, tile, out, n_out);
       }
       continue;
     }

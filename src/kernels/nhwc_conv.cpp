@@ -11,6 +11,10 @@
 
 namespace edgekit {
 
+// First layers of few input channels take each kernel row as one tap of KW x C contiguous
+// floats (igemm_conv) when that row holds at most this many.
+constexpr int64_t kMaxRowTapFloats = 64;
+
 // Rows of zeros or -inf (nhwc_conv.h), one buffer of each kept for the process.
 const float* constant_row(int64_t n, bool neg_inf) {
   static std::mutex mutex;
@@ -216,7 +220,8 @@ NhwcConvWeights::NhwcConvWeights(const float* w, const float* bias, int64_t out_
 
 void NhwcConvWeights::make_pairs() {
   const int64_t kch = kernel_w_ * in_per_group_;  // a kernel row's floats (see igemm_conv)
-  if (depthwise_ || group_ != 1 || panel_width_ != 8 || tile_vectors(8) != 0 || kernel_w_ < 2 || kch > 64) return;
+  if (depthwise_ || group_ != 1 || panel_width_ != 8 || tile_vectors(8) != 0 || kernel_w_ < 2 || kch > kMaxRowTapFloats)
+    return;
   const int64_t pairs = (kch + 1) / 2;
   std::vector<float> v(size_t(kernel_h_ * pairs * 16), 0.f);
   const float* panel = packed_.get() + 8;  // past the biases: row ky * kch + k holds 8 channels
@@ -428,7 +433,7 @@ void igemm_conv(const NhwcConvWeights& w, const float* x, int64_t batch, const N
   const float* src = x;
   NhwcWindow kwin = win;  // the window the row pointers are built for
   int64_t ktaps = taps, kch = Cg;  // K as taps x channels, as the micro-kernel sees it
-  const bool rows_as_taps = G == 1 && win.kernel_w > 1 && win.dilation_w == 1 && C * win.kernel_w <= 64;
+  const bool rows_as_taps = G == 1 && win.kernel_w > 1 && win.dilation_w == 1 && C * win.kernel_w <= kMaxRowTapFloats;
   if (rows_as_taps) {
     const int64_t right = std::max<int64_t>(0, (win.out_w - 1) * win.stride_w - win.pad_left + win.kernel_w - win.in_w);
     const int64_t wp = win.in_w + win.pad_left + right;

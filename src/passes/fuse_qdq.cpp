@@ -317,9 +317,10 @@ class FuseQdq final : public GraphPass {
     bool has_hi = false;
     // A Gemm / MatMul whose output is not quantized (a classifier's logits) keeps it float:
     // QFullyConnected without y_scale dequantizes its sums (weights symmetric, for its kernel).
-    const bool float_out = n.op_type != "Conv" && !q_of(g, u, out) && !u.sole_reader_is(g, out, "Relu") &&
+    const bool quantized = q_of(g, u, out).has_value();
+    const bool float_out = !quantized && n.op_type != "Conv" && !u.sole_reader_is(g, out, "Relu") &&
                            !u.sole_reader_is(g, out, "Clip") && zero_constant(g, w->zero_point);
-    if (!float_out && !q_of(g, u, out)) {
+    if (!quantized && !float_out) {
       for (const char* a : {"Relu", "Clip"}) {
         auto r = u.sole_reader_is(g, out, a);
         if (!r || u.is_graph_output(out)) continue;

@@ -10,8 +10,6 @@
 // Runs on the int8 GEMM engine of kernels/qconv_int8.h (a 1x1 convolution over the rows; float
 // output: kernels/dynamic_qgemm.h's) when weights and parameters are constants; else the
 // integer reference loop.
-#include <cstring>
-
 #include "kernels/dynamic_qgemm.h"
 #include "kernels/qconv_int8.h"
 #include "kernels/qop_common.h"
@@ -70,20 +68,9 @@ class QFullyConnected final : public OpKernel {
     if (float_output()) return run_float_reference(x, xq, w, wq, ctx.has_input(8) ? &ctx.input(8) : nullptr, y);
     const QuantParams yq = run_quant_params(ctx, 6, "y");
     const QConvInt8Params p = params(w, xq, wq, yq, ctx.has_input(8) ? &ctx.input(8) : nullptr, y.dtype());
-    IntMatMulShape s;
-    s.a = {rows, k}, s.b = {k, w.dim(0)}, s.M = rows, s.K = k, s.N = w.dim(0);
-    std::vector<int32_t> acc(size_t(y.numel()));
-    Tensor wt(w.dtype(), {k, w.dim(0)});  // reference path: W^T as a [K, N] matrix
-    visit_dtypes<kQuant8Types, kQuant8Types>(w.dtype(), node(), [&](auto tw) {
-      using TW = decltype(tw);
-      for (int64_t n = 0; n < w.dim(0); ++n)
-        for (int64_t i = 0; i < k; ++i) wt.data<TW>()[i * w.dim(0) + n] = w.data<TW>()[n * k + i];
-      visit_dtypes<kQuant8Types, kQuant8Types>(x.dtype(), node(), [&](auto tx) {
-        int_matmul_ref(x.data<decltype(tx)>(), xq.zero_point, wt.data<TW>(), wq.zero_point, s, acc.data());
-      });
-    });
+    std::vector<int32_t> acc = reference_sums(x, xq, w, wq);
     for (int64_t r = 0; r < rows; ++r)
-      for (int64_t n = 0; n < s.N; ++n) acc[size_t(r * s.N + n)] += p.bias[size_t(n)];
+      for (int64_t n = 0; n < w.dim(0); ++n) acc[size_t(r * w.dim(0) + n)] += p.bias[size_t(n)];
     requantize_rows(p, acc.data(), rows, y.raw());
   }
 
@@ -91,6 +78,25 @@ class QFullyConnected final : public OpKernel {
   QConvInt8Params params(const Tensor& w, const QuantParams& xq, const QuantParams& wq, const QuantParams& yq,
                   const Tensor* b, DType y) const {
     return qconv_params(node(), w.dim(0), xq, wq, yq, b, y);
+  }
+
+  // The integer reference: rows x N sums of (x - x_zp)(w - w_zp) over K, no bias.
+  std::vector<int32_t> reference_sums(const Tensor& x, const QuantParams& xq, const Tensor& w,
+                                      const QuantParams& wq) const {
+    const int64_t k = w.dim(1), n_out = w.dim(0), rows = k ? x.numel() / k : 0;
+    IntMatMulShape s;
+    s.a = {rows, k}, s.b = {k, n_out}, s.M = rows, s.K = k, s.N = n_out;
+    std::vector<int32_t> acc(size_t(rows * n_out));
+    Tensor wt(w.dtype(), {k, n_out});  // W^T as a [K, N] matrix
+    visit_dtypes<kQuant8Types, kQuant8Types>(w.dtype(), node(), [&](auto tw) {
+      using TW = decltype(tw);
+      for (int64_t n = 0; n < n_out; ++n)
+        for (int64_t i = 0; i < k; ++i) wt.data<TW>()[i * n_out + n] = w.data<TW>()[n * k + i];
+      visit_dtypes<kQuant8Types, kQuant8Types>(x.dtype(), node(), [&](auto tx) {
+        int_matmul_ref(x.data<decltype(tx)>(), xq.zero_point, wt.data<TW>(), wq.zero_point, s, acc.data());
+      });
+    });
+    return acc;
   }
 
   bool float_output() const { return !node().has_input(6) && !node().has_input(7); }
@@ -144,22 +150,12 @@ class QFullyConnected final : public OpKernel {
     EK_CHECK(!xq.per_channel(), node().where(), ": x must be quantized per tensor, got ", xq.channels(), " scales");
     const int64_t n_out = w.dim(0), k = w.dim(1), rows = k ? x.numel() / k : 0;
     if (b) EK_CHECK(b->dtype() == DType::i32 && b->numel() == n_out, node().where(), ": bias must be i32 [", n_out, "]");
+    const std::vector<int32_t> acc = reference_sums(x, xq, w, wq);
     float* out = y.data<float>();
-    visit_dtypes<kQuant8Types, kQuant8Types>(w.dtype(), node(), [&](auto tw) {
-      using TW = decltype(tw);
-      visit_dtypes<kQuant8Types, kQuant8Types>(x.dtype(), node(), [&](auto tx) {
-        using TX = decltype(tx);
-        const TX* xs = x.data<TX>();
-        const TW* ws = w.data<TW>();
-        for (int64_t r = 0; r < rows; ++r)
-          for (int64_t m = 0; m < n_out; ++m) {
-            int32_t acc = b ? b->data<int32_t>()[m] : 0;
-            for (int64_t i = 0; i < k; ++i)
-              acc += (int32_t(xs[r * k + i]) - xq.zero_point_at(0)) * (int32_t(ws[m * k + i]) - wq.zero_point_at(size_t(m)));
-            out[r * n_out + m] = xq.scale_at(0) * wq.scale_at(size_t(m)) * float(acc);
-          }
-      });
-    });
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t m = 0; m < n_out; ++m)
+        out[r * n_out + m] = xq.scale_at(0) * wq.scale_at(size_t(m)) *
+                             float(acc[size_t(r * n_out + m)] + (b ? b->data<int32_t>()[m] : 0));
   }
 
   std::shared_ptr<const QConvInt8Params> prepared_;

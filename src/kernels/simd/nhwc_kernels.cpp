@@ -246,10 +246,13 @@ HWY_INLINE void igemm_pairs(const IgemmTile& t) {
   const hn::Vec<D8> bias = hn::LoadU(d8, t.bias);
   // The channel totals (lane 2m) by compile-time row index (acc indexed at run time would be
   // kept in memory, zeroed first), then one copy of the epilogue over the tile's rows.
+  auto totals = [&](V a) HWY_ATTR_INLINE {
+    const V sums = hn::Add(a, hn::Shuffle2301(a));  // channel m's total in lane 2m
+    return hn::LowerHalf(hn::ConcatEven(d, sums, sums));
+  };
   hn::Vec<D8> out[R];
   [&]<int64_t... kI>(std::integer_sequence<int64_t, kI...>) HWY_ATTR_INLINE {
-    ((out[kI] = hn::LowerHalf(hn::ConcatEven(d, hn::Add(acc[kI], hn::Shuffle2301(acc[kI])),
-                                             hn::Add(acc[kI], hn::Shuffle2301(acc[kI]))))), ...);
+    ((out[kI] = totals(acc[kI])), ...);
   }(std::make_integer_sequence<int64_t, R>());
   for (int64_t i = 0; i < t.mr; ++i) {
     hn::Vec<D8> x = hn::Add(out[i], bias);
@@ -261,10 +264,10 @@ HWY_INLINE void igemm_pairs(const IgemmTile& t) {
 
 // The smallest tile that covers the rows: a short last tile (or a GEMV) does not pay for kMR.
 void Igemm(const IgemmTile& t) {
-  if constexpr (HWY_MAX_BYTES >= 64) {
 #if HWY_MAX_BYTES >= 64
-    if (t.paired) return t.mr <= 4 ? igemm_pairs<4>(t) : igemm_pairs<kMR>(t);  // two heights: 25 KB
+  if (t.paired) return t.mr <= 4 ? igemm_pairs<4>(t) : igemm_pairs<kMR>(t);  // two heights: 25 KB
 #endif
+  if constexpr (HWY_MAX_BYTES >= 64) {
     // Narrow layers (8-lane panels): three tile heights and no prefetch (few weights) keep
     // their share of the library small.
     if (t.vectors == 0) {
